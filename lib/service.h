@@ -1,0 +1,50 @@
+/* service: the skeleton every daemon's main() hands itself to.
+ *
+ * master starts a daemon as
+ *   DAEMON -c CONFIG_DIR -n SERVICE_NAME -t TYPE [-o name=value]... [args]
+ * with the service's listening socket on fd SERVICE_LISTEN_FD and the write
+ * end of a status pipe on fd SERVICE_STATUS_FD. service_main() loads main.cf,
+ * applies -o overrides, starts logging, calls pre_jail (open what the
+ * daemon needs while it still can), drops privileges (when started as root:
+ * chroot to queue_directory if master.cf says so, then to mail_owner's uid
+ * and gids), calls post_jail, and runs the daemon:
+ *
+ * - single-client daemons (smtpd, local) give serve(): the skeleton accepts
+ *   one connection at a time from the shared listening socket, reports
+ *   SERVICE_STATUS_BUSY / SERVICE_STATUS_IDLE to master, and exits after
+ *   max_use connections or max_idle idle seconds;
+ * - event daemons (qmgr) give loop(): it owns the listening socket and
+ *   runs until it returns or the process is told to stop.
+ *
+ * A child exits when master dies (PR_SET_PDEATHSIG) and on SIGTERM. */
+#ifndef SUREL_SERVICE_H
+#define SUREL_SERVICE_H
+#include <stdbool.h>
+
+#define SERVICE_LISTEN_FD 3
+#define SERVICE_STATUS_FD 4
+#define SERVICE_STATUS_BUSY 'B'
+#define SERVICE_STATUS_IDLE 'I'
+
+struct service_def {
+	const char *name;		/* program name for logs: "smtpd" */
+	void (*pre_jail)(void);		/* optional */
+	void (*post_jail)(void);	/* optional */
+	/* One of these two: */
+	void (*serve)(int client_fd);	/* handles one client, then returns */
+	void (*loop)(int listen_fd);	/* event daemon main loop */
+};
+
+/* Never returns. argv as described above. */
+void service_main(int argc, char **argv, const struct service_def *def)
+	__attribute__((noreturn));
+
+/* The service name from -n (e.g. "127.0.0.1:2525", "local"). */
+const char *service_name(void);
+/* Extra arguments after the options, for the daemon to interpret. */
+int service_argc(void);
+char **service_argv(void);
+/* True once SIGTERM asked the process to stop (for long loops). */
+bool service_stopping(void);
+
+#endif
