@@ -18,8 +18,21 @@ static int unit_passed, unit_failed;
 				__LINE__, #cond); \
 		} \
 	} while (0)
+/* Each argument is evaluated once. */
 #define UNIT_STREQ(a, b) \
-	UNIT_CHECK((a) != NULL && (b) != NULL && strcmp((a), (b)) == 0)
+	do { \
+		const char *unit_a_ = (a), *unit_b_ = (b); \
+		if (unit_a_ != NULL && unit_b_ != NULL && \
+		    strcmp(unit_a_, unit_b_) == 0) { \
+			unit_passed++; \
+		} else { \
+			unit_failed++; \
+			fprintf(stderr, "FAIL %s:%d: %s == %s (\"%s\" vs \"%s\")\n", \
+				__FILE__, __LINE__, #a, #b, \
+				unit_a_ ? unit_a_ : "(null)", \
+				unit_b_ ? unit_b_ : "(null)"); \
+		} \
+	} while (0)
 
 static inline int unit_done(void)
 {
