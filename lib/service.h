@@ -1,9 +1,10 @@
 /* service: the skeleton every daemon's main() hands itself to.
  *
  * master starts a daemon as
- *   DAEMON -c CONFIG_DIR -n SERVICE_NAME -t TYPE [-o name=value]... [args]
+ *   DAEMON -c CONFIG_DIR -n SERVICE_NAME -t TYPE [-j] [-o name=value]... [args]
  * with the service's listening socket on fd SERVICE_LISTEN_FD and the write
- * end of a status pipe on fd SERVICE_STATUS_FD. service_main() loads main.cf,
+ * end of a status pipe on fd SERVICE_STATUS_FD (-j: master.cf's chroot
+ * column said y). service_main() loads main.cf,
  * applies -o overrides, starts logging, calls pre_jail (open what the
  * daemon needs while it still can), drops privileges (when started as root:
  * chroot to queue_directory if master.cf says so, then to mail_owner's uid
@@ -31,7 +32,8 @@ struct service_def {
 	void (*pre_jail)(void);		/* optional */
 	void (*post_jail)(void);	/* optional */
 	/* One of these two: */
-	void (*serve)(int client_fd);	/* handles one client, then returns */
+	/* handles one client, then returns; the skeleton closes client_fd */
+	void (*serve)(int client_fd);
 	void (*loop)(int listen_fd);	/* event daemon main loop */
 };
 
