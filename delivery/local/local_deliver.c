@@ -1,0 +1,211 @@
+/* local_deliver: one recipient: virtual_mailbox_maps lookup, mailbox path
+ * checks, the queue file's content, Maildir delivery. Configuration
+ * problems are temporary failures (4.3.5): the operator fixes them and the
+ * queue delivers, nothing is bounced for a typo in a map. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "buf.h"
+#include "local.h"
+#include "maildir.h"
+#include "str.h"
+#include "timeutil.h"
+
+/* Return-Path and Delivered-To lines: two addresses and some words. */
+#define LOCAL_PREFIX_MAX (2 * 4096 + 64)
+
+/* The queue file of the previous request: qmgr sends a message's
+ * recipients one after the other, so it is usually the same one. */
+static struct {
+	int fd;
+	char name[PATH_MAX];
+	off_t size;
+	dev_t dev;
+	ino_t ino;
+} local_qf = { .fd = -1 };
+
+void local_deliver_reset(void)
+{
+	if (local_qf.fd >= 0)
+		close(local_qf.fd);
+	local_qf.fd = -1;
+	local_qf.name[0] = '\0';
+}
+
+static void local_result_set(struct local_result *res,
+			     enum deliver_status status, const char *dsn,
+			     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void local_result_set(struct local_result *res,
+			     enum deliver_status status, const char *dsn,
+			     const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = status;
+	res->dsn = dsn;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+	/* The reason travels in an ipc attribute and a log line. */
+	for (char *p = res->reason; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+}
+
+/* Opens (or reuses) the queue file and checks that the content lies
+ * inside it. The request names "active/ID", relative to queue_directory,
+ * which is our working directory. */
+static int local_open_queue_file(const struct deliver_request *req,
+				 struct local_result *res)
+{
+	struct stat st;
+	uint64_t end = req->offset + req->size;	/* decoder checked */
+
+	/* The same name and still the same file (a stat() is cheaper than
+	 * open, fstat and close). */
+	if (local_qf.fd >= 0 && strcmp(local_qf.name, req->queue_file) == 0 &&
+	    end <= (uint64_t)local_qf.size &&
+	    stat(req->queue_file, &st) == 0 && st.st_dev == local_qf.dev &&
+	    st.st_ino == local_qf.ino)
+		return local_qf.fd;
+	local_deliver_reset();
+	int fd = open(req->queue_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			O_NOCTTY);
+	if (fd < 0) {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
+				 "cannot open queue file %s: %s",
+				 req->queue_file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    end > (uint64_t)st.st_size) {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
+				 "queue file %s is not a regular file holding "
+				 "the content", req->queue_file);
+		close(fd);
+		return -1;
+	}
+	/* Kept for the next request (closed by local_deliver_reset); a name
+	 * that does not fit (never: "active/ID") just never matches. */
+	if (str_copy(local_qf.name, sizeof(local_qf.name), req->queue_file) < 0)
+		local_qf.name[0] = '\0';
+	local_qf.fd = fd;
+	local_qf.size = st.st_size;
+	local_qf.dev = st.st_dev;
+	local_qf.ino = st.st_ino;
+	return fd;
+}
+
+/* A mailbox path from the map must stay below virtual_mailbox_base. */
+static bool local_path_ok(const char *path)
+{
+	if (path[0] == '/' || path[0] == '\0')
+		return false;
+	for (const char *p = path; *p != '\0';) {
+		size_t len = strcspn(p, "/");
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		p += len;
+		p += *p == '/';
+	}
+	return true;
+}
+
+/* Finds the Maildir path of the recipient into out. 0 or -1 (res set). */
+static int local_mailbox(const struct deliver_request *req, char *out,
+			 size_t outsize, struct local_result *res)
+{
+	const char *value, *error;
+	const char *base = local_config.mailbox_base;
+	int ret = maps_lookup_addr(local_config.mailbox_maps, req->recipient,
+				   local_config.delimiter, &value, &error);
+
+	if (ret < 0) {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
+				 "virtual_mailbox_maps lookup failure: %s",
+				 error);
+		return -1;
+	}
+	if (ret == 0) {
+		local_result_set(res, DELIVER_PERMFAIL, "5.1.1",
+				 "unknown user: \"%s\"", req->recipient);
+		return -1;
+	}
+	if (base[0] != '/') {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
+				 "configuration error: virtual_mailbox_base "
+				 "must be an absolute path");
+		return -1;
+	}
+	if (!local_path_ok(value)) {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
+				 "configuration error: mailbox path \"%s\" "
+				 "is absolute or contains \"..\"", value);
+		return -1;
+	}
+	size_t len = strlen(value);
+	if (value[len - 1] != '/') {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
+				 "configuration error: mailbox \"%s\" is not "
+				 "a Maildir (no trailing /): mbox delivery is "
+				 "not supported", value);
+		return -1;
+	}
+	int n = snprintf(out, outsize, "%s/%.*s", base, (int)(len - 1), value);
+	if (n < 0 || (size_t)n >= outsize) {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
+				 "configuration error: mailbox path too long");
+		return -1;
+	}
+	return 0;
+}
+
+void local_deliver(const struct deliver_request *req, struct local_result *res)
+{
+	char path[PATH_MAX], prefix[LOCAL_PREFIX_MAX];
+	const char *dsn, *error;
+
+	res->setup_done_us = 0;
+	if (local_mailbox(req, path, sizeof(path), res) < 0)
+		return;
+	int fd = local_open_queue_file(req, res);
+	if (fd < 0)
+		return;
+	/* The sender and recipient come from the queue file, which holds no
+	 * CR, LF or NUL: safe as header text. */
+	int n = snprintf(prefix, sizeof(prefix),
+			 "Return-Path: <%s>\nDelivered-To: %s\n", req->sender,
+			 req->recipient);
+	if (n < 0 || (size_t)n >= sizeof(prefix)) {
+		local_result_set(res, DELIVER_PERMFAIL, "5.1.3",
+				 "address too long for a header");
+		return;
+	}
+	struct maildir_delivery d = {
+		.base = local_config.mailbox_base,
+		.hostname = local_config.hostname,
+		.prefix = prefix,
+		.prefix_len = (size_t)n,
+		.content_fd = fd,
+		.content_offset = (off_t)req->offset,
+		.content_size = req->size,
+	};
+	res->setup_done_us = time_wall_us();
+	if (maildir_deliver(path, &d, NULL, &dsn, &error) < 0) {
+		local_result_set(res, dsn[0] == '5' ? DELIVER_PERMFAIL :
+				 DELIVER_TEMPFAIL, dsn, "maildir delivery "
+				 "failed: %s", error);
+		return;
+	}
+	local_result_set(res, DELIVER_OK, "2.0.0", "delivered to maildir");
+}

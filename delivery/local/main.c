@@ -1,0 +1,166 @@
+/* local: the Maildir delivery agent. Each process serves one qmgr
+ * connection at a time, answering its delivery requests in turn, and logs
+ * one Postfix-format line per recipient. */
+#include "config.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "buf.h"
+#include "conf.h"
+#include "deliver_proto.h"
+#include "ipc.h"
+#include "local.h"
+#include "log.h"
+#include "service.h"
+#include "timeutil.h"
+
+/* A request: nine attributes, each line at most an envelope line. */
+#define LOCAL_REQUEST_LINE_MAX 8192
+#define LOCAL_REQUEST_ATTRS 16
+
+struct local_config local_config;
+
+static void local_pre_jail(void)
+{
+	const char *error;
+
+	/* Opened while the files are still reachable (before a chroot). */
+	if (maps_open(conf_str("virtual_mailbox_maps"), 0,
+		      &local_config.mailbox_maps, &error) < 0)
+		fatal("virtual_mailbox_maps: %s", error);
+	local_config.mailbox_base = conf_str("virtual_mailbox_base");
+	local_config.delimiter = conf_str("recipient_delimiter");
+	local_config.hostname = conf_str("myhostname");
+	if (local_config.mailbox_base[0] != '/')
+		log_warn("virtual_mailbox_base is not an absolute path: every "
+			 "delivery will be deferred");
+}
+
+/* Postfix's format_tv(.., 2, 2): two significant digits, at most two
+ * decimals, no trailing zeros ("0.12", "1.2", "12", "0"). */
+static void local_format_delay(char *out, size_t outsize, uint64_t us)
+{
+	uint64_t sec = us / 1000000, usec = us % 1000000;
+	/* The resolution kept, in microseconds. */
+	uint64_t res = sec >= 10 ? 1000000 : sec > 0 ? 100000 : 10000;
+
+	usec += res / 2;	/* round to it */
+	if (usec >= 1000000) {
+		sec++;
+		usec -= 1000000;
+	}
+	int n = snprintf(out, outsize, "%" PRIu64, sec);
+	if (n < 0 || (size_t)n + 4 > outsize || usec < res)
+		return;
+	size_t o = (size_t)n;
+	out[o++] = '.';
+	for (uint64_t div = 100000; usec >= res && div >= res; div /= 10) {
+		out[o++] = (char)('0' + usec / div);
+		usec %= div;
+	}
+	out[o] = '\0';
+}
+
+static uint64_t local_span(uint64_t from, uint64_t to)
+{
+	return to > from && from > 0 ? to - from : 0;
+}
+
+static void local_log(const struct deliver_request *req,
+		      const struct local_result *res, uint64_t start_us)
+{
+	static const char *const status_words[] = {
+		[DELIVER_OK] = "sent", [DELIVER_TEMPFAIL] = "deferred",
+		[DELIVER_PERMFAIL] = "bounced",
+	};
+	char to[1024], orig[1024], reason[1024], orig_part[1100];
+	char delay[24], a[24], b[24], c[24], d[24];
+	uint64_t now = time_wall_us();
+	uint64_t setup = res->setup_done_us > 0 ? res->setup_done_us : now;
+
+	log_escape(to, sizeof(to), req->recipient, 512);
+	log_escape(reason, sizeof(reason), res->reason, 512);
+	orig_part[0] = '\0';
+	if (req->orig_recipient[0] != '\0')
+		snprintf(orig_part, sizeof(orig_part), " orig_to=<%s>,",
+			 log_escape(orig, sizeof(orig), req->orig_recipient,
+				    512));
+	local_format_delay(delay, sizeof(delay),
+			   local_span(req->arrival_us, now));
+	local_format_delay(a, sizeof(a),
+			   local_span(req->arrival_us, req->active_us));
+	local_format_delay(b, sizeof(b), local_span(req->active_us, start_us));
+	local_format_delay(c, sizeof(c), local_span(start_us, setup));
+	local_format_delay(d, sizeof(d), local_span(setup, now));
+	log_info("%s: to=<%s>,%s relay=local, delay=%s, delays=%s/%s/%s/%s, "
+		 "dsn=%s, status=%s (%s)", req->queue_id, to, orig_part, delay,
+		 a, b, c, d, res->dsn, status_words[res->status], reason);
+}
+
+/* The answer: deliver_answer's attribute set (status, dsn, reason),
+ * written with ipc's timeout-bounded writer. */
+static int local_answer(int fd, const struct local_result *res)
+{
+	char status[4];
+	const char *error;
+
+	snprintf(status, sizeof(status), "%d", (int)res->status);
+	const struct ipc_attr attrs[] = {
+		{ "status", status },
+		{ "dsn", res->dsn },
+		{ "reason", res->reason },
+	};
+	if (ipc_write_msg(fd, attrs, 3, (int)(conf_time("ipc_timeout") * 1000),
+			  &error) < 0) {
+		log_warn("qmgr connection: cannot answer: %s", error);
+		return -1;
+	}
+	return 0;
+}
+
+static void local_serve(int fd)
+{
+	struct ipc_reader *r = ipc_reader_new(LOCAL_REQUEST_LINE_MAX,
+					      LOCAL_REQUEST_ATTRS);
+	int idle_ms = (int)(conf_time("max_idle") * 1000);
+	struct deliver_request req;
+	struct local_result res;
+	struct ipc_msg msg;
+	const char *error;
+
+	for (;;) {
+		/* qmgr closed the connection, or left it idle for
+		 * max_idle: both are the normal end. */
+		if (ipc_read_msg(fd, r, &msg, idle_ms, &error) < 0) {
+			if (strcmp(error, "connection closed") != 0 &&
+			    strcmp(error, "timeout") != 0)
+				log_warn("qmgr connection: %s", error);
+			break;
+		}
+		uint64_t start = time_wall_us();
+		if (deliver_request_decode(&msg, &req, &error) < 0) {
+			log_warn("qmgr connection: bad request: %s", error);
+			ipc_msg_clear(&msg);
+			break;
+		}
+		local_deliver(&req, &res);
+		local_log(&req, &res, start);
+		ipc_msg_clear(&msg);
+		if (local_answer(fd, &res) < 0)
+			break;
+	}
+	local_deliver_reset();
+	ipc_reader_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct service_def def = {
+		.name = "local",
+		.pre_jail = local_pre_jail,
+		.serve = local_serve,
+	};
+
+	service_main(argc, argv, &def);
+}

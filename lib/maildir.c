@@ -1,0 +1,318 @@
+/* maildir: one durable Maildir delivery: tmp/, fsync, rename into new/,
+ * fsync new/. The content is copied by the kernel (copy_file_range,
+ * sendfile) from the queue file, with a read/write fallback. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "fsutil.h"
+#include "maildir.h"
+#include "mem.h"
+
+#define MAILDIR_COPY_BLOCK (64 * 1024)
+/* Largest single kernel copy request. */
+#define MAILDIR_COPY_CHUNK ((size_t)1 << 30)
+/* How far up from a new Maildir its created parents are fsync()ed. */
+#define MAILDIR_SYNC_DEPTH 16
+
+static char maildir_errbuf[PATH_MAX + 256];
+static unsigned long maildir_counter;
+
+struct maildir_paths {
+	char tmp[PATH_MAX];
+	char new[PATH_MAX];
+	char newdir[PATH_MAX];
+};
+
+int maildir_escape_host(char *out, size_t outsize, const char *hostname)
+{
+	size_t o = 0;
+
+	for (const char *p = hostname; *p != '\0'; p++) {
+		const char *rep = *p == '/' ? "\\057" : *p == ':' ? "\\072" :
+			NULL;
+		size_t n = rep != NULL ? 4 : 1;
+		if (o + n >= outsize) {
+			if (outsize > 0)
+				out[0] = '\0';
+			return -1;
+		}
+		if (rep != NULL)
+			memcpy(out + o, rep, 4);
+		else
+			out[o] = *p;
+		o += n;
+	}
+	if (outsize == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* The status for errno, and -1 for the caller to return. */
+static int maildir_fail(int err, const char *what, const char *path,
+			const char **dsn_r, const char **error_r)
+{
+	const char *dsn = "4.3.0";
+
+	switch (err) {
+	case EDQUOT:
+		dsn = "4.2.2";
+		break;
+	case ENOSPC:
+		dsn = "4.3.1";
+		break;
+	case EFBIG:
+		dsn = "5.2.3";
+		break;
+	case ENOTDIR:
+	case ELOOP:
+	case EISDIR:
+	case ENAMETOOLONG:
+		dsn = "4.3.5";
+		break;
+	}
+	snprintf(maildir_errbuf, sizeof(maildir_errbuf), "%s %s: %s", what,
+		 path, strerror(err));
+	*dsn_r = dsn;
+	*error_r = maildir_errbuf;
+	return -1;
+}
+
+static int maildir_make_paths(const char *maildir, const char *hostname,
+			      uint64_t total, struct maildir_paths *p)
+{
+	char host[MAILDIR_HOSTNAME_MAX * 4 + 1];
+	struct timeval tv;
+
+	if (maildir_escape_host(host, sizeof(host), hostname) < 0)
+		return -1;
+	gettimeofday(&tv, NULL);
+	maildir_counter++;
+	int n1 = snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%lld.M%ldP%ldQ%lu.%s",
+			  maildir, (long long)tv.tv_sec, (long)tv.tv_usec,
+			  (long)getpid(), maildir_counter, host);
+	const char *name = strrchr(p->tmp, '/') + 1;
+	int n2 = snprintf(p->new, sizeof(p->new), "%s/new/%s,S=%llu",
+			  maildir, name, (unsigned long long)total);
+	int n3 = snprintf(p->newdir, sizeof(p->newdir), "%s/new", maildir);
+	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n1 >= sizeof(p->tmp) ||
+	    (size_t)n2 >= sizeof(p->new) || (size_t)n3 >= sizeof(p->newdir))
+		return -1;
+	return 0;
+}
+
+/* fsync()s dir and its parents up to (and including) base's level, so
+ * that directories just created survive a crash. */
+static int maildir_sync_up(const char *dir, const char *base)
+{
+	char path[PATH_MAX];
+	size_t blen = base != NULL ? strlen(base) : 0;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (int depth = 0; depth < MAILDIR_SYNC_DEPTH; depth++) {
+		if (fs_fsync_dir(path) < 0)
+			return -1;
+		char *slash = strrchr(path, '/');
+		if (slash == NULL || slash == path)
+			break;
+		*slash = '\0';
+		/* Stop once the base itself (or, without a base, the parent
+		 * of the Maildir) has been synced. */
+		if (strlen(path) < blen || (base == NULL && depth >= 1))
+			break;
+	}
+	return 0;
+}
+
+/* Creates the Maildir (and the directories between base and it). */
+static int maildir_create(const char *maildir, const char *base,
+			  const char **dsn_r, const char **error_r)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (base != NULL && (stat(base, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		snprintf(maildir_errbuf, sizeof(maildir_errbuf),
+			 "mailbox base %s is missing or not a directory", base);
+		*dsn_r = "4.3.0";
+		*error_r = maildir_errbuf;
+		return -1;
+	}
+	if (fs_mkdir_p(maildir, 0700) < 0)
+		return maildir_fail(errno, "create", maildir, dsn_r, error_r);
+	for (size_t i = 0; i < 3; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", maildir,
+			     subdirs[i]) >= (int)sizeof(path))
+			return maildir_fail(ENAMETOOLONG, "create", maildir,
+					    dsn_r, error_r);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return maildir_fail(errno, "create", path, dsn_r,
+					    error_r);
+	}
+	if (maildir_sync_up(maildir, base) < 0)
+		return maildir_fail(errno, "fsync", maildir, dsn_r, error_r);
+	return 0;
+}
+
+/* Copies size bytes from in at offset to out's current position. Returns
+ * 0, -1 (errno), or -2 when in ends early. */
+static int maildir_copy(int out, int in, off_t offset, uint64_t size)
+{
+	static char block[MAILDIR_COPY_BLOCK];
+	bool use_cfr = true, use_sendfile = true;
+	off_t pos = offset;
+
+	while (size > 0) {
+		size_t chunk = size > MAILDIR_COPY_CHUNK ? MAILDIR_COPY_CHUNK :
+			(size_t)size;
+		ssize_t n;
+		if (use_cfr) {
+			n = copy_file_range(in, &pos, out, NULL, chunk, 0);
+			/* Not between these files (other file systems, old
+			 * kernels): fall back. */
+			if (n < 0 && errno != EINTR && errno != EIO &&
+			    errno != ENOSPC && errno != EDQUOT &&
+			    errno != EFBIG) {
+				use_cfr = false;
+				continue;
+			}
+		} else if (use_sendfile) {
+			n = sendfile(out, in, &pos, chunk);
+			if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				use_sendfile = false;
+				continue;
+			}
+		} else {
+			if (chunk > sizeof(block))
+				chunk = sizeof(block);
+			n = fs_pread_all(in, block, chunk, pos);
+			if (n > 0 && fs_write_all(out, block, (size_t)n) < 0)
+				return -1;
+			if (n > 0)
+				pos += n;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return -2;
+		size -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Writes the file; on failure the caller removes it. */
+static int maildir_write(int fd, const struct maildir_delivery *d,
+			 const char *path, const char **dsn_r,
+			 const char **error_r)
+{
+	if (d->prefix_len > 0 && fs_write_all(fd, d->prefix, d->prefix_len) < 0)
+		return maildir_fail(errno, "write", path, dsn_r, error_r);
+	int ret = maildir_copy(fd, d->content_fd, d->content_offset,
+			       d->content_size);
+	if (ret == -2) {
+		snprintf(maildir_errbuf, sizeof(maildir_errbuf),
+			 "queue file ends before the content does");
+		*dsn_r = "4.3.0";
+		*error_r = maildir_errbuf;
+		return -1;
+	}
+	if (ret < 0)
+		return maildir_fail(errno, "write", path, dsn_r, error_r);
+	if (fdatasync(fd) < 0)
+		return maildir_fail(errno, "fsync", path, dsn_r, error_r);
+	return 0;
+}
+
+/* Creates tmp/NAME, making the Maildir once if it is missing. */
+static int maildir_open_tmp(const char *maildir,
+			    const struct maildir_delivery *d, uint64_t total,
+			    struct maildir_paths *p, const char **dsn_r,
+			    const char **error_r)
+{
+	bool created = false;
+
+	for (int tries = 0; tries < 4; tries++) {
+		if (maildir_make_paths(maildir, d->hostname, total, p) < 0)
+			return maildir_fail(ENAMETOOLONG, "deliver to", maildir,
+					    dsn_r, error_r);
+		int fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+				O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno == ENOENT && !created) {
+			if (maildir_create(maildir, d->base, dsn_r,
+					   error_r) < 0)
+				return -1;
+			created = true;
+		} else if (errno != EEXIST) {
+			/* EEXIST: a name clash (clock stepped back): the
+			 * counter makes the next name differ. */
+			return maildir_fail(errno, "create", p->tmp, dsn_r,
+					    error_r);
+		}
+	}
+	return maildir_fail(EEXIST, "create", p->tmp, dsn_r, error_r);
+}
+
+/* rename() into new/, recreating new/ if someone removed it. */
+static int maildir_publish(const char *maildir, const struct maildir_paths *p,
+			   const char **dsn_r, const char **error_r)
+{
+	if (rename(p->tmp, p->new) < 0) {
+		if (errno != ENOENT || mkdir(p->newdir, 0700) < 0 ||
+		    fs_fsync_dir(maildir) < 0 || rename(p->tmp, p->new) < 0)
+			return maildir_fail(errno, "rename to", p->new, dsn_r,
+					    error_r);
+	}
+	if (fs_fsync_dir(p->newdir) < 0) {
+		int err = errno;
+		/* Not durable: take it back so that the retry is the only
+		 * copy (a crash now may still leave both: delivered twice,
+		 * never lost). */
+		(void)unlink(p->new);
+		return maildir_fail(err, "fsync", p->newdir, dsn_r, error_r);
+	}
+	return 0;
+}
+
+int maildir_deliver(const char *maildir_path, const struct maildir_delivery *d,
+		    char **path_r, const char **dsn_r, const char **error_r)
+{
+	struct maildir_paths p;
+	uint64_t total;
+
+	if (__builtin_add_overflow(d->content_size, (uint64_t)d->prefix_len,
+				   &total))
+		return maildir_fail(EFBIG, "deliver to", maildir_path, dsn_r,
+				    error_r);
+	int fd = maildir_open_tmp(maildir_path, d, total, &p, dsn_r, error_r);
+	if (fd < 0)
+		return -1;
+	int ret = maildir_write(fd, d, p.tmp, dsn_r, error_r);
+	if (close(fd) < 0 && ret == 0)
+		ret = maildir_fail(errno, "close", p.tmp, dsn_r, error_r);
+	if (ret == 0)
+		ret = maildir_publish(maildir_path, &p, dsn_r, error_r);
+	if (ret < 0) {
+		(void)unlink(p.tmp);
+		return -1;
+	}
+	if (path_r != NULL)
+		*path_r = xstrdup(p.new);
+	return 0;
+}
