@@ -1,0 +1,151 @@
+/* deliver_proto: encoding and strict decoding of the request qmgr sends a
+ * delivery agent and of its answer; see deliver_proto.h. */
+#include "config.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "deliver_proto.h"
+#include "queue_id.h"
+#include "str.h"
+
+#define ACTIVE_PREFIX "active/"
+
+static const char *const request_names[] = {
+	"queue_id", "queue_file", "offset", "size", "sender", "recipient",
+	"orig_recipient", "arrival", "active",
+};
+#define REQUEST_COUNT (sizeof(request_names) / sizeof(request_names[0]))
+
+static const char *const answer_names[] = { "status", "dsn", "reason" };
+#define ANSWER_COUNT (sizeof(answer_names) / sizeof(answer_names[0]))
+
+int deliver_request_encode(struct buf *out, const struct deliver_request *req)
+{
+	char offset[24], size[24], arrival[24], active[24];
+
+	snprintf(offset, sizeof(offset), "%" PRIu64, req->offset);
+	snprintf(size, sizeof(size), "%" PRIu64, req->size);
+	snprintf(arrival, sizeof(arrival), "%" PRIu64, req->arrival_us);
+	snprintf(active, sizeof(active), "%" PRIu64, req->active_us);
+	const char *values[REQUEST_COUNT] = {
+		req->queue_id, req->queue_file, offset, size, req->sender,
+		req->recipient, req->orig_recipient, arrival, active,
+	};
+	struct ipc_attr attrs[REQUEST_COUNT];
+	for (size_t i = 0; i < REQUEST_COUNT; i++) {
+		attrs[i].name = request_names[i];
+		attrs[i].value = values[i] != NULL ? values[i] : "";
+	}
+	return ipc_encode(out, attrs, REQUEST_COUNT);
+}
+
+/* A queue file the agent may open: exactly "active/<queue_id>". qmgr
+ * always delivers from active/, and nothing else (no "..", no absolute
+ * path) can sneak through. */
+static bool queue_file_ok(const char *queue_file, const char *queue_id)
+{
+	size_t plen = strlen(ACTIVE_PREFIX);
+
+	return strncmp(queue_file, ACTIVE_PREFIX, plen) == 0 &&
+	       strcmp(queue_file + plen, queue_id) == 0;
+}
+
+int deliver_request_decode(const struct ipc_msg *msg,
+			   struct deliver_request *req_r, const char **error_r)
+{
+	const char *v[REQUEST_COUNT];
+	uint64_t end;
+
+	if (ipc_msg_get_exact(msg, request_names, v, REQUEST_COUNT) < 0) {
+		*error_r = "request: wrong attribute set";
+		return -1;
+	}
+	memset(req_r, 0, sizeof(*req_r));
+	if (!queue_id_valid(v[0]) || !queue_file_ok(v[1], v[0])) {
+		*error_r = "request: bad queue_id or queue_file";
+		return -1;
+	}
+	if (str_to_u64(v[2], &req_r->offset) < 0 ||
+	    str_to_u64(v[3], &req_r->size) < 0 ||
+	    str_to_u64(v[7], &req_r->arrival_us) < 0 ||
+	    str_to_u64(v[8], &req_r->active_us) < 0 ||
+	    __builtin_add_overflow(req_r->offset, req_r->size, &end) ||
+	    end > INT64_MAX) {
+		*error_r = "request: bad number";
+		return -1;
+	}
+	if (v[5][0] == '\0') {
+		*error_r = "request: empty recipient";
+		return -1;
+	}
+	req_r->queue_id = v[0];
+	req_r->queue_file = v[1];
+	req_r->sender = v[4];
+	req_r->recipient = v[5];
+	req_r->orig_recipient = v[6];
+	return 0;
+}
+
+int deliver_answer_encode(struct buf *out, const struct deliver_answer *ans)
+{
+	char status[4];
+
+	snprintf(status, sizeof(status), "%d", (int)ans->status);
+	struct ipc_attr attrs[ANSWER_COUNT] = {
+		{ "status", status },
+		{ "dsn", ans->dsn != NULL ? ans->dsn : "" },
+		{ "reason", ans->reason != NULL ? ans->reason : "" },
+	};
+	return ipc_encode(out, attrs, ANSWER_COUNT);
+}
+
+/* RFC 3463: class "." 1*3digit "." 1*3digit, the class matching status. */
+static bool dsn_ok(const char *dsn, char class)
+{
+	const char *p = dsn;
+
+	if (*p++ != class || *p++ != '.')
+		return false;
+	for (int part = 0; part < 2; part++) {
+		int digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 4) {
+			p++;
+			digits++;
+		}
+		if (digits < 1 || digits > 3)
+			return false;
+		if (part == 0 && *p++ != '.')
+			return false;
+	}
+	return *p == '\0';
+}
+
+int deliver_answer_decode(const struct ipc_msg *msg,
+			  struct deliver_answer *ans_r, const char **error_r)
+{
+	const char *v[ANSWER_COUNT];
+
+	if (ipc_msg_get_exact(msg, answer_names, v, ANSWER_COUNT) < 0) {
+		*error_r = "answer: wrong attribute set";
+		return -1;
+	}
+	memset(ans_r, 0, sizeof(*ans_r));
+	if (strcmp(v[0], "0") == 0)
+		ans_r->status = DELIVER_OK;
+	else if (strcmp(v[0], "4") == 0)
+		ans_r->status = DELIVER_TEMPFAIL;
+	else if (strcmp(v[0], "5") == 0)
+		ans_r->status = DELIVER_PERMFAIL;
+	else {
+		*error_r = "answer: bad status";
+		return -1;
+	}
+	char class = ans_r->status == DELIVER_OK ? '2' : v[0][0];
+	if (!dsn_ok(v[1], class)) {
+		*error_r = "answer: bad dsn";
+		return -1;
+	}
+	ans_r->dsn = v[1];
+	ans_r->reason = v[2];
+	return 0;
+}

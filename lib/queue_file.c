@@ -1,0 +1,772 @@
+/* queue_file: the writer (smtpd, pickup) and the strict reader (qmgr) of
+ * the on-disk queue file; see queue_file.h for the format. The writer is
+ * on the hot path of the whole MTA: one large buffer, as few system calls
+ * as possible, exactly one fsync of the file and one of incoming/. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "fsutil.h"
+#include "log.h"
+#include "mem.h"
+#include "queue_file.h"
+#include "str.h"
+
+#define QUEUE_WRITE_BUF (64 * 1024)
+#define QUEUE_OPEN_TRIES 20
+#define QUEUE_LEN_DIGITS 20
+#define QUEUE_READ_FIRST (8 * 1024)
+
+/* ---- envelope in memory ---- */
+
+void queue_envelope_free(struct queue_envelope *env)
+{
+	for (size_t i = 0; i < env->attr_count; i++) {
+		free(env->attrs[i].name);
+		free(env->attrs[i].value);
+	}
+	for (size_t i = 0; i < env->rcpt_count; i++) {
+		struct queue_rcpt *r = &env->rcpts[i];
+		free(r->address);
+		free(r->orig_rcpt);
+		free(r->orcpt);
+		free(r->notify);
+	}
+	free(env->attrs);
+	free(env->rcpts);
+	free(env->sender);
+	memset(env, 0, sizeof(*env));
+}
+
+const char *queue_envelope_attr(const struct queue_envelope *env,
+				const char *name)
+{
+	for (size_t i = 0; i < env->attr_count; i++)
+		if (strcmp(env->attrs[i].name, name) == 0)
+			return env->attrs[i].value;
+	return NULL;
+}
+
+/* Arrays grow to the next power of two: the capacity is implied by the
+ * count, so the public structs need no capacity field. */
+static void *grow_pow2(void *array, size_t count, size_t size)
+{
+	if ((count & (count - 1)) != 0)
+		return array;
+	return xreallocarray(array, count == 0 ? 1 : count * 2, size);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s == NULL || *s == '\0' ? NULL : xstrdup(s);
+}
+
+void queue_envelope_add_attr(struct queue_envelope *env, const char *name,
+			     const char *value)
+{
+	env->attrs = grow_pow2(env->attrs, env->attr_count,
+			       sizeof(*env->attrs));
+	env->attrs[env->attr_count].name = xstrdup(name);
+	env->attrs[env->attr_count].value = xstrdup(value);
+	env->attr_count++;
+}
+
+void queue_envelope_add_rcpt(struct queue_envelope *env, const char *address,
+			     const char *orig_rcpt, const char *orcpt,
+			     const char *notify)
+{
+	env->rcpts = grow_pow2(env->rcpts, env->rcpt_count,
+			       sizeof(*env->rcpts));
+	struct queue_rcpt *r = &env->rcpts[env->rcpt_count++];
+
+	memset(r, 0, sizeof(*r));
+	r->address = xstrdup(address);
+	r->orig_rcpt = dup_or_null(orig_rcpt);
+	r->orcpt = dup_or_null(orcpt);
+	r->notify = dup_or_null(notify);
+}
+
+/* ---- field syntax, shared by writer and reader ---- */
+
+static bool field_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\t' || s[i] == '\r' || s[i] == '\n' ||
+		    s[i] == '\0')
+			return false;
+	return true;
+}
+
+static bool attr_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return false;
+	return true;
+}
+
+/* "SUCCESS,FAILURE,DELAY" or "NEVER": words from the DSN NOTIFY set. */
+static bool notify_ok(const char *s)
+{
+	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY",
+					     "NEVER" };
+
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i]) == len &&
+			    memcmp(words[i], s, len) == 0)
+				known = true;
+		if (!known)
+			return false;
+		if (s[len] == '\0')
+			return true;
+		s += len + 1;
+	}
+}
+
+/* ---- writer ---- */
+
+struct queue_writer {
+	int fd;
+	int dir_fd;		/* incoming/, borrowed from the cache below */
+	char id[QUEUE_ID_MAX];
+	uint64_t arrival_us;
+	char *wbuf;
+	size_t wlen;
+	uint64_t file_off;	/* bytes already written to the file */
+	uint64_t len_off;	/* offset of the length digits; 0: no envelope */
+	uint64_t content_size;
+	bool failed;
+};
+
+/* incoming/ stays open for the life of the process: a writer process
+ * (smtpd) commits many messages and each needs the directory for O_EXCL
+ * creation and its fsync; reopening it every time would cost two system
+ * calls and a path walk per message. */
+static int incoming_fd = -1;
+static char *incoming_for;
+
+static int incoming_dir(const char *queue_dir)
+{
+	if (incoming_fd >= 0 && strcmp(incoming_for, queue_dir) == 0)
+		return incoming_fd;
+	if (incoming_fd >= 0)
+		close(incoming_fd);
+	xfree(&incoming_for);
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/incoming", queue_dir) >=
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (incoming_fd >= 0)
+		incoming_for = xstrdup(queue_dir);
+	return incoming_fd;
+}
+
+int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
+		      const char **error_r)
+{
+	int dir_fd = incoming_dir(queue_dir);
+
+	if (dir_fd < 0) {
+		*error_r = "cannot open the incoming queue directory";
+		return -1;
+	}
+	struct queue_writer *w = xcalloc(1, sizeof(*w));
+	for (int i = 0; i < QUEUE_OPEN_TRIES; i++) {
+		queue_id_new(w->id, &w->arrival_us);
+		w->fd = openat(dir_fd, w->id,
+			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (w->fd < 0) {
+		free(w);
+		*error_r = "cannot create queue file";
+		return -1;
+	}
+	w->dir_fd = dir_fd;
+	w->wbuf = xmalloc(QUEUE_WRITE_BUF);
+	*w_r = w;
+	return 0;
+}
+
+const char *queue_writer_id(const struct queue_writer *w) { return w->id; }
+
+uint64_t queue_writer_arrival_us(const struct queue_writer *w)
+{
+	return w->arrival_us;
+}
+
+uint64_t queue_writer_size(const struct queue_writer *w)
+{
+	return w->content_size;
+}
+
+static int writer_flush(struct queue_writer *w)
+{
+	if (w->wlen == 0)
+		return 0;
+	if (fs_write_all(w->fd, w->wbuf, w->wlen) < 0) {
+		w->failed = true;
+		return -1;
+	}
+	w->file_off += w->wlen;
+	w->wlen = 0;
+	return 0;
+}
+
+static int writer_put(struct queue_writer *w, const void *data, size_t len)
+{
+	if (w->wlen + len > QUEUE_WRITE_BUF && writer_flush(w) < 0)
+		return -1;
+	if (len >= QUEUE_WRITE_BUF) {
+		/* A big block goes straight to the file, no copy. */
+		if (fs_write_all(w->fd, data, len) < 0) {
+			w->failed = true;
+			return -1;
+		}
+		w->file_off += len;
+		return 0;
+	}
+	memcpy(w->wbuf + w->wlen, data, len);
+	w->wlen += len;
+	return 0;
+}
+
+/* One envelope line is built here first so its length can be bounded. */
+struct qf_line {
+	char b[QUEUE_LINE_MAX];
+	size_t len;
+	bool bad;
+};
+
+static void line_put(struct qf_line *l, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!field_ok(s, len) || len >= sizeof(l->b) - l->len) {
+		l->bad = true;
+		return;
+	}
+	memcpy(l->b + l->len, s, len);
+	l->len += len;
+}
+
+/* Appends the tag, then the fields separated by TAB, then LF. */
+static int line_emit(struct queue_writer *w, const char *tag,
+		     const char *const *fields, size_t count)
+{
+	struct qf_line l = { .len = 0, .bad = false };
+
+	line_put(&l, tag);
+	for (size_t i = 0; i < count; i++) {
+		if (l.len + 1 < sizeof(l.b))
+			l.b[l.len++] = '\t';
+		line_put(&l, fields[i]);
+	}
+	if (l.bad || l.len + 1 > sizeof(l.b))
+		return -1;
+	l.b[l.len++] = '\n';
+	return writer_put(w, l.b, l.len);
+}
+
+static const char *dash(const char *s)
+{
+	return s == NULL || *s == '\0' ? "-" : s;
+}
+
+static int envelope_check(const struct queue_envelope *env,
+			  const char **error_r)
+{
+	if (env->rcpt_count == 0 || env->rcpt_count > QUEUE_RCPT_MAX) {
+		*error_r = "bad recipient count";
+		return -1;
+	}
+	if (env->attr_count > QUEUE_ATTR_MAX) {
+		*error_r = "too many attributes";
+		return -1;
+	}
+	for (size_t i = 0; i < env->attr_count; i++)
+		if (!attr_name_ok(env->attrs[i].name)) {
+			*error_r = "bad attribute name";
+			return -1;
+		}
+	for (size_t i = 0; i < env->rcpt_count; i++) {
+		const struct queue_rcpt *r = &env->rcpts[i];
+		if (r->address[0] == '\0' ||
+		    (r->notify != NULL && *r->notify != '\0' &&
+		     !notify_ok(r->notify)) ||
+		    (r->orcpt != NULL && strcmp(r->orcpt, "-") == 0) ||
+		    (r->orig_rcpt != NULL && strcmp(r->orig_rcpt, "-") == 0)) {
+			*error_r = "bad recipient";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int queue_writer_envelope(struct queue_writer *w,
+			  const struct queue_envelope *env,
+			  const char **error_r)
+{
+	char num[32];
+
+	if (w->failed || w->len_off != 0) {
+		*error_r = "queue file envelope written twice";
+		return -1;
+	}
+	if (envelope_check(env, error_r) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)w->arrival_us);
+	const char *t[] = { num };
+	const char *s[] = { env->sender != NULL ? env->sender : "" };
+	if (writer_put(w, QUEUE_FILE_MAGIC, strlen(QUEUE_FILE_MAGIC)) < 0 ||
+	    line_emit(w, "T", t, 1) < 0 || line_emit(w, "S", s, 1) < 0)
+		goto fail;
+	for (size_t i = 0; i < env->attr_count; i++) {
+		const char *a[] = { env->attrs[i].name, env->attrs[i].value };
+		if (line_emit(w, "A", a, 2) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < env->rcpt_count; i++) {
+		const struct queue_rcpt *r = &env->rcpts[i];
+		const char *f[] = { "P", dash(r->notify), dash(r->orcpt),
+				    dash(r->orig_rcpt), r->address };
+		if (line_emit(w, "R", f, 5) < 0)
+			goto fail;
+	}
+	/* The length is fixed up at commit; the digits' place is kept. */
+	w->len_off = w->file_off + w->wlen + 2;
+	if (writer_put(w, "C\t00000000000000000000\n", 23) < 0)
+		goto fail;
+	return 0;
+fail:
+	*error_r = w->failed ? "queue file write error"
+			     : "bad envelope field (TAB, CR, LF or too long)";
+	w->failed = true;
+	return -1;
+}
+
+int queue_writer_content(struct queue_writer *w, const void *data, size_t len,
+			 const char **error_r)
+{
+	if (w->failed || w->len_off == 0) {
+		*error_r = w->failed ? "queue file write error"
+				     : "queue file content before envelope";
+		return -1;
+	}
+	if (writer_put(w, data, len) < 0) {
+		*error_r = "queue file write error";
+		return -1;
+	}
+	w->content_size += len;
+	return 0;
+}
+
+/* Writes the content length into its reserved place: in the buffer if
+ * it is still there (small messages: no extra system call), else pwrite. */
+static int writer_fix_length(struct queue_writer *w)
+{
+	char digits[QUEUE_LEN_DIGITS + 1];
+
+	snprintf(digits, sizeof(digits), "%020llu",
+		 (unsigned long long)w->content_size);
+	if (w->len_off >= w->file_off) {
+		memcpy(w->wbuf + (w->len_off - w->file_off), digits,
+		       QUEUE_LEN_DIGITS);
+		return writer_flush(w);
+	}
+	if (writer_flush(w) < 0)
+		return -1;
+	return pwrite(w->fd, digits, QUEUE_LEN_DIGITS, (off_t)w->len_off) ==
+			       QUEUE_LEN_DIGITS
+		       ? 0
+		       : -1;
+}
+
+static void writer_free(struct queue_writer **w)
+{
+	if ((*w)->fd >= 0)
+		close((*w)->fd);
+	free((*w)->wbuf);
+	xfree(w);
+}
+
+int queue_writer_commit(struct queue_writer **wp, const char **error_r)
+{
+	struct queue_writer *w = *wp;
+
+	if (w->failed || w->len_off == 0) {
+		*error_r = "queue file incomplete";
+		queue_writer_abort(wp);
+		return -1;
+	}
+	/* Mode 0700 before the fsync, so the mode that says "complete" is
+	 * durable together with the content it vouches for. */
+	if (writer_put(w, "E\n", 2) < 0 || writer_fix_length(w) < 0 ||
+	    fchmod(w->fd, 0700) < 0 || fsync(w->fd) < 0) {
+		*error_r = "queue file write or fsync error";
+		queue_writer_abort(wp);
+		return -1;
+	}
+	int ret = close(w->fd);
+	w->fd = -1;
+	if (ret < 0 || fsync(w->dir_fd) < 0) {
+		*error_r = "queue file close or directory fsync error";
+		queue_writer_abort(wp);
+		return -1;
+	}
+	writer_free(wp);
+	return 0;
+}
+
+void queue_writer_abort(struct queue_writer **wp)
+{
+	if (*wp == NULL)
+		return;
+	int saved = errno;
+	(void)unlinkat((*wp)->dir_fd, (*wp)->id, 0);
+	writer_free(wp);
+	errno = saved;
+}
+
+/* ---- reader ---- */
+
+enum qf_state { QF_MAGIC, QF_TIME, QF_SENDER, QF_ATTRS, QF_RCPTS, QF_DONE };
+
+struct qf_parser {
+	enum qf_state state;
+	size_t pos;		/* start of the next line */
+	struct queue_envelope *env;
+	uint64_t content_size;
+};
+
+#define QF_FIELDS_MAX 6
+
+/* Splits line (NUL-terminated copy) at TABs into exactly want fields. */
+static bool split_fields(char *line, char **fields, size_t want)
+{
+	size_t n = 0;
+
+	for (char *p = line;; p++) {
+		if (n == want)
+			return false;
+		fields[n++] = p;
+		p = strchr(p, '\t');
+		if (p == NULL)
+			break;
+		*p = '\0';
+	}
+	return n == want;
+}
+
+static int parse_digits(const char *s, size_t min, size_t max, uint64_t *v_r)
+{
+	size_t len = strlen(s);
+
+	if (len < min || len > max || str_to_u64(s, v_r) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_attr(struct qf_parser *p, char *line, const char **error_r)
+{
+	char *f[3];
+
+	if (!split_fields(line, f, 3) || !attr_name_ok(f[1])) {
+		*error_r = "bad attribute line";
+		return -1;
+	}
+	if (p->env->attr_count >= QUEUE_ATTR_MAX) {
+		*error_r = "too many attributes";
+		return -1;
+	}
+	if (queue_envelope_attr(p->env, f[1]) != NULL) {
+		*error_r = "duplicate attribute";
+		return -1;
+	}
+	queue_envelope_add_attr(p->env, f[1], f[2]);
+	return 0;
+}
+
+static const char *undash(const char *s)
+{
+	return strcmp(s, "-") == 0 ? NULL : s;
+}
+
+static int parse_rcpt(struct qf_parser *p, char *line, size_t line_start,
+		      const char **error_r)
+{
+	char *f[6];
+
+	if (!split_fields(line, f, 6)) {
+		*error_r = "bad recipient line";
+		return -1;
+	}
+	if (strlen(f[1]) != 1 ||
+	    (f[1][0] != QUEUE_RCPT_PENDING && f[1][0] != QUEUE_RCPT_DONE)) {
+		*error_r = "bad recipient status byte";
+		return -1;
+	}
+	if ((strcmp(f[2], "-") != 0 && !notify_ok(f[2])) || f[3][0] == '\0' ||
+	    f[4][0] == '\0' || f[5][0] == '\0') {
+		*error_r = "bad recipient field";
+		return -1;
+	}
+	if (p->env->rcpt_count >= QUEUE_RCPT_MAX) {
+		*error_r = "too many recipients";
+		return -1;
+	}
+	queue_envelope_add_rcpt(p->env, f[5], undash(f[4]), undash(f[3]),
+				undash(f[2]));
+	struct queue_rcpt *r = &p->env->rcpts[p->env->rcpt_count - 1];
+	r->done = f[1][0] == QUEUE_RCPT_DONE;
+	r->status_offset = (off_t)(line_start + 2);
+	return 0;
+}
+
+static int parse_line(struct qf_parser *p, char *line, size_t line_start,
+		      const char **error_r)
+{
+	char *f[2];
+	uint64_t v;
+
+	switch (p->state) {
+	case QF_MAGIC:
+		/* checked by the caller before any line is split */
+		p->state = QF_TIME;
+		return 0;
+	case QF_TIME:
+		if (strncmp(line, "T\t", 2) != 0 ||
+		    parse_digits(line + 2, 1, 20, &p->env->arrival_us) < 0) {
+			*error_r = "bad arrival time line";
+			return -1;
+		}
+		p->state = QF_SENDER;
+		return 0;
+	case QF_SENDER:
+		if (!split_fields(line, f, 2) || strcmp(f[0], "S") != 0) {
+			*error_r = "bad sender line";
+			return -1;
+		}
+		p->env->sender = xstrdup(f[1]);
+		p->state = QF_ATTRS;
+		return 0;
+	case QF_ATTRS:
+		if (strncmp(line, "A\t", 2) == 0)
+			return parse_attr(p, line, error_r);
+		p->state = QF_RCPTS;
+		if (strncmp(line, "R\t", 2) != 0) {
+			*error_r = strncmp(line, "C\t", 2) == 0
+					   ? "no recipients"
+					   : "unexpected envelope line";
+			return -1;
+		}
+		return parse_rcpt(p, line, line_start, error_r);
+	case QF_RCPTS:
+		if (strncmp(line, "R\t", 2) == 0)
+			return parse_rcpt(p, line, line_start, error_r);
+		if (strncmp(line, "C\t", 2) != 0 ||
+		    parse_digits(line + 2, QUEUE_LEN_DIGITS, QUEUE_LEN_DIGITS,
+				 &v) < 0) {
+			*error_r = "bad content length line";
+			return -1;
+		}
+		p->content_size = v;
+		p->state = QF_DONE;
+		return 0;
+	case QF_DONE:
+		break;
+	}
+	panic("queue_file: parse state %d", (int)p->state);
+}
+
+/* Consumes the complete envelope lines in data[p->pos..len). Returns 1 at
+ * the content, 0 if more data is needed, -1 on an error. */
+static int parse_envelope(struct qf_parser *p, const char *data, size_t len,
+			  const char **error_r)
+{
+	char line[QUEUE_LINE_MAX];
+	size_t magic_len = strlen(QUEUE_FILE_MAGIC);
+
+	if (p->state == QF_MAGIC && len > 0 &&
+	    memcmp(data, QUEUE_FILE_MAGIC, len < magic_len ? len : magic_len)) {
+		*error_r = "bad magic";
+		return -1;
+	}
+	while (p->state != QF_DONE) {
+		size_t avail = len - p->pos;
+		size_t scan = avail < QUEUE_LINE_MAX ? avail : QUEUE_LINE_MAX;
+		const char *nl = memchr(data + p->pos, '\n', scan);
+
+		if (nl == NULL) {
+			if (avail >= QUEUE_LINE_MAX) {
+				*error_r = "envelope line too long";
+				return -1;
+			}
+			return 0;
+		}
+		size_t line_len = (size_t)(nl - (data + p->pos));
+		if (memchr(data + p->pos, '\0', line_len) != NULL ||
+		    memchr(data + p->pos, '\r', line_len) != NULL) {
+			*error_r = "control character in envelope";
+			return -1;
+		}
+		memcpy(line, data + p->pos, line_len);
+		line[line_len] = '\0';
+		size_t start = p->pos;
+		p->pos += line_len + 1;
+		if (parse_line(p, line, start, error_r) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+/* What follows the envelope: exactly content_size bytes and "E\n". */
+static int check_tail(const struct qf_parser *p, uint64_t file_size,
+		      const char **error_r)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow((uint64_t)p->pos, p->content_size, &end) ||
+	    __builtin_add_overflow(end, 2, &end)) {
+		*error_r = "bad content length";
+		return -1;
+	}
+	if (end > file_size) {
+		*error_r = "queue file truncated";
+		return -1;
+	}
+	if (end < file_size) {
+		*error_r = "content length does not match file size";
+		return -1;
+	}
+	return 0;
+}
+
+int queue_file_parse(const char *data, size_t len,
+		     struct queue_envelope *env_r, off_t *content_offset_r,
+		     uint64_t *content_size_r, const char **error_r)
+{
+	struct qf_parser p = { .state = QF_MAGIC, .pos = 0, .env = env_r };
+	int ret;
+
+	memset(env_r, 0, sizeof(*env_r));
+	ret = parse_envelope(&p, data, len, error_r);
+	if (ret == 0)
+		*error_r = "truncated envelope";
+	if (ret <= 0 || check_tail(&p, len, error_r) < 0)
+		goto fail;
+	if (memcmp(data + len - 2, "E\n", 2) != 0) {
+		*error_r = "missing end marker";
+		goto fail;
+	}
+	*content_offset_r = (off_t)p.pos;
+	*content_size_r = p.content_size;
+	return 0;
+fail:
+	queue_envelope_free(env_r);
+	return -1;
+}
+
+/* Reads the envelope into a growing buffer: the first read usually holds
+ * the whole file of a small message, and never more than 8 KiB of a big
+ * one (the content is the delivery agent's business). */
+static int read_envelope(int fd, uint64_t size, struct qf_parser *p,
+			 char **data_r, size_t *len_r, const char **error_r)
+{
+	size_t cap = size < QUEUE_READ_FIRST ? (size_t)size : QUEUE_READ_FIRST;
+	char *data = xmalloc(cap + 1);
+	size_t len = 0;
+	int ret = 0;
+
+	while (ret == 0) {
+		if (len == cap) {
+			if (cap >= size) {
+				*error_r = "truncated envelope";
+				ret = -1;
+				break;
+			}
+			cap = size - cap < cap ? (size_t)size : cap * 2;
+			data = xrealloc(data, cap + 1);
+		}
+		ssize_t n = fs_pread_all(fd, data + len, cap - len, (off_t)len);
+		if (n <= 0) {
+			*error_r = n < 0 ? "queue file read error"
+					 : "queue file truncated";
+			ret = -1;
+			break;
+		}
+		len += (size_t)n;
+		ret = parse_envelope(p, data, len, error_r);
+	}
+	*data_r = data;
+	*len_r = len;
+	return ret < 0 ? -1 : 0;
+}
+
+int queue_file_read(int fd, struct queue_envelope *env_r,
+		    off_t *content_offset_r, uint64_t *content_size_r,
+		    const char **error_r)
+{
+	struct qf_parser p = { .state = QF_MAGIC, .pos = 0, .env = env_r };
+	struct stat st;
+	char *data = NULL, tail[2];
+	size_t len;
+
+	memset(env_r, 0, sizeof(*env_r));
+	if (fstat(fd, &st) < 0) {
+		*error_r = "cannot stat queue file";
+		return -1;
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	if (read_envelope(fd, size, &p, &data, &len, error_r) < 0 ||
+	    check_tail(&p, size, error_r) < 0)
+		goto fail;
+	if (size <= len) {
+		memcpy(tail, data + size - 2, 2);
+	} else if (fs_pread_all(fd, tail, 2, (off_t)(size - 2)) != 2) {
+		*error_r = "queue file read error";
+		goto fail;
+	}
+	if (memcmp(tail, "E\n", 2) != 0) {
+		*error_r = "missing end marker";
+		goto fail;
+	}
+	free(data);
+	*content_offset_r = (off_t)p.pos;
+	*content_size_r = p.content_size;
+	return 0;
+fail:
+	free(data);
+	queue_envelope_free(env_r);
+	return -1;
+}
+
+int queue_file_mark_done(int fd, struct queue_rcpt *rcpt)
+{
+	char c = QUEUE_RCPT_DONE;
+
+	if (rcpt->status_offset <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (pwrite(fd, &c, 1, rcpt->status_offset) != 1)
+		return -1;
+	rcpt->done = true;
+	return 0;
+}

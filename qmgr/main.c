@@ -1,0 +1,347 @@
+/* qmgr: the queue manager. One process and one event loop: it takes the
+ * queue ids smtpd announces on public/qmgr, moves each file from
+ * incoming/ to active/, has its recipients delivered over a pool of
+ * connections to private/local, and removes or defers the file. This file
+ * is the loop: configuration, the wakeup clients, timers and signals. */
+#include "config.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "conf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "mem.h"
+#include "qmgr.h"
+#include "service.h"
+#include "timeutil.h"
+
+#define QMGR_TICK_MS 1000
+#define QMGR_INCOMING_SCAN_MS 5000	/* the safety net for lost wakeups */
+#define QMGR_STOP_GRACE_MS 2000		/* answers awaited after SIGTERM */
+#define QMGR_CLIENT_LINE 128
+#define QMGR_CLIENTS_MAX 256
+#define QMGR_CLIENT_TIMEOUT_MS 10000
+#define QMGR_ACCEPT_BATCH 64
+#define QMGR_FD_RESERVE 64		/* log, dirs, listener, epoll... */
+
+struct qmgr_state qmgr;
+
+/* A connection on public/qmgr that has not sent its line yet. */
+struct wakeup_client {
+	int fd;
+	char line[QMGR_CLIENT_LINE];
+	size_t len;
+	uint64_t deadline_ms;
+	struct wakeup_client *next;
+};
+
+static struct wakeup_client *clients;
+static size_t client_count;
+static int listen_fd = -1;
+static uint64_t stop_deadline_ms;
+
+/* ---- wakeup commands ---- */
+
+static void cmd_incoming(const char *arg) { qmgr_message_wakeup(arg); }
+
+static void cmd_wakeup(const char *arg)
+{
+	(void)arg;
+	qmgr_scan_incoming();
+}
+
+static const struct {
+	const char *name;	/* with its trailing space if it takes an arg */
+	void (*fn)(const char *arg);
+} wakeup_cmds[] = {
+	{ "incoming ", cmd_incoming },
+	{ "wakeup", cmd_wakeup },
+};
+
+static void wakeup_line(char *line)
+{
+	for (size_t i = 0; i < sizeof(wakeup_cmds) / sizeof(wakeup_cmds[0]);
+	     i++) {
+		const char *name = wakeup_cmds[i].name;
+		size_t len = strlen(name);
+		bool has_arg = name[len - 1] == ' ';
+
+		if (strncmp(line, name, len) == 0 &&
+		    (has_arg || line[len] == '\0')) {
+			wakeup_cmds[i].fn(line + len);
+			return;
+		}
+	}
+	char esc[4 * QMGR_CLIENT_LINE];
+	log_warn("unknown wakeup request \"%s\"",
+		 log_escape(esc, sizeof(esc), line, QMGR_CLIENT_LINE));
+}
+
+/* Handles the complete lines in c; true when c is finished with. */
+static bool client_lines(struct wakeup_client *c)
+{
+	size_t start = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < c->len; i++) {
+		if (c->line[i] != '\n')
+			continue;
+		c->line[i] = '\0';
+		wakeup_line(c->line + start);
+		start = i + 1;
+		any = true;
+	}
+	memmove(c->line, c->line + start, c->len - start);
+	c->len -= start;
+	if (c->len == sizeof(c->line)) {
+		log_warn("wakeup request too long");
+		return true;
+	}
+	/* The clients write one line and close: no need to wait for EOF. */
+	return any && c->len == 0;
+}
+
+/* Reads what c sent; true when c is finished with (closed or done). */
+static bool client_read(struct wakeup_client *c)
+{
+	ssize_t n = recv(c->fd, c->line + c->len, sizeof(c->line) - c->len,
+			 MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR;
+	if (n == 0)
+		return true;
+	c->len += (size_t)n;
+	return client_lines(c);
+}
+
+static void client_free(struct wakeup_client *c)
+{
+	struct wakeup_client **pp = &clients;
+
+	while (*pp != NULL && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp == c) {
+		*pp = c->next;
+		client_count--;
+		event_fd_clear(qmgr.loop, c->fd);
+	}
+	close(c->fd);
+	free(c);
+}
+
+static void client_event(int fd, unsigned events, void *ctx)
+{
+	if (client_read(ctx))
+		client_free(ctx);
+}
+
+static void client_new(int fd)
+{
+	struct wakeup_client *c = xcalloc(1, sizeof(*c));
+
+	c->fd = fd;
+	/* smtpd wrote its line before we even woke: usually done here,
+	 * without an epoll registration. */
+	if (client_read(c) || client_count >= QMGR_CLIENTS_MAX ||
+	    event_fd_set(qmgr.loop, fd, EVENT_READ, client_event, c) < 0) {
+		client_free(c);
+		return;
+	}
+	c->deadline_ms = time_mono_ms() + QMGR_CLIENT_TIMEOUT_MS;
+	c->next = clients;
+	clients = c;
+	client_count++;
+}
+
+static void on_accept(int fd, unsigned events, void *ctx)
+{
+	for (int i = 0; i < QMGR_ACCEPT_BATCH; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		client_new(cfd);
+	}
+}
+
+static void clients_expire(uint64_t now)
+{
+	struct wakeup_client *c = clients, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (now >= c->deadline_ms)
+			client_free(c);
+	}
+}
+
+/* ---- timers and signals ---- */
+
+static void on_tick(void *ctx)
+{
+	uint64_t now = time_mono_ms();
+
+	clients_expire(now);
+	if (qmgr.stopping) {
+		if (qmgr.outstanding == 0 || now >= stop_deadline_ms) {
+			event_loop_stop(qmgr.loop);
+			return;
+		}
+	} else {
+		qmgr_deliver_tick();
+	}
+	event_timer_add(qmgr.loop, QMGR_TICK_MS, on_tick, NULL);
+}
+
+static void on_incoming_scan(void *ctx)
+{
+	if (qmgr.stopping)
+		return;
+	qmgr_scan_incoming();
+	event_timer_add(qmgr.loop, QMGR_INCOMING_SCAN_MS, on_incoming_scan,
+			NULL);
+}
+
+static void on_queue_run(void *ctx)
+{
+	if (qmgr.stopping)
+		return;
+	qmgr_scan_deferred();
+	event_timer_add(qmgr.loop, qmgr.run_delay_s * 1000, on_queue_run,
+			NULL);
+}
+
+/* Files in active/ stay there and are recovered at the next start; the
+ * answers already on their way are still taken, for a little while. */
+static void on_stop(int signo, void *ctx)
+{
+	if (qmgr.stopping)
+		return;
+	log_info("stopping on signal %d, %zu deliveries in flight", signo,
+		 qmgr.outstanding);
+	qmgr.stopping = true;
+	event_fd_clear(qmgr.loop, listen_fd);
+	stop_deadline_ms = time_mono_ms() + QMGR_STOP_GRACE_MS;
+	if (qmgr.outstanding == 0)
+		event_loop_stop(qmgr.loop);
+}
+
+/* master closed its end of the status pipe (reload, or it is gone):
+ * a new qmgr takes over, so stop like on SIGTERM. */
+static void on_status_hangup(int fd, unsigned events, void *ctx)
+{
+	event_fd_clear(qmgr.loop, fd);
+	on_stop(SIGTERM, ctx);
+}
+
+static void watch_status_pipe(void)
+{
+	struct stat st;
+
+	if (fstat(SERVICE_STATUS_FD, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    event_fd_set(qmgr.loop, SERVICE_STATUS_FD, EVENT_READ,
+			 on_status_hangup, NULL) < 0)
+		log_warn("cannot watch the status pipe: %s", strerror(errno));
+}
+
+/* ---- start ---- */
+
+/* Every active message holds its file open: the active limit may not
+ * exceed what the descriptor limit allows. */
+static size_t fd_budget(void)
+{
+	struct rlimit rl;
+	size_t reserve = QMGR_FD_RESERVE + qmgr.concurrency + QMGR_CLIENTS_MAX;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 16;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 24)
+		rl.rlim_cur = 1 << 24;
+	return rl.rlim_cur > reserve + 16 ? (size_t)rl.rlim_cur - reserve : 16;
+}
+
+static void qmgr_configure(void)
+{
+	qmgr.min_backoff_s = conf_time("minimal_backoff_time");
+	qmgr.max_backoff_s = conf_time("maximal_backoff_time");
+	if (qmgr.max_backoff_s < qmgr.min_backoff_s)
+		qmgr.max_backoff_s = qmgr.min_backoff_s;
+	qmgr.max_lifetime_s = conf_time("maximal_queue_lifetime");
+	qmgr.run_delay_s = conf_time("queue_run_delay");
+	if (qmgr.run_delay_s == 0)
+		qmgr.run_delay_s = 1;
+	qmgr.ipc_timeout_ms = conf_time("ipc_timeout") * 1000;
+	if (qmgr.ipc_timeout_ms == 0)
+		qmgr.ipc_timeout_ms = 1000;
+	qmgr.concurrency = conf_int("local_destination_concurrency_limit");
+	if (qmgr.concurrency == 0)
+		qmgr.concurrency = 1;
+	if (qmgr.concurrency > 1000)
+		qmgr.concurrency = 1000;
+	qmgr.active_limit = conf_int("qmgr_message_active_limit");
+	if (qmgr.active_limit == 0)
+		qmgr.active_limit = 1;
+	size_t budget = fd_budget();
+	if (qmgr.active_limit > budget) {
+		log_warn("qmgr_message_active_limit %zu lowered to %zu: "
+			 "open file limit", qmgr.active_limit, budget);
+		qmgr.active_limit = budget;
+	}
+}
+
+static void qmgr_loop(int fd)
+{
+	listen_fd = fd;
+	qmgr.loop = event_loop_new();
+	qmgr_configure();
+	qmgr_deliver_init();
+	if (event_signal_set(qmgr.loop, SIGTERM, on_stop, NULL) < 0 ||
+	    event_signal_set(qmgr.loop, SIGINT, on_stop, NULL) < 0)
+		fatal("cannot watch signals: %s", strerror(errno));
+	if (fs_set_nonblock(listen_fd) < 0 ||
+	    event_fd_set(qmgr.loop, listen_fd, EVENT_READ, on_accept, NULL) < 0)
+		fatal("cannot watch the wakeup socket: %s", strerror(errno));
+	watch_status_pipe();
+
+	/* A crash left these mid-delivery: deliver again what is pending. */
+	qmgr_scan_recover_active();
+	qmgr_scan_incoming();
+	qmgr_scan_deferred();
+	event_timer_add(qmgr.loop, QMGR_TICK_MS, on_tick, NULL);
+	event_timer_add(qmgr.loop, QMGR_INCOMING_SCAN_MS, on_incoming_scan,
+			NULL);
+	event_timer_add(qmgr.loop, qmgr.run_delay_s * 1000, on_queue_run, NULL);
+	event_loop_run(qmgr.loop);
+
+	qmgr_deliver_shutdown();
+	qmgr_message_free_all();
+	while (clients != NULL)
+		client_free(clients);
+	event_loop_free(&qmgr.loop);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct service_def def = {
+		.name = "qmgr",
+		.loop = qmgr_loop,
+	};
+
+	service_main(argc, argv, &def);
+}

@@ -1,0 +1,408 @@
+/* qmgr_message: one message from activation (a rename into active/) to
+ * its end: removed when no recipient is pending, otherwise its done marks
+ * synced and the file renamed into deferred/H/ with the next retry time as
+ * its mtime, or removed once it has been queued too long. Also the ring
+ * that hands out recipients round-robin between messages. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "log.h"
+#include "mem.h"
+#include "qmgr.h"
+#include "timeutil.h"
+
+#define QMGR_ADDR_LOG 1024	/* escaped address in a log line */
+
+static void escape(char out[QMGR_ADDR_LOG], const char *s)
+{
+	log_escape(out, QMGR_ADDR_LOG, s, QMGR_ADDR_LOG / 4 - 1);
+}
+
+bool qmgr_message_room(void)
+{
+	return qmgr.active_count < qmgr.active_limit;
+}
+
+/* Postfix's delay notation: seconds with at most two decimals. */
+static void fmt_delay(char *out, size_t size, uint64_t us)
+{
+	uint64_t cs = (us + 5000) / 10000;	/* centiseconds, rounded */
+
+	if (cs % 100 == 0)
+		snprintf(out, size, "%llu", (unsigned long long)(cs / 100));
+	else if (cs % 10 == 0)
+		snprintf(out, size, "%llu.%llu", (unsigned long long)(cs / 100),
+			 (unsigned long long)(cs % 100 / 10));
+	else
+		snprintf(out, size, "%llu.%02llu",
+			 (unsigned long long)(cs / 100),
+			 (unsigned long long)(cs % 100));
+}
+
+static void msg_free(struct qmgr_message **msgp)
+{
+	struct qmgr_message *msg = *msgp;
+
+	if (msg->all_prev != NULL)
+		msg->all_prev->all_next = msg->all_next;
+	else
+		qmgr.all_head = msg->all_next;
+	if (msg->all_next != NULL)
+		msg->all_next->all_prev = msg->all_prev;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	queue_envelope_free(&msg->env);
+	free(msg->redo);
+	free(msg->retried);
+	xfree(msgp);
+	qmgr.active_count--;
+}
+
+void qmgr_message_free_all(void)
+{
+	while (qmgr.all_head != NULL) {
+		struct qmgr_message *msg = qmgr.all_head;
+		msg_free(&msg);
+	}
+	qmgr.ready_head = qmgr.ready_tail = NULL;
+}
+
+static void msg_close(struct qmgr_message **msgp)
+{
+	ASSERT((*msgp)->outstanding == 0 && !(*msgp)->in_ready);
+	msg_free(msgp);
+	/* Room again: what waits is activated from the loop, not from deep
+	 * inside this call chain. */
+	qmgr_scan_drain();
+}
+
+static void active_path(char out[QMGR_PATH_MAX], const char *id)
+{
+	snprintf(out, QMGR_PATH_MAX, QMGR_ACTIVE "/%s", id);
+}
+
+static void msg_remove(struct qmgr_message **msgp)
+{
+	char path[QMGR_PATH_MAX];
+
+	active_path(path, (*msgp)->id);
+	if (unlink(path) < 0)
+		log_error("%s: unlink %s: %s", (*msgp)->id, path,
+			  strerror(errno));
+	else
+		log_info("%s: removed", (*msgp)->id);
+	msg_close(msgp);
+}
+
+/* Postfix's rule: wait as long as the message is old, within the limits,
+ * so retries space out exponentially. */
+static uint64_t backoff_s(const struct qmgr_message *msg, uint64_t now_s)
+{
+	uint64_t arrival_s = msg->env.arrival_us / 1000000;
+	uint64_t age = now_s > arrival_s ? now_s - arrival_s : 0;
+
+	if (age > qmgr.max_backoff_s)
+		age = qmgr.max_backoff_s;
+	if (age < qmgr.min_backoff_s)
+		age = qmgr.min_backoff_s;
+	return age;
+}
+
+/* The done marks are synced before the file leaves active/: after this,
+ * a crash can no longer make us forget a delivered recipient. */
+static void msg_defer(struct qmgr_message **msgp)
+{
+	struct qmgr_message *msg = *msgp;
+	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX], sender[QMGR_ADDR_LOG];
+	uint64_t now_s = time_wall_us() / 1000000;
+
+	if (msg->env.arrival_us / 1000000 + qmgr.max_lifetime_s <= now_s) {
+		escape(sender, msg->env.sender);
+		/* TODO(issue 5 "Outbound delivery"): send the sender a DSN
+		 * for the pending recipients before removing the file. */
+		log_info("%s: from=<%s>, status=expired, returned to sender",
+			 msg->id, sender);
+		msg_remove(msgp);
+		return;
+	}
+	struct timespec times[2];
+	times[0].tv_sec = (time_t)(now_s + backoff_s(msg, now_s));
+	times[0].tv_nsec = 0;
+	times[1] = times[0];
+	active_path(from, msg->id);
+	snprintf(to, sizeof(to), QMGR_DEFERRED "/%c/%s", queue_id_hash(msg->id),
+		 msg->id);
+	if (futimens(msg->fd, times) < 0 || fsync(msg->fd) < 0 ||
+	    rename(from, to) < 0)
+		/* It stays in active/ and is retried at the next start. */
+		log_error("%s: cannot defer to %s: %s", msg->id, to,
+			  strerror(errno));
+	msg_close(msgp);
+}
+
+/* True if a recipient waits to be dispatched (does not take it). */
+static bool msg_has_work(struct qmgr_message *msg)
+{
+	if (msg->redo_count > 0)
+		return true;
+	while (msg->next_rcpt < msg->env.rcpt_count &&
+	       msg->env.rcpts[msg->next_rcpt].done)
+		msg->next_rcpt++;
+	return msg->next_rcpt < msg->env.rcpt_count;
+}
+
+/* Called whenever a recipient's fate is known. */
+static void msg_check_finished(struct qmgr_message **msgp)
+{
+	struct qmgr_message *msg = *msgp;
+
+	if (msg->outstanding > 0 || msg->in_ready || qmgr.stopping)
+		return;
+	if (msg_has_work(msg)) {
+		qmgr_message_ready_add(msg);
+		return;
+	}
+	if (msg->deferred == 0)
+		msg_remove(msgp);
+	else
+		msg_defer(msgp);
+}
+
+static void move_corrupt(const char *id, const char *reason)
+{
+	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX];
+
+	active_path(from, id);
+	snprintf(to, sizeof(to), QMGR_CORRUPT "/%s", id);
+	log_warn("%s: corrupt queue file: %s", id, reason);
+	if (rename(from, to) < 0)
+		log_error("%s: rename %s %s: %s", id, from, to,
+			  strerror(errno));
+}
+
+/* Opens src for the move; in incoming/ only a file whose writer finished
+ * (mode 0700) may go. -1 if it is gone or not ready. */
+static int open_source(const char *src, bool check_mode)
+{
+	struct stat st;
+	int fd = open(src, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("open %s: %s", src, strerror(errno));
+		return -1;
+	}
+	if (check_mode && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			   (st.st_mode & S_IXUSR) == 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void log_active(const struct qmgr_message *msg)
+{
+	char sender[QMGR_ADDR_LOG];
+
+	escape(sender, msg->env.sender);
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", msg->id,
+		 sender, (unsigned long long)msg->content_size,
+		 msg->env.rcpt_count);
+}
+
+int qmgr_message_activate(const char *src, const char *id, bool check_mode)
+{
+	char path[QMGR_PATH_MAX];
+	const char *error;
+	int fd;
+
+	active_path(path, id);
+	fd = open_source(src, check_mode);
+	if (fd < 0)
+		return 0;
+	if (strcmp(src, path) != 0 && rename(src, path) < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: rename %s %s: %s", id, src, path,
+				 strerror(errno));
+		close(fd);
+		return 0;
+	}
+	struct qmgr_message *msg = xcalloc(1, sizeof(*msg));
+	if (queue_file_read(fd, &msg->env, &msg->content_offset,
+			    &msg->content_size, &error) < 0) {
+		close(fd);
+		free(msg);
+		move_corrupt(id, error);
+		return 0;
+	}
+	memcpy(msg->id, id, strlen(id) + 1);
+	msg->fd = fd;
+	msg->active_us = time_wall_us();
+	msg->all_next = qmgr.all_head;
+	if (qmgr.all_head != NULL)
+		qmgr.all_head->all_prev = msg;
+	qmgr.all_head = msg;
+	qmgr.active_count++;
+	log_active(msg);
+	qmgr_message_ready_add(msg);
+	msg_check_finished(&msg);	/* recovered with nothing pending */
+	return 1;
+}
+
+void qmgr_message_wakeup(const char *id)
+{
+	char path[QMGR_PATH_MAX];
+
+	if (!queue_id_valid(id)) {
+		char esc[QMGR_ADDR_LOG];
+		escape(esc, id);
+		log_warn("wakeup for a bad queue id \"%s\" ignored", esc);
+		return;
+	}
+	if (!qmgr_message_room() || qmgr_scan_have_queued()) {
+		qmgr_scan_queue_id(id);
+		return;
+	}
+	snprintf(path, sizeof(path), QMGR_INCOMING "/%s", id);
+	if (qmgr_message_activate(path, id, true) > 0)
+		qmgr_deliver_kick();
+}
+
+/* ---- the ready ring ---- */
+
+void qmgr_message_ready_add(struct qmgr_message *msg)
+{
+	if (msg->in_ready || !msg_has_work(msg))
+		return;
+	msg->in_ready = true;
+	msg->ready_next = NULL;
+	if (qmgr.ready_tail != NULL)
+		qmgr.ready_tail->ready_next = msg;
+	else
+		qmgr.ready_head = msg;
+	qmgr.ready_tail = msg;
+}
+
+struct qmgr_message *qmgr_message_ready_next(void)
+{
+	struct qmgr_message *msg = qmgr.ready_head;
+
+	if (msg == NULL)
+		return NULL;
+	qmgr.ready_head = msg->ready_next;
+	if (qmgr.ready_head == NULL)
+		qmgr.ready_tail = NULL;
+	msg->in_ready = false;
+	msg->ready_next = NULL;
+	return msg;
+}
+
+bool qmgr_message_next_rcpt(struct qmgr_message *msg, size_t *index_r)
+{
+	if (msg->redo_count > 0) {
+		*index_r = msg->redo[--msg->redo_count];
+		return true;
+	}
+	while (msg->next_rcpt < msg->env.rcpt_count &&
+	       msg->env.rcpts[msg->next_rcpt].done)
+		msg->next_rcpt++;
+	if (msg->next_rcpt == msg->env.rcpt_count)
+		return false;
+	*index_r = msg->next_rcpt++;
+	return true;
+}
+
+/* ---- results ---- */
+
+static void outstanding_dec(struct qmgr_message *msg)
+{
+	ASSERT(msg->outstanding > 0 && qmgr.outstanding > 0);
+	msg->outstanding--;
+	qmgr.outstanding--;
+	/* SIGTERM waits only for the answers on their way. */
+	if (qmgr.stopping && qmgr.outstanding == 0)
+		event_loop_stop(qmgr.loop);
+}
+
+void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced)
+{
+	struct queue_rcpt *rcpt = &msg->env.rcpts[index];
+
+	/* No fsync here: the mark is synced before the file leaves active/
+	 * (msg_defer), and a removed file needs none. A crash before that
+	 * may deliver this recipient again, never lose it. */
+	if (queue_file_mark_done(msg->fd, rcpt) < 0) {
+		log_error("%s: cannot mark recipient done: %s", msg->id,
+			  strerror(errno));
+		rcpt->done = true;
+	}
+	if (bounced) {
+		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
+		 * the sender; local has logged status=bounced. */
+	}
+	outstanding_dec(msg);
+	msg_check_finished(&msg);
+}
+
+static void log_deferred(const struct qmgr_message *msg, size_t index,
+			 const char *dsn, const char *reason)
+{
+	const struct queue_rcpt *rcpt = &msg->env.rcpts[index];
+	char to[QMGR_ADDR_LOG], orig[QMGR_ADDR_LOG + 16], why[QMGR_ADDR_LOG];
+	char delay[32], a[32], b[32];
+	uint64_t now = time_wall_us(), arrival = msg->env.arrival_us;
+
+	escape(to, rcpt->address);
+	orig[0] = '\0';
+	if (rcpt->orig_rcpt != NULL) {
+		char esc[QMGR_ADDR_LOG];
+		escape(esc, rcpt->orig_rcpt);
+		snprintf(orig, sizeof(orig), ", orig_to=<%s>", esc);
+	}
+	escape(why, reason);
+	fmt_delay(delay, sizeof(delay), now > arrival ? now - arrival : 0);
+	fmt_delay(a, sizeof(a),
+		  msg->active_us > arrival ? msg->active_us - arrival : 0);
+	fmt_delay(b, sizeof(b),
+		  now > msg->active_us ? now - msg->active_us : 0);
+	log_info("%s: to=<%s>%s, relay=local, delay=%s, delays=%s/%s/0/0, "
+		 "dsn=%s, status=deferred (%s)", msg->id, to, orig, delay, a,
+		 b, dsn, why);
+}
+
+void qmgr_message_defer(struct qmgr_message *msg, size_t index,
+			const char *dsn, const char *reason)
+{
+	if (reason != NULL)
+		log_deferred(msg, index, dsn, reason);
+	msg->deferred++;
+	outstanding_dec(msg);
+	msg_check_finished(&msg);
+}
+
+void qmgr_message_lost(struct qmgr_message *msg, size_t index,
+		       const char *reason)
+{
+	/* The agent may have delivered before it died, so a retry can
+	 * duplicate, exactly as a later retry would; but a connection that
+	 * the agent closed as idle just as we sent must not cost the
+	 * recipient a back-off. Once only, so a message that kills the
+	 * agent is not fed to it forever. */
+	if (msg->retried == NULL)
+		msg->retried = xcalloc(msg->env.rcpt_count, 1);
+	if (msg->retried[index] || qmgr.stopping) {
+		qmgr_message_defer(msg, index, "4.3.0", reason);
+		return;
+	}
+	msg->retried[index] = 1;
+	if (msg->redo == NULL)
+		msg->redo = xcalloc(msg->env.rcpt_count, sizeof(*msg->redo));
+	msg->redo[msg->redo_count++] = index;
+	outstanding_dec(msg);
+	qmgr_message_ready_add(msg);
+}

@@ -1,0 +1,45 @@
+// fuzz-sources: lib/queue_file.c lib/queue_id.c
+/* libFuzzer target for the queue file reader (queue_file_parse): the
+ * input is a whole file image; what parses must be self-consistent.
+ * Build by hand (from /work/main, with a configured build dir for config.h):
+ *   clang -g -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
+ *     -include config.h tests/fuzz/fuzz_queue_file.c lib/queue_file.c \
+ *     lib/queue_id.c lib/mem.c lib/buf.c lib/str.c lib/log.c lib/fsutil.c \
+ *     lib/timeutil.c -o fuzz_queue_file
+ *   ./fuzz_queue_file tests/fuzz/corpus/queue_file */
+#include "config.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "queue_file.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct queue_envelope env;
+	off_t off;
+	uint64_t content_size;
+	const char *error;
+
+	if (queue_file_parse((const char *)data, size, &env, &off,
+			     &content_size, &error) < 0) {
+		ASSERT(error != NULL && env.rcpts == NULL);
+		return 0;
+	}
+	ASSERT(env.rcpt_count >= 1 && env.rcpt_count <= QUEUE_RCPT_MAX);
+	ASSERT(env.attr_count <= QUEUE_ATTR_MAX);
+	ASSERT((uint64_t)off + content_size + 2 == size);
+	ASSERT(memcmp(data + size - 2, "E\n", 2) == 0);
+	(void)strlen(env.sender);
+	for (size_t i = 0; i < env.rcpt_count; i++) {
+		const struct queue_rcpt *r = &env.rcpts[i];
+		ASSERT(r->address[0] != '\0' && strchr(r->address, '\t') == NULL);
+		ASSERT(r->status_offset > 0 && (size_t)r->status_offset < size);
+		ASSERT(data[r->status_offset] == (r->done ? 'D' : 'P'));
+	}
+	queue_envelope_free(&env);
+	return 0;
+}
