@@ -1,0 +1,323 @@
+/* stream: buffered socket I/O with timeouts and bounded lines; see
+ * stream.h. Reads are tried first and polled for only on EAGAIN, so a
+ * transport with its own buffer (TLS) works unchanged. */
+#include "config.h"
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "fsutil.h"
+#include "mem.h"
+#include "timeutil.h"
+#include "stream.h"
+
+#define STREAM_IN_MIN 16384
+#define STREAM_OUT_SIZE 16384
+
+struct stream {
+	int fd;
+	stream_read_fn *read_fn;
+	stream_write_fn *write_fn;
+	void *io_ctx;
+	int timeout_ms;
+
+	char *in;
+	size_t in_size, in_start, in_end;
+	size_t line_max;
+
+	char *out;
+	size_t out_len;
+	int write_error;
+};
+
+static ssize_t plain_read(void *ctx, void *buf, size_t len)
+{
+	struct stream *s = ctx;
+
+	return read(s->fd, buf, len);
+}
+
+static ssize_t plain_write(void *ctx, const void *buf, size_t len)
+{
+	struct stream *s = ctx;
+	/* MSG_NOSIGNAL: a vanished peer is an error here, not a SIGPIPE. */
+	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+
+	if (n < 0 && errno == ENOTSOCK)
+		n = write(s->fd, buf, len);
+	return n;
+}
+
+struct stream *stream_new(int fd, size_t line_max)
+{
+	struct stream *s = xcalloc(1, sizeof(*s));
+
+	s->fd = fd;
+	(void)fs_set_nonblock(fd);
+	stream_set_io(s, NULL, NULL, NULL);
+	s->timeout_ms = 300 * 1000;
+	s->line_max = line_max < 2 ? 2 : line_max;
+	s->in_size = s->line_max + 1 > STREAM_IN_MIN ? s->line_max + 1
+						      : STREAM_IN_MIN;
+	s->in = xmalloc(s->in_size);
+	s->out = xmalloc(STREAM_OUT_SIZE);
+	return s;
+}
+
+void stream_free(struct stream **s)
+{
+	if (*s == NULL)
+		return;
+	free((*s)->in);
+	free((*s)->out);
+	xfree(s);
+}
+
+void stream_set_io(struct stream *s, stream_read_fn *read_fn,
+		   stream_write_fn *write_fn, void *ctx)
+{
+	if (read_fn == NULL || write_fn == NULL) {
+		s->read_fn = plain_read;
+		s->write_fn = plain_write;
+		s->io_ctx = s;
+	} else {
+		s->read_fn = read_fn;
+		s->write_fn = write_fn;
+		s->io_ctx = ctx;
+	}
+}
+
+void stream_set_timeout(struct stream *s, int timeout_ms)
+{
+	s->timeout_ms = timeout_ms;
+}
+
+int stream_fd(const struct stream *s) { return s->fd; }
+
+/* Waits until fd is ready for events or the deadline passes. Returns 1,
+ * STREAM_TIMEOUT or STREAM_IO_ERROR. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = time_mono_ms();
+		if (now >= deadline)
+			return STREAM_TIMEOUT;
+		uint64_t left = deadline - now;
+		struct pollfd pfd = { .fd = fd, .events = events };
+		int n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return STREAM_IO_ERROR;
+	}
+}
+
+/* Reads what is available into the free end of the input buffer, waiting
+ * up to the timeout. Returns 1, STREAM_EOF, STREAM_TIMEOUT or
+ * STREAM_IO_ERROR. */
+static int fill(struct stream *s)
+{
+	uint64_t deadline = time_mono_ms() + (uint64_t)s->timeout_ms;
+
+	if (s->in_start == s->in_end)
+		s->in_start = s->in_end = 0;
+	if (s->in_end == s->in_size) {
+		memmove(s->in, s->in + s->in_start, s->in_end - s->in_start);
+		s->in_end -= s->in_start;
+		s->in_start = 0;
+	}
+	for (;;) {
+		ssize_t n = s->read_fn(s->io_ctx, s->in + s->in_end,
+				       s->in_size - s->in_end);
+		if (n > 0) {
+			s->in_end += (size_t)n;
+			return 1;
+		}
+		if (n == 0)
+			return STREAM_EOF;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return STREAM_IO_ERROR;
+		int ret = wait_fd(s->fd, POLLIN, deadline);
+		if (ret != 1)
+			return ret;
+	}
+}
+
+/* Drops input through the next LF: the tail of an over-long line. */
+static int discard_line(struct stream *s)
+{
+	for (;;) {
+		char *lf = memchr(s->in + s->in_start, '\n',
+				  s->in_end - s->in_start);
+		if (lf != NULL) {
+			s->in_start = (size_t)(lf - s->in) + 1;
+			return STREAM_TOO_LONG;
+		}
+		s->in_start = s->in_end = 0;
+		int ret = fill(s);
+		if (ret != 1)
+			return ret;
+	}
+}
+
+int stream_read_line(struct stream *s, const char **line_r, size_t *len_r)
+{
+	size_t scanned = 0;
+
+	for (;;) {
+		char *start = s->in + s->in_start;
+		size_t avail = s->in_end - s->in_start;
+		char *lf = memchr(start + scanned, '\n', avail - scanned);
+
+		if (lf != NULL) {
+			size_t len = (size_t)(lf - start);
+			if (len + 1 > s->line_max) {
+				s->in_start += len + 1;
+				return STREAM_TOO_LONG;
+			}
+			*lf = '\0';
+			s->in_start += len + 1;
+			*line_r = start;
+			*len_r = len;
+			return 1;
+		}
+		if (avail >= s->line_max)
+			return discard_line(s);
+		scanned = avail;
+		/* Keep room for a whole line at the end of the buffer. */
+		if (s->in_size - s->in_start < s->line_max + 1) {
+			memmove(s->in, start, avail);
+			s->in_start = 0;
+			s->in_end = avail;
+		}
+		int ret = fill(s);
+		if (ret != 1)
+			return ret;
+	}
+}
+
+int stream_peek(struct stream *s, const char **data_r, size_t *len_r)
+{
+	if (s->in_start == s->in_end) {
+		int ret = fill(s);
+		if (ret != 1)
+			return ret;
+	}
+	*data_r = s->in + s->in_start;
+	*len_r = s->in_end - s->in_start;
+	return 1;
+}
+
+void stream_skip(struct stream *s, size_t n)
+{
+	if (n > s->in_end - s->in_start)
+		n = s->in_end - s->in_start;
+	s->in_start += n;
+}
+
+bool stream_input_pending(const struct stream *s)
+{
+	return s->in_start < s->in_end;
+}
+
+int stream_poll_input(struct stream *s, int timeout_ms)
+{
+	if (stream_input_pending(s))
+		return 1;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	int n;
+
+	do {
+		n = poll(&pfd, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return STREAM_IO_ERROR;
+	if (n == 0)
+		return 0;
+	int saved = s->timeout_ms;
+	s->timeout_ms = 0;
+	int ret = fill(s);
+	s->timeout_ms = saved;
+	return ret == STREAM_TIMEOUT ? 0 : ret;
+}
+
+int stream_flush(struct stream *s)
+{
+	uint64_t deadline = time_mono_ms() + (uint64_t)s->timeout_ms;
+	size_t done = 0;
+
+	if (s->write_error != 0)
+		return -1;
+	while (done < s->out_len) {
+		ssize_t n = s->write_fn(s->io_ctx, s->out + done,
+					s->out_len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int ret = wait_fd(s->fd, POLLOUT, deadline);
+			if (ret == 1)
+				continue;
+			s->write_error = ret;
+		} else {
+			s->write_error = STREAM_IO_ERROR;
+		}
+		s->out_len = 0;
+		return -1;
+	}
+	s->out_len = 0;
+	return 0;
+}
+
+int stream_write(struct stream *s, const void *data, size_t len)
+{
+	const char *p = data;
+
+	if (s->write_error != 0)
+		return -1;
+	while (len > 0) {
+		if (s->out_len == STREAM_OUT_SIZE && stream_flush(s) < 0)
+			return -1;
+		size_t room = STREAM_OUT_SIZE - s->out_len;
+		size_t n = len < room ? len : room;
+		memcpy(s->out + s->out_len, p, n);
+		s->out_len += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int stream_printf(struct stream *s, const char *fmt, ...)
+{
+	char local[1024], *text = local;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(local, sizeof(local), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(local)) {
+		text = xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(text, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	int ret = stream_write(s, text, (size_t)n);
+	if (text != local)
+		free(text);
+	return ret;
+}
+
+int stream_error(const struct stream *s) { return s->write_error; }

@@ -1,0 +1,114 @@
+/* smtpd: the SMTP server's entry point. It opens the lookup tables before
+ * privileges are dropped and hands each client to the session loop. */
+#include "config.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "buf.h"
+#include "conf.h"
+#include "log.h"
+#include "service.h"
+#include "smtpd.h"
+
+struct smtpd_tables smtpd_tables;
+
+static int ms_of(uint64_t seconds)
+{
+	return seconds > INT_MAX / 1000 ? INT_MAX : (int)(seconds * 1000);
+}
+
+void smtpd_params_load(struct smtpd_params *p)
+{
+	const char *bare = conf_str("smtpd_forbid_bare_newline");
+
+	memset(p, 0, sizeof(*p));
+	p->banner = conf_str("smtpd_banner");
+	p->myhostname = conf_str("myhostname");
+	p->myorigin = conf_str("myorigin");
+	p->mail_name = conf_str("mail_name");
+	p->queue_directory = conf_str("queue_directory");
+	p->recipient_delimiter = conf_str("recipient_delimiter");
+	p->message_size_limit = conf_size("message_size_limit");
+	p->recipient_limit = conf_int("smtpd_recipient_limit");
+	p->line_length_limit = conf_int("line_length_limit");
+	if (p->line_length_limit < 512)
+		p->line_length_limit = 512;	/* RFC 5321 4.5.3.1.4 */
+	p->header_size_limit = conf_size("header_size_limit");
+	p->hard_error_limit = conf_int("smtpd_hard_error_limit");
+	p->soft_error_limit = conf_int("smtpd_soft_error_limit");
+	p->error_sleep_ms = ms_of(conf_time("smtpd_error_sleep_time"));
+	p->timeout_ms = ms_of(conf_time("smtpd_timeout"));
+	p->data_timeout_ms = ms_of(conf_time("smtpd_data_timeout"));
+	p->pregreet_wait_ms = ms_of(conf_time("smtpd_pregreet_wait"));
+	p->allow_bare_lf = strcmp(bare, "no") == 0;
+	if (!p->allow_bare_lf && strcmp(bare, "normal") != 0 &&
+	    strcmp(bare, "yes") != 0)
+		log_warn("smtpd_forbid_bare_newline = %s: unknown value, "
+			 "using \"normal\"", bare);
+	p->vrfy_enabled = !conf_bool("disable_vrfy_command");
+	p->smtputf8 = conf_bool("smtputf8_enable");
+}
+
+static struct maps *open_maps(const char *name, const char *spec)
+{
+	struct maps *maps;
+	const char *error;
+
+	if (maps_open(spec, 0, &maps, &error) < 0)
+		fatal("%s: %s", name, error);
+	return maps;
+}
+
+/* virtual_mailbox_domains mixes domain names and type:table entries, as
+ * in Postfix; the tables are opened as one list. */
+static void open_domains(void)
+{
+	char **words = conf_list("virtual_mailbox_domains");
+	struct buf spec;
+	size_t n = 0;
+
+	buf_init(&spec, 65536);
+	for (size_t i = 0; words[i] != NULL; i++) {
+		if (strchr(words[i], ':') != NULL) {
+			if (buf_printf(&spec, "%s%s", spec.len > 0 ? " " : "",
+				       words[i]) < 0)
+				fatal("virtual_mailbox_domains: too long");
+		} else {
+			words[n++] = words[i];
+		}
+	}
+	words[n] = NULL;
+	smtpd_tables.domains = words;
+	if (spec.len > 0)
+		smtpd_tables.domain_maps = open_maps("virtual_mailbox_domains",
+						     buf_cstr(&spec));
+	buf_deinit(&spec);
+}
+
+static void smtpd_pre_jail(void)
+{
+	smtpd_tables.alias = open_maps("virtual_alias_maps",
+				       conf_str("virtual_alias_maps"));
+	smtpd_tables.mailbox = open_maps("virtual_mailbox_maps",
+					 conf_str("virtual_mailbox_maps"));
+	open_domains();
+}
+
+static void smtpd_serve(int fd)
+{
+	struct smtpd_params params;
+
+	smtpd_params_load(&params);
+	smtpd_session_run(fd, &params);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct service_def def = {
+		.name = "smtpd",
+		.pre_jail = smtpd_pre_jail,
+		.serve = smtpd_serve,
+	};
+
+	service_main(argc, argv, &def);
+}

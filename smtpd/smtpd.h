@@ -1,0 +1,150 @@
+/* smtpd: what the files of the SMTP server share. One process serves one
+ * client at a time: main.c opens the tables, smtpd_session.c runs the
+ * session loop, smtpd_cmd.c holds the command table and the simple
+ * commands, smtpd_rcpt.c recipient validation, smtpd_data.c DATA/BDAT and
+ * the queue file, smtpd_reply.c replies, the error budget and logging. */
+#ifndef SUREL_SMTPD_H
+#define SUREL_SMTPD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "maps.h"
+#include "queue_file.h"
+#include "smtp_cmd.h"
+#include "smtp_data.h"
+#include "stream.h"
+
+/* How long a goodbye (421, 521) may take to write. */
+#define SMTPD_GOODBYE_TIMEOUT_MS 10000
+
+/* main.cf values, read once per session. */
+struct smtpd_params {
+	const char *banner;
+	const char *myhostname;
+	const char *myorigin;
+	const char *mail_name;
+	const char *queue_directory;
+	const char *recipient_delimiter;
+	uint64_t message_size_limit;	/* 0: none */
+	uint64_t recipient_limit;
+	size_t line_length_limit;
+	size_t header_size_limit;
+	uint64_t hard_error_limit;
+	uint64_t soft_error_limit;
+	int error_sleep_ms;
+	int timeout_ms;
+	int data_timeout_ms;
+	int pregreet_wait_ms;
+	bool allow_bare_lf;
+	bool vrfy_enabled;
+	bool smtputf8;
+};
+
+/* Tables opened before privileges are dropped (main.c). */
+struct smtpd_tables {
+	struct maps *alias;		/* virtual_alias_maps */
+	struct maps *mailbox;		/* virtual_mailbox_maps */
+	struct maps *domain_maps;	/* type:table entries of
+					 * virtual_mailbox_domains, or NULL */
+	char **domains;			/* the plain domain names */
+};
+extern struct smtpd_tables smtpd_tables;
+
+/* Final recipients already in the transaction (duplicates dropped). */
+struct smtpd_rcpt_set {
+	char **slots;
+	size_t size, count;
+};
+
+/* One mail transaction: from MAIL to the end of DATA/BDAT LAST or RSET. */
+struct smtpd_txn {
+	bool active;			/* MAIL accepted */
+	struct queue_envelope env;	/* sender, final recipients */
+	bool utf8;			/* MAIL ... SMTPUTF8 */
+	enum smtp_body body;
+	enum smtp_ret ret;
+	char *envid;
+	size_t rcpt_accepted;		/* RCPT commands accepted */
+	size_t rcpt_tried;		/* RCPT commands seen */
+	char *first_rcpt;		/* for "Received: ... for <rcpt>" */
+	struct smtpd_rcpt_set rcpt_set;
+
+	/* The message being received. */
+	struct queue_writer *writer;
+	struct smtp_data *decoder;
+	const char *bdat_error;		/* a failed BDAT transaction's reply */
+};
+
+enum smtpd_result {
+	SMTPD_OK,	/* command succeeded */
+	SMTPD_FAIL,	/* answered with an error */
+	SMTPD_CLOSE,	/* end the session (reply already given) */
+	SMTPD_DONE,	/* command succeeded, end the session (QUIT) */
+};
+
+struct smtpd_session {
+	const struct smtpd_params *p;
+	struct stream *stream;
+	struct smtp_cmd_parser *parser;
+	char client_addr[64];		/* 127.0.0.1 / 2001:db8::1 */
+	char client_rfc_addr[72];	/* 127.0.0.1 / IPv6:2001:db8::1 */
+	const char *client_name;	/* "unknown" (no reverse DNS yet) */
+	char *helo;
+	bool esmtp;
+	const char *last_cmd;		/* for "lost connection after X" */
+	uint64_t error_count;
+	struct { unsigned ok, total; } counts[SMTP_VERB_COUNT];
+	struct smtpd_txn txn;
+};
+
+/* main.c */
+void smtpd_params_load(struct smtpd_params *p);
+
+/* smtpd_session.c */
+/* Runs one SMTP session on fd (the caller closes fd). */
+void smtpd_session_run(int fd, const struct smtpd_params *p);
+/* Ends the transaction: aborts an unfinished queue file, frees state. */
+void smtpd_txn_reset(struct smtpd_session *s);
+
+/* smtpd_cmd.c */
+/* Runs the handler of a parsed command. */
+enum smtpd_result smtpd_cmd_dispatch(struct smtpd_session *s,
+				     const struct smtp_cmd *cmd);
+
+/* smtpd_rcpt.c */
+enum smtpd_result smtpd_cmd_rcpt(struct smtpd_session *s,
+				 const struct smtp_cmd *cmd);
+void smtpd_rcpt_set_free(struct smtpd_rcpt_set *set);
+
+/* smtpd_data.c */
+enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,
+				 const struct smtp_cmd *cmd);
+enum smtpd_result smtpd_cmd_bdat(struct smtpd_session *s,
+				 const struct smtp_cmd *cmd);
+
+/* smtpd_reply.c */
+/* Queues one reply line ("250 2.0.0 Ok"); CRLF is added. A 4xx/5xx reply
+ * counts as an error and, past smtpd_soft_error_limit, is delayed by
+ * smtpd_error_sleep_time. */
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The same without counting an error (421 goodbyes, 452 too many
+ * recipients). */
+void smtpd_reply_nocount(struct smtpd_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Flushes replies unless more pipelined input is already waiting.
+ * Returns 0, or -1 when the client cannot be written to. */
+int smtpd_reply_flush(struct smtpd_session *s, bool force);
+/* Logs "QUEUEID|NOQUEUE: reject: CMD from name[addr]: REPLY; from=<...>
+ * to=<...> proto=ESMTP helo=<...>" (to= only when rcpt is not NULL). */
+void smtpd_log_reject(struct smtpd_session *s, const char *queue_id,
+		      const char *reply, const char *rcpt);
+/* Logs "disconnect from name[addr] ehlo=1 ... commands=N". */
+void smtpd_log_disconnect(struct smtpd_session *s);
+/* Sends "421 4.4.2 HOST Error: timeout exceeded" or logs a lost client,
+ * for a stream result (STREAM_TIMEOUT, STREAM_EOF, STREAM_IO_ERROR). */
+void smtpd_lost(struct smtpd_session *s, int stream_result);
+/* Sends "521 5.5.2 HOST Error: bare <LF> received" (what says which). */
+void smtpd_bare_newline(struct smtpd_session *s, const char *what);
+
+#endif

@@ -1,0 +1,190 @@
+/* smtpd_session: one SMTP session from connect to disconnect: the early
+ * talker check, the greeting, the command loop with its CRLF policy, error
+ * budget and timeouts, and the clean-up that guarantees an unfinished
+ * message is never queued. */
+#include "config.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "log.h"
+#include "mem.h"
+#include "smtpd.h"
+
+static void peer_address(struct smtpd_session *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *prefix = "";
+
+	memcpy(s->client_addr, "unknown", 8);
+	memcpy(s->client_rfc_addr, "unknown", 8);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, s->client_addr,
+			  sizeof(s->client_addr));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			/* An IPv4 client on a dual-stack socket. */
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12],
+				  s->client_addr, sizeof(s->client_addr));
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr,
+				  sizeof(s->client_addr));
+			prefix = "IPv6:";
+		}
+	} else {
+		return;
+	}
+	snprintf(s->client_rfc_addr, sizeof(s->client_rfc_addr), "%s%s",
+		 prefix, s->client_addr);
+}
+
+void smtpd_txn_reset(struct smtpd_session *s)
+{
+	struct smtpd_txn *t = &s->txn;
+
+	/* An unfinished message is removed: only a 250 makes it real. */
+	queue_writer_abort(&t->writer);
+	smtp_data_free(&t->decoder);
+	queue_envelope_free(&t->env);
+	free(t->envid);
+	free(t->first_rcpt);
+	smtpd_rcpt_set_free(&t->rcpt_set);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The early talker check: a client that sends before it is greeted is a
+ * spambot that does not wait for replies. */
+static int greet(struct smtpd_session *s)
+{
+	int ret = stream_poll_input(s->stream, s->p->pregreet_wait_ms);
+
+	if (ret == 1) {
+		const char *data;
+		size_t len;
+		char text[200];
+
+		if (stream_peek(s->stream, &data, &len) == 1)
+			log_escape(text, sizeof(text), data, len < 40 ? len : 40);
+		else
+			text[0] = '\0';
+		log_info("improper command pipelining after CONNECT from "
+			 "%s[%s]: %s", s->client_name, s->client_addr, text);
+		smtpd_reply_nocount(s, "554 5.5.1 Error: SMTP protocol "
+				    "synchronization");
+		stream_set_timeout(s->stream, SMTPD_GOODBYE_TIMEOUT_MS);
+		(void)stream_flush(s->stream);
+		return -1;
+	}
+	if (ret < 0) {
+		smtpd_lost(s, ret);
+		return -1;
+	}
+	smtpd_reply(s, "220 %s", s->p->banner);
+	return 0;
+}
+
+/* One command line (LF removed). CRLF only: a bare LF or CR is how SMTP
+ * smuggling starts, so it ends the session. */
+static enum smtpd_result handle_line(struct smtpd_session *s, const char *line,
+				     size_t len)
+{
+	struct smtp_cmd cmd;
+	const char *error;
+
+	if (len > 0 && line[len - 1] == '\r') {
+		len--;
+	} else if (!s->p->allow_bare_lf) {
+		smtpd_bare_newline(s, "bare <LF> received");
+		return SMTPD_CLOSE;
+	}
+	if (memchr(line, '\r', len) != NULL) {
+		smtpd_bare_newline(s, "bare <CR> received");
+		return SMTPD_CLOSE;
+	}
+	int ret = smtp_cmd_parse(s->parser, line, len,
+				 s->txn.utf8 ? SMTP_CMD_FLAG_UTF8 : 0, &cmd,
+				 &error);
+	s->counts[cmd.verb].total++;
+	s->last_cmd = cmd.verb == SMTP_VERB_UNKNOWN ? "UNKNOWN" : cmd.name;
+	if (ret < 0) {
+		smtpd_reply(s, "%s", error);
+		return SMTPD_FAIL;
+	}
+	enum smtpd_result result = smtpd_cmd_dispatch(s, &cmd);
+	if (result == SMTPD_OK || result == SMTPD_DONE)
+		s->counts[cmd.verb].ok++;
+	return result;
+}
+
+static void command_loop(struct smtpd_session *s)
+{
+	for (;;) {
+		const char *line;
+		size_t len;
+
+		if (s->error_count >= s->p->hard_error_limit) {
+			log_info("too many errors after %s from %s[%s]",
+				 s->last_cmd, s->client_name, s->client_addr);
+			smtpd_reply_nocount(s, "421 4.7.0 %s Error: too many "
+					    "errors", s->p->myhostname);
+			stream_set_timeout(s->stream, SMTPD_GOODBYE_TIMEOUT_MS);
+			(void)stream_flush(s->stream);
+			return;
+		}
+		/* Replies wait while pipelined commands are buffered: one
+		 * write answers the whole group. */
+		if (smtpd_reply_flush(s, false) < 0) {
+			smtpd_lost(s, stream_error(s->stream));
+			return;
+		}
+		stream_set_timeout(s->stream, s->p->timeout_ms);
+		int ret = stream_read_line(s->stream, &line, &len);
+		if (ret == STREAM_TOO_LONG) {
+			s->counts[SMTP_VERB_UNKNOWN].total++;
+			smtpd_reply(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		if (ret != 1) {
+			smtpd_lost(s, ret);
+			return;
+		}
+		enum smtpd_result result = handle_line(s, line, len);
+		if (result == SMTPD_CLOSE || result == SMTPD_DONE)
+			return;
+	}
+}
+
+void smtpd_session_run(int fd, const struct smtpd_params *p)
+{
+	struct smtpd_session s;
+	struct smtp_cmd_limits limits = {
+		.line_max = p->line_length_limit,
+		.smtputf8 = p->smtputf8,
+	};
+
+	memset(&s, 0, sizeof(s));
+	s.p = p;
+	s.client_name = "unknown";
+	s.last_cmd = "CONNECT";
+	peer_address(&s, fd);
+	s.stream = stream_new(fd, p->line_length_limit);
+	stream_set_timeout(s.stream, p->timeout_ms);
+	s.parser = smtp_cmd_parser_new(&limits);
+	log_info("connect from %s[%s]", s.client_name, s.client_addr);
+
+	if (greet(&s) == 0)
+		command_loop(&s);
+
+	smtpd_txn_reset(&s);
+	smtpd_log_disconnect(&s);
+	free(s.helo);
+	smtp_cmd_parser_free(&s.parser);
+	stream_free(&s.stream);
+}
