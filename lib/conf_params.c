@@ -30,8 +30,9 @@ const struct conf_param conf_params[] = {
 	  "at the same time, used where master.cf says \"-\" in the maxproc "
 	  "column." },
 	{ "disable_vrfy_command", CONF_BOOL, "yes",
-	  "When yes, smtpd answers VRFY with 252 and reveals nothing about "
-	  "its users." },
+	  "When yes, smtpd refuses VRFY with 502 5.5.1 and reveals nothing "
+	  "about its users; when no, it answers 252 2.0.0 without saying "
+	  "whether the user exists." },
 	{ "header_size_limit", CONF_SIZE, "102400",
 	  "The most bytes one message header may have, its continuation "
 	  "lines included." },
