@@ -1,14 +1,16 @@
 /* service: the skeleton every daemon's main() hands itself to.
  *
  * master starts a daemon as
- *   DAEMON -c CONFIG_DIR -n SERVICE_NAME -t TYPE [-j] [-o name=value]... [args]
+ *   DAEMON -c CONFIG_DIR -n SERVICE_NAME -t TYPE [-j] [-p] [-o name=value]...
+ *          [-- args]
  * with the service's listening socket on fd SERVICE_LISTEN_FD and the write
  * end of a status pipe on fd SERVICE_STATUS_FD (-j: master.cf's chroot
- * column said y). service_main() loads main.cf,
- * applies -o overrides, starts logging, calls pre_jail (open what the
- * daemon needs while it still can), drops privileges (when started as root:
- * chroot to queue_directory if master.cf says so, then to mail_owner's uid
- * and gids), calls post_jail, and runs the daemon:
+ * column said y; -p: its unpriv column said n, keep root's privileges).
+ * service_main() loads main.cf, applies -o overrides, starts logging,
+ * calls pre_jail (open what the daemon needs while it still can), drops
+ * privileges (when started as root: chroot to queue_directory if master.cf
+ * says so, then to mail_owner's uid and gids unless -p), calls post_jail,
+ * and runs the daemon:
  *
  * - single-client daemons (smtpd, local) give serve(): the skeleton accepts
  *   one connection at a time from the shared listening socket, reports
