@@ -351,6 +351,11 @@ static int parse_entry(const struct mcf_ctx *c, struct master_cf *cf,
 		mcf_fail(c, "an inet service cannot be private");
 		goto out;
 	}
+	/* Nothing network-facing runs as root, whatever the operator asks. */
+	if (e.type == MASTER_CF_INET && !e.unpriv) {
+		mcf_fail(c, "an inet service must run unprivileged (unpriv y)");
+		goto out;
+	}
 	const struct master_cf_entry *dup = master_cf_find(cf, t->v[0],
 							   e.type);
 	if (dup != NULL) {

@@ -127,6 +127,9 @@ static void test_errors(void)
 		  "1)" },
 		{ "a inet y - - - - x\n",
 		  "m.cf, line 1: an inet service cannot be private" },
+		{ "a inet n n - - - x\n",
+		  "m.cf, line 1: an inet service must run unprivileged "
+		  "(unpriv y)" },
 		{ "../a unix - - - - - x\n",
 		  "m.cf, line 1: bad service name '../a'" },
 		{ "a/b unix - - - - - x\n",
