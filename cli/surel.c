@@ -13,14 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "conf.h"
+#include "conf_file.h"
 #include "log.h"
 #include "master_cf.h"
 #include "timeutil.h"
 #include "../master/master_queue.h"
-
-#ifndef SUREL_SYSCONFDIR
-#define SUREL_SYSCONFDIR "/etc/surel"
-#endif
 
 #define SUREL_STOP_WAIT_MS 30000	/* master itself gives up after 6 s */
 #define SUREL_PATH_MAX 4096
@@ -260,10 +257,7 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		usage();
-	if (dir == NULL)
-		dir = getenv("SUREL_CONFIG_DIR");
-	if (dir == NULL || *dir == '\0')
-		dir = SUREL_SYSCONFDIR;
+	dir = conf_file_dir(dir);
 	/* Absolute: master and its daemons run in the queue directory. */
 	if (realpath(dir, config_dir) == NULL)
 		die("%s: %s", dir, strerror(errno));

@@ -8,11 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "conf.h"
+#include "conf_file.h"
 #include "master_cf.h"
-
-#ifndef SUREL_SYSCONFDIR
-#define SUREL_SYSCONFDIR "/etc/surel"
-#endif
 
 #define EXIT_USAGE 2
 
@@ -225,9 +222,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	o->dir = getenv("SUREL_CONFIG_DIR");
-	if (o->dir == NULL || o->dir[0] == '\0')
-		o->dir = SUREL_SYSCONFDIR;
+	o->dir = conf_file_dir(NULL);
 	while ((c = getopt_long(argc, argv, "c:dhnxM", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->dir = optarg; break;

@@ -1,16 +1,15 @@
-/* conf: reads main.cf into one "generation" of values, expands $name
- * references, checks every value against its type, and serves the typed
- * accessors of conf.h. */
+/* conf: reads main.cf (its lines: conf_file.c) into one "generation" of
+ * values, expands $name references (conf_expand.c), checks every value
+ * against its type, and serves the typed accessors of conf.h. */
 #include "config.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "buf.h"
 #include "conf.h"
+#include "conf_file.h"
+#include "conf_impl.h"
 #include "log.h"
 #include "mem.h"
 #include "str.h"
@@ -25,15 +24,10 @@
 #define CONF_FILE_MAX (4u << 20)	/* bytes of main.cf */
 #define CONF_LINE_MAX (64u << 10)	/* one logical line, continuations joined */
 #define CONF_VALUE_MAX (64u << 10)	/* one expanded value */
-#define CONF_DEPTH_MAX 20		/* nested $name expansions */
-#define CONF_REFS_MAX 1000		/* $name references in one value */
-#define CONF_WORK_MAX (4u << 20)	/* bytes copied while expanding one value */
 #define CONF_EXTRA_MAX 512		/* names that are not in the table */
 #define CONF_INT_MAX 2147483647u	/* INT and TIME fit an int */
 #define CONF_SIZE_MAX 9223372036854775807ull	/* SIZE fits an off_t */
 #define CONF_SHOW_MAX 80		/* bytes of a bad value quoted in errors */
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-	"0123456789_"
 
 struct conf_value {
 	char *set;		/* explicit raw value; NULL: the default */
@@ -62,13 +56,6 @@ struct conf_gen {
 	struct conf_value *values;	/* parallel to conf_params */
 	struct conf_extra *extras;
 	size_t extra_count;
-};
-
-struct expand_ctx {
-	struct conf_gen *g;
-	size_t refs;		/* references left */
-	size_t work;		/* bytes left to copy */
-	const char *reason;	/* static text, set on failure */
 };
 
 static struct conf_gen *conf_cur;	/* newest first, linked by older */
@@ -345,9 +332,7 @@ static int gen_set(struct conf_gen *g, const char *name, const char *value,
 	return 0;
 }
 
-/* The raw value of a name while expanding: explicit, default or computed;
- * NULL when nothing defines it. */
-static const char *gen_raw(struct conf_gen *g, const char *name, size_t len)
+const char *conf_gen_raw(struct conf_gen *g, const char *name, size_t len)
 {
 	long i = param_index(name, len);
 
@@ -364,134 +349,6 @@ static const char *gen_raw(struct conf_gen *g, const char *name, size_t len)
 		return NULL;
 	e->used = true;
 	return e->value;
-}
-
-/* --- $name expansion --------------------------------------------------- */
-
-static int expand(struct expand_ctx *x, const char *s, size_t len,
-		  struct buf *out, unsigned depth);
-
-static int expand_fail(struct expand_ctx *x, const char *reason)
-{
-	x->reason = reason;
-	return -1;
-}
-
-static int expand_append(struct expand_ctx *x, struct buf *out,
-			 const char *s, size_t n)
-{
-	if (n > x->work)
-		return expand_fail(x, "too much $name expansion");
-	x->work -= n;
-	if (buf_append(out, s, n) < 0)
-		return expand_fail(x, "expanded value too long");
-	return 0;
-}
-
-/* Appends the expansion of name; an undefined name expands to nothing,
- * as in Postfix. */
-static int expand_name(struct expand_ctx *x, const char *name, size_t len,
-		       struct buf *out, unsigned depth)
-{
-	const char *raw;
-
-	if (x->refs == 0)
-		return expand_fail(x, "too many $name references");
-	x->refs--;
-	raw = gen_raw(x->g, name, len);
-	if (raw == NULL)
-		return 0;
-	return expand(x, raw, strlen(raw), out, depth + 1);
-}
-
-/* Index of the brace or parenthesis closing the one at s[open], or len. */
-static size_t match_close(const char *s, size_t len, size_t open)
-{
-	char o = s[open], c = o == '{' ? '}' : ')';
-	size_t level = 0;
-
-	for (size_t i = open; i < len; i++) {
-		if (s[i] == o)
-			level++;
-		else if (s[i] == c && --level == 0)
-			return i;
-	}
-	return len;
-}
-
-/* ${name}, $(name), ${name?value} (value if $name is not empty) and
- * ${name:value} (value if $name is empty); s[*ip] is the opening brace. */
-static int expand_braced(struct expand_ctx *x, const char *s, size_t len,
-			 size_t *ip, struct buf *out, unsigned depth)
-{
-	size_t open = *ip, end = match_close(s, len, open);
-	const char *body = s + open + 1;
-	size_t blen, nlen;
-
-	if (end == len)
-		return expand_fail(x, "unbalanced '{' or '(' after '$'");
-	blen = end - open - 1;
-	*ip = end + 1;
-	nlen = 0;
-	while (nlen < blen && strchr(NAME_CHARS, body[nlen]) != NULL)
-		nlen++;
-	if (nlen == 0 || (nlen < blen && body[nlen] != '?' &&
-			  body[nlen] != ':'))
-		return expand_fail(x, "bad parameter name after '$'");
-	if (nlen == blen)
-		return expand_name(x, body, nlen, out, depth);
-
-	/* Expand the name only to learn whether it is empty. */
-	size_t mark = out->len;
-	if (expand_name(x, body, nlen, out, depth) < 0)
-		return -1;
-	bool empty = out->len == mark;
-	buf_truncate(out, mark);
-	if (empty == (body[nlen] == ':'))
-		return expand(x, body + nlen + 1, blen - nlen - 1, out,
-			      depth + 1);
-	return 0;
-}
-
-static int expand(struct expand_ctx *x, const char *s, size_t len,
-		  struct buf *out, unsigned depth)
-{
-	size_t i = 0;
-
-	if (depth > CONF_DEPTH_MAX)
-		return expand_fail(x, "$name expansion nested too deeply "
-				   "(a loop?)");
-	while (i < len) {
-		const char *dollar = memchr(s + i, '$', len - i);
-		size_t n = dollar != NULL ? (size_t)(dollar - s) - i : len - i;
-
-		if (expand_append(x, out, s + i, n) < 0)
-			return -1;
-		i += n;
-		if (i == len)
-			break;
-		i++;
-		if (i < len && s[i] == '$') {
-			/* $$ is a literal $ */
-			if (expand_append(x, out, "$", 1) < 0)
-				return -1;
-			i++;
-		} else if (i < len && (s[i] == '{' || s[i] == '(')) {
-			if (expand_braced(x, s, len, &i, out, depth) < 0)
-				return -1;
-		} else {
-			size_t nlen = 0;
-			while (i + nlen < len &&
-			       strchr(NAME_CHARS, s[i + nlen]) != NULL)
-				nlen++;
-			/* A '$' before anything else stays as it is. */
-			if (nlen == 0 ? expand_append(x, out, "$", 1) < 0 :
-			    expand_name(x, s + i, nlen, out, depth) < 0)
-				return -1;
-			i += nlen;
-		}
-	}
-	return 0;
 }
 
 /* --- completing a generation -------------------------------------------- */
@@ -550,15 +407,15 @@ int fail_at(const struct conf_gen *g, size_t i, const char **error_r,
 static int expand_param(struct conf_gen *g, size_t i, struct buf *tmp,
 			const char **error_r)
 {
-	struct expand_ctx x = { g, CONF_REFS_MAX, CONF_WORK_MAX, NULL };
-	const char *raw = gen_raw(g, conf_params[i].name,
-				 strlen(conf_params[i].name));
+	const char *raw = conf_gen_raw(g, conf_params[i].name,
+				      strlen(conf_params[i].name));
+	const char *reason;
 	char esc[4 * CONF_SHOW_MAX + 1];
 	struct conf_value *v = &g->values[i];
 
 	buf_reset(tmp);
-	if (expand(&x, raw, strlen(raw), tmp, 0) < 0)
-		return fail_at(g, i, error_r, "%s", x.reason);
+	if (conf_expand(g, raw, strlen(raw), tmp, &reason) < 0)
+		return fail_at(g, i, error_r, "%s", reason);
 	free(v->expanded);
 	v->expanded = xstrdup(buf_cstr(tmp));
 	if (check_value(conf_params[i].type, v->expanded, &v->number) < 0)
@@ -629,7 +486,7 @@ static int parse_logical(struct conf_gen *g, char *line, unsigned lineno,
 	*eq = '\0';
 	name = str_trim(line);
 	value = str_trim(eq + 1);
-	if (name[0] == '\0' || name[strspn(name, NAME_CHARS)] != '\0')
+	if (name[0] == '\0' || name[strspn(name, CONF_NAME_CHARS)] != '\0')
 		return conf_fail(error_r, "%s, line %u: bad parameter name "
 				 "'%s'", g->source, lineno,
 				 show(esc, sizeof(esc), name));
@@ -644,59 +501,29 @@ static int parse_logical(struct conf_gen *g, char *line, unsigned lineno,
 	return 0;
 }
 
-/* Splits data into logical lines: a line that starts with white space
- * continues the one before (joined with one space); blank lines and lines
- * whose first non-blank character is '#' are skipped. */
+/* Parses data's logical lines (conf_file.h says how lines continue). */
 static int parse_buffer(struct conf_gen *g, const char *data, size_t len,
 			conf_warn_fn *warn, const char **error_r)
 {
-	struct buf logical;
-	unsigned lineno = 0, start = 0;
-	size_t pos = 0;
+	struct conf_file_lines lines;
+	const char *error = NULL;
+	char *line;
+	unsigned lineno = 0;
+	int ret;
 
-	if (memchr(data, '\0', len) != NULL)
-		return conf_fail(error_r, "%s: NUL byte in file", g->source);
-	buf_init(&logical, CONF_LINE_MAX);
-	while (pos < len) {
-		const char *nl = memchr(data + pos, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - data) - pos : len - pos;
-		const char *p = data + pos;
-		size_t skip = 0;
-
-		while (skip < n && strchr(" \t\r\f\v", p[skip]) != NULL)
-			skip++;
-		pos += n + (nl != NULL);
-		lineno++;
-		if (skip == n || p[skip] == '#')
-			continue;
-		if (skip == 0) {
-			if (start > 0 && parse_logical(g, logical.data, start,
-						       warn, error_r) < 0)
-				goto fail;
-			buf_reset(&logical);
-			start = lineno;
-		} else if (start == 0) {
-			conf_fail(error_r, "%s, line %u: continuation line "
-				  "without a parameter before it", g->source,
-				  lineno);
-			goto fail;
-		} else if (buf_append_char(&logical, ' ') < 0) {
-			goto too_long;
-		}
-		if (buf_append(&logical, p + skip, n - skip) < 0)
-			goto too_long;
+	conf_file_lines_init(&lines, data, len, CONF_LINE_MAX, "parameter");
+	while ((ret = conf_file_lines_next(&lines, &line, &lineno,
+					   &error)) > 0) {
+		if (parse_logical(g, line, lineno, warn, error_r) < 0)
+			break;
 	}
-	if (start > 0 && parse_logical(g, logical.data, start, warn,
-				       error_r) < 0)
-		goto fail;
-	buf_deinit(&logical);
-	return 0;
-too_long:
-	conf_fail(error_r, "%s, line %u: line too long (more than %u bytes)",
-		  g->source, start, CONF_LINE_MAX);
-fail:
-	buf_deinit(&logical);
-	return -1;
+	conf_file_lines_deinit(&lines);
+	if (ret < 0 && lineno > 0)
+		conf_fail(error_r, "%s, line %u: %s", g->source, lineno, error);
+	else if (ret < 0)
+		conf_fail(error_r, "%s: %s", g->source, error);
+	/* ret > 0: parse_logical failed and said why. */
+	return ret == 0 ? 0 : -1;
 }
 
 /* Parses, completes and installs a new generation; on failure the current
@@ -729,59 +556,19 @@ static int load(const char *source, const char *dir, const char *data,
 	return 0;
 }
 
-static int read_file(const char *path, struct buf *data, const char **error_r)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char chunk[65536];
-	ssize_t n;
-
-	if (fd < 0)
-		return conf_fail(error_r, "%s: cannot open: %s", path,
-				 strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return conf_fail(error_r, "%s: not a regular file", path);
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			conf_fail(error_r, "%s: read: %s", path,
-				  strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (buf_append(data, chunk, (size_t)n) < 0) {
-			close(fd);
-			return conf_fail(error_r, "%s: file too large (more "
-					 "than %u bytes)", path,
-					 CONF_FILE_MAX);
-		}
-	}
-	close(fd);
-	return 0;
-}
-
 int conf_load(const char *config_dir, conf_warn_fn *warn,
 	      const char **error_r)
 {
 	struct buf path, data;
-	size_t dlen = strlen(config_dir);
+	const char *error;
 	int ret;
 
-	if (dlen == 0)
-		return conf_fail(error_r, "empty configuration directory name");
 	buf_init(&path, 4096);
-	if (buf_printf(&path, "%s%smain.cf", config_dir,
-		       config_dir[dlen - 1] == '/' ? "" : "/") < 0) {
-		buf_deinit(&path);
-		return conf_fail(error_r, "configuration directory name too "
-				 "long");
-	}
 	buf_init(&data, CONF_FILE_MAX);
-	ret = read_file(buf_cstr(&path), &data, error_r);
-	if (ret == 0)
+	ret = conf_file_read(config_dir, "main.cf", &path, &data, &error);
+	if (ret < 0)
+		conf_fail(error_r, "%s", error);
+	else
 		ret = load(buf_cstr(&path), config_dir, data.data, data.len,
 			   warn, error_r);
 	buf_deinit(&data);
@@ -813,7 +600,7 @@ int conf_set(const char *name, const char *value, const char **error_r)
 	char *old = NULL;
 	char esc[4 * CONF_SHOW_MAX + 1];
 
-	if (name[0] == '\0' || name[strspn(name, NAME_CHARS)] != '\0')
+	if (name[0] == '\0' || name[strspn(name, CONF_NAME_CHARS)] != '\0')
 		return conf_fail(error_r, "bad parameter name '%s'",
 				 show(esc, sizeof(esc), name));
 	if (strlen(value) > CONF_LINE_MAX)
@@ -922,5 +709,5 @@ const char *conf_raw(const char *name)
 		struct conf_extra *e = extra_find(g, name, strlen(name));
 		return e != NULL ? e->value : NULL;
 	}
-	return gen_raw(g, name, strlen(name));
+	return conf_gen_raw(g, name, strlen(name));
 }

@@ -1,14 +1,11 @@
 /* master_cf: parses master.cf into a list of service entries (see
  * master_cf.h for the syntax and the limits). */
 #include "config.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "buf.h"
+#include "conf_file.h"
 #include "log.h"
 #include "master_cf.h"
 #include "mem.h"
@@ -21,6 +18,7 @@
 #define MCF_TOKENS_MAX (8 + 3 * MCF_ARGS_MAX)	/* args and -o pairs */
 #define MCF_NAME_MAX 100
 #define MCF_SHOW_MAX 60
+#define MCF_ERROR_MAX (4096 + 1024)	/* a message; paths are < 4096 */
 #define WHITE " \t\r\f\v"
 #define PARAM_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 	"0123456789_"
@@ -29,7 +27,7 @@
 
 /* Where we are, for messages. */
 struct mcf_ctx {
-	const char *source;
+	const char *source;	/* NULL: the message names the file */
 	unsigned line;
 	const char **error_r;
 };
@@ -60,17 +58,21 @@ int mcf_fail(const struct mcf_ctx *c, const char *fmt, ...)
 	int ret;
 
 	if (mcf_error.data == NULL)
-		buf_init(&mcf_error, 4096 + 1024);
-	buf_init(&what, 1024);
+		buf_init(&mcf_error, MCF_ERROR_MAX);
+	buf_init(&what, MCF_ERROR_MAX);
 	va_start(ap, fmt);
 	ret = buf_vprintf(&what, fmt, ap);
 	va_end(ap);
 	buf_reset(&mcf_error);
-	if (ret < 0 || (c->line > 0 ? buf_printf(&mcf_error, "%s, line %u: %s",
-						 c->source, c->line,
-						 buf_cstr(&what)) :
-			buf_printf(&mcf_error, "%s: %s", c->source,
-				   buf_cstr(&what))) < 0) {
+	if (ret == 0 && c->source == NULL)
+		ret = buf_append_str(&mcf_error, buf_cstr(&what));
+	else if (ret == 0 && c->line > 0)
+		ret = buf_printf(&mcf_error, "%s, line %u: %s", c->source,
+				 c->line, buf_cstr(&what));
+	else if (ret == 0)
+		ret = buf_printf(&mcf_error, "%s: %s", c->source,
+				 buf_cstr(&what));
+	if (ret < 0) {
 		buf_reset(&mcf_error);
 		if (buf_append_str(&mcf_error, "master.cf error (message "
 				   "too long)") < 0)
@@ -386,56 +388,27 @@ out:
 
 /* --- logical lines and files -------------------------------------------- */
 
-/* Same logical lines as main.cf: white space at the start continues the
- * line before; blank and '#' lines are skipped. */
+/* The logical lines (conf_file.h), one service each. */
 static int parse_lines(struct mcf_ctx *c, struct master_cf *cf,
 		       const char *data, size_t len)
 {
-	struct buf logical;
-	unsigned lineno = 0;
-	size_t pos = 0;
+	struct conf_file_lines lines;
+	const char *error = NULL;
+	char *line;
+	int ret;
 
+	conf_file_lines_init(&lines, data, len, MCF_LINE_MAX, "service");
 	c->line = 0;
-	if (memchr(data, '\0', len) != NULL)
-		return mcf_fail(c, "NUL byte in file");
-	buf_init(&logical, MCF_LINE_MAX);
-	while (pos < len) {
-		const char *nl = memchr(data + pos, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - data) - pos : len - pos;
-		const char *p = data + pos;
-		size_t skip = 0;
-
-		while (skip < n && strchr(WHITE, p[skip]) != NULL)
-			skip++;
-		pos += n + (nl != NULL);
-		lineno++;
-		if (skip == n || p[skip] == '#')
-			continue;
-		if (skip == 0) {
-			if (c->line > 0 && parse_entry(c, cf, logical.data) < 0)
-				goto fail;
-			buf_reset(&logical);
-			c->line = lineno;
-		} else if (c->line == 0) {
-			c->line = lineno;
-			mcf_fail(c, "continuation line without a service "
-				 "before it");
-			goto fail;
-		} else if (buf_append_char(&logical, ' ') < 0) {
-			goto too_long;
-		}
-		if (buf_append(&logical, p + skip, n - skip) < 0)
-			goto too_long;
+	while ((ret = conf_file_lines_next(&lines, &line, &c->line,
+					   &error)) > 0) {
+		if (parse_entry(c, cf, line) < 0)
+			break;
 	}
-	if (c->line > 0 && parse_entry(c, cf, logical.data) < 0)
-		goto fail;
-	buf_deinit(&logical);
-	return 0;
-too_long:
-	mcf_fail(c, "line too long (more than %u bytes)", MCF_LINE_MAX);
-fail:
-	buf_deinit(&logical);
-	return -1;
+	conf_file_lines_deinit(&lines);
+	if (ret < 0)
+		mcf_fail(c, "%s", error);
+	/* ret > 0: parse_entry failed and said why. */
+	return ret == 0 ? 0 : -1;
 }
 
 int master_cf_parse(const char *name, const char *data, size_t len,
@@ -462,46 +435,18 @@ int master_cf_load(const char *config_dir, struct master_cf **cf_r,
 {
 	struct buf path, data;
 	struct mcf_ctx c = { NULL, 0, error_r };
-	size_t dlen = strlen(config_dir);
-	char chunk[65536];
-	ssize_t n;
-	int fd, ret = -1;
+	const char *error;
+	int ret;
 
 	*cf_r = NULL;
 	buf_init(&path, 4096);
 	buf_init(&data, MCF_FILE_MAX);
-	c.source = "master.cf";
-	if (dlen == 0) {
-		mcf_fail(&c, "empty configuration directory name");
-		goto out;
-	}
-	if (buf_printf(&path, "%s%smaster.cf", config_dir,
-		       config_dir[dlen - 1] == '/' ? "" : "/") < 0) {
-		mcf_fail(&c, "configuration directory name too long");
-		goto out;
-	}
-	c.source = buf_cstr(&path);
-	fd = open(c.source, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		mcf_fail(&c, "cannot open: %s", strerror(errno));
-		goto out;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || buf_append(&data, chunk, (size_t)n) < 0) {
-			if (n < 0)
-				mcf_fail(&c, "read: %s", strerror(errno));
-			else
-				mcf_fail(&c, "file too large (more than %u "
-					 "bytes)", MCF_FILE_MAX);
-			close(fd);
-			goto out;
-		}
-	}
-	close(fd);
-	ret = master_cf_parse(c.source, data.data, data.len, cf_r, error_r);
-out:
+	ret = conf_file_read(config_dir, "master.cf", &path, &data, &error);
+	if (ret < 0)
+		mcf_fail(&c, "%s", error);
+	else
+		ret = master_cf_parse(buf_cstr(&path), data.data, data.len,
+				      cf_r, error_r);
 	buf_deinit(&data);
 	buf_deinit(&path);
 	return ret;

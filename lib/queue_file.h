@@ -1,4 +1,5 @@
-/* queue_file: the on-disk queue file, its writer and its reader.
+/* queue_file: the on-disk queue file and its reader (the writer is
+ * queue_writer.h).
  *
  * A queue file is the envelope followed by the message content:
  *
@@ -71,33 +72,6 @@ void queue_envelope_add_attr(struct queue_envelope *env, const char *name,
 void queue_envelope_add_rcpt(struct queue_envelope *env, const char *address,
 			     const char *orig_rcpt, const char *orcpt,
 			     const char *notify);
-
-struct queue_writer;
-
-/* Creates incoming/<new id> under queue_dir (mode 0600, O_EXCL). */
-int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
-		      const char **error_r) __attribute__((warn_unused_result));
-const char *queue_writer_id(const struct queue_writer *w);
-uint64_t queue_writer_arrival_us(const struct queue_writer *w);
-/* Writes the envelope; call once, before any content. env->arrival_us is
- * ignored (the id's time is used). */
-int queue_writer_envelope(struct queue_writer *w,
-			  const struct queue_envelope *env,
-			  const char **error_r)
-	__attribute__((warn_unused_result));
-/* Appends content bytes (buffered; written in large blocks). */
-int queue_writer_content(struct queue_writer *w, const void *data, size_t len,
-			 const char **error_r)
-	__attribute__((warn_unused_result));
-/* Content bytes written so far. */
-uint64_t queue_writer_size(const struct queue_writer *w);
-/* Finishes: end marker, length, mode 0700, fsync of the file and of
- * incoming/. Only after 0 may the client be told 250. Frees *w. On -1 the
- * file has been removed. */
-int queue_writer_commit(struct queue_writer **w, const char **error_r)
-	__attribute__((warn_unused_result));
-/* Removes the unfinished file and frees *w; accepts NULL. */
-void queue_writer_abort(struct queue_writer **w);
 
 /* Reads and validates a whole queue file from fd (from offset 0): magic,
  * envelope, content length against the file size, end marker. Bounded by

@@ -16,16 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "conf.h"
+#include "conf_file.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
 #include "service.h"
 #include "str.h"
 #include "timeutil.h"
-
-#ifndef SUREL_SYSCONFDIR
-#define SUREL_SYSCONFDIR "/etc/surel"
-#endif
 
 #define SERVICE_OVERRIDES_MAX 64
 
@@ -91,10 +88,7 @@ static void service_parse_args(int argc, char **argv,
 	}
 	service_extra_argc = argc - optind;
 	service_extra_argv = argv + optind;
-	if (args->config_dir == NULL)
-		args->config_dir = getenv("SUREL_CONFIG_DIR");
-	if (args->config_dir == NULL || *args->config_dir == '\0')
-		args->config_dir = SUREL_SYSCONFDIR;
+	args->config_dir = conf_file_dir(args->config_dir);
 }
 
 /* master already reported main.cf's warnings once; every daemon start

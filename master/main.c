@@ -15,16 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "conf.h"
+#include "conf_file.h"
 #include "event.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
 #include "master.h"
 #include "master_queue.h"
-
-#ifndef SUREL_SYSCONFDIR
-#define SUREL_SYSCONFDIR "/etc/surel"
-#endif
 
 struct master master;
 
@@ -249,10 +246,7 @@ static void master_parse_args(int argc, char **argv, struct master_opts *o)
 	}
 	if (optind != argc)
 		master_usage();
-	if (master.config_dir == NULL)
-		master.config_dir = getenv("SUREL_CONFIG_DIR");
-	if (master.config_dir == NULL || *master.config_dir == '\0')
-		master.config_dir = SUREL_SYSCONFDIR;
+	master.config_dir = conf_file_dir(master.config_dir);
 	/* Absolute: master and its daemons run in the queue directory. */
 	static char abs_dir[PATH_MAX];
 	if (realpath(master.config_dir, abs_dir) == NULL) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "maps.h"
 #include "queue_file.h"
+#include "queue_writer.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 #include "stream.h"

@@ -1,11 +1,11 @@
-// fuzz-sources: lib/conf.c lib/conf_params.c lib/master_cf.c
+// fuzz-sources: lib/conf.c lib/conf_expand.c lib/conf_file.c lib/conf_params.c lib/master_cf.c
 /* libFuzzer target for main.cf (conf_load_buffer, expansion, typed reads)
  * and master.cf (master_cf_parse): both read the same input.
  * Build by hand (from /work/main, with a configured build dir for config.h):
  *   clang -g -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
  *     -include config.h tests/fuzz/fuzz_conf.c lib/conf.c \
- *     lib/conf_params.c lib/master_cf.c lib/mem.c lib/buf.c lib/str.c \
- *     lib/log.c -o fuzz_conf
+ *     lib/conf_expand.c lib/conf_file.c lib/conf_params.c lib/master_cf.c \
+ *     lib/mem.c lib/buf.c lib/str.c lib/log.c -o fuzz_conf
  *   ./fuzz_conf tests/fuzz/corpus/conf */
 #include "config.h"
 #include <stddef.h>

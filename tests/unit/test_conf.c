@@ -1,12 +1,15 @@
 /* Unit tests of lib/conf: main.cf syntax, $name expansion, the types and
- * their limits, warnings and error messages, conf_set and reloads. */
+ * their limits, warnings and error messages, conf_set and reloads; and of
+ * lib/conf_file (the directory, reading a file, logical lines). */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "buf.h"
 #include "conf.h"
+#include "conf_file.h"
 #include "unit.h"
 
 static char warnings[4096];
@@ -367,7 +370,7 @@ static void test_files(void)
 	FILE *f;
 
 	UNIT_CHECK(conf_load("", collect, &error) == -1);
-	UNIT_STREQ(error, "empty configuration directory name");
+	UNIT_STREQ(error, "main.cf: empty configuration directory name");
 	UNIT_CHECK(mkdtemp(dir) != NULL);
 	UNIT_CHECK(conf_load(dir, collect, &error) == -1);
 	snprintf(path, sizeof(path), "%s/main.cf: cannot open: No such file "
@@ -393,6 +396,36 @@ static void test_files(void)
 	UNIT_STREQ(conf_str("config_directory"), dir);
 	UNIT_STREQ(conf_str("queue_directory"), "/q");
 	unlink(path);
+	rmdir(dir);
+}
+
+/* -c, then $SUREL_CONFIG_DIR, then the compiled-in directory; a main.cf
+ * that is not a regular file. */
+static void test_conf_file(void)
+{
+	char dir[] = "/tmp/test_conf.XXXXXX";
+	char path[256], want[512];
+	const char *error;
+
+	UNIT_CHECK(unsetenv("SUREL_CONFIG_DIR") == 0);
+	UNIT_STREQ(conf_file_dir(NULL), SUREL_SYSCONFDIR);
+	UNIT_STREQ(conf_file_dir(""), SUREL_SYSCONFDIR);
+	UNIT_STREQ(conf_file_dir("/c"), "/c");
+	UNIT_CHECK(setenv("SUREL_CONFIG_DIR", "", 1) == 0);
+	UNIT_STREQ(conf_file_dir(NULL), SUREL_SYSCONFDIR);
+	UNIT_CHECK(setenv("SUREL_CONFIG_DIR", "/env", 1) == 0);
+	UNIT_STREQ(conf_file_dir(NULL), "/env");
+	UNIT_STREQ(conf_file_dir(""), "/env");
+	UNIT_STREQ(conf_file_dir("/c"), "/c");
+	UNIT_CHECK(unsetenv("SUREL_CONFIG_DIR") == 0);
+
+	UNIT_CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/main.cf", dir);
+	UNIT_CHECK(mkdir(path, 0700) == 0);
+	UNIT_CHECK(conf_load(dir, collect, &error) == -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", path);
+	UNIT_STREQ(error, want);
+	rmdir(path);
 	rmdir(dir);
 }
 
@@ -468,6 +501,7 @@ int main(void)
 	test_set();
 	test_reload();
 	test_files();
+	test_conf_file();
 	test_limits();
 	return unit_done();
 }

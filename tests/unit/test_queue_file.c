@@ -1,5 +1,6 @@
-/* Unit tests of lib/queue_file and lib/queue_id: write, commit, read back,
- * every kind of corruption the reader must name, and mark_done. */
+/* Unit tests of lib/queue_writer, lib/queue_file and lib/queue_id: write,
+ * commit, read back, every kind of corruption the reader must name, and
+ * mark_done. */
 #include "config.h"
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include "fsutil.h"
 #include "queue_file.h"
 #include "queue_id.h"
+#include "queue_writer.h"
 #include "unit.h"
 
 static char qdir[] = "/tmp/test_queue_file.XXXXXX";
