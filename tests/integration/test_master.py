@@ -1,0 +1,149 @@
+"""master: restarts crashed daemons, reloads on SIGHUP, stops on SIGTERM,
+refuses a second master, refuses a broken main.cf with file, line and
+reason, and only warns about an unknown parameter."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+from instance import (SharedInstanceCase, OwnInstanceCase, DAEMON_DIR,
+                      new_marker, wait_until, alive, descendants)
+
+
+class Restart(SharedInstanceCase):
+
+    def deliver_one(self, rcpt="bob@example.test", timeout=30):
+        m = new_marker("restart")
+        code, text, _ = self.inst.send(rcpt, marker=m)
+        self.assertEqual(code, 250, text)
+        self.inst.find_message(rcpt, m, timeout)
+
+    def test_kill_smtpd_restarted(self):
+        with self.inst.raw() as r:
+            self.assertEqual(r.cmd("EHLO c.example")[0], 250)
+            pid = self.inst.server_pid(r)
+            self.assertIsNotNone(pid)
+            os.kill(pid, signal.SIGKILL)
+            self.assertTrue(r.closed(10))
+        for victim in self.inst.kill_service("smtpd"):
+            wait_until(lambda: not alive(victim), 5)
+        self.deliver_one()
+        self.assertNotIn(pid, self.inst.processes("smtpd"))
+
+    def test_kill_qmgr_restarted(self):
+        old = self.inst.wait_service("qmgr", 10)
+        self.assertIsNotNone(old, "no qmgr running\n" + self.inst.diagnostics())
+        self.inst.kill_service("qmgr")
+        new = self.inst.wait_service("qmgr", 30, exclude=(old,))
+        self.assertIsNotNone(new, "qmgr not restarted\n" + self.inst.diagnostics())
+        self.deliver_one()
+
+    def test_kill_local_restarted(self):
+        self.deliver_one()  # makes sure local processes exist
+        pids = self.inst.kill_service("local")
+        self.assertTrue(pids, "no local process after a delivery")
+        self.deliver_one("carol@example.test")
+
+    def test_kill_everything_repeatedly(self):
+        for _ in range(3):
+            self.deliver_one("dave@example.org")
+            for name in ("smtpd", "qmgr", "local"):
+                self.inst.kill_service(name)
+        self.deliver_one("dave@example.org")
+        self.assertTrue(self.inst.running())
+
+    def test_sighup_reload(self):
+        def size():
+            with self.inst.raw() as r:
+                m = re.search(r"SIZE (\d+)", r.cmd("EHLO c.example")[1])
+                return int(m.group(1)) if m else None
+        before = size()
+        self.inst.set_main_cf(message_size_limit=str(before + 1024))
+        try:
+            os.kill(self.inst.master_pid, signal.SIGHUP)
+            got = wait_until(lambda: size() == before + 1024, 20, 0.2)
+            self.assertTrue(got, "SIZE still %s after SIGHUP\n%s" % (size(), self.inst.diagnostics()))
+            self.assertTrue(self.inst.running())
+            self.deliver_one()
+        finally:
+            self.inst.set_main_cf(message_size_limit=str(before))
+            os.kill(self.inst.master_pid, signal.SIGHUP)
+
+    def test_second_master_refused(self):
+        p = subprocess.run([os.path.join(DAEMON_DIR, "master"), "-c", self.inst.etc, "-f"],
+                           capture_output=True, text=True, timeout=20,
+                           env=self.inst.env())
+        self.assertNotEqual(p.returncode, 0)
+        self.assertTrue(self.inst.running())
+        self.deliver_one()
+
+
+class Lifecycle(OwnInstanceCase):
+
+    def test_sigterm_stops_everything(self):
+        inst = self.new_instance()
+        inst.send("alice@example.test", marker=new_marker())
+        inst.wait_for_maildir("alice@example.test", 1)
+        master = inst.master_pid
+        kids = descendants(master)
+        self.assertTrue(kids)
+        os.kill(master, signal.SIGTERM)
+        status = inst.proc.wait(timeout=15)
+        self.assertEqual(status, 0)
+        self.assertTrue(wait_until(lambda: not any(alive(p) for p in kids), 10),
+                        "children left after master stopped")
+        with self.assertRaises(OSError):
+            import socket
+            socket.create_connection(("127.0.0.1", inst.port), timeout=2).close()
+        # The lock is free again: the same instance starts.
+        inst.start()
+        m = new_marker()
+        self.assertEqual(inst.send("bob@example.test", marker=m)[0], 250)
+        inst.find_message("bob@example.test", m)
+
+    def line_of(self, inst, name):
+        with open(os.path.join(inst.etc, "main.cf")) as f:
+            for i, line in enumerate(f, 1):
+                if line.startswith(name + " "):
+                    return i
+        return None
+
+    def test_invalid_value_refused(self):
+        inst = self.new_instance(start=False, message_size_limit="lots")
+        line = self.line_of(inst, "message_size_limit")
+        p = inst.surel("check")
+        out = p.stdout + p.stderr
+        self.assertNotEqual(p.returncode, 0, out)
+        self.assertIn("main.cf", out)
+        self.assertRegex(out, r"line %d\b" % line)
+        self.assertIn("message_size_limit", out)
+        inst.start(wait=False)
+        try:
+            status = inst.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("master started with an invalid main.cf")
+        self.assertNotEqual(status, 0)
+        said = inst.stderr_text() + inst.log()
+        self.assertIn("main.cf", said)
+        self.assertRegex(said, r"line %d\b" % line)
+        self.assertIn("message_size_limit", said)
+
+    def test_invalid_time_value_refused(self):
+        inst = self.new_instance(start=False, smtpd_timeout="soon")
+        p = inst.surel("check")
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("smtpd_timeout", p.stdout + p.stderr)
+
+    def test_unknown_parameter_only_warns(self):
+        inst = self.new_instance(start=False, no_such_parameter_xyz="1")
+        p = inst.surel("check")
+        out = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("no_such_parameter_xyz", out)
+        inst.start()
+        m = new_marker()
+        self.assertEqual(inst.send("alice@example.test", marker=m)[0], 250)
+        inst.find_message("alice@example.test", m)
+        self.assertIn("no_such_parameter_xyz", inst.stderr_text() + inst.log())
