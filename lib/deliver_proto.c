@@ -1,5 +1,6 @@
-/* deliver_proto: encoding and strict decoding of the request qmgr sends a
- * delivery agent and of its answer; see deliver_proto.h. */
+/* deliver_proto: encoding and strict decoding of the hello a delivery
+ * agent greets qmgr with, of the request qmgr sends it and of its answer;
+ * see deliver_proto.h. */
 #include "config.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,13 @@
 
 #define ACTIVE_PREFIX "active/"
 
+static const char *const hello_names[] = { "protocol", "version" };
+static const struct ipc_attr hello_attrs[] = {
+	{ "protocol", DELIVER_PROTO_NAME },
+	{ "version", DELIVER_PROTO_VERSION },
+};
+#define HELLO_COUNT (sizeof(hello_names) / sizeof(hello_names[0]))
+
 static const char *const request_names[] = {
 	"queue_id", "queue_file", "offset", "size", "sender", "recipient",
 	"orig_recipient", "arrival", "active",
@@ -18,6 +26,35 @@ static const char *const request_names[] = {
 
 static const char *const answer_names[] = { "status", "dsn", "reason" };
 #define ANSWER_COUNT (sizeof(answer_names) / sizeof(answer_names[0]))
+
+int deliver_hello_encode(struct buf *out)
+{
+	return ipc_encode(out, hello_attrs, HELLO_COUNT);
+}
+
+int deliver_hello_write(int fd, int timeout_ms, const char **error_r)
+{
+	return ipc_write_msg(fd, hello_attrs, HELLO_COUNT, timeout_ms, error_r);
+}
+
+int deliver_hello_decode(const struct ipc_msg *msg, const char **error_r)
+{
+	const char *v[HELLO_COUNT];
+
+	if (ipc_msg_get_exact(msg, hello_names, v, HELLO_COUNT) < 0) {
+		*error_r = "hello: wrong attribute set";
+		return -1;
+	}
+	if (strcmp(v[0], DELIVER_PROTO_NAME) != 0) {
+		*error_r = "hello: not the deliver protocol";
+		return -1;
+	}
+	if (strcmp(v[1], DELIVER_PROTO_VERSION) != 0) {
+		*error_r = "hello: unsupported version";
+		return -1;
+	}
+	return 0;
+}
 
 int deliver_request_encode(struct buf *out, const struct deliver_request *req)
 {

@@ -1,8 +1,18 @@
-/* deliver_proto: the request qmgr sends a delivery agent and the answer it
- * gets back, over the agent's UNIX socket (private/local), encoded with ipc.
- * One connection carries many request/answer pairs in turn; qmgr keeps it
- * open. Both sides decode strictly: exactly these attributes.
+/* deliver_proto: the hello a delivery agent greets qmgr with, the request
+ * qmgr sends it and the answer it gets back, over the agent's UNIX socket
+ * (private/local), encoded with ipc.
+ * One connection carries the agent's hello, then many request/answer pairs
+ * in turn; qmgr keeps it open while it has work for it. Both sides decode
+ * strictly: exactly these attributes, and the hello's exact values.
  *
+ * hello:   protocol ("deliver"), version ("1"). The agent sends it first,
+ *          as soon as it has accepted a connection, unasked. A connection
+ *          sits in the listen backlog until an agent process accepts it,
+ *          which may be never while the agent's processes (master.cf
+ *          maxproc) are all busy with other connections: so qmgr sends no
+ *          request before the hello, and a connection still waiting for
+ *          one holds no recipient. One hello per connection, no round
+ *          trip per request.
  * request: queue_id, queue_file (relative to queue_directory, "active/ID"),
  *          offset, size (of the content), sender, recipient, orig_recipient
  *          ("" if none), arrival (microseconds), active (microseconds,
@@ -38,6 +48,19 @@ struct deliver_answer {
 	const char *dsn;
 	const char *reason;
 };
+
+#define DELIVER_PROTO_NAME "deliver"
+#define DELIVER_PROTO_VERSION "1"
+
+/* Appends the hello to out; -1 if out is full. */
+int deliver_hello_encode(struct buf *out) __attribute__((warn_unused_result));
+/* Writes the hello on fd within timeout_ms (ipc_write_msg). 0 or -1. */
+int deliver_hello_write(int fd, int timeout_ms, const char **error_r)
+	__attribute__((warn_unused_result));
+/* 0 only for exactly protocol=deliver and version=1: another protocol or
+ * version is a peer we do not know how to talk to. */
+int deliver_hello_decode(const struct ipc_msg *msg, const char **error_r)
+	__attribute__((warn_unused_result));
 
 int deliver_request_encode(struct buf *out, const struct deliver_request *req)
 	__attribute__((warn_unused_result));

@@ -94,9 +94,11 @@ bool qmgr_scan_have_queued(void);
 
 /* qmgr_deliver.c */
 void qmgr_deliver_init(void);
-/* Starts requests on idle connections while recipients wait. */
+/* Starts requests on ready connections (greeted by the agent's hello)
+ * while recipients wait, and opens more connections if needed. */
 void qmgr_deliver_kick(void);
-/* Once a second: request timeouts and connect retries. */
+/* Once a second: request and hello timeouts, closing connections idle
+ * for a while, connect retries. */
 void qmgr_deliver_tick(void);
 void qmgr_deliver_shutdown(void);
 

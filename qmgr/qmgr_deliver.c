@@ -1,9 +1,14 @@
 /* qmgr_deliver: the pool of persistent connections to the local delivery
  * agent ($queue_directory/private/local). Each connection carries one
  * deliver_proto request at a time; recipients are taken round-robin from
- * the ready messages. Connections are opened lazily, kept across
- * messages, and reopened after an error; if the agent cannot be reached
- * the recipients simply wait (that is not a delivery failure). */
+ * the ready messages. A connection is opened when work waits and no ready
+ * connection is free, is usable only once the agent's hello says a
+ * process accepted it (the agent may have fewer processes than we have
+ * connections: the rest wait unaccepted in its listen backlog, holding no
+ * recipient), is kept across messages, and is closed after a short idle
+ * time so the pool shrinks to the work there is and the agent's processes
+ * are free again. If the agent cannot be reached the recipients simply
+ * wait (that is not a delivery failure). */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -24,8 +29,30 @@
 #define QMGR_ANSWER_LINE_MAX 4200	/* a reason of a few KiB */
 #define QMGR_ANSWER_ATTRS 8
 #define QMGR_REQUEST_MAX (4 * QUEUE_LINE_MAX)
+/* Connections opened but not yet greeted, at most: like Postfix's qmgr,
+ * a few at a time, so that a burst does not fill the agent's backlog with
+ * connections no process will take soon. Each hello opens the next while
+ * work waits. */
+#define QMGR_PENDING_MAX 2
+/* How long a connection may wait for its hello (at most ipc_timeout):
+ * nothing is lost then, it is only closed and opened again. */
+#define QMGR_HELLO_TIMEOUT_MS 60000
+/* A greeted connection without a request for this long is closed: the
+ * agent process is free for a connection that waits, or to exit. So is
+ * one still waiting for its hello, opened this long ago, once no
+ * recipient waits: it would only become such an idle connection. */
+#define QMGR_IDLE_CLOSE_MS 5000
 
-enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_IDLE, CONN_BUSY };
+/* CLOSED -> CONNECTING -> HELLO -> IDLE <-> BUSY; any -> CLOSED.
+ * Only IDLE connections take requests. */
+enum conn_state {
+	CONN_CLOSED,
+	CONN_CONNECTING,	/* non-blocking connect in progress */
+	CONN_HELLO,		/* connected, waiting for the agent's hello */
+	CONN_IDLE,
+	CONN_BUSY,
+	CONN_STATES
+};
 
 struct qmgr_conn {
 	int fd;
@@ -36,13 +63,29 @@ struct qmgr_conn {
 	size_t out_off;
 	struct qmgr_message *msg;	/* the request in flight */
 	size_t rcpt;
-	uint64_t deadline_ms;
+	uint64_t deadline_ms;	/* for the hello, or for the answer */
+	uint64_t idle_since_ms;	/* idle: since when; pending: opened when */
 };
 
 static struct qmgr_conn *conns;
+static size_t conn_counts[CONN_STATES];	/* connections in each state */
 static uint64_t connect_after_ms;	/* back-off after a failed connect */
+static uint64_t hello_timeout_ms;
 static bool connect_warned;
+static bool hello_warned;
 static bool kicking;
+
+static void conn_set_state(struct qmgr_conn *c, enum conn_state state)
+{
+	conn_counts[c->state]--;
+	conn_counts[state]++;
+	c->state = state;
+}
+
+static size_t conns_pending(void)
+{
+	return conn_counts[CONN_CONNECTING] + conn_counts[CONN_HELLO];
+}
 
 void qmgr_deliver_init(void)
 {
@@ -51,6 +94,9 @@ void qmgr_deliver_init(void)
 		conns[i].fd = -1;
 		buf_init(&conns[i].out, QMGR_REQUEST_MAX);
 	}
+	conn_counts[CONN_CLOSED] = qmgr.concurrency;
+	hello_timeout_ms = qmgr.ipc_timeout_ms < QMGR_HELLO_TIMEOUT_MS ?
+				   qmgr.ipc_timeout_ms : QMGR_HELLO_TIMEOUT_MS;
 }
 
 static void conn_close(struct qmgr_conn *c)
@@ -60,7 +106,7 @@ static void conn_close(struct qmgr_conn *c)
 		close(c->fd);
 	}
 	c->fd = -1;
-	c->state = CONN_CLOSED;
+	conn_set_state(c, CONN_CLOSED);
 	c->want_write = false;
 	ipc_reader_free(&c->reader);
 	buf_reset(&c->out);
@@ -134,12 +180,11 @@ static void conn_connect(struct qmgr_conn *c)
 		return;
 	}
 	c->reader = ipc_reader_new(QMGR_ANSWER_LINE_MAX, QMGR_ANSWER_ATTRS);
-	c->state = ret == 0 ? CONN_IDLE : CONN_CONNECTING;
-	c->deadline_ms = time_mono_ms() + qmgr.ipc_timeout_ms;
+	conn_set_state(c, ret == 0 ? CONN_HELLO : CONN_CONNECTING);
+	c->idle_since_ms = time_mono_ms();
+	c->deadline_ms = c->idle_since_ms + hello_timeout_ms;
 	if (conn_watch(c, ret < 0) < 0)
 		conn_close(c);
-	else if (ret == 0)
-		connect_warned = false;
 }
 
 static void conn_send(struct qmgr_conn *c)
@@ -193,13 +238,31 @@ static void conn_dispatch(struct qmgr_conn *c)
 	qmgr.outstanding++;
 	c->msg = msg;
 	c->rcpt = index;
-	c->state = CONN_BUSY;
+	conn_set_state(c, CONN_BUSY);
 	c->deadline_ms = time_mono_ms() + qmgr.ipc_timeout_ms;
 	if (deliver_request_encode(&c->out, &req) < 0) {
 		/* The reader validated every field; this is a bug. */
 		panic("%s: request not encodable", msg->id);
 	}
 	conn_send(c);
+}
+
+/* The agent broke the protocol. A connection still waiting for its hello
+ * holds no request: it is closed with the connect back-off, so that a
+ * wrong program on the socket is not hammered. A busy one loses its
+ * request as if it had timed out (not re-sent: the agent may have
+ * delivered it). */
+static void conn_protocol_error(struct qmgr_conn *c, const char *what,
+				const char *detail)
+{
+	log_warn("%s from %s%s%s", what, QMGR_LOCAL_SOCKET,
+		 detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	if (c->state == CONN_HELLO) {
+		conn_close(c);
+		connect_after_ms = time_mono_ms() + QMGR_CONNECT_BACKOFF_MS;
+		return;
+	}
+	conn_fail(c, "bad answer from delivery agent", true);
 }
 
 static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
@@ -209,12 +272,12 @@ static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
 	size_t rcpt;
 
 	if (deliver_answer_decode(imsg, &ans, &error) < 0) {
-		log_warn("bad answer from %s: %s", QMGR_LOCAL_SOCKET, error);
-		conn_fail(c, "bad answer from delivery agent", true);
+		conn_protocol_error(c, "bad answer", error);
 		return;
 	}
 	struct qmgr_message *msg = conn_take(c, &rcpt);
-	c->state = CONN_IDLE;
+	conn_set_state(c, CONN_IDLE);
+	c->idle_since_ms = time_mono_ms();
 	switch (ans.status) {
 	case DELIVER_OK:
 		qmgr_message_done(msg, rcpt, false);
@@ -229,6 +292,22 @@ static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
 	}
 }
 
+/* A process of the agent took the connection: from now on it is ready
+ * for requests. */
+static void conn_hello(struct qmgr_conn *c, struct ipc_msg *imsg)
+{
+	const char *error;
+
+	if (deliver_hello_decode(imsg, &error) < 0) {
+		conn_protocol_error(c, "bad hello", error);
+		return;
+	}
+	conn_set_state(c, CONN_IDLE);
+	c->idle_since_ms = time_mono_ms();
+	connect_warned = false;
+	hello_warned = false;
+}
+
 static void conn_read(struct qmgr_conn *c)
 {
 	char chunk[4096];
@@ -240,13 +319,19 @@ static void conn_read(struct qmgr_conn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		/* An idle connection closed by the agent is normal. */
+		/* An idle connection closed by the agent is normal; one
+		 * closed before its hello is not (the agent dies as it
+		 * starts?): back off before the next. */
+		if (c->state == CONN_HELLO) {
+			conn_close(c);
+			connect_failed("connection closed before the hello");
+			return;
+		}
 		conn_fail(c, "delivery agent connection lost", false);
 		return;
 	}
-	if (c->state != CONN_BUSY) {
-		log_warn("unexpected data from %s", QMGR_LOCAL_SOCKET);
-		conn_fail(c, "protocol error", true);
+	if (c->state != CONN_BUSY && c->state != CONN_HELLO) {
+		conn_protocol_error(c, "unexpected data", NULL);
 		return;
 	}
 	int ret = ipc_reader_feed(c->reader, chunk, (size_t)n, &used, &imsg,
@@ -254,13 +339,16 @@ static void conn_read(struct qmgr_conn *c)
 	if (ret < 0 || (ret == 1 && used != (size_t)n)) {
 		if (ret == 1)
 			ipc_msg_clear(&imsg);
-		log_warn("bad answer from %s: %s", QMGR_LOCAL_SOCKET,
-			 ret < 0 ? error : "data after the answer");
-		conn_fail(c, "bad answer from delivery agent", true);
+		conn_protocol_error(c, c->state == CONN_HELLO ? "bad hello" :
+				    "bad answer",
+				    ret < 0 ? error : "data after the message");
 		return;
 	}
 	if (ret == 1) {
-		conn_answer(c, &imsg);
+		if (c->state == CONN_HELLO)
+			conn_hello(c, &imsg);
+		else
+			conn_answer(c, &imsg);
 		ipc_msg_clear(&imsg);
 		qmgr_deliver_kick();
 	}
@@ -279,17 +367,33 @@ static void conn_event(int fd, unsigned events, void *ctx)
 			conn_close(c);
 			return;
 		}
-		c->state = CONN_IDLE;
-		connect_warned = false;
+		/* Connected, maybe only into the backlog: the hello
+		 * says when a process has it. */
+		conn_set_state(c, CONN_HELLO);
 		if (conn_watch(c, false) < 0)
 			conn_close(c);
-		qmgr_deliver_kick();
 		return;
 	}
 	if ((events & EVENT_WRITE) && c->state == CONN_BUSY)
 		conn_send(c);
 	if ((events & EVENT_READ) && c->fd == fd)
 		conn_read(c);
+}
+
+/* Work waits and no ready connection is free: opens more, up to the
+ * concurrency limit, QMGR_PENDING_MAX at a time. */
+static void conns_open(void)
+{
+	if (conn_counts[CONN_CLOSED] == 0 ||
+	    conns_pending() >= QMGR_PENDING_MAX ||
+	    time_mono_ms() < connect_after_ms)
+		return;
+	for (size_t i = 0; i < qmgr.concurrency &&
+			   conns_pending() < QMGR_PENDING_MAX &&
+			   time_mono_ms() >= connect_after_ms;
+	     i++)
+		if (conns[i].state == CONN_CLOSED)
+			conn_connect(&conns[i]);
 }
 
 void qmgr_deliver_kick(void)
@@ -299,16 +403,32 @@ void qmgr_deliver_kick(void)
 	if (kicking || qmgr.stopping)
 		return;
 	kicking = true;
-	for (size_t i = 0; i < qmgr.concurrency && qmgr.ready_head != NULL;
+	/* Lowest index first: under a light load the same few connections
+	 * are reused and the others go idle and are closed. */
+	for (size_t i = 0; i < qmgr.concurrency && qmgr.ready_head != NULL &&
+			   conn_counts[CONN_IDLE] > 0;
 	     i++) {
-		struct qmgr_conn *c = &conns[i];
-		if (c->state == CONN_CLOSED &&
-		    time_mono_ms() >= connect_after_ms)
-			conn_connect(c);
-		if (c->state == CONN_IDLE)
-			conn_dispatch(c);
+		if (conns[i].state == CONN_IDLE)
+			conn_dispatch(&conns[i]);
 	}
+	if (qmgr.ready_head != NULL)
+		conns_open();
 	kicking = false;
+}
+
+/* No hello in time: nothing was assigned to c, so closing it loses
+ * nothing. Worth a warning only when no process of the agent serves us
+ * at all; otherwise c merely waited behind busy ones. */
+static void conn_hello_timeout(struct qmgr_conn *c)
+{
+	conn_close(c);
+	if (conn_counts[CONN_IDLE] + conn_counts[CONN_BUSY] == 0 &&
+	    !hello_warned) {
+		log_warn("%s: no delivery agent process took the connection "
+			 "within %llu s (recipients wait)", QMGR_LOCAL_SOCKET,
+			 (unsigned long long)hello_timeout_ms / 1000);
+		hello_warned = true;
+	}
 }
 
 void qmgr_deliver_tick(void)
@@ -317,13 +437,30 @@ void qmgr_deliver_tick(void)
 
 	for (size_t i = 0; i < qmgr.concurrency; i++) {
 		struct qmgr_conn *c = &conns[i];
-		if ((c->state == CONN_BUSY || c->state == CONN_CONNECTING) &&
-		    now >= c->deadline_ms) {
+		switch (c->state) {
+		case CONN_BUSY:
+			if (now < c->deadline_ms)
+				break;
 			log_warn("%s: timeout after %llu s",
 				 QMGR_LOCAL_SOCKET,
 				 (unsigned long long)qmgr.ipc_timeout_ms /
 					 1000);
 			conn_fail(c, "delivery agent timed out", true);
+			break;
+		case CONN_CONNECTING:
+		case CONN_HELLO:
+			if (now >= c->deadline_ms)
+				conn_hello_timeout(c);
+			else if (qmgr.ready_head == NULL &&
+				 now - c->idle_since_ms >= QMGR_IDLE_CLOSE_MS)
+				conn_close(c);	/* the work it was for is done */
+			break;
+		case CONN_IDLE:
+			if (now - c->idle_since_ms >= QMGR_IDLE_CLOSE_MS)
+				conn_close(c);
+			break;
+		default:
+			break;
 		}
 	}
 	qmgr_deliver_kick();

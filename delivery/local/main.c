@@ -1,6 +1,7 @@
 /* local: the Maildir delivery agent. Each process serves one qmgr
- * connection at a time, answering its delivery requests in turn, and logs
- * one Postfix-format line per recipient. */
+ * connection at a time: it greets it with the deliver_proto hello, answers
+ * its delivery requests in turn, and logs one Postfix-format line per
+ * recipient. */
 #include "config.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -129,6 +130,15 @@ static void local_serve(int fd)
 	struct ipc_msg msg;
 	const char *error;
 
+	/* The hello tells qmgr that a process now serves this connection:
+	 * until then it may sit unaccepted in the listen backlog, and qmgr
+	 * sends it nothing. If qmgr has given up on it meanwhile, the write
+	 * or the first read fails and we are free for the next one. */
+	if (deliver_hello_write(fd, (int)(conf_time("ipc_timeout") * 1000),
+				&error) < 0) {
+		ipc_reader_free(&r);
+		return;
+	}
 	for (;;) {
 		/* qmgr closed the connection, or left it idle for
 		 * max_idle: both are the normal end. */

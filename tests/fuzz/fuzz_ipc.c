@@ -1,6 +1,7 @@
 // fuzz-sources: lib/ipc.c lib/deliver_proto.c lib/queue_id.c
 /* libFuzzer target for the ipc reader (fed in pieces whose sizes come
- * from the input) and the deliver_proto decoders on what it yields.
+ * from the input) and the deliver_proto decoders (hello, request, answer)
+ * on what it yields.
  * Build by hand (from /work/main, with a configured build dir for config.h):
  *   clang -g -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
  *     -include config.h tests/fuzz/fuzz_ipc.c lib/ipc.c lib/deliver_proto.c \
@@ -69,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ret == 1) {
 			ASSERT(msg.count <= 12);
 			check_request(&msg);
+			(void)deliver_hello_decode(&msg, &error);
 			if (deliver_answer_decode(&msg, &ans, &error) == 0)
 				ASSERT(ans.status == DELIVER_OK ||
 				       ans.status == DELIVER_TEMPFAIL ||

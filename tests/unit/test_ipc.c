@@ -1,6 +1,7 @@
 /* Unit tests of lib/ipc and lib/deliver_proto: encoding, the incremental
  * reader fed whole and one byte at a time, its limits, the exact attribute
- * set checks, and the delivery request/answer round trip. */
+ * set checks, the delivery agent's hello and the delivery request/answer
+ * round trips. */
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,75 @@ static void test_deliver_proto(void)
 	buf_deinit(&b);
 }
 
+/* The hello: exactly protocol=deliver and version=1, in either order. */
+static void test_deliver_hello(void)
+{
+	struct buf b;
+	struct ipc_msg msg;
+	const char *error = NULL;
+
+	buf_init(&b, 256);
+	UNIT_CHECK(deliver_hello_encode(&b) == 0);
+	UNIT_STREQ(buf_cstr(&b), "protocol=deliver\nversion=1\n\n");
+	for (int bytewise = 0; bytewise <= 1; bytewise++) {
+		UNIT_CHECK(feed(b.data, b.len, bytewise, 100, 10, &msg,
+				&error) == 1);
+		UNIT_CHECK(deliver_hello_decode(&msg, &error) == 0);
+		ipc_msg_clear(&msg);
+	}
+	buf_deinit(&b);
+	buf_init(&b, 10);	/* too small: refused, not truncated */
+	UNIT_CHECK(deliver_hello_encode(&b) == -1);
+	UNIT_CHECK(b.len == 0);
+	buf_deinit(&b);
+
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+		{ "version=1\nprotocol=deliver\n\n", 0 },
+		{ "protocol=deliver\n\n", -1 },		/* short */
+		{ "version=1\n\n", -1 },
+		{ "protocol=deliver\nversion=1\nagent=local\n\n", -1 },
+		{ "protocol=deliver\nprotocol=deliver\nversion=1\n\n", -1 },
+		{ "protocol=smtp\nversion=1\n\n", -1 },
+		{ "protocol=Deliver\nversion=1\n\n", -1 },
+		{ "protocol=deliver \nversion=1\n\n", -1 },
+		{ "protocol=deliver\nversion=2\n\n", -1 },
+		{ "protocol=deliver\nversion=01\n\n", -1 },
+		{ "protocol=deliver\nversion=\n\n", -1 },
+		/* a request or an answer is not a hello */
+		{ "status=0\ndsn=2.0.0\nreason=x\n\n", -1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CHECK(feed(cases[i].text, strlen(cases[i].text), false,
+				100, 10, &msg, &error) == 1);
+		UNIT_CHECK(deliver_hello_decode(&msg, &error) ==
+			   cases[i].want);
+		ipc_msg_clear(&msg);
+	}
+
+	/* What local writes is what qmgr's reader decodes, and a request
+	 * written after it stays buffered for the next read. */
+	int sv[2];
+	struct ipc_reader *r = ipc_reader_new(100, 10);
+	struct ipc_attr next[] = { { "n", "1" } };
+	UNIT_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	UNIT_CHECK(deliver_hello_write(sv[0], 1000, &error) == 0);
+	UNIT_CHECK(ipc_write_msg(sv[0], next, 1, 1000, &error) == 0);
+	UNIT_CHECK(ipc_read_msg(sv[1], r, &msg, 1000, &error) == 0);
+	UNIT_CHECK(deliver_hello_decode(&msg, &error) == 0);
+	ipc_msg_clear(&msg);
+	UNIT_CHECK(ipc_read_msg(sv[1], r, &msg, 1000, &error) == 0);
+	UNIT_STREQ(ipc_msg_get(&msg, "n"), "1");
+	ipc_msg_clear(&msg);
+	/* qmgr gave up on the connection before the agent took it */
+	close(sv[1]);
+	UNIT_CHECK(deliver_hello_write(sv[0], 1000, &error) == -1);
+	close(sv[0]);
+	ipc_reader_free(&r);
+}
+
 /* The blocking helpers over a socket pair, with two messages written
  * back to back: the second stays buffered in the reader. */
 static void test_blocking(void)
@@ -334,6 +404,7 @@ int main(void)
 	test_limits();
 	test_exact();
 	test_deliver_proto();
+	test_deliver_hello();
 	test_blocking();
 	return unit_done();
 }
