@@ -2,10 +2,9 @@
 every non-standard end-of-data), malformed MAIL/RCPT, clients that stall,
 talk early, disconnect mid-DATA or make too many errors."""
 
-import os
 import time
 
-from instance import SharedInstanceCase, new_marker, make_message
+from instance import SharedInstanceCase, new_marker, make_message, wait_until
 
 
 def crlf(s):
@@ -223,7 +222,7 @@ class Malformed(SharedInstanceCase):
             r.send(crlf(make_message("ok@remote.example", ["alice@example.test"], m))
                    + "more body\r\n" * 1000)
         # Nothing half-written is left in incoming/ after a moment.
-        from instance import wait_until
+
         left = wait_until(lambda: not self.inst.queue_files("incoming"), 10)
         self.assertTrue(left, "left in incoming/: %s" % self.inst.queue_files("incoming"))
         self.inst.settle()
@@ -239,7 +238,7 @@ class Malformed(SharedInstanceCase):
             r.send(b"BDAT %d\r\n" % len(body) + body)
             self.assertEqual(r.reply()[0], 250)
             r.send(b"BDAT 100000 LAST\r\nonly a part")
-        from instance import wait_until
+
         self.assertTrue(wait_until(lambda: not self.inst.queue_files("incoming"), 10))
         self.inst.settle()
         self.assertEqual(self.inst.count_marker(m), 0)
@@ -299,7 +298,7 @@ class Strict(SharedInstanceCase):
             code, text = r.reply_or_eof()
             self.assertEqual(code, 421, text)
             self.assertTrue(r.closed(5))
-        from instance import wait_until
+
         self.assertTrue(wait_until(lambda: not self.inst.queue_files("incoming"), 10))
         self.inst.settle()
         self.assertEqual(self.inst.count_marker(m), 0)

@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 from instance import (SharedInstanceCase, OwnInstanceCase, DAEMON_DIR,
                       new_marker, wait_until, alive, descendants)
