@@ -25,14 +25,19 @@
 #define QMGR_INCOMING_SCAN_MS 5000	/* the safety net for lost wakeups */
 #define QMGR_STOP_GRACE_MS 2000		/* answers awaited after SIGTERM */
 #define QMGR_CLIENT_LINE 128
-#define QMGR_CLIENTS_MAX 256
+#define QMGR_CLIENTS_MAX 1024		/* smtpds hold one each */
+#define QMGR_CLIENT_READS 16		/* reads per client per event */
 #define QMGR_CLIENT_TIMEOUT_MS 10000
 #define QMGR_ACCEPT_BATCH 64
 #define QMGR_FD_RESERVE 64		/* log, dirs, listener, epoll... */
 
 struct qmgr_state qmgr;
 
-/* A connection on public/qmgr that has not sent its line yet. */
+/* A connection on public/qmgr. smtpd keeps one open for its whole life
+ * and writes a line per message, so a burst costs no connect() and cannot
+ * overflow the listen backlog; one-shot clients (master's wakeup) write a
+ * line and close. A client silent for QMGR_CLIENT_TIMEOUT_MS is closed:
+ * smtpd reconnects on its next message. */
 struct wakeup_client {
 	int fd;
 	char line[QMGR_CLIENT_LINE];
@@ -103,23 +108,29 @@ static bool client_lines(struct wakeup_client *c)
 		log_warn("wakeup request too long");
 		return true;
 	}
-	/* The clients write one line and close: no need to wait for EOF. */
-	return any && c->len == 0;
+	if (any)
+		c->deadline_ms = time_mono_ms() + QMGR_CLIENT_TIMEOUT_MS;
+	return false;
 }
 
-/* Reads what c sent; true when c is finished with (closed or done). */
+/* Reads what c sent, a bounded number of times so that one busy client
+ * cannot hold the loop; true when c is finished with (closed or bad). A
+ * partial line left at EOF is dropped: its writer saw the send fail. */
 static bool client_read(struct wakeup_client *c)
 {
-	ssize_t n = recv(c->fd, c->line + c->len, sizeof(c->line) - c->len,
-			 MSG_DONTWAIT);
-
-	if (n < 0)
-		return errno != EAGAIN && errno != EWOULDBLOCK &&
-		       errno != EINTR;
-	if (n == 0)
-		return true;
-	c->len += (size_t)n;
-	return client_lines(c);
+	for (int i = 0; i < QMGR_CLIENT_READS; i++) {
+		ssize_t n = recv(c->fd, c->line + c->len,
+				 sizeof(c->line) - c->len, MSG_DONTWAIT);
+		if (n < 0)
+			return errno != EAGAIN && errno != EWOULDBLOCK &&
+			       errno != EINTR;
+		if (n == 0)
+			return true;
+		c->len += (size_t)n;
+		if (client_lines(c))
+			return true;
+	}
+	return false;
 }
 
 static void client_free(struct wakeup_client *c)
@@ -148,14 +159,14 @@ static void client_new(int fd)
 	struct wakeup_client *c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
-	/* smtpd wrote its line before we even woke: usually done here,
-	 * without an epoll registration. */
+	c->deadline_ms = time_mono_ms() + QMGR_CLIENT_TIMEOUT_MS;
+	/* A one-shot client wrote its line before we even woke: usually done
+	 * here, without an epoll registration. */
 	if (client_read(c) || client_count >= QMGR_CLIENTS_MAX ||
 	    event_fd_set(qmgr.loop, fd, EVENT_READ, client_event, c) < 0) {
 		client_free(c);
 		return;
 	}
-	c->deadline_ms = time_mono_ms() + QMGR_CLIENT_TIMEOUT_MS;
 	c->next = clients;
 	clients = c;
 	client_count++;

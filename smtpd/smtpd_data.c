@@ -158,28 +158,49 @@ static const char *content_problem(unsigned flags)
 	return NULL;
 }
 
-/* Tells qmgr about the new file. Best effort: qmgr also scans incoming/
- * periodically, so a failure here only delays delivery. */
-static void wake_qmgr(const struct smtpd_session *s, const char *id)
+/* The connection to qmgr's public/qmgr, kept for the life of this smtpd
+ * process: one line per message and no connect() per message, so a burst
+ * of 50 smtpds cannot overflow qmgr's listen backlog and lose wakeups. */
+static int qmgr_fd = -1;
+
+static int qmgr_connect(const struct smtpd_session *s)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char msg[QUEUE_ID_MAX + 16];
 	int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/qmgr",
 			 s->p->queue_directory);
 
 	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
-		return;
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			0);
 	if (fd < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		n = snprintf(msg, sizeof(msg), "incoming %s\n", id);
-		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-			/* qmgr's periodic scan will find it */
-		}
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
 	}
-	close(fd);
+	return fd;
+}
+
+/* Tells qmgr about the new file. Best effort: qmgr also scans incoming/
+ * periodically, so a failure here only delays delivery. A send on a kept
+ * connection that qmgr closed (idle, restarted) fails; then one fresh
+ * connection is tried. A line is one small send on a UNIX stream socket:
+ * it arrives whole or, on failure, is dropped whole by qmgr at EOF. */
+static void wake_qmgr(const struct smtpd_session *s, const char *id)
+{
+	char msg[QUEUE_ID_MAX + 16];
+	int n = snprintf(msg, sizeof(msg), "incoming %s\n", id);
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (qmgr_fd < 0 && (qmgr_fd = qmgr_connect(s)) < 0)
+			return;
+		if (send(qmgr_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+		    n)
+			return;
+		close(qmgr_fd);
+		qmgr_fd = -1;
+	}
 }
 
 /* The end of a message: reject what the decoder flagged, else commit and
