@@ -1,7 +1,7 @@
 // fuzz-sources: lib/conf.c lib/conf_expand.c lib/conf_file.c lib/conf_params.c lib/master_cf.c
 /* libFuzzer target for main.cf (conf_load_buffer, expansion, typed reads)
  * and master.cf (master_cf_parse): both read the same input.
- * Build by hand (from /work/main, with a configured build dir for config.h):
+ * Build by hand (from the top of the tree, with a configured build dir for config.h):
  *   clang -g -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
  *     -include config.h tests/fuzz/fuzz_conf.c lib/conf.c \
  *     lib/conf_expand.c lib/conf_file.c lib/conf_params.c lib/master_cf.c \

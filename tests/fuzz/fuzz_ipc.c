@@ -2,7 +2,7 @@
 /* libFuzzer target for the ipc reader (fed in pieces whose sizes come
  * from the input) and the deliver_proto decoders (hello, request, answer)
  * on what it yields.
- * Build by hand (from /work/main, with a configured build dir for config.h):
+ * Build by hand (from the top of the tree, with a configured build dir for config.h):
  *   clang -g -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
  *     -include config.h tests/fuzz/fuzz_ipc.c lib/ipc.c lib/deliver_proto.c \
  *     lib/queue_id.c lib/mem.c lib/buf.c lib/str.c lib/log.c lib/fsutil.c \

@@ -1,7 +1,7 @@
 // fuzz-sources: lib/queue_file.c lib/queue_id.c
 /* libFuzzer target for the queue file reader (queue_file_parse): the
  * input is a whole file image; what parses must be self-consistent.
- * Build by hand (from /work/main, with a configured build dir for config.h):
+ * Build by hand (from the top of the tree, with a configured build dir for config.h):
  *   clang -g -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
  *     -include config.h tests/fuzz/fuzz_queue_file.c lib/queue_file.c \
  *     lib/queue_id.c lib/mem.c lib/buf.c lib/str.c lib/log.c lib/fsutil.c \
