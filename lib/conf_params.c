@@ -108,9 +108,6 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_banner", CONF_STR, "$myhostname ESMTP $mail_name",
 	  "The text after \"220\" in the SMTP greeting. RFC 5321 wants it "
 	  "to start with the host name, as the default does." },
-	{ "smtpd_client_connection_count_limit", CONF_INT, "50",
-	  "The most simultaneous connections one client address may hold to "
-	  "the SMTP service; 0 means no limit." },
 	{ "smtpd_data_timeout", CONF_TIME, "300s",
 	  "The longest smtpd waits for one read of message content during "
 	  "DATA or BDAT." },
