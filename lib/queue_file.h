@@ -21,7 +21,8 @@
  *
  * A file is created in incoming/ with mode 0600 and becomes mode 0700 only
  * when complete and synced: qmgr ignores 0600 files (being written, or left
- * by a writer that died before its 250) until they are stale. See
+ * by a writer that died before its 250) until they are stale, and removes
+ * one only when it can take the flock its writer holds until commit. See
  * doc/queue.md for the states. */
 #ifndef SUREL_QUEUE_FILE_H
 #define SUREL_QUEUE_FILE_H

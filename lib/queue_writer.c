@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
@@ -91,6 +92,17 @@ int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
 	if (w->fd < 0) {
 		free(w);
 		*error_r = "cannot create queue file";
+		return -1;
+	}
+	/* Held until commit (the close): qmgr removes a stale 0600 file
+	 * only if it can take this lock, i.e. once its writer is gone. A
+	 * slow client can keep the file unchanged for hours while its
+	 * content waits in wbuf. */
+	if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
+		(void)unlinkat(dir_fd, w->id, 0);
+		close(w->fd);
+		free(w);
+		*error_r = "cannot lock queue file";
 		return -1;
 	}
 	w->dir_fd = dir_fd;

@@ -175,10 +175,16 @@ static int service_listen_unix(const char *path, bool private_,
 		return service_fail(error_r, "unlink %s: %s", path,
 				    strerror(errno));
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, private_ ? 0600 : 0666) < 0 ||
-	    (master.root && chown(path, master.owner_uid,
-				  master.owner_gid) < 0) ||
+	/* The mode comes from the umask at bind and the owner from lchown:
+	 * private/ and public/ belong to mail_owner, who could swap the new
+	 * socket for a symlink before a chmod or chown by path, which would
+	 * follow it as root (to /etc/shadow, say). */
+	mode_t old_umask = umask(private_ ? 0177 : 0111);
+	int ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_umask);
+	if (ret < 0 ||
+	    (master.root && lchown(path, master.owner_uid,
+				   master.owner_gid) < 0) ||
 	    listen(fd, MASTER_LISTEN_BACKLOG) < 0) {
 		service_fail(error_r, "listen on %s: %s", path,
 			     strerror(errno));

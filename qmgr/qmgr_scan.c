@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +90,27 @@ void qmgr_scan_recover_active(void)
 	scan_dir(QMGR_ACTIVE, recover_one);
 }
 
+/* An old 0600 file goes only once its writer died before it could answer
+ * 250: nobody was promised this message. The writer holds an flock on it
+ * from creation to commit, and commit makes it 0700 before letting go, so
+ * the lock and then the mode decide (an old mtime alone does not: a slow
+ * client's content waits in the writer's buffer). */
+static void remove_stale(int dir_fd, const char *dir, const char *id)
+{
+	struct stat st;
+	int fd = openat(dir_fd, id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) == 0 &&
+	    unlinkat(dir_fd, id, 0) == 0)
+		log_warn("%s: removed incomplete queue file left in %s", id,
+			 dir);
+	close(fd);
+}
+
 static bool incoming_one(int dir_fd, const char *dir, const char *id,
 			 time_t now)
 {
@@ -100,13 +122,8 @@ static bool incoming_one(int dir_fd, const char *dir, const char *id,
 		return true;
 	snprintf(path, sizeof(path), "%s/%s", dir, id);
 	if ((st.st_mode & S_IXUSR) == 0) {
-		/* Its writer died before it could answer 250: nobody was
-		 * promised this message. */
-		if (st.st_mtime + QMGR_STALE_INCOMING < now) {
-			if (unlinkat(dir_fd, id, 0) == 0)
-				log_warn("%s: removed incomplete queue file "
-					 "left in %s", id, dir);
-		}
+		if (st.st_mtime + QMGR_STALE_INCOMING < now)
+			remove_stale(dir_fd, dir, id);
 		return true;
 	}
 	if (!qmgr_message_room()) {

@@ -4,6 +4,7 @@
  * recipient. */
 #include "config.h"
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,16 @@ static void local_log(const struct deliver_request *req,
 		 a, b, c, d, res->dsn, status_words[res->status], reason);
 }
 
+/* A time parameter as an ipc timeout in milliseconds. 0 is no limit (as
+ * max_idle is in the pre-fork loop), not "give up at once"; what does not
+ * fit an int is the longest wait an int holds (24 days). */
+static int local_timeout_ms(const char *name)
+{
+	uint64_t s = conf_time(name);
+
+	return s == 0 || s > INT_MAX / 1000 ? INT_MAX : (int)(s * 1000);
+}
+
 /* The answer: deliver_answer's attribute set (status, dsn, reason),
  * written with ipc's timeout-bounded writer. */
 static int local_answer(int fd, const struct local_result *res)
@@ -112,7 +123,7 @@ static int local_answer(int fd, const struct local_result *res)
 		{ "dsn", res->dsn },
 		{ "reason", res->reason },
 	};
-	if (ipc_write_msg(fd, attrs, 3, (int)(conf_time("ipc_timeout") * 1000),
+	if (ipc_write_msg(fd, attrs, 3, local_timeout_ms("ipc_timeout"),
 			  &error) < 0) {
 		log_warn("qmgr connection: cannot answer: %s", error);
 		return -1;
@@ -124,7 +135,7 @@ static void local_serve(int fd)
 {
 	struct ipc_reader *r = ipc_reader_new(LOCAL_REQUEST_LINE_MAX,
 					      LOCAL_REQUEST_ATTRS);
-	int idle_ms = (int)(conf_time("max_idle") * 1000);
+	int idle_ms = local_timeout_ms("max_idle");
 	struct deliver_request req;
 	struct local_result res;
 	struct ipc_msg msg;
@@ -134,7 +145,7 @@ static void local_serve(int fd)
 	 * until then it may sit unaccepted in the listen backlog, and qmgr
 	 * sends it nothing. If qmgr has given up on it meanwhile, the write
 	 * or the first read fails and we are free for the next one. */
-	if (deliver_hello_write(fd, (int)(conf_time("ipc_timeout") * 1000),
+	if (deliver_hello_write(fd, local_timeout_ms("ipc_timeout"),
 				&error) < 0) {
 		ipc_reader_free(&r);
 		return;

@@ -70,6 +70,16 @@ class Restart(SharedInstanceCase):
             self.inst.set_main_cf(message_size_limit=str(before))
             os.kill(self.inst.master_pid, signal.SIGHUP)
 
+    def test_unix_socket_modes(self):
+        """Sockets get their mode at bind (umask) and mail_owner by
+        lchown: nothing is changed through a path mail_owner could swap."""
+        import stat
+        for rel, mode in (("private/local", 0o600), ("public/qmgr", 0o666)):
+            st = os.lstat(os.path.join(self.inst.queue, rel))
+            self.assertTrue(stat.S_ISSOCK(st.st_mode), rel)
+            self.assertEqual(stat.S_IMODE(st.st_mode), mode, rel)
+            self.assertEqual(st.st_uid, self.inst.owner.pw_uid, rel)
+
     def test_second_master_refused(self):
         p = subprocess.run([os.path.join(DAEMON_DIR, "master"), "-c", self.inst.etc, "-f"],
                            capture_output=True, text=True, timeout=20,

@@ -164,3 +164,55 @@ class Queue(OwnInstanceCase):
         inst.start()
         inst.wait_for_maildir("bob@example.test", 30, timeout=30)
         self.assertTrue(wait_until(inst.queue_empty, 10), inst.diagnostics())
+
+    def test_slow_writer_file_not_removed_as_stale(self):
+        """A 0600 file in incoming/ an hour old is removed only when its
+        writer is gone. A client that trickles DATA for over an hour leaves
+        the file's mtime old (the content waits in smtpd's buffer); if qmgr
+        removed it then, smtpd would commit the unlinked file and answer 250
+        for a lost message."""
+        inst = self.new_instance()
+        old = time.time() - 7200
+        # A leftover of a writer that died: still removed.
+        dead = os.path.join(inst.queue, "incoming", fake_queue_id(200))
+        with open(dead, "wb") as f:
+            f.write(b"SUREL-QUEUE 1\n")
+        if IS_ROOT:
+            os.chown(dead, inst.owner.pw_uid, inst.owner.pw_gid)
+        os.chmod(dead, 0o600)
+        os.utime(dead, (old, old))
+        m = new_marker("slow")
+        with inst.raw() as r:
+            self.assertEqual(r.cmd("EHLO client.example")[0], 250)
+            self.assertEqual(r.cmd("MAIL FROM:<a@remote.example>")[0], 250)
+            self.assertEqual(r.cmd("RCPT TO:<alice@example.test>")[0], 250)
+            self.assertEqual(r.cmd("DATA")[0], 354)
+            r.send("Subject: slow\r\nX-Marker: %s\r\n\r\nbody\r\n" % m)
+            mine = wait_until(lambda: [p for p in inst.queue_files("incoming")
+                                       if p != dead], 10)
+            self.assertTrue(mine, inst.diagnostics())
+            for p in mine:
+                os.utime(p, (old, old))
+            # qmgr looks into incoming/ every 5 s.
+            self.assertTrue(wait_until(lambda: not os.path.exists(dead), 15),
+                            "stale file not removed\n" + inst.diagnostics())
+            time.sleep(6)
+            code, text = r.cmd(".")
+            self.assertEqual(code, 250, text)
+        inst.find_message("alice@example.test", m, timeout=30)
+        self.assertEqual(inst.log().count("removed incomplete queue file"), 1,
+                         inst.diagnostics())
+
+    def test_max_idle_zero_means_no_idle_limit(self):
+        """max_idle = 0 means no idle limit, as in the pre-fork loop: local
+        must not take it as "give up on the qmgr connection at once", which
+        closed connections right after the hello or an answer, so that
+        recipients were deferred ("connection lost") at random."""
+        inst = self.new_instance(max_idle="0")
+        for n in range(6):
+            m = new_marker("idle0")
+            code, text, _ = inst.send("alice@example.test", marker=m)
+            self.assertEqual(code, 250, text)
+            inst.find_message("alice@example.test", m, timeout=20)
+            time.sleep(0.3)
+        self.assertNotIn("status=deferred", inst.log(), inst.diagnostics())
