@@ -32,7 +32,8 @@ void log_init(const char *progname, const char *maillog_file)
 		*dot = '\0';
 	if (maillog_file != NULL && *maillog_file != '\0') {
 		log_fd = open(maillog_file,
-			      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+			      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			      0640);
 		if (log_fd < 0)
 			fprintf(stderr, "%s: cannot open %s: %s\n", log_prog,
 				maillog_file, strerror(errno));
