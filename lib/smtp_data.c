@@ -119,8 +119,13 @@ static void header_char(struct smtp_data *d, unsigned char c)
 			d->in_header = false;
 			return;
 		}
-		if (d->kind == LK_HEADER)
-			d->seen_header = true;
+		/* A line without ":" yet may turn out to be the first body
+		 * line (a long base64 line with no blank line before it):
+		 * it is measured only once it is known to be a header. */
+		if (d->kind == LK_UNKNOWN)
+			return;
+		d->seen_header = true;
+		d->header_size += d->line_len;
 	}
 	if (d->line_len + 1 > d->limits.header_line_max)
 		d->flags |= SMTP_DATA_HEADER_LINE;

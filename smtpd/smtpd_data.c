@@ -214,8 +214,13 @@ static enum smtpd_result finish_message(struct smtpd_session *s)
 	if (str_copy(id, sizeof(id), queue_writer_id(t->writer)) < 0)
 		panic("queue id too long");
 	reply = content_problem(smtp_data_flags(t->decoder));
-	if (reply != NULL) {
+	if (reply != NULL)
 		smtpd_log_reject(s, id, reply, t->first_rcpt);
+	/* Postfix's stage name once the content is in: a client that drops
+	 * now is "lost connection after END-OF-MESSAGE", which log readers
+	 * tell apart from one lost in the middle of DATA or BDAT. */
+	s->last_cmd = "END-OF-MESSAGE";
+	if (reply != NULL) {
 		smtpd_txn_reset(s);
 		smtpd_reply(s, "%s", reply);
 		return SMTPD_FAIL;

@@ -136,6 +136,27 @@ class Protocol(SharedInstanceCase):
             self.assertEqual(codes, [250, 250, 250, 250, 221])
         self.inst.find_message("alice@example.test", m)
 
+    def test_drop_after_message_logged_as_end_of_message(self):
+        # Postfix's stage names: a client that drops after its message was
+        # answered is not one lost in the middle of DATA or BDAT.
+        for verb in ("DATA", "BDAT"):
+            m = new_marker()
+            raw = crlf(make_message("b@remote.example", ["bob@example.test"], m)).encode()
+            since = self.inst.log_size()
+            with self.inst.raw() as r:
+                self.bdat_session(r, "bob@example.test")
+                if verb == "DATA":
+                    self.assertEqual(r.cmd("DATA")[0], 354)
+                    r.send(raw + b".\r\n")
+                else:
+                    r.send(b"BDAT %d LAST\r\n" % len(raw) + raw)
+                self.assertEqual(r.reply()[0], 250)
+            self.assertTrue(self.inst.wait_log(
+                r"lost connection after END-OF-MESSAGE from "
+                r"unknown\[127\.0\.0\.1\]", since=since),
+                self.inst.log()[since:])
+            self.inst.find_message("bob@example.test", m)
+
     def test_data_after_bdat_refused(self):
         with self.inst.raw() as r:
             self.bdat_session(r, "alice@example.test")

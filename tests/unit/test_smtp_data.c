@@ -250,6 +250,25 @@ static void test_header_limits(void)
 	UNIT_STREQ(buf_cstr(&r.out), "Subject: a\n b\n\tc\n\n");
 	buf_deinit(&r.out);
 
+	/* A long line with no ":" is the first body line, not an over-long
+	 * header; a field name over the limit still is one. */
+	static const char longbody[] = "A: x\r\nBBBBBBBBBBBBBBBBBBBB\r\n.\r\n";
+	static const char longname[] = "BBBBBBBBBBBBBBBBBBBB: x\r\n\r\n.\r\n";
+	l = default_limits;
+	l.header_line_max = 10;
+	run(SMTP_DATA_MODE_DOT, &l, longbody, strlen(longbody), 1, 0, &r);
+	UNIT_CHECK(r.ret == 1 && r.flags == 0);
+	UNIT_STREQ(buf_cstr(&r.out), "A: x\nBBBBBBBBBBBBBBBBBBBB\n");
+	buf_deinit(&r.out);
+	run(SMTP_DATA_MODE_DOT, &l, longname, strlen(longname), 1, 0, &r);
+	UNIT_CHECK(r.ret == 1 && r.flags == SMTP_DATA_HEADER_LINE);
+	buf_deinit(&r.out);
+	l = default_limits;
+	l.header_size_max = 12;
+	run(SMTP_DATA_MODE_DOT, &l, longbody, strlen(longbody), 1, 0, &r);
+	UNIT_CHECK(r.ret == 1 && r.flags == 0);
+	buf_deinit(&r.out);
+
 	/* A line that is not a header ends the header section. */
 	static const char nohdr[] = "not a header line\r\nX: y\r\n.\r\n";
 	l = default_limits;
