@@ -351,15 +351,23 @@ static int parse_rcpt(struct smtp_cmd_parser *p, char *args, unsigned flags,
 static int parse_hello(struct smtp_cmd_parser *p, char *args, unsigned flags,
 		       struct smtp_cmd *cmd, const char **error_r)
 {
-	const char *err;
-
 	if (*args == '\0' || strchr(args, ' ') != NULL) {
 		*error_r = cmd->verb == SMTP_VERB_EHLO
 			? "501 5.5.4 Syntax: EHLO hostname"
 			: "501 5.5.4 Syntax: HELO hostname";
 		return -1;
 	}
-	if (addr_check_domain(args, strlen(args), 0, &err) < 0) {
+	/* As Postfix: any name is accepted here (real hosts say EHLO
+	 * WIN_PC or an unbracketed address); checking it is policy
+	 * (reject_invalid_helo_hostname). Only what could not go safely into
+	 * a Received: header or a log is refused: control characters,
+	 * non-ASCII, more than a domain's 255 bytes. */
+	size_t len = 0;
+	bool printable = true;
+	for (; args[len] != '\0'; len++)
+		printable &= (unsigned char)args[len] >= 0x21 &&
+			     (unsigned char)args[len] <= 0x7e;
+	if (!printable || len > 255) {
 		*error_r = "501 5.5.2 Helo command rejected: Invalid name";
 		return -1;
 	}

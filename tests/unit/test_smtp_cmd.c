@@ -23,8 +23,10 @@ static const struct {
 	{ "EHLO", 0, SMTP_VERB_EHLO, "501 5.5.4 Syntax: EHLO" },
 	{ "HELO", 0, SMTP_VERB_HELO, "501 5.5.4 Syntax: HELO" },
 	{ "EHLO a b", 0, SMTP_VERB_EHLO, "501 5.5.4" },
-	{ "EHLO bad_name", 0, SMTP_VERB_EHLO, "501 5.5.2" },
-	{ "EHLO [300.1.1.1]", 0, SMTP_VERB_EHLO, "501 5.5.2" },
+	{ "EHLO win_pc", 0, SMTP_VERB_EHLO, "" },
+	{ "EHLO [300.1.1.1]", 0, SMTP_VERB_EHLO, "" },
+	{ "EHLO h\xc3\xa9", 0, SMTP_VERB_EHLO, "501 5.5.2" },
+	{ "EHLO a\x7f", 0, SMTP_VERB_EHLO, "500 5.5.2" },
 	{ "HELO x.y", 0, SMTP_VERB_HELO, "" },
 	{ "MAIL FROM:<a@b.c>", 0, SMTP_VERB_MAIL, "" },
 	{ "mail from:<a@b.c>", 0, SMTP_VERB_MAIL, "" },
@@ -201,6 +203,24 @@ static void test_values(struct smtp_cmd_parser *p)
 	UNIT_CHECK(smtp_cmd_parse(p, "NOOP \0x", 7, 0, &cmd, &error) == -1);
 }
 
+/* A HELO name: 254, 255 bytes accepted, 256 refused. */
+static void test_helo_limit(struct smtp_cmd_parser *p)
+{
+	char line[300];
+	struct smtp_cmd cmd;
+	const char *error;
+	const size_t lens[] = { 254, 255, 256 };
+	const int ok[] = { 0, 0, -1 };
+
+	for (size_t i = 0; i < 3; i++) {
+		memcpy(line, "EHLO ", 5);
+		memset(line + 5, 'h', lens[i]);
+		line[5 + lens[i]] = '\0';
+		UNIT_CHECK(smtp_cmd_parse(p, line, 5 + lens[i], 0, &cmd,
+					  &error) == ok[i]);
+	}
+}
+
 /* ENVID: 100 decoded octets; ORCPT: 500. */
 static void test_param_limits(struct smtp_cmd_parser *p)
 {
@@ -268,6 +288,7 @@ int main(void)
 	test_table(p);
 	test_values(p);
 	test_param_limits(p);
+	test_helo_limit(p);
 	smtp_cmd_parser_free(&p);
 	test_line_limit();
 	return unit_done();
