@@ -243,12 +243,6 @@ static void test_escape(void)
 	UNIT_CHECK(maildir_escape_host(out, 6, "a/") == 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	return remove(path);
-}
-
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
@@ -261,6 +255,6 @@ int main(void)
 	test_escape();
 	test_deliver();
 	test_failures();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	return unit_done();
 }

@@ -443,12 +443,6 @@ static void test_reopen(void)
 	maps_free(&gone);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	return remove(path);
-}
-
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
@@ -463,6 +457,6 @@ int main(void)
 	test_writer();
 	test_lookup_addr();
 	test_reopen();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	return unit_done();
 }

@@ -3,6 +3,7 @@
  * "N passed, N failed" (one check = one test) and returns the exit code. */
 #ifndef SUREL_UNIT_H
 #define SUREL_UNIT_H
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,18 @@ static int unit_passed, unit_failed;
 				unit_b_ ? unit_b_ : "(null)"); \
 		} \
 	} while (0)
+
+static inline int unit_rm_entry(const char *path, const struct stat *st,
+				int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Removes a test's temporary directory tree; never follows links. */
+static inline void unit_rmtree(const char *path)
+{
+	nftw(path, unit_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static inline int unit_done(void)
 {
