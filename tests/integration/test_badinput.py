@@ -23,6 +23,13 @@ class Smuggling(SharedInstanceCase):
         self.assertTrue(r.closed(10), "%s: connection still open after %d %s"
                         % (what, code, text))
 
+    def start_data(self, r):
+        """A transaction to alice up to the 354 of DATA."""
+        self.assertEqual(r.cmd("EHLO client.example")[0], 250)
+        self.assertEqual(r.cmd("MAIL FROM:<a@remote.example>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<alice@example.test>")[0], 250)
+        self.assertEqual(r.cmd("DATA")[0], 354)
+
     def smuggle(self, ending):
         outer, inner = new_marker("outer"), new_marker("smuggled")
         payload = (crlf(make_message("a@remote.example", ["alice@example.test"], outer))
@@ -33,10 +40,7 @@ class Smuggling(SharedInstanceCase):
                    + crlf(make_message("evil@remote.example", ["bob@example.test"], inner)).encode()
                    + b".\r\n")
         with self.inst.raw() as r:
-            self.assertEqual(r.cmd("EHLO client.example")[0], 250)
-            self.assertEqual(r.cmd("MAIL FROM:<a@remote.example>")[0], 250)
-            self.assertEqual(r.cmd("RCPT TO:<alice@example.test>")[0], 250)
-            self.assertEqual(r.cmd("DATA")[0], 354)
+            self.start_data(r)
             try:
                 r.send(payload)
             except (BrokenPipeError, ConnectionResetError):
@@ -64,10 +68,7 @@ class Smuggling(SharedInstanceCase):
     def data_with(self, line):
         m = new_marker("bare")
         with self.inst.raw() as r:
-            self.assertEqual(r.cmd("EHLO client.example")[0], 250)
-            self.assertEqual(r.cmd("MAIL FROM:<a@remote.example>")[0], 250)
-            self.assertEqual(r.cmd("RCPT TO:<alice@example.test>")[0], 250)
-            self.assertEqual(r.cmd("DATA")[0], 354)
+            self.start_data(r)
             try:
                 r.send(crlf(make_message("a@remote.example", ["alice@example.test"], m))
                        .encode() + line + b"\r\n.\r\n")
