@@ -5,6 +5,7 @@ reason, and only warns about an unknown parameter."""
 import os
 import re
 import signal
+import socket
 import subprocess
 
 from instance import (SharedInstanceCase, OwnInstanceCase, DAEMON_DIR,
@@ -79,6 +80,28 @@ class Restart(SharedInstanceCase):
             self.assertTrue(stat.S_ISSOCK(st.st_mode), rel)
             self.assertEqual(stat.S_IMODE(st.st_mode), mode, rel)
             self.assertEqual(st.st_uid, self.inst.owner.pw_uid, rel)
+
+    def test_daemons_run_as_mail_owner(self):
+        """Every daemon under master runs with real, effective and saved
+        uid and gid of mail_owner and no supplementary root group: when
+        the suite runs as root, this is the privilege drop at work."""
+        self.deliver_one()   # smtpd, qmgr and local have all run
+        pids = descendants(self.inst.master_pid)
+        self.assertTrue(pids, "master has no children")
+        want_uid, want_gid = self.inst.owner.pw_uid, self.inst.owner.pw_gid
+        for pid in pids:
+            try:
+                with open("/proc/%d/status" % pid) as f:
+                    status = dict(line.split(":", 1) for line in f if ":" in line)
+            except FileNotFoundError:
+                continue     # exited meanwhile (max_idle)
+            uids = [int(x) for x in status["Uid"].split()[:3]]
+            gids = [int(x) for x in status["Gid"].split()[:3]]
+            groups = [int(x) for x in status["Groups"].split()]
+            self.assertEqual(uids, [want_uid] * 3, "pid %d uids %s" % (pid, uids))
+            self.assertEqual(gids, [want_gid] * 3, "pid %d gids %s" % (pid, gids))
+            if os.geteuid() == 0:
+                self.assertNotIn(0, groups, "pid %d keeps group root" % pid)
 
     def test_second_master_refused(self):
         p = subprocess.run([os.path.join(DAEMON_DIR, "master"), "-c", self.inst.etc, "-f"],
@@ -156,3 +179,38 @@ class Lifecycle(OwnInstanceCase):
         self.assertEqual(inst.send("alice@example.test", marker=m)[0], 250)
         inst.find_message("alice@example.test", m)
         self.assertIn("no_such_parameter_xyz", inst.stderr_text() + inst.log())
+
+
+class Port25(OwnInstanceCase):
+
+    def test_root_binds_port_25_children_unprivileged(self):
+        """Started by root, master binds the privileged port 25 itself and
+        the smtpd that answers on it runs as mail_owner."""
+        if os.geteuid() != 0:
+            self.skipTest("binding port 25 needs root")
+        probe = socket.socket()
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", 25))
+        except OSError:
+            self.skipTest("127.0.0.1:25 is in use")
+        finally:
+            probe.close()
+        inst = self.new_instance(start=False, master_cf=(
+            "127.0.0.1:smtp inet n - n - 4 smtpd\n"
+            "qmgr unix n - n 300 1 qmgr\n"
+            "local unix - - n - - local\n"))
+        inst.port = 25
+        inst.start()
+        m = new_marker("port25")
+        with inst.raw() as r:
+            self.assertEqual(r.cmd("EHLO c.example")[0], 250)
+            pid = inst.server_pid(r)
+            self.assertIsNotNone(pid)
+            with open("/proc/%d/status" % pid) as f:
+                uid_line = [l for l in f if l.startswith("Uid:")][0]
+            self.assertEqual([int(x) for x in uid_line.split()[1:4]],
+                             [inst.owner.pw_uid] * 3)
+        code, text, _ = inst.send("bob@example.test", marker=m)
+        self.assertEqual(code, 250, text)
+        inst.find_message("bob@example.test", m, 30)
