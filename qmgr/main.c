@@ -228,6 +228,13 @@ static void on_queue_run(void *ctx)
 {
 	if (qmgr.stopping)
 		return;
+	/* A file that could not leave active/ (a failed fsync or rename) is
+	 * not in memory any more. Recovering active/ is only safe when no
+	 * message is in memory: then every file there is such an orphan. */
+	if (qmgr.active_orphans && qmgr.active_count == 0) {
+		qmgr.active_orphans = false;
+		qmgr_scan_recover_active();
+	}
 	qmgr_scan_deferred();
 	event_timer_add(qmgr.loop, qmgr.run_delay_s * 1000, on_queue_run,
 			NULL);

@@ -52,6 +52,7 @@ struct qmgr_state {
 	size_t outstanding;		/* requests in flight, all messages */
 	bool incoming_rescan;		/* files left in incoming/ */
 	bool deferred_rescan;		/* a deferred scan was cut short */
+	bool active_orphans;		/* a file was left in active/ */
 	bool stopping;			/* SIGTERM: no new work, no moves */
 };
 extern struct qmgr_state qmgr;

@@ -138,10 +138,13 @@ static void msg_defer(struct qmgr_message **msgp)
 	snprintf(to, sizeof(to), QMGR_DEFERRED "/%c/%s", queue_id_hash(msg->id),
 		 msg->id);
 	if (futimens(msg->fd, times) < 0 || fsync(msg->fd) < 0 ||
-	    rename(from, to) < 0)
-		/* It stays in active/ and is retried at the next start. */
+	    rename(from, to) < 0) {
+		/* It stays in active/; a queue run picks it up again once
+		 * nothing else is in memory (see on_queue_run). */
 		log_error("%s: cannot defer to %s: %s", msg->id, to,
 			  strerror(errno));
+		qmgr.active_orphans = true;
+	}
 	msg_close(msgp);
 }
 

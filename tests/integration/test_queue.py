@@ -95,6 +95,37 @@ class Queue(OwnInstanceCase):
         inst.find_message("dave@example.org", m, timeout=40)
         self.assertTrue(wait_until(inst.queue_empty, 20), inst.diagnostics())
 
+    def test_failed_defer_recovered_without_restart(self):
+        """When a message cannot be moved to deferred/ (here: every
+        deferred/H is a plain file, so rename fails), it stays in active/,
+        and qmgr takes it up again by itself once the fault is gone."""
+        inst = self.new_instance()
+        qmgr = inst.wait_service("qmgr", 10)
+        deferred = os.path.join(inst.queue, "deferred")
+        hashes = sorted(os.listdir(deferred))
+        self.assertEqual(len(hashes), 16)
+        os.chmod(inst.mail, 0o555)
+        for h in hashes:
+            os.rmdir(os.path.join(deferred, h))
+            open(os.path.join(deferred, h), "w").close()
+        try:
+            m = new_marker("orphan")
+            code, text, _ = inst.send("dave@example.org", marker=m)
+            self.assertEqual(code, 250, text)
+            self.assertTrue(inst.wait_log(r"cannot defer to deferred/", 20),
+                            inst.diagnostics())
+            self.assertEqual(len(inst.queue_files("active")), 1)
+        finally:
+            for h in hashes:
+                os.unlink(os.path.join(deferred, h))
+                os.mkdir(os.path.join(deferred, h), 0o700)
+                os.chown(os.path.join(deferred, h), inst.owner.pw_uid,
+                         inst.owner.pw_gid)
+            os.chmod(inst.mail, 0o755)
+        inst.find_message("dave@example.org", m, timeout=40)
+        self.assertTrue(wait_until(inst.queue_empty, 20), inst.diagnostics())
+        self.assertEqual(inst.processes("qmgr"), [qmgr], "qmgr was restarted")
+
     def test_corrupt_files_moved_qmgr_survives(self):
         inst = self.new_instance()
         qmgr = inst.wait_service("qmgr", 10)
