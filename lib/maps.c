@@ -195,6 +195,25 @@ const char *maps_mem_get(const struct maps_mem *m, const char *key)
 	return e->key != NULL ? e->value : NULL;
 }
 
+int maps_mem_table_lookup(struct maps_table *t, const char *key,
+			  const char **value_r, const char **error_r)
+{
+	const char *value = maps_mem_get(t->impl, key);
+
+	if (value == NULL)
+		return 0;
+	*value_r = value;
+	return 1;
+}
+
+void maps_mem_table_close(struct maps_table *t)
+{
+	struct maps_mem *mem = t->impl;
+
+	maps_mem_free(&mem);
+	t->impl = NULL;
+}
+
 /* Reads a whole regular file of at most max bytes. The caller frees
  * *data_r. 0 or -1 (errno set, or EFBIG when too large). */
 int maps_read_file(const char *path, size_t max, char **data_r,

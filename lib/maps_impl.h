@@ -71,6 +71,10 @@ void maps_mem_free(struct maps_mem **m);
 int maps_mem_put(struct maps_mem *m, const char *key, const char *value,
 		 bool replace);
 const char *maps_mem_get(const struct maps_mem *m, const char *key);
+/* The lookup and close of a table whose impl is a struct maps_mem. */
+int maps_mem_table_lookup(struct maps_table *t, const char *key,
+			  const char **value_r, const char **error_r);
+void maps_mem_table_close(struct maps_table *t);
 
 /* Reads a whole regular file of at most max bytes into *data_r
  * (NUL-terminated, caller frees). 0, or -1 with errno (EINVAL: not a

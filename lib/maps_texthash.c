@@ -166,29 +166,10 @@ static int maps_texthash_open(struct maps_table *t, const char **error_r)
 	return 0;
 }
 
-static int maps_texthash_lookup(struct maps_table *t, const char *key,
-				const char **value_r, const char **error_r)
-{
-	const char *value = maps_mem_get(t->impl, key);
-
-	if (value == NULL)
-		return 0;
-	*value_r = value;
-	return 1;
-}
-
-static void maps_texthash_close(struct maps_table *t)
-{
-	struct maps_mem *mem = t->impl;
-
-	maps_mem_free(&mem);
-	t->impl = NULL;
-}
-
 const struct maps_type maps_type_texthash = {
 	.name = "texthash",
 	.watch_suffix = "",
 	.open = maps_texthash_open,
-	.lookup = maps_texthash_lookup,
-	.close = maps_texthash_close,
+	.lookup = maps_mem_table_lookup,
+	.close = maps_mem_table_close,
 };
