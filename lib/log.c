@@ -45,6 +45,9 @@ void log_init(const char *progname, const char *maillog_file)
 void log_set_stderr(bool on) { log_to_stderr = on; }
 
 static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
 {
 	char text[LOG_LINE_MAX], line[LOG_LINE_MAX + 512];
 	int saved = errno;
