@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "log.h"
 #include "mem.h"
 
 void buf_init(struct buf *b, size_t max)
@@ -106,4 +107,30 @@ void buf_truncate(struct buf *b, size_t len)
 		b->len = len;
 		b->data[len] = '\0';
 	}
+}
+
+const char *buf_error_vset(struct buf *err, size_t max, const char *fallback,
+			   const char *fmt, va_list ap)
+{
+	if (err->data == NULL)
+		buf_init(err, max);
+	buf_reset(err);
+	if (buf_vprintf(err, fmt, ap) < 0) {
+		buf_reset(err);
+		if (buf_append_str(err, fallback) < 0)
+			panic("error buffer smaller than its fallback message");
+	}
+	return buf_cstr(err);
+}
+
+const char *buf_error_set(struct buf *err, size_t max, const char *fallback,
+			  const char *fmt, ...)
+{
+	va_list ap;
+	const char *msg;
+
+	va_start(ap, fmt);
+	msg = buf_error_vset(err, max, fallback, fmt, ap);
+	va_end(ap);
+	return msg;
 }

@@ -32,6 +32,16 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 void buf_consume(struct buf *b, size_t n);
 /* Shortens to len (<= current len). */
 void buf_truncate(struct buf *b, size_t len);
+/* The static error buffers behind error_r: err (initialised with max on
+ * first use) is set to the formatted message, or to fallback when the
+ * message would pass max. Returns the text, valid until the next call on
+ * err. */
+const char *buf_error_vset(struct buf *err, size_t max, const char *fallback,
+			   const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+const char *buf_error_set(struct buf *err, size_t max, const char *fallback,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Returns the NUL-terminated contents. */
 static inline const char *buf_cstr(const struct buf *b) { return b->data; }
 

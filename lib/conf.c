@@ -104,22 +104,14 @@ static __attribute__((format(printf, 2, 3)))
 int conf_fail(const char **error_r, const char *fmt, ...)
 {
 	va_list ap;
-	int ret;
+	const char *msg;
 
-	if (conf_error.data == NULL)
-		buf_init(&conf_error, 8192);
-	buf_reset(&conf_error);
 	va_start(ap, fmt);
-	ret = buf_vprintf(&conf_error, fmt, ap);
+	msg = buf_error_vset(&conf_error, 8192, "configuration error "
+			     "(message too long)", fmt, ap);
 	va_end(ap);
-	if (ret < 0) {
-		buf_reset(&conf_error);
-		if (buf_append_str(&conf_error, "configuration error "
-				   "(message too long)") < 0)
-			panic("conf: error buffer");
-	}
 	if (error_r != NULL)
-		*error_r = buf_cstr(&conf_error);
+		*error_r = msg;
 	return -1;
 }
 

@@ -36,25 +36,19 @@ static __attribute__((format(printf, 3, 4)))
 int conf_file_fail(const char **error_r, const char *where,
 		   const char *fmt, ...)
 {
+	static const char fallback[] = "configuration error (message too long)";
+	struct buf what;
 	va_list ap;
 	int ret;
 
-	if (conf_file_error.data == NULL)
-		buf_init(&conf_file_error, 8192);
-	buf_reset(&conf_file_error);
-	ret = buf_printf(&conf_file_error, "%s: ", where);
-	if (ret == 0) {
-		va_start(ap, fmt);
-		ret = buf_vprintf(&conf_file_error, fmt, ap);
-		va_end(ap);
-	}
-	if (ret < 0) {
-		buf_reset(&conf_file_error);
-		if (buf_append_str(&conf_file_error, "configuration error "
-				   "(message too long)") < 0)
-			panic("conf_file: error buffer");
-	}
-	*error_r = buf_cstr(&conf_file_error);
+	buf_init(&what, 8192);
+	va_start(ap, fmt);
+	ret = buf_vprintf(&what, fmt, ap);
+	va_end(ap);
+	*error_r = ret < 0 ? buf_error_set(&conf_file_error, 8192, "%s", fallback)
+		: buf_error_set(&conf_file_error, 8192, fallback, "%s: %s",
+				where, buf_cstr(&what));
+	buf_deinit(&what);
 	return -1;
 }
 

@@ -53,33 +53,28 @@ const char *master_cf_type_name(enum master_cf_type type)
 static __attribute__((format(printf, 2, 3)))
 int mcf_fail(const struct mcf_ctx *c, const char *fmt, ...)
 {
+	static const char fallback[] = "master.cf error (message too long)";
 	struct buf what;
 	va_list ap;
-	int ret;
+	const char *msg;
 
-	if (mcf_error.data == NULL)
-		buf_init(&mcf_error, MCF_ERROR_MAX);
 	buf_init(&what, MCF_ERROR_MAX);
 	va_start(ap, fmt);
-	ret = buf_vprintf(&what, fmt, ap);
+	if (buf_vprintf(&what, fmt, ap) < 0)
+		msg = buf_error_set(&mcf_error, MCF_ERROR_MAX, "%s", fallback);
+	else if (c->source == NULL)
+		msg = buf_error_set(&mcf_error, MCF_ERROR_MAX, fallback, "%s",
+				    buf_cstr(&what));
+	else if (c->line > 0)
+		msg = buf_error_set(&mcf_error, MCF_ERROR_MAX, fallback,
+				    "%s, line %u: %s", c->source, c->line,
+				    buf_cstr(&what));
+	else
+		msg = buf_error_set(&mcf_error, MCF_ERROR_MAX, fallback,
+				    "%s: %s", c->source, buf_cstr(&what));
 	va_end(ap);
-	buf_reset(&mcf_error);
-	if (ret == 0 && c->source == NULL)
-		ret = buf_append_str(&mcf_error, buf_cstr(&what));
-	else if (ret == 0 && c->line > 0)
-		ret = buf_printf(&mcf_error, "%s, line %u: %s", c->source,
-				 c->line, buf_cstr(&what));
-	else if (ret == 0)
-		ret = buf_printf(&mcf_error, "%s: %s", c->source,
-				 buf_cstr(&what));
-	if (ret < 0) {
-		buf_reset(&mcf_error);
-		if (buf_append_str(&mcf_error, "master.cf error (message "
-				   "too long)") < 0)
-			panic("master_cf: error buffer");
-	}
 	buf_deinit(&what);
-	*c->error_r = buf_cstr(&mcf_error);
+	*c->error_r = msg;
 	return -1;
 }
 

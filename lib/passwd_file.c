@@ -32,29 +32,24 @@ static int pf_fail(const char **error_r, unsigned int line, const char *fmt,
 static int pf_fail(const char **error_r, unsigned int line, const char *fmt,
 		   ...)
 {
+	static const char fallback[] = "passwd-file error";
 	struct buf what;
 	va_list ap;
 	int ret;
 
-	if (pf_error.data == NULL)
-		buf_init(&pf_error, PF_ERROR_MAX);
 	buf_init(&what, PF_ERROR_MAX);
 	va_start(ap, fmt);
 	ret = buf_vprintf(&what, fmt, ap);
 	va_end(ap);
-	buf_reset(&pf_error);
-	if (ret == 0 && line > 0)
-		ret = buf_printf(&pf_error, "line %u: %s", line,
-				 buf_cstr(&what));
-	else if (ret == 0)
-		ret = buf_append_str(&pf_error, buf_cstr(&what));
-	if (ret < 0) {
-		buf_reset(&pf_error);
-		if (buf_append_str(&pf_error, "passwd-file error") < 0)
-			panic("passwd_file: error buffer");
-	}
+	if (ret < 0)
+		*error_r = buf_error_set(&pf_error, PF_ERROR_MAX, "%s", fallback);
+	else if (line > 0)
+		*error_r = buf_error_set(&pf_error, PF_ERROR_MAX, fallback,
+					 "line %u: %s", line, buf_cstr(&what));
+	else
+		*error_r = buf_error_set(&pf_error, PF_ERROR_MAX, fallback,
+					 "%s", buf_cstr(&what));
 	buf_deinit(&what);
-	*error_r = buf_cstr(&pf_error);
 	return -1;
 }
 
