@@ -18,6 +18,8 @@ void buf_init(struct buf *b, size_t max)
 
 void buf_deinit(struct buf *b)
 {
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -41,7 +43,13 @@ static int buf_reserve(struct buf *b, size_t len)
 	size_t cap = b->cap;
 	while (cap < need + 1)
 		cap = cap > b->max / 2 ? b->max + 1 : cap * 2;
-	b->data = xrealloc(b->data, cap);
+	/* Not realloc(): the old block is wiped before it is freed, so a
+	 * password that passed through a buffer does not linger. */
+	char *data = xmalloc(cap);
+	memcpy(data, b->data, b->len + 1);
+	explicit_bzero(b->data, b->cap);
+	free(b->data);
+	b->data = data;
 	b->cap = cap;
 	return 0;
 }

@@ -1,7 +1,9 @@
 /* buf: the one growable byte buffer. Its maximum is fixed at creation;
  * reaching it is a normal error (-1), never a silent truncation. The data is
  * always NUL-terminated (the NUL is not counted in len) so it can be used as
- * a C string when it holds no NUL bytes. */
+ * a C string when it holds no NUL bytes. Memory is wiped when the buffer
+ * grows or is released, so secrets that pass through one (passwords in
+ * IPC messages) do not linger in freed memory. */
 #ifndef SUREL_BUF_H
 #define SUREL_BUF_H
 #include <stdarg.h>

@@ -8,6 +8,38 @@
 /* A NULL default means "computed when main.cf is loaded" (lib/conf.c);
  * the doc then says how. */
 const struct conf_param conf_params[] = {
+	{ "auth_allow_plain_passwords", CONF_BOOL, "no",
+	  "When yes, authd accepts passwords stored in clear text "
+	  "({PLAIN} or {CLEAR} in a passwd-file). Off by default: a "
+	  "stolen table should not give away every password." },
+	{ "auth_cache_ttl", CONF_TIME, "3600s",
+	  "How long authd remembers a successful password check, so that "
+	  "a client that logs in every minute does not pay for a slow "
+	  "hash each time. Only a keyed digest of the password is kept, "
+	  "in memory; a change of the user table empties the cache. 0 "
+	  "turns it off." },
+	{ "auth_failure_delay", CONF_TIME, "2s",
+	  "How long authd waits before it answers a failed login. The "
+	  "wait doubles with each further failure from the same client "
+	  "address or for the same user, up to auth_failure_delay_max." },
+	{ "auth_failure_delay_max", CONF_TIME, "15s",
+	  "The longest wait authd puts before the answer to a failed "
+	  "login." },
+	{ "auth_failure_reset_time", CONF_TIME, "600s",
+	  "How long a client address or a user must go without a failed "
+	  "login before authd forgets its earlier failures." },
+	{ "auth_owner", CONF_STR, "$mail_owner",
+	  "The user that authd runs as when master is started as root. "
+	  "Make it a user of its own, the only one that can read the "
+	  "password tables, so that a compromised pop3d or imapd cannot "
+	  "read them." },
+	{ "auth_user_maps", CONF_LIST, "",
+	  "The user tables authd checks passwords against, searched in "
+	  "order: passwd-file:/path (Dovecot's passwd-file format: "
+	  "user@domain:{SCHEME}hash:uid:gid::home::extra) or hash:/path "
+	  "and btree:/path (Berkeley DB tables built by surelmap from "
+	  "lines \"user@domain {SCHEME}hash\"). Tables are read again "
+	  "when they change." },
 	{ "config_directory", CONF_STR, NULL,
 	  "The directory that holds main.cf and master.cf. Every program "
 	  "takes it from its -c option, else from the SUREL_CONFIG_DIR "
@@ -29,6 +61,11 @@ const struct conf_param conf_params[] = {
 	  "The default number of processes of one service that master runs "
 	  "at the same time, used where master.cf says \"-\" in the maxproc "
 	  "column." },
+	{ "disable_plaintext_auth", CONF_BOOL, "yes",
+	  "When yes, a password is only accepted over TLS (STARTTLS, "
+	  "STLS, or implicit TLS). When no, a password is also accepted "
+	  "without TLS from a loopback client (127.0.0.0/8, ::1); a "
+	  "remote client always needs TLS." },
 	{ "disable_vrfy_command", CONF_BOOL, "yes",
 	  "When yes, smtpd refuses VRFY with 502 5.5.1 and reveals nothing "
 	  "about its users; when no, it answers 252 2.0.0 without saying "
@@ -89,6 +126,23 @@ const struct conf_param conf_params[] = {
 	  "nothing is appended when it has no dot)." },
 	{ "myorigin", CONF_STR, "$myhostname",
 	  "The domain that locally posted mail appears to come from." },
+	{ "pop3d_banner", CONF_STR, "$mail_name ready.",
+	  "The text after \"+OK\" in the POP3 greeting." },
+	{ "pop3d_timeout", CONF_TIME, "600s",
+	  "The longest pop3d waits for a client command, or for a client "
+	  "to take a reply, before it disconnects (RFC 1939 asks for at "
+	  "least 10 minutes)." },
+	{ "pop3d_tls_wrappermode", CONF_BOOL, "no",
+	  "When yes, pop3d starts TLS at once when a client connects "
+	  "(POP3S, port 995) instead of waiting for STLS. Set it with -o "
+	  "in master.cf for the pop3s service." },
+	{ "pop3d_uidl_format", CONF_STR, "%08Xu%08Xv",
+	  "The form of the unique ids that pop3d gives to messages: %u is "
+	  "the message's IMAP UID, %v the folder's UIDVALIDITY, with "
+	  "printf-style width and X (hex) or u (decimal). The default is "
+	  "Dovecot's, so that clients moving from Dovecot see the same "
+	  "ids; a UIDL kept in dovecot-uidlist from an earlier server "
+	  "always wins." },
 	{ "qmgr_message_active_limit", CONF_INT, "20000",
 	  "The most messages qmgr keeps in the active queue at once; more "
 	  "wait in incoming." },
@@ -131,9 +185,42 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_soft_error_limit", CONF_INT, "10",
 	  "After this many errors in one session smtpd pauses "
 	  "smtpd_error_sleep_time before each error reply." },
+	{ "smtpd_starttls_timeout", CONF_TIME, "300s",
+	  "The longest a TLS handshake may take (STARTTLS, STLS, or "
+	  "implicit TLS), in every protocol." },
 	{ "smtpd_timeout", CONF_TIME, "300s",
 	  "The longest smtpd waits for a client command, or for a client to "
 	  "take a reply, before it disconnects." },
+	{ "smtpd_tls_cert_file", CONF_STR, "",
+	  "The PEM file with the server certificate (and the chain after "
+	  "it) for every protocol: SMTP, POP3 and IMAP. Empty: no TLS is "
+	  "offered." },
+	{ "smtpd_tls_cipherlist", CONF_STR,
+	  "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:"
+	  "!aNULL:!SHA1:!SHA256:!SHA384",
+	  "The OpenSSL cipher list for TLS 1.2, for every protocol. The "
+	  "default allows only forward-secret AEAD ciphers." },
+	{ "smtpd_tls_ciphersuites", CONF_STR,
+	  "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+	  "TLS_AES_128_GCM_SHA256",
+	  "The OpenSSL TLS 1.3 cipher suites, for every protocol." },
+	{ "smtpd_tls_key_file", CONF_STR, "$smtpd_tls_cert_file",
+	  "The PEM file with the private key of smtpd_tls_cert_file. It "
+	  "is read before privileges are dropped, so it may be readable "
+	  "by root only." },
+	{ "smtpd_tls_protocols", CONF_STR, ">=TLSv1.2",
+	  "The TLS versions offered, in Postfix's syntax: \">=TLSv1.2\", "
+	  "or exclusions like \"!SSLv3, !TLSv1, !TLSv1.1\". SSLv3, TLS "
+	  "1.0 and TLS 1.1 are never offered." },
+	{ "smtpd_tls_security_level", CONF_STR, "may",
+	  "TLS on the SMTP server: \"none\" (STARTTLS not offered), "
+	  "\"may\" (offered when a certificate is configured) or "
+	  "\"encrypt\" (required: MAIL is refused with 530 before "
+	  "STARTTLS; needs a certificate)." },
+	{ "smtpd_tls_wrappermode", CONF_BOOL, "no",
+	  "When yes, smtpd starts TLS at once when a client connects "
+	  "(SMTPS/submissions, port 465) instead of offering STARTTLS. "
+	  "Set it with -o in master.cf." },
 	{ "smtputf8_enable", CONF_BOOL, "yes",
 	  "When yes, smtpd announces SMTPUTF8 and accepts UTF-8 addresses "
 	  "from clients that ask for it." },
@@ -150,5 +237,18 @@ const struct conf_param conf_params[] = {
 	  "Lookup tables (type:name) that map a recipient address to its "
 	  "mailbox, a path under virtual_mailbox_base; a path that ends in "
 	  "\"/\" is a Maildir. smtpd rejects recipients that are not found." },
+	{ "virtual_mailbox_quota", CONF_SIZE, "0",
+	  "The default quota of a mailbox in bytes (k, m, g suffixes), "
+	  "counted over all its folders and kept in Maildir++ "
+	  "maildirsize; 0 means none. A delivery that would exceed it "
+	  "fails temporarily (4.2.2) and is retried until the queue "
+	  "lifetime ends." },
+	{ "virtual_mailbox_quota_maps", CONF_LIST, "",
+	  "Lookup tables that give a recipient address its own quota (a "
+	  "size like 500m or 2g, or 0 for none), overriding "
+	  "virtual_mailbox_quota." },
+	{ "virtual_overquota_bounce", CONF_BOOL, "no",
+	  "When yes, a delivery to a mailbox over its quota fails "
+	  "permanently (5.2.2) at once instead of being retried." },
 	{ NULL, CONF_STR, NULL, NULL },
 };

@@ -52,6 +52,8 @@ fail:
 void ipc_msg_clear(struct ipc_msg *msg)
 {
 	free(msg->attrs);
+	if (msg->storage != NULL)
+		explicit_bzero(msg->storage, msg->storage_len);
 	free(msg->storage);
 	memset(msg, 0, sizeof(*msg));
 }
@@ -123,6 +125,7 @@ static void reader_take(struct ipc_reader *r, struct ipc_msg *msg)
 	msg->count = r->attrs;
 	msg->attrs = xcalloc(r->attrs, sizeof(*msg->attrs));
 	msg->storage = xmemdup(r->msg.data, r->msg.len + 1);
+	msg->storage_len = r->msg.len + 1;
 	char *p = msg->storage;
 	for (size_t i = 0; i < r->attrs; i++) {
 		char *eq = strchr(p, '=');
@@ -133,6 +136,7 @@ static void reader_take(struct ipc_reader *r, struct ipc_msg *msg)
 		msg->attrs[i].value = eq + 1;
 		p = nl + 1;
 	}
+	explicit_bzero(r->msg.data, r->msg.len);
 	buf_reset(&r->msg);
 	r->line_start = 0;
 	r->attrs = 0;

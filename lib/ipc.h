@@ -28,6 +28,7 @@ struct ipc_msg {
 	struct ipc_attr *attrs;
 	size_t count;
 	char *storage;
+	size_t storage_len;	/* wiped by ipc_msg_clear */
 };
 void ipc_msg_clear(struct ipc_msg *msg);
 /* Value of name or NULL (first occurrence). */

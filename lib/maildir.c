@@ -1,6 +1,9 @@
 /* maildir: one durable Maildir delivery: tmp/, fsync, rename into new/,
- * fsync new/. The content is copied by the kernel (copy_file_range,
- * sendfile) from the queue file, with a read/write fallback. */
+ * fsync new/. The content is copied with pread/write rather than by the
+ * kernel (copy_file_range, sendfile): the name carries Dovecot's W=
+ * (the size with every LF counted as CRLF), which needs every byte seen,
+ * and one more user-space copy of a message costs little next to the two
+ * syncs of a delivery. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -18,8 +20,8 @@
 #include "mem.h"
 
 #define MAILDIR_COPY_BLOCK (64 * 1024)
-/* Largest single kernel copy request. */
-#define MAILDIR_COPY_CHUNK ((size_t)1 << 30)
+/* ",S=" and ",W=" with 20 digits each. */
+#define MAILDIR_SIZES_MAX (2 * (3 + 20))
 /* How far up from a new Maildir its created parents are fsync()ed. */
 #define MAILDIR_SYNC_DEPTH 16
 
@@ -87,8 +89,9 @@ static int maildir_fail(int err, const char *what, const char *path,
 	return -1;
 }
 
+/* tmp/NAME and new/; new/NAME,S=..,W=.. once the sizes are known. */
 static int maildir_make_paths(const char *maildir, const char *hostname,
-			      uint64_t total, struct maildir_paths *p)
+			      struct maildir_paths *p)
 {
 	char host[MAILDIR_HOSTNAME_MAX * 4 + 1];
 	struct timeval tv;
@@ -100,14 +103,44 @@ static int maildir_make_paths(const char *maildir, const char *hostname,
 	int n1 = snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%lld.M%ldP%ldQ%lu.%s",
 			  maildir, (long long)tv.tv_sec, (long)tv.tv_usec,
 			  (long)getpid(), maildir_counter, host);
-	const char *name = strrchr(p->tmp, '/') + 1;
-	int n2 = snprintf(p->new, sizeof(p->new), "%s/new/%s,S=%llu",
-			  maildir, name, (unsigned long long)total);
-	int n3 = snprintf(p->newdir, sizeof(p->newdir), "%s/new", maildir);
-	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n1 >= sizeof(p->tmp) ||
-	    (size_t)n2 >= sizeof(p->new) || (size_t)n3 >= sizeof(p->newdir))
+	int n2 = snprintf(p->newdir, sizeof(p->newdir), "%s/new", maildir);
+	/* The new/ name must fit too, with the longest sizes: known now,
+	 * before anything is written. */
+	if (n1 < 0 || n2 < 0 ||
+	    (size_t)n1 + MAILDIR_SIZES_MAX >= sizeof(p->new) ||
+	    (size_t)n2 >= sizeof(p->newdir))
 		return -1;
 	return 0;
+}
+
+static int maildir_make_new_path(const char *maildir, uint64_t size,
+				 uint64_t vsize, struct maildir_paths *p)
+{
+	const char *name = strrchr(p->tmp, '/') + 1;
+	int n = snprintf(p->new, sizeof(p->new), "%s/new/%s,S=%llu,W=%llu",
+			 maildir, name, (unsigned long long)size,
+			 (unsigned long long)vsize);
+
+	return n < 0 || (size_t)n >= sizeof(p->new) ? -1 : 0;
+}
+
+/* The LFs of data[0..len) not preceded by CR; *cr says whether the byte
+ * before data was a CR, and is updated for the next piece. */
+static uint64_t maildir_count_lf(const char *data, size_t len, bool *cr)
+{
+	const char *p = data, *end = data + len;
+	uint64_t n = 0;
+
+	if (len == 0)
+		return 0;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		bool after_cr = p == data ? *cr : p[-1] == '\r';
+		n += !after_cr;
+		if (++p == end)
+			break;
+	}
+	*cr = end[-1] == '\r';
+	return n;
 }
 
 /* fsync()s dir and its parents up to (and including) base's level, so
@@ -167,63 +200,45 @@ static int maildir_create(const char *maildir, const char *base,
 	return 0;
 }
 
-/* Copies size bytes from in at offset to out's current position. Returns
- * 0, -1 (errno), or -2 when in ends early. */
-static int maildir_copy(int out, int in, off_t offset, uint64_t size)
+/* Copies size bytes from in at offset to out's current position,
+ * adding the LFs that are not preceded by CR to *lf (cr as in
+ * maildir_count_lf). Returns 0, -1 (errno), or -2 when in ends early. */
+static int maildir_copy(int out, int in, off_t offset, uint64_t size,
+			bool *cr, uint64_t *lf)
 {
 	static char block[MAILDIR_COPY_BLOCK];
-	bool use_cfr = true, use_sendfile = true;
 	off_t pos = offset;
 
 	while (size > 0) {
-		size_t chunk = size > MAILDIR_COPY_CHUNK ? MAILDIR_COPY_CHUNK :
+		size_t chunk = size > sizeof(block) ? sizeof(block) :
 			(size_t)size;
-		ssize_t n;
-		if (use_cfr) {
-			n = copy_file_range(in, &pos, out, NULL, chunk, 0);
-			/* Not between these files (other file systems, old
-			 * kernels): fall back. */
-			if (n < 0 && errno != EINTR && errno != EIO &&
-			    errno != ENOSPC && errno != EDQUOT &&
-			    errno != EFBIG) {
-				use_cfr = false;
-				continue;
-			}
-		} else if (use_sendfile) {
-			n = sendfile(out, in, &pos, chunk);
-			if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-				use_sendfile = false;
-				continue;
-			}
-		} else {
-			if (chunk > sizeof(block))
-				chunk = sizeof(block);
-			n = fs_pread_all(in, block, chunk, pos);
-			if (n > 0 && fs_write_all(out, block, (size_t)n) < 0)
-				return -1;
-			if (n > 0)
-				pos += n;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = fs_pread_all(in, block, chunk, pos);
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			return -2;
+		*lf += maildir_count_lf(block, (size_t)n, cr);
+		if (fs_write_all(out, block, (size_t)n) < 0)
+			return -1;
+		pos += n;
 		size -= (uint64_t)n;
 	}
 	return 0;
 }
 
-/* Writes the file; on failure the caller removes it. */
+/* Writes the file; on failure the caller removes it. *lf_r: the LFs to
+ * count twice in the virtual size. */
 static int maildir_write(int fd, const struct maildir_delivery *d,
-			 const char *path, const char **dsn_r,
+			 const char *path, uint64_t *lf_r, const char **dsn_r,
 			 const char **error_r)
 {
+	bool cr = false;
+
+	*lf_r = maildir_count_lf(d->prefix, d->prefix_len, &cr);
 	if (d->prefix_len > 0 && fs_write_all(fd, d->prefix, d->prefix_len) < 0)
 		return maildir_fail(errno, "write", path, dsn_r, error_r);
 	int ret = maildir_copy(fd, d->content_fd, d->content_offset,
-			       d->content_size);
+			       d->content_size, &cr, lf_r);
 	if (ret == -2) {
 		snprintf(maildir_errbuf, sizeof(maildir_errbuf),
 			 "queue file ends before the content does");
@@ -240,14 +255,14 @@ static int maildir_write(int fd, const struct maildir_delivery *d,
 
 /* Creates tmp/NAME, making the Maildir once if it is missing. */
 static int maildir_open_tmp(const char *maildir,
-			    const struct maildir_delivery *d, uint64_t total,
+			    const struct maildir_delivery *d,
 			    struct maildir_paths *p, const char **dsn_r,
 			    const char **error_r)
 {
 	bool created = false;
 
 	for (int tries = 0; tries < 4; tries++) {
-		if (maildir_make_paths(maildir, d->hostname, total, p) < 0)
+		if (maildir_make_paths(maildir, d->hostname, p) < 0)
 			return maildir_fail(ENAMETOOLONG, "deliver to", maildir,
 					    dsn_r, error_r);
 		int fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
@@ -294,18 +309,25 @@ int maildir_deliver(const char *maildir_path, const struct maildir_delivery *d,
 		    char **path_r, const char **dsn_r, const char **error_r)
 {
 	struct maildir_paths p;
-	uint64_t total;
+	uint64_t total, vsize, lf;
 
 	if (__builtin_add_overflow(d->content_size, (uint64_t)d->prefix_len,
 				   &total))
 		return maildir_fail(EFBIG, "deliver to", maildir_path, dsn_r,
 				    error_r);
-	int fd = maildir_open_tmp(maildir_path, d, total, &p, dsn_r, error_r);
+	int fd = maildir_open_tmp(maildir_path, d, &p, dsn_r, error_r);
 	if (fd < 0)
 		return -1;
-	int ret = maildir_write(fd, d, p.tmp, dsn_r, error_r);
+	int ret = maildir_write(fd, d, p.tmp, &lf, dsn_r, error_r);
 	if (close(fd) < 0 && ret == 0)
 		ret = maildir_fail(errno, "close", p.tmp, dsn_r, error_r);
+	/* lf <= total, and total fits an off_t: no overflow, and the name
+	 * fits (maildir_make_paths checked): both only in theory. */
+	if (ret == 0 && (__builtin_add_overflow(total, lf, &vsize) ||
+			 maildir_make_new_path(maildir_path, total, vsize,
+					       &p) < 0))
+		ret = maildir_fail(EFBIG, "deliver to", maildir_path, dsn_r,
+				   error_r);
 	if (ret == 0)
 		ret = maildir_publish(maildir_path, &p, dsn_r, error_r);
 	if (ret < 0) {

@@ -1,9 +1,11 @@
 /* maildir: durable delivery of one message into a Maildir, as qmail and
- * Dovecot define it: write tmp/NAME, fsync, rename to new/NAME,S=<size>,
- * fsync new/. Names are SECONDS.M<usec>P<pid>Q<counter>.<host>, unique per
- * host; S= is the file size so that Dovecot and the mail store need no
- * stat(). The library does not log: failures come back as an RFC 3463
- * status and a reason. */
+ * Dovecot define it: write tmp/NAME, fsync, rename to
+ * new/NAME,S=<size>,W=<vsize>, fsync new/. Names are
+ * SECONDS.M<usec>P<pid>Q<counter>.<host>, unique per host; S= is the file
+ * size and W= the virtual size (every LF not preceded by CR counted as
+ * CRLF: the size an IMAP or POP3 client sees), so that Dovecot and the
+ * mail store need neither stat() nor a read to know them. The library
+ * does not log: failures come back as an RFC 3463 status and a reason. */
 #ifndef SUREL_MAILDIR_H
 #define SUREL_MAILDIR_H
 #include <stddef.h>

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include "addr.h"
 #include "buf.h"
 #include "log.h"
 #include "mem.h"
@@ -64,10 +65,13 @@ bool passwd_user_valid(const char *user)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)user[i];
 
-		if (c < 0x21 || c > 0x7e || c == '/')
+		if (c < 0x21 || c == 0x7f || c == '/')
 			return false;
 	}
-	return true;
+	/* Internationalised addresses (RFC 6531) are users too, as in
+	 * Dovecot; the octets must be UTF-8 so that nothing odd reaches a
+	 * log or a path. */
+	return addr_utf8_valid(user, len);
 }
 
 /* Splits line (NUL-terminated, writable) at the first PF_FIELDS ':'; the

@@ -49,8 +49,9 @@ size_t passwd_file_count(const struct passwd_file *pf);
 int passwd_file_lookup(const struct passwd_file *pf, const char *user,
 		       const struct passwd_file_entry **entry_r);
 
-/* A user name that may reach a path: 1..PASSWD_USER_MAX bytes of printable
- * ASCII (0x21-0x7e), no '/', not "." or "..". pop3d/imapd should apply it
+/* A user name that may reach a path: 1..PASSWD_USER_MAX bytes of valid
+ * UTF-8 without white space or control characters (ASCII 0x21-0x7e and
+ * non-ASCII characters), no '/', not "." or "..". pop3d/imapd should apply it
  * to what clients send too. */
 bool passwd_user_valid(const char *user);
 

@@ -172,12 +172,15 @@ static void service_chroot(const char *queue_dir)
 		fatal("queue_directory: %s", error);
 }
 
-/* Becomes mail_owner for good; with -j, chroots to queue_directory first.
- * Only when started as root: an ordinary user runs as itself. With -p
- * (master.cf unpriv = n) root stays root, jailed if asked. */
-static void service_drop_privileges(bool jail, bool keep_root)
+/* Becomes mail_owner (or the user that user_param names) for good; with
+ * -j, chroots to queue_directory first. Only when started as root: an
+ * ordinary user runs as itself. With -p (master.cf unpriv = n) root stays
+ * root, jailed if asked. */
+static void service_drop_privileges(bool jail, bool keep_root,
+				    const char *user_param)
 {
-	const char *owner = conf_str("mail_owner");
+	const char *param = user_param != NULL ? user_param : "mail_owner";
+	const char *owner = conf_str(param);
 	const char *queue_dir = conf_str("queue_directory");
 	struct passwd *pw;
 
@@ -195,10 +198,10 @@ static void service_drop_privileges(bool jail, bool keep_root)
 	errno = 0;
 	pw = getpwnam(owner);
 	if (pw == NULL)
-		fatal("mail_owner %s: unknown user%s%s", owner,
+		fatal("%s %s: unknown user%s%s", param, owner,
 		      errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
 	if (pw->pw_uid == 0 || pw->pw_gid == 0)
-		fatal("mail_owner %s must not have uid or gid 0", owner);
+		fatal("%s %s must not have uid or gid 0", param, owner);
 	uid_t uid = pw->pw_uid;
 	gid_t gid = pw->pw_gid;
 
@@ -333,7 +336,7 @@ void service_main(int argc, char **argv, const struct service_def *def)
 
 	if (def->pre_jail != NULL)
 		def->pre_jail();
-	service_drop_privileges(args.jail, args.keep_root);
+	service_drop_privileges(args.jail, args.keep_root, def->user_param);
 	service_watch_parent();
 	if (def->post_jail != NULL)
 		def->post_jail();

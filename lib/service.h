@@ -9,7 +9,8 @@
  * service_main() loads main.cf, applies -o overrides, starts logging,
  * calls pre_jail (open what the daemon needs while it still can), drops
  * privileges (when started as root: chroot to queue_directory if master.cf
- * says so, then to mail_owner's uid and gids unless -p), calls post_jail,
+ * says so, then to mail_owner's uid and gids, or those of the user named
+ * by def->user_param, unless -p), calls post_jail,
  * and runs the daemon:
  *
  * - single-client daemons (smtpd, local) give serve(): the skeleton accepts
@@ -37,6 +38,10 @@ struct service_def {
 	/* handles one client, then returns; the skeleton closes client_fd */
 	void (*serve)(int client_fd);
 	void (*loop)(int listen_fd);	/* event daemon main loop */
+	/* Optional: the main.cf parameter that names the user to become
+	 * instead of mail_owner when started as root (authd: "auth_owner").
+	 * NULL: mail_owner. */
+	const char *user_param;
 };
 
 /* Never returns. argv as described above. */

@@ -23,6 +23,7 @@ struct stream {
 	stream_read_fn *read_fn;
 	stream_write_fn *write_fn;
 	void *io_ctx;
+	stream_wait_fn *wait_fn;
 	int timeout_ms;
 
 	char *in;
@@ -72,6 +73,7 @@ void stream_free(struct stream **s)
 {
 	if (*s == NULL)
 		return;
+	explicit_bzero((*s)->in, (*s)->in_size);
 	free((*s)->in);
 	free((*s)->out);
 	xfree(s);
@@ -89,6 +91,18 @@ void stream_set_io(struct stream *s, stream_read_fn *read_fn,
 		s->write_fn = write_fn;
 		s->io_ctx = ctx;
 	}
+	s->wait_fn = NULL;
+}
+
+void stream_set_io_wait(struct stream *s, stream_wait_fn *wait_fn)
+{
+	s->wait_fn = wait_fn;
+}
+
+/* The events to poll for after the transport said EAGAIN. */
+static short io_events(const struct stream *s, short events)
+{
+	return s->wait_fn != NULL ? s->wait_fn(s->io_ctx, events) : events;
 }
 
 void stream_set_timeout(struct stream *s, int timeout_ms)
@@ -119,17 +133,30 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 /* Reads what is available into the free end of the input buffer, waiting
  * up to the timeout. Returns 1, STREAM_EOF, STREAM_TIMEOUT or
  * STREAM_IO_ERROR. */
+/* Moves the unread input to the start of the buffer and wipes what is
+ * left behind it. */
+static void move_to_front(struct stream *s)
+{
+	size_t avail = s->in_end - s->in_start;
+
+	memmove(s->in, s->in + s->in_start, avail);
+	explicit_bzero(s->in + avail, s->in_end - avail);
+	s->in_start = 0;
+	s->in_end = avail;
+}
+
 static int fill(struct stream *s)
 {
 	uint64_t deadline = time_mono_ms() + (uint64_t)s->timeout_ms;
 
-	if (s->in_start == s->in_end)
+	if (s->in_start == s->in_end) {
+		/* Consumed input is wiped, not just forgotten: it may have
+		 * held a password (PASS, AUTH). */
+		explicit_bzero(s->in, s->in_end);
 		s->in_start = s->in_end = 0;
-	if (s->in_end == s->in_size) {
-		memmove(s->in, s->in + s->in_start, s->in_end - s->in_start);
-		s->in_end -= s->in_start;
-		s->in_start = 0;
 	}
+	if (s->in_end == s->in_size)
+		move_to_front(s);
 	for (;;) {
 		ssize_t n = s->read_fn(s->io_ctx, s->in + s->in_end,
 				       s->in_size - s->in_end);
@@ -143,7 +170,7 @@ static int fill(struct stream *s)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return STREAM_IO_ERROR;
-		int ret = wait_fd(s->fd, POLLIN, deadline);
+		int ret = wait_fd(s->fd, io_events(s, POLLIN), deadline);
 		if (ret != 1)
 			return ret;
 	}
@@ -191,11 +218,8 @@ int stream_read_line(struct stream *s, const char **line_r, size_t *len_r)
 			return discard_line(s);
 		scanned = avail;
 		/* Keep room for a whole line at the end of the buffer. */
-		if (s->in_size - s->in_start < s->line_max + 1) {
-			memmove(s->in, start, avail);
-			s->in_start = 0;
-			s->in_end = avail;
-		}
+		if (s->in_size - s->in_start < s->line_max + 1)
+			move_to_front(s);
 		int ret = fill(s);
 		if (ret != 1)
 			return ret;
@@ -226,10 +250,29 @@ bool stream_input_pending(const struct stream *s)
 	return s->in_start < s->in_end;
 }
 
+/* Reads what the transport has at once, without waiting. Returns 1, 0
+ * (nothing yet), STREAM_EOF or STREAM_IO_ERROR. */
+static int fill_now(struct stream *s)
+{
+	int saved = s->timeout_ms;
+
+	s->timeout_ms = 0;
+	int ret = fill(s);
+	s->timeout_ms = saved;
+	return ret == STREAM_TIMEOUT ? 0 : ret;
+}
+
 int stream_poll_input(struct stream *s, int timeout_ms)
 {
 	if (stream_input_pending(s))
 		return 1;
+	/* A transport with its own buffer (TLS) may hold input that the fd
+	 * no longer shows. */
+	if (s->read_fn != plain_read) {
+		int ret = fill_now(s);
+		if (ret != 0)
+			return ret;
+	}
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 	int n;
 
@@ -240,11 +283,16 @@ int stream_poll_input(struct stream *s, int timeout_ms)
 		return STREAM_IO_ERROR;
 	if (n == 0)
 		return 0;
-	int saved = s->timeout_ms;
-	s->timeout_ms = 0;
-	int ret = fill(s);
-	s->timeout_ms = saved;
-	return ret == STREAM_TIMEOUT ? 0 : ret;
+	return fill_now(s);
+}
+
+size_t stream_drop_input(struct stream *s)
+{
+	size_t n = s->in_end - s->in_start;
+
+	explicit_bzero(s->in, s->in_end);
+	s->in_start = s->in_end = 0;
+	return n;
 }
 
 int stream_flush(struct stream *s)
@@ -264,7 +312,8 @@ int stream_flush(struct stream *s)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int ret = wait_fd(s->fd, POLLOUT, deadline);
+			int ret = wait_fd(s->fd, io_events(s, POLLOUT),
+					  deadline);
 			if (ret == 1)
 				continue;
 			s->write_error = ret;

@@ -36,9 +36,18 @@ struct stream;
  * least that big. */
 struct stream *stream_new(int fd, size_t line_max);
 void stream_free(struct stream **s);
-/* Replaces the transport (TLS). NULL functions restore the plain fd. */
+/* Replaces the transport (TLS). NULL functions restore the plain fd.
+ * Also forgets a wait function set earlier. */
 void stream_set_io(struct stream *s, stream_read_fn *read_fn,
 		   stream_write_fn *write_fn, void *ctx);
+/* After the transport failed with EAGAIN, the stream polls the fd for
+ * POLLIN (reading) or POLLOUT (writing). A transport that may need the
+ * other direction (TLS writes while it reads) says which with wait_fn:
+ * it gets the stream's events and the ctx of stream_set_io and returns
+ * the events to poll for. NULL: the stream's own. Set it after
+ * stream_set_io. */
+typedef short stream_wait_fn(void *ctx, short events);
+void stream_set_io_wait(struct stream *s, stream_wait_fn *wait_fn);
 /* Timeout of each read and each write (poll), in milliseconds. */
 void stream_set_timeout(struct stream *s, int timeout_ms);
 int stream_fd(const struct stream *s);
@@ -67,6 +76,10 @@ bool stream_input_pending(const struct stream *s);
  * before the greeting. */
 int stream_poll_input(struct stream *s, int timeout_ms)
 	__attribute__((warn_unused_result));
+/* Throws away the buffered input and returns how many octets that was.
+ * STARTTLS: what a client pipelined behind the command in plaintext must
+ * never be read as if it had come through TLS (CVE-2011-0411). */
+size_t stream_drop_input(struct stream *s);
 
 /* Buffers output; when the buffer is full it is flushed first. Returns 0,
  * or -1 (STREAM_TIMEOUT or STREAM_IO_ERROR left in stream_error()) once a

@@ -92,6 +92,7 @@ static void smtpd_pre_jail(void)
 	smtpd_tables.mailbox = open_maps("virtual_mailbox_maps",
 					 conf_str("virtual_mailbox_maps"));
 	open_domains();
+	smtpd_tls_init();
 }
 
 static void smtpd_serve(int fd)

@@ -2,18 +2,21 @@
  * client at a time: main.c opens the tables, smtpd_session.c runs the
  * session loop, smtpd_cmd.c holds the command table and the simple
  * commands, smtpd_rcpt.c recipient validation, smtpd_data.c DATA/BDAT and
- * the queue file, smtpd_reply.c replies, the error budget and logging. */
+ * the queue file, smtpd_tls.c STARTTLS and implicit TLS, smtpd_reply.c
+ * replies, the error budget and logging. */
 #ifndef SUREL_SMTPD_H
 #define SUREL_SMTPD_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "buf.h"
 #include "maps.h"
 #include "queue_file.h"
 #include "queue_writer.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 #include "stream.h"
+#include "tls.h"
 
 /* How long a goodbye (421, 521) may take to write. */
 #define SMTPD_GOODBYE_TIMEOUT_MS 10000
@@ -76,6 +79,11 @@ struct smtpd_txn {
 	const char *bdat_error;		/* a failed BDAT transaction's reply */
 };
 
+/* Command counters for the disconnect line: one per parser verb, and
+ * STARTTLS, which smtpd recognises itself. */
+#define SMTPD_COUNT_STARTTLS SMTP_VERB_COUNT
+#define SMTPD_COUNT_MAX (SMTP_VERB_COUNT + 1)
+
 enum smtpd_result {
 	SMTPD_OK,	/* command succeeded */
 	SMTPD_FAIL,	/* answered with an error */
@@ -94,7 +102,8 @@ struct smtpd_session {
 	bool esmtp;
 	const char *last_cmd;		/* for "lost connection after X" */
 	uint64_t error_count;
-	struct { unsigned ok, total; } counts[SMTP_VERB_COUNT];
+	struct { unsigned ok, total; } counts[SMTPD_COUNT_MAX];
+	struct tls_conn *tls;		/* NULL: plaintext */
 	struct smtpd_txn txn;
 };
 
@@ -122,6 +131,31 @@ enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd);
 enum smtpd_result smtpd_cmd_bdat(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd);
+
+/* smtpd_tls.c */
+/* Reads the TLS settings and builds the context (before privileges are
+ * dropped: the key may be root's). A bad certificate, key or setting is
+ * fatal. */
+void smtpd_tls_init(void);
+/* Implicit TLS (smtpd_tls_wrappermode): the handshake before the
+ * greeting. Returns 0 (also when not in wrapper mode), or -1 (logged: end
+ * the session). */
+int smtpd_tls_wrapper(struct smtpd_session *s);
+/* EHLO offers STARTTLS. */
+bool smtpd_tls_offered(const struct smtpd_session *s);
+/* MAIL must wait for TLS (smtpd_tls_security_level = encrypt). */
+bool smtpd_tls_required(const struct smtpd_session *s);
+/* line (CRLF removed) is a STARTTLS command, with or without arguments. */
+bool smtpd_tls_is_starttls(const char *line, size_t len);
+/* STARTTLS: on success the session is back at its state after connect.
+ * SMTPD_CLOSE when the handshake failed (logged). */
+enum smtpd_result smtpd_cmd_starttls(struct smtpd_session *s,
+				     const char *line, size_t len);
+/* Appends the Received: header's "(using TLSv1.3 with cipher ...)" line
+ * when TLS is on. 0 or -1 (b full). */
+int smtpd_tls_received(const struct smtpd_session *s, struct buf *b);
+/* Ends TLS (close_notify) before the stream goes; no-op without TLS. */
+void smtpd_tls_end(struct smtpd_session *s);
 
 /* smtpd_reply.c */
 /* Queues one reply line ("250 2.0.0 Ok"); CRLF is added. A 4xx/5xx reply

@@ -41,6 +41,8 @@ static enum smtpd_result cmd_ehlo(struct smtpd_session *s,
 		smtpd_reply(s, "250-SIZE");
 	if (p->vrfy_enabled)
 		smtpd_reply(s, "250-VRFY");
+	if (smtpd_tls_offered(s))
+		smtpd_reply(s, "250-STARTTLS");
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-DSN");
@@ -57,6 +59,10 @@ static enum smtpd_result cmd_mail(struct smtpd_session *s,
 
 	if (s->helo == NULL) {
 		smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return SMTPD_FAIL;
+	}
+	if (smtpd_tls_required(s)) {
+		smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return SMTPD_FAIL;
 	}
 	if (t->active) {

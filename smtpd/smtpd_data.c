@@ -33,12 +33,17 @@ static int output(void *ctx, const char *data, size_t len)
 	return 0;
 }
 
-/* RFC 3848 / RFC 6531 "with" keywords, as Postfix writes them. */
+/* RFC 3848 / RFC 6531 "with" keywords, as Postfix writes them (HELO
+ * stays "SMTP" even over TLS: there is no keyword for it). */
 static const char *protocol(const struct smtpd_session *s)
 {
+	bool tls = s->tls != NULL;
+
 	if (s->txn.utf8)
-		return "UTF8SMTP";
-	return s->esmtp ? "ESMTP" : "SMTP";
+		return tls ? "UTF8SMTPS" : "UTF8SMTP";
+	if (!s->esmtp)
+		return "SMTP";
+	return tls ? "ESMTPS" : "ESMTP";
 }
 
 static int write_received(struct smtpd_session *s, const char **error_r)
@@ -50,11 +55,14 @@ static int write_received(struct smtpd_session *s, const char **error_r)
 
 	time_rfc5322(date, sizeof(date), time(NULL));
 	buf_init(&b, 4096);
-	ret = buf_printf(&b, "Received: from %s (%s [%s])\n\tby %s (%s) with "
-			 "%s id %s", s->helo, s->client_name,
-			 s->client_rfc_addr, s->p->myhostname,
-			 s->p->mail_name, protocol(s),
-			 queue_writer_id(t->writer));
+	ret = buf_printf(&b, "Received: from %s (%s [%s])", s->helo,
+			 s->client_name, s->client_rfc_addr);
+	if (ret == 0)
+		ret = smtpd_tls_received(s, &b);
+	if (ret == 0)
+		ret = buf_printf(&b, "\n\tby %s (%s) with %s id %s",
+				 s->p->myhostname, s->p->mail_name,
+				 protocol(s), queue_writer_id(t->writer));
 	/* Naming the one recipient reveals nothing to the others. */
 	if (ret == 0 && t->rcpt_accepted == 1)
 		ret = buf_printf(&b, "\n\tfor <%s>", t->first_rcpt);

@@ -108,10 +108,11 @@ out:
 
 /* Postfix's order, so that log tools see familiar lines. */
 static const struct {
-	enum smtp_verb verb;
+	unsigned slot;
 	const char *name;
 } count_names[] = {
 	{ SMTP_VERB_HELO, "helo" }, { SMTP_VERB_EHLO, "ehlo" },
+	{ SMTPD_COUNT_STARTTLS, "starttls" },
 	{ SMTP_VERB_MAIL, "mail" }, { SMTP_VERB_RCPT, "rcpt" },
 	{ SMTP_VERB_DATA, "data" }, { SMTP_VERB_BDAT, "bdat" },
 	{ SMTP_VERB_RSET, "rset" }, { SMTP_VERB_NOOP, "noop" },
@@ -139,8 +140,8 @@ void smtpd_log_disconnect(struct smtpd_session *s)
 		goto out;
 	for (size_t i = 0; i < sizeof(count_names) / sizeof(count_names[0]);
 	     i++) {
-		unsigned c_ok = s->counts[count_names[i].verb].ok;
-		unsigned c_total = s->counts[count_names[i].verb].total;
+		unsigned c_ok = s->counts[count_names[i].slot].ok;
+		unsigned c_total = s->counts[count_names[i].slot].total;
 		if (c_total == 0)
 			continue;
 		ok += c_ok;

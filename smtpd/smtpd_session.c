@@ -108,6 +108,14 @@ static enum smtpd_result handle_line(struct smtpd_session *s, const char *line,
 		smtpd_bare_newline(s, "bare <CR> received");
 		return SMTPD_CLOSE;
 	}
+	if (smtpd_tls_is_starttls(line, len)) {
+		s->counts[SMTPD_COUNT_STARTTLS].total++;
+		s->last_cmd = "STARTTLS";
+		enum smtpd_result result = smtpd_cmd_starttls(s, line, len);
+		if (result == SMTPD_OK)
+			s->counts[SMTPD_COUNT_STARTTLS].ok++;
+		return result;
+	}
 	int ret = smtp_cmd_parse(s->parser, line, len,
 				 s->txn.utf8 ? SMTP_CMD_FLAG_UTF8 : 0, &cmd,
 				 &error);
@@ -179,10 +187,11 @@ void smtpd_session_run(int fd, const struct smtpd_params *p)
 	s.parser = smtp_cmd_parser_new(&limits);
 	log_info("connect from %s[%s]", s.client_name, s.client_addr);
 
-	if (greet(&s) == 0)
+	if (smtpd_tls_wrapper(&s) == 0 && greet(&s) == 0)
 		command_loop(&s);
 
 	smtpd_txn_reset(&s);
+	smtpd_tls_end(&s);
 	smtpd_log_disconnect(&s);
 	free(s.helo);
 	smtp_cmd_parser_free(&s.parser);

@@ -1,8 +1,9 @@
 /* local: the delivery agent's parts: main.c (the service, the request
- * loop, the log line) and local_deliver.c (one recipient into its
- * Maildir). */
+ * loop, the log line), local_deliver.c (one recipient into its Maildir)
+ * and local_quota.c (the Maildir++ quota around that delivery). */
 #ifndef SUREL_LOCAL_H
 #define SUREL_LOCAL_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "deliver_proto.h"
 #include "maps.h"
@@ -13,6 +14,9 @@ struct local_config {
 	const char *mailbox_base;	/* virtual_mailbox_base */
 	const char *delimiter;		/* recipient_delimiter */
 	const char *hostname;		/* myhostname, for Maildir names */
+	struct maps *quota_maps;	/* virtual_mailbox_quota_maps */
+	uint64_t quota_default;		/* virtual_mailbox_quota, 0: none */
+	bool overquota_bounce;		/* virtual_overquota_bounce */
 };
 extern struct local_config local_config;
 
@@ -24,6 +28,32 @@ struct local_result {
 	char reason[512];
 	uint64_t setup_done_us;	/* lookups done, copying starts: c/d split */
 };
+
+/* Sets res (the reason is formatted, cut to fit and stripped of control
+ * characters). */
+void local_result_set(struct local_result *res, enum deliver_status status,
+		      const char *dsn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* What the quota check leaves for the update after the delivery. */
+struct local_quota {
+	bool active;		/* maildirsize to be kept up to date */
+};
+
+/* Before size bytes are delivered into maildir for req->recipient: the
+ * limit from virtual_mailbox_quota_maps or virtual_mailbox_quota, and
+ * the Maildir's usage. 0: go on; -1: res set (over quota: 4.2.2, or
+ * 5.2.2 with virtual_overquota_bounce; a bad map value 4.3.5; a failed
+ * lookup or count 4.3.0). With no limit and no maildirsize it touches
+ * nothing but one stat(). */
+int local_quota_check(const struct deliver_request *req, const char *maildir,
+		      uint64_t size, struct local_quota *q,
+		      struct local_result *res);
+/* After the delivery: counts the message in maildirsize when q says so.
+ * A failure is logged, not returned: the mail is delivered, and the next
+ * recount corrects the figures. */
+void local_quota_update(const struct deliver_request *req, const char *maildir,
+			uint64_t size, const struct local_quota *q);
 
 /* Delivers req's content to req->recipient's Maildir. Never fails
  * silently: every path fills res. */

@@ -1,7 +1,8 @@
-/* local_deliver: one recipient: virtual_mailbox_maps lookup, mailbox path
- * checks, the queue file's content, Maildir delivery. Configuration
- * problems are temporary failures (4.3.5): the operator fixes them and the
- * queue delivers, nothing is bounced for a typo in a map. */
+/* local_deliver: one recipient: its Maildir (lib/mailbox_path), the
+ * queue file's content, the quota check, Maildir delivery, the quota
+ * update. Configuration problems are temporary failures (4.3.5): the
+ * operator fixes them and the queue delivers, nothing is bounced for a
+ * typo in a map. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "local.h"
+#include "mailbox_path.h"
 #include "maildir.h"
 #include "str.h"
 #include "timeutil.h"
@@ -39,14 +41,8 @@ void local_deliver_reset(void)
 	local_qf.name[0] = '\0';
 }
 
-static void local_result_set(struct local_result *res,
-			     enum deliver_status status, const char *dsn,
-			     const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void local_result_set(struct local_result *res,
-			     enum deliver_status status, const char *dsn,
-			     const char *fmt, ...)
+void local_result_set(struct local_result *res, enum deliver_status status,
+		      const char *dsn, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,68 +102,25 @@ static int local_open_queue_file(const struct deliver_request *req,
 	return fd;
 }
 
-/* A mailbox path from the map must stay below virtual_mailbox_base. */
-static bool local_path_ok(const char *path)
-{
-	if (path[0] == '/' || path[0] == '\0')
-		return false;
-	for (const char *p = path; *p != '\0';) {
-		size_t len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		p += len;
-		p += *p == '/';
-	}
-	return true;
-}
-
 /* Finds the Maildir path of the recipient into out. 0 or -1 (res set). */
 static int local_mailbox(const struct deliver_request *req, char *out,
 			 size_t outsize, struct local_result *res)
 {
-	const char *value, *error;
-	const char *base = local_config.mailbox_base;
-	int ret = maps_lookup_addr(local_config.mailbox_maps, req->recipient,
-				   local_config.delimiter, &value, &error);
+	const char *dsn, *error;
+	int ret = mailbox_path_resolve(local_config.mailbox_maps,
+				       local_config.mailbox_base,
+				       local_config.delimiter, req->recipient,
+				       out, outsize, &dsn, &error);
 
-	if (ret < 0) {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
-				 "virtual_mailbox_maps lookup failure: %s",
-				 error);
-		return -1;
-	}
-	if (ret == 0) {
+	if (ret > 0)
+		return 0;
+	if (ret == 0)
 		local_result_set(res, DELIVER_PERMFAIL, "5.1.1",
 				 "unknown user: \"%s\"", req->recipient);
-		return -1;
-	}
-	if (base[0] != '/') {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
-				 "configuration error: virtual_mailbox_base "
-				 "must be an absolute path");
-		return -1;
-	}
-	if (!local_path_ok(value)) {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
-				 "configuration error: mailbox path \"%s\" "
-				 "is absolute or contains \"..\"", value);
-		return -1;
-	}
-	size_t len = strlen(value);
-	if (value[len - 1] != '/') {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
-				 "configuration error: mailbox \"%s\" is not "
-				 "a Maildir (no trailing /): mbox delivery is "
-				 "not supported", value);
-		return -1;
-	}
-	int n = snprintf(out, outsize, "%s/%.*s", base, (int)(len - 1), value);
-	if (n < 0 || (size_t)n >= outsize) {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
-				 "configuration error: mailbox path too long");
-		return -1;
-	}
-	return 0;
+	else
+		local_result_set(res, dsn[0] == '5' ? DELIVER_PERMFAIL :
+				 DELIVER_TEMPFAIL, dsn, "%s", error);
+	return -1;
 }
 
 void local_deliver(const struct deliver_request *req, struct local_result *res)
@@ -200,6 +153,12 @@ void local_deliver(const struct deliver_request *req, struct local_result *res)
 		.content_offset = (off_t)req->offset,
 		.content_size = req->size,
 	};
+	/* The file's size (S=): what Maildir++ counts. The content lies in
+	 * the queue file (checked at open), so this does not overflow. */
+	uint64_t size = req->size + (uint64_t)n;
+	struct local_quota quota;
+	if (local_quota_check(req, path, size, &quota, res) < 0)
+		return;
 	res->setup_done_us = time_wall_us();
 	if (maildir_deliver(path, &d, NULL, &dsn, &error) < 0) {
 		local_result_set(res, dsn[0] == '5' ? DELIVER_PERMFAIL :
@@ -207,5 +166,6 @@ void local_deliver(const struct deliver_request *req, struct local_result *res)
 				 "failed: %s", error);
 		return;
 	}
+	local_quota_update(req, path, size, &quota);
 	local_result_set(res, DELIVER_OK, "2.0.0", "delivered to maildir");
 }

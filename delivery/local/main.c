@@ -31,9 +31,14 @@ static void local_pre_jail(void)
 	if (maps_open(conf_str("virtual_mailbox_maps"), 0,
 		      &local_config.mailbox_maps, &error) < 0)
 		fatal("virtual_mailbox_maps: %s", error);
+	if (maps_open(conf_str("virtual_mailbox_quota_maps"), 0,
+		      &local_config.quota_maps, &error) < 0)
+		fatal("virtual_mailbox_quota_maps: %s", error);
 	local_config.mailbox_base = conf_str("virtual_mailbox_base");
 	local_config.delimiter = conf_str("recipient_delimiter");
 	local_config.hostname = conf_str("myhostname");
+	local_config.quota_default = conf_size("virtual_mailbox_quota");
+	local_config.overquota_bounce = conf_bool("virtual_overquota_bounce");
 	if (local_config.mailbox_base[0] != '/')
 		log_warn("virtual_mailbox_base is not an absolute path: every "
 			 "delivery will be deferred");

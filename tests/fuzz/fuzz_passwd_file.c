@@ -1,4 +1,4 @@
-// fuzz-sources: lib/passwd_file.c
+// fuzz-sources: lib/passwd_file.c lib/addr.c
 /* libFuzzer target for the passwd-file parser: parses the input, looks up
  * its first line's user and a fixed name, and runs passwd_verify on the
  * entry found with cheap candidate passwords (PLAIN allowed).

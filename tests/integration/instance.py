@@ -62,6 +62,47 @@ BASE_MAIN_CF = {
     "smtpd_error_sleep_time": "0s",
 }
 
+# Passwords of the test users when an instance has access=True: every
+# user's password is "pw-" + the local part (alice: "pw-alice").
+def password_of(address):
+    return "pw-" + address.split("@")[0]
+
+
+_CERT_CACHE = {}
+
+
+def test_certificate():
+    """(cert_path, key_path) of a self-signed certificate for
+    mx.example.test and localhost, made once per test run with the openssl
+    command into a private temporary directory."""
+    if "pair" not in _CERT_CACHE:
+        d = tempfile.mkdtemp(prefix="surel-cert-")
+        import atexit
+        atexit.register(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+             "-subj", "/CN=mx.example.test",
+             "-addext", "subjectAltName=DNS:mx.example.test,DNS:localhost,IP:127.0.0.1",
+             "-keyout", key, "-out", cert],
+            check=True, timeout=60, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o644)
+        _CERT_CACHE["pair"] = (cert, key)
+    return _CERT_CACHE["pair"]
+
+
+def hash_password(password):
+    """A {SHA512-CRYPT} hash, made the way surelpasswd makes them."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+        return "{SHA512-CRYPT}" + crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "ERROR: UndefinedBehaviorSanitizer")
 
@@ -321,7 +362,11 @@ class Instance:
     all_instances = []
 
     def __init__(self, tmpdir=None, users=None, aliases=None,
-                 master_cf=None, smtpd_maxproc=10, **main_cf):
+                 master_cf=None, smtpd_maxproc=10, access=False, **main_cf):
+        """access=True adds mail access: a self-signed certificate
+        (self.cert), a passwd-file with every user (password_of), authd,
+        SMTPS (self.smtps_port), POP3 (self.pop3_port) and POP3S
+        (self.pop3s_port)."""
         self.own_tmp = tmpdir is None
         self.dir = tmpdir or tempfile.mkdtemp(prefix="surel-it-")
         os.chmod(self.dir, 0o755)
@@ -335,6 +380,10 @@ class Instance:
         self.users = dict(USERS if users is None else users)
         self.aliases = dict(ALIASES if aliases is None else aliases)
         self.port = free_port()
+        self.access = access
+        self.smtps_port = self.pop3_port = self.pop3s_port = None
+        self.cert = self.key = None
+        self.passwd_file = None
         self.proc = None
         self.owner = ensure_test_user() if IS_ROOT else pwd.getpwuid(os.getuid())
         self.main_cf = {
@@ -348,12 +397,35 @@ class Instance:
             "virtual_alias_maps": "texthash:" + os.path.join(self.etc, "virtual"),
         }
         self.main_cf.update(BASE_MAIN_CF)
+        access_cf = ""
+        if access:
+            self.smtps_port = free_port()
+            self.pop3_port = free_port()
+            self.pop3s_port = free_port()
+            self.cert, self.key = test_certificate()
+            self.passwd_file = os.path.join(self.etc, "users")
+            self.main_cf.update({
+                "smtpd_tls_cert_file": self.cert,
+                "smtpd_tls_key_file": self.key,
+                "auth_user_maps": "passwd-file:" + self.passwd_file,
+                # Tests log in wrongly on purpose: short delays.
+                "auth_failure_delay": "0s",
+                "auth_failure_delay_max": "0s",
+            })
+            access_cf = (
+                "127.0.0.1:%d inet n - n - %d smtpd -o smtpd_tls_wrappermode=yes\n"
+                "127.0.0.1:%d inet n - n - 20 pop3d\n"
+                "127.0.0.1:%d inet n - n - 20 pop3d -o pop3d_tls_wrappermode=yes\n"
+                "auth unix - - n - 1 authd\n" % (
+                    self.smtps_port, smtpd_maxproc, self.pop3_port,
+                    self.pop3s_port))
         self.main_cf.update(main_cf)
         self.master_cf_text = master_cf or (
             "# service type private unpriv chroot wakeup maxproc command\n"
             "127.0.0.1:%d inet n - n - %d smtpd\n"
             "qmgr unix n - n 300 1 qmgr\n"
-            "local unix - - n - - local\n" % (self.port, smtpd_maxproc))
+            "local unix - - n - - local\n" % (self.port, smtpd_maxproc)
+            + access_cf)
         self.write_config()
         Instance.all_instances.append(self)
 
@@ -371,10 +443,39 @@ class Instance:
         with open(os.path.join(self.etc, "virtual"), "w", encoding="utf-8") as f:
             for k, v in self.aliases.items():
                 f.write("%s %s\n" % (k, v))
+        if self.passwd_file:
+            self.write_passwd_file()
         open(self.maillog, "a").close()
         if IS_ROOT:
             for d in (self.queue, self.mail, self.logdir, self.maillog, self.data):
                 os.chown(d, self.owner.pw_uid, self.owner.pw_gid)
+
+    def write_passwd_file(self, passwords=None):
+        """Writes the passwd-file: every user with password_of() unless
+        passwords (address -> password) says otherwise."""
+        with open(self.passwd_file, "w", encoding="utf-8") as f:
+            for addr in self.users:
+                pw = (passwords or {}).get(addr, password_of(addr))
+                f.write("%s:%s::::::\n" % (addr, hash_password(pw)))
+        if IS_ROOT:
+            os.chown(self.passwd_file, self.owner.pw_uid, self.owner.pw_gid)
+        os.chmod(self.passwd_file, 0o600)
+
+    def ssl_context(self):
+        """A client TLS context that trusts the instance's certificate."""
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.cert)
+        ctx.check_hostname = False
+        return ctx
+
+    def pop3(self, timeout=15):
+        import poplib
+        return poplib.POP3("127.0.0.1", self.pop3_port, timeout=timeout)
+
+    def pop3s(self, timeout=15):
+        import poplib
+        return poplib.POP3_SSL("127.0.0.1", self.pop3s_port,
+                               context=self.ssl_context(), timeout=timeout)
 
     def write_main_cf(self, extra_lines=""):
         with open(os.path.join(self.etc, "main.cf"), "w", encoding="utf-8") as f:

@@ -1,6 +1,7 @@
 /* test_maildir: deliveries into a temporary Maildir: the exact bytes, the
- * name and its S= size, unique names, and each kind of failure with its
- * status (temporary for a missing base or an unwritable Maildir). */
+ * name with its S= size and W= virtual size, unique names, and each kind
+ * of failure with its status (temporary for a missing base or an
+ * unwritable Maildir). */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
@@ -84,19 +85,34 @@ static int deliver(const char *maildir, int fd, size_t len, char **path_r,
 	return maildir_deliver(maildir, &d, path_r, dsn_r, &error);
 }
 
+/* The LFs of s[0..len) that are not the second half of a CRLF, counted
+ * the simplest way (the code under test counts block by block). */
+static size_t bare_lf(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += s[i] == '\n' && (i == 0 || s[i - 1] != '\r');
+	return n;
+}
+
 /* The delivered file holds exactly prefix + content and is named
- * SECONDS.M<usec>P<pid>Q<n>.HOST,S=<size>. */
+ * SECONDS.M<usec>P<pid>Q<n>.HOST,S=<size>,W=<size + bare LFs>. */
 static void check_delivered(const char *path, const char *content, size_t len)
 {
 	size_t got_len, want_len = strlen(prefix) + len;
 	char *got = read_all(path, &got_len);
-	char suffix[64];
+	char suffix[96];
 
 	UNIT_CHECK(got != NULL && got_len == want_len &&
 		   memcmp(got, prefix, strlen(prefix)) == 0 &&
 		   memcmp(got + strlen(prefix), content, len) == 0);
+	/* The prefix ends in LF: a CR at the content's start is no CRLF. */
+	size_t vsize = want_len + bare_lf(prefix, strlen(prefix)) +
+		bare_lf(content, len);
 	free(got);
-	snprintf(suffix, sizeof(suffix), ".mx.example.test,S=%zu", want_len);
+	snprintf(suffix, sizeof(suffix), ".mx.example.test,S=%zu,W=%zu",
+		 want_len, vsize);
 	UNIT_CHECK(strlen(path) > strlen(suffix) &&
 		   strcmp(path + strlen(path) - strlen(suffix), suffix) == 0);
 	const char *name = strrchr(path, '/') + 1;
@@ -162,6 +178,55 @@ static void test_deliver(void)
 	UNIT_CHECK(deliver(box, fd, strlen(msg), NULL, &dsn) == 0);
 	UNIT_CHECK(count_files(box, "new") == 1);
 	close(fd);
+}
+
+/* W= is S plus one per line (LF-only content, as the queue holds it);
+ * CRLF lines count once, also when the CR ends one copy block and the LF
+ * starts the next. */
+static void test_vsize(void)
+{
+	static const char three[] = "A: b\n\nline\n";
+	const char *dsn;
+	char *path, want[64];
+
+	int fd = make_content(three, strlen(three));
+	UNIT_CHECK(deliver(box, fd, strlen(three), &path, &dsn) == 0);
+	check_delivered(path, three, strlen(three));
+	/* prefix: 2 lines, content: 3 lines. */
+	size_t s = strlen(prefix) + strlen(three);
+	snprintf(want, sizeof(want), ",S=%zu,W=%zu", s, s + 5);
+	UNIT_CHECK(path != NULL && strstr(path, want) != NULL);
+	free(path);
+	close(fd);
+
+	static const char mixed[] = "a\r\nb\nc\rd\r\n\n\r";
+	fd = make_content(mixed, strlen(mixed));
+	UNIT_CHECK(deliver(box, fd, strlen(mixed), &path, &dsn) == 0);
+	check_delivered(path, mixed, strlen(mixed));
+	s = strlen(prefix) + strlen(mixed);
+	snprintf(want, sizeof(want), ",S=%zu,W=%zu", s, s + 2 + 2);
+	UNIT_CHECK(path != NULL && strstr(path, want) != NULL);
+	free(path);
+	close(fd);
+
+	/* CR as the last byte of the first 64 KiB block, LF the first of
+	 * the next; and a bare LF at the start of the third. */
+	size_t big_len = 2 * 65536 + 10;
+	char *big = xmalloc(big_len);
+	memset(big, 'x', big_len);
+	big[65535] = '\r';
+	big[65536] = '\n';
+	big[2 * 65536] = '\n';
+	big[big_len - 1] = '\n';
+	fd = make_content(big, big_len);
+	UNIT_CHECK(deliver(box, fd, big_len, &path, &dsn) == 0);
+	check_delivered(path, big, big_len);
+	s = strlen(prefix) + big_len;
+	snprintf(want, sizeof(want), ",S=%zu,W=%zu", s, s + 2 + 2);
+	UNIT_CHECK(path != NULL && strstr(path, want) != NULL);
+	free(path);
+	close(fd);
+	free(big);
 }
 
 static void test_failures(void)
@@ -254,6 +319,7 @@ int main(void)
 		return 2;
 	test_escape();
 	test_deliver();
+	test_vsize();
 	test_failures();
 	unit_rmtree(dir);
 	return unit_done();

@@ -111,7 +111,7 @@ static void test_invalid(void)
 		{ "a\tb:x\n", 0, "invalid user name" },
 		{ "a\x01:x\n", 0, "invalid user name" },
 		{ "a\x7f:x\n", 0, "invalid user name" },
-		{ "\xc3\xa9t\xc3\xa9:x\n", 0, "invalid user name" },
+		{ "\xc3\xa9t\xc3:x\n", 0, "invalid user name" },
 		{ "a\0b:x\n", 6, "line 1: NUL byte" },
 		{ "a:x:12a\n", 0, "invalid uid" },
 		{ "a:x:-1\n", 0, "invalid uid" },
@@ -153,6 +153,10 @@ static void test_user_names(void)
 	UNIT_CHECK(!passwd_user_valid(".."));
 	UNIT_CHECK(!passwd_user_valid("a/"));
 	UNIT_CHECK(!passwd_user_valid("a\n"));
+	UNIT_CHECK(passwd_user_valid("\xc3\xa9t\xc3\xa9@example.test"));
+	UNIT_CHECK(!passwd_user_valid("\xc3\xa9t\xc3"));	/* cut */
+	UNIT_CHECK(!passwd_user_valid("\xc0\xaf"));	/* overlong '/' */
+	UNIT_CHECK(!passwd_user_valid("a\x7f"));
 }
 
 /* A line of exactly n bytes ("u:" + padding), then '\n'. */

@@ -4,6 +4,7 @@
  * indirection. */
 #include "config.h"
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,103 @@ static void test_io(void)
 	close(fds[1]);
 }
 
+/* STARTTLS: what was pipelined behind the command is thrown away. */
+static void test_drop_input(void)
+{
+	int fds[2];
+	const char *line;
+	size_t len;
+
+	pair(fds);
+	struct stream *s = stream_new(fds[0], 512);
+	stream_set_timeout(s, 1000);
+	UNIT_CHECK(stream_drop_input(s) == 0);
+	put(fds[1], "STARTTLS\r\nMAIL FROM:<x@y>\r\n", 27);
+	UNIT_CHECK(stream_read_line(s, &line, &len) == 1);
+	UNIT_STREQ(line, "STARTTLS\r");
+	UNIT_CHECK(stream_input_pending(s));
+	UNIT_CHECK(stream_drop_input(s) == 17);
+	UNIT_CHECK(!stream_input_pending(s));
+	put(fds[1], "after\r\n", 7);
+	UNIT_CHECK(stream_read_line(s, &line, &len) == 1);
+	UNIT_STREQ(line, "after\r");
+	stream_free(&s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* A transport with a buffer of its own that, like TLS, first needs the
+ * socket writable before it can deliver what it holds. */
+struct held {
+	int calls;
+	short asked;		/* events the stream offered the wait fn */
+	int waits;
+};
+
+static ssize_t held_read(void *ctx, void *buf, size_t len)
+{
+	struct held *h = ctx;
+
+	if (h->calls++ == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (len < 6)
+		return -1;
+	memcpy(buf, "held\r\n", 6);
+	return 6;
+}
+
+static ssize_t held_write(void *ctx, const void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	return (ssize_t)len;
+}
+
+static short held_wait(void *ctx, short events)
+{
+	struct held *h = ctx;
+
+	h->asked = events;
+	h->waits++;
+	return POLLOUT;
+}
+
+static void test_io_wait(void)
+{
+	int fds[2];
+	const char *line;
+	size_t len;
+	struct held h = { 0 };
+
+	pair(fds);
+	struct stream *s = stream_new(fds[0], 512);
+	stream_set_timeout(s, 2000);
+	stream_set_io(s, held_read, held_write, &h);
+	stream_set_io_wait(s, held_wait);
+	/* Nothing to read on the fd: only the POLLOUT the transport asked
+	 * for lets the read go on before the timeout. */
+	uint64_t t0 = time_mono_ms();
+	UNIT_CHECK(stream_read_line(s, &line, &len) == 1);
+	UNIT_STREQ(line, "held\r");
+	UNIT_CHECK(time_mono_ms() - t0 < 1000);
+	UNIT_CHECK(h.waits == 1 && h.asked == POLLIN);
+	/* Input the transport holds counts as input although the fd shows
+	 * none. */
+	UNIT_CHECK(stream_poll_input(s, 0) == 1);
+	UNIT_CHECK(stream_read_line(s, &line, &len) == 1);
+	/* A new transport forgets the wait function. */
+	h.calls = 0;
+	stream_set_io(s, held_read, held_write, &h);
+	stream_set_timeout(s, 200);
+	UNIT_CHECK(stream_read_line(s, &line, &len) == STREAM_TIMEOUT);
+	UNIT_CHECK(h.waits == 1);
+	stream_free(&s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_DFL);	/* the stream must not raise it */
@@ -249,5 +347,7 @@ int main(void)
 	test_raw_and_timeout();
 	test_output();
 	test_io();
+	test_drop_input();
+	test_io_wait();
 	return unit_done();
 }

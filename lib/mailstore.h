@@ -1,0 +1,164 @@
+/* mailstore: one Maildir folder (a user's INBOX, or a Maildir++ folder
+ * ".Name" below it) with its UID map, keywords and index, shared by
+ * pop3d, imapd and the operator tools.
+ *
+ * On disk it is Dovecot's own layout, so that a store can move from
+ * Dovecot to surel and back without any client noticing:
+ *   dovecot-uidlist   version 3: "3 V<uidvalidity> N<nextuid> [G<guid>]",
+ *                     then "<uid> [<ext>...] :<base name>" per message;
+ *                     extensions (W<vsize>, P<pop3 uidl>, G<guid>, ...)
+ *                     are kept as they are, unknown ones included.
+ *   dovecot-keywords  "<index> <name>" lines; keyword i is letter 'a'+i
+ *                     in the ":2," part of a file name.
+ *   surel-index       surel's own cache beside them (sizes, dates,
+ *                     MODSEQ, and a copy of the UID map): rebuilt from the
+ *                     Maildir when missing or damaged; never needed for
+ *                     correctness.
+ * Writers take Dovecot's lock: the dotlock dovecot-uidlist.lock (created
+ * O_EXCL, written, renamed over dovecot-uidlist), with Dovecot's stale
+ * lock rule (a lock not touched for 2 minutes is taken over). Readers do
+ * not lock: the files are only ever replaced by rename().
+ *
+ * UIDs are never reused: the next UID is the highest of the uidlist's N,
+ * its last UID + 1 and the index's record of it. If the uidlist is lost,
+ * the index restores the UID map; if both are lost, UIDVALIDITY changes.
+ *
+ * The library does not log. Pointers into the store (messages, names)
+ * stay valid until the next call that changes it (sync, flags, expunge,
+ * close). */
+#ifndef SUREL_MAILSTORE_H
+#define SUREL_MAILSTORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* System flags: the letters of the Maildir ":2," info. */
+#define MAILSTORE_FLAG_DRAFT	0x01	/* D */
+#define MAILSTORE_FLAG_FLAGGED	0x02	/* F */
+#define MAILSTORE_FLAG_PASSED	0x04	/* P (forwarded; no IMAP flag) */
+#define MAILSTORE_FLAG_ANSWERED	0x08	/* R */
+#define MAILSTORE_FLAG_SEEN	0x10	/* S */
+#define MAILSTORE_FLAG_DELETED	0x20	/* T */
+#define MAILSTORE_FLAGS_ALL	0x3f
+/* Keywords that fit into a file name: letters a..z. */
+#define MAILSTORE_KEYWORDS_MAX 26
+/* Longest folder name (Maildir++ name, without the leading '.'). */
+#define MAILSTORE_FOLDER_MAX 255
+
+#define MAILSTORE_OPEN_CREATE 0x1	/* make the folder (tmp new cur)
+					 * when missing */
+
+struct mailstore;
+
+struct mailstore_msg {
+	uint32_t uid;
+	const char *base;	/* file name without ":2,...": the UID key */
+	const char *name;	/* current file name */
+	bool in_new;		/* still in new/ */
+	unsigned flags;		/* MAILSTORE_FLAG_* */
+	uint32_t keywords;	/* bit i: keyword i of dovecot-keywords */
+	uint64_t size;		/* octets of the file */
+	uint64_t vsize;		/* octets with CRLF line ends (POP3 sizes,
+				 * IMAP RFC822.SIZE) */
+	int64_t mtime;		/* the file's mtime: IMAP INTERNALDATE */
+	const char *pop3_uidl;	/* the uidlist's P extension, or NULL (an
+				 * empty P means the base, as in Dovecot) */
+	uint64_t modseq;	/* CONDSTORE: a new value whenever the
+				 * message arrives or its flags change; all
+				 * messages found when the index is rebuilt
+				 * share one (time-based) value */
+};
+
+/* Opens the folder at path (a directory with tmp/ new/ cur/) and syncs it
+ * (see mailstore_sync). Returns 0 with *box_r, or -1 with *error_r
+ * (static): missing (without MAILSTORE_OPEN_CREATE), not a directory,
+ * unreadable, lock held by a live writer for too long. */
+int mailstore_open(const char *path, unsigned flags, struct mailstore **box_r,
+		   const char **error_r)
+	__attribute__((warn_unused_result));
+/* Saves the index if it changed; never fails (a lost cache is rebuilt). */
+void mailstore_close(struct mailstore **box);
+
+/* Looks at the directories again: files that appeared (delivery, another
+ * session, mutt) get UIDs, files that vanished are dropped, renamed files
+ * (flag changes by others) are followed, files in new/ move to cur/.
+ * Every message then has size and vsize (from ",S=" / ",W=" in its name,
+ * the uidlist's W extension, the index, or by reading it once). 0 or -1
+ * (*error_r static); after -1 the earlier list stays. */
+int mailstore_sync(struct mailstore *box, const char **error_r)
+	__attribute__((warn_unused_result));
+
+const char *mailstore_path(const struct mailstore *box);
+uint32_t mailstore_uidvalidity(const struct mailstore *box);
+/* The UID the next new message will get. */
+uint32_t mailstore_uidnext(const struct mailstore *box);
+uint64_t mailstore_highest_modseq(const struct mailstore *box);
+/* Messages in ascending UID order: 0 <= i < mailstore_count(). */
+size_t mailstore_count(const struct mailstore *box);
+const struct mailstore_msg *mailstore_msg(const struct mailstore *box,
+					  size_t i);
+/* 1 with *i_r, or 0 when no message has uid. O(log n). */
+int mailstore_find_uid(const struct mailstore *box, uint32_t uid, size_t *i_r);
+
+/* Opens message i's file for reading (O_RDONLY|O_CLOEXEC|O_NOFOLLOW),
+ * following a rename behind our back. Returns 1 with *fd_r, 0 when the
+ * file is gone (expunged by someone else: the caller reports that, no
+ * crash), -1 with *error_r. */
+int mailstore_msg_open(struct mailstore *box, size_t i, int *fd_r,
+		       const char **error_r)
+	__attribute__((warn_unused_result));
+/* Gives message i exactly these flags and keywords (renames the file).
+ * 1 done, 0 the file is gone, -1 error. */
+int mailstore_msg_set_flags(struct mailstore *box, size_t i, unsigned flags,
+			    uint32_t keywords, const char **error_r)
+	__attribute__((warn_unused_result));
+/* Deletes the messages with these UIDs (unknown UIDs and files already
+ * gone are skipped) and drops them from the uidlist. *bytes_r / *count_r
+ * (may be NULL) get what was freed, for the Maildir++ quota. 0 or -1. */
+int mailstore_expunge(struct mailstore *box, const uint32_t *uids, size_t n,
+		      uint64_t *bytes_r, uint64_t *count_r,
+		      const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* Keywords of this folder (dovecot-keywords). The name of index idx, or
+ * NULL when unused. */
+const char *mailstore_keyword_name(const struct mailstore *box, unsigned idx);
+/* Finds name (case-insensitively, as IMAP wants); with create, adds it
+ * when absent. 1 with *idx_r, 0 absent (or all 26 in use when creating),
+ * -1 error. */
+int mailstore_keyword_index(struct mailstore *box, const char *name,
+			    bool create, unsigned *idx_r, const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* Maildir++ folders below root (the user's Maildir, which is INBOX).
+ * Names are as stored, without the leading '.', levels separated by '.'
+ * ("Sent", "Archive.2024"); the IMAP layer maps separators and modified
+ * UTF-7. A valid name is 1..MAILSTORE_FOLDER_MAX octets, has no '/', NUL
+ * or control character, no empty level (leading, trailing or double '.'),
+ * and is not "INBOX" in any case. */
+bool mailstore_folder_name_valid(const char *name);
+/* out = root for "INBOX" (any case), root/.name otherwise. 0, or -1
+ * (*error_r static) for an invalid name or too long a path. */
+int mailstore_folder_path(const char *root, const char *name, char *out,
+			  size_t outsize, const char **error_r)
+	__attribute__((warn_unused_result));
+/* The folders that exist (not INBOX), sorted; free with
+ * mailstore_folder_list_free. 0 or -1. */
+int mailstore_folder_list(const char *root, char ***names_r, size_t *count_r,
+			  const char **error_r)
+	__attribute__((warn_unused_result));
+void mailstore_folder_list_free(char ***names, size_t count);
+/* Create (tmp new cur and maildirfolder), delete (the folder and its
+ * files; not its children), rename (children move along). 0, or -1 with
+ * *error_r: "exists", "no such folder", invalid name, I/O errors. */
+int mailstore_folder_create(const char *root, const char *name,
+			    const char **error_r)
+	__attribute__((warn_unused_result));
+int mailstore_folder_delete(const char *root, const char *name,
+			    const char **error_r)
+	__attribute__((warn_unused_result));
+int mailstore_folder_rename(const char *root, const char *from, const char *to,
+			    const char **error_r)
+	__attribute__((warn_unused_result));
+
+#endif

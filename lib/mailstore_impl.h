@@ -1,0 +1,343 @@
+/* mailstore_impl: the inside of lib/mailstore, shared by its files and by
+ * its unit tests and fuzz targets; nothing else includes it.
+ *
+ * The parsers of the three files (dovecot-uidlist, dovecot-keywords,
+ * surel-index) are pure functions over a buffer: no I/O, no globals,
+ * bounded by the MS_* limits below, so that they can be fuzzed. */
+#ifndef SUREL_MAILSTORE_IMPL_H
+#define SUREL_MAILSTORE_IMPL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include "buf.h"
+#include "mailstore.h"
+
+#define MS_UIDLIST_NAME "dovecot-uidlist"
+#define MS_KEYWORDS_NAME "dovecot-keywords"
+#define MS_INDEX_NAME "surel-index"
+
+/* Limits on what is read from disk; anything beyond them is damage. */
+#define MS_FILE_MAX ((size_t)512 << 20)	/* uidlist, index */
+#define MS_KEYWORDS_FILE_MAX (64 * 1024)
+#define MS_LINE_MAX 8192		/* one uidlist line */
+#define MS_MSGS_MAX 10000000u		/* messages in one folder */
+#define MS_BASE_MAX 255			/* a file name (NAME_MAX) */
+#define MS_EXT_MAX 4000			/* a record's extension fields */
+#define MS_HDR_EXT_MAX 4000		/* the uidlist header's other fields */
+#define MS_KEYWORD_NAME_MAX 250
+#define MS_GUID_LEN 32			/* 128 bits in hex */
+
+/* Dovecot's dotlock rules: a lock nobody touched for this long is stale;
+ * a lock naming a dead process of this host is stale after 2 s. */
+#define MS_LOCK_STALE_SECS 120
+#define MS_LOCK_PID_SECS 2
+#define MS_LOCK_WAIT_MS_DEFAULT 30000
+
+/* A fixed-size hash of names to indexes (open addressing). */
+struct ms_hash_slot {
+	uint32_t idx1;		/* index + 1; 0 empty */
+	uint32_t hash;
+};
+struct ms_hash {
+	struct ms_hash_slot *slots;
+	size_t mask;
+};
+/* The key of entry idx, for comparisons. */
+typedef const char *ms_hash_key_fn(const void *ctx, uint32_t idx,
+				   size_t *len_r);
+/* Room for n entries. */
+void ms_hash_init(struct ms_hash *h, size_t n);
+void ms_hash_deinit(struct ms_hash *h);
+/* The index stored under key, or -1. */
+long ms_hash_find(const struct ms_hash *h, const char *key, size_t len,
+		  ms_hash_key_fn *fn, const void *ctx);
+/* Stores idx under key; returns the index it replaces, or -1. */
+long ms_hash_put(struct ms_hash *h, const char *key, size_t len, uint32_t idx,
+		 ms_hash_key_fn *fn, const void *ctx);
+/* Stores idx under key (absent so far; at most n entries in all). */
+void ms_hash_insert(struct ms_hash *h, const char *key, size_t len,
+		    uint32_t idx);
+
+/* One message of the UID map: a dovecot-uidlist record, or an index
+ * record (which also caches the fields after ext). */
+struct ms_rec {
+	uint32_t uid;
+	uint32_t keywords;
+	uint8_t flags;
+	uint64_t size;
+	uint64_t vsize;
+	int64_t mtime;
+	uint64_t modseq;
+	char *base;		/* owned; never NULL */
+	char *ext;		/* owned; the extension fields verbatim, space
+				 * separated ("W123 P"); "" when none */
+};
+
+/* A UID map: the contents of a dovecot-uidlist or of a surel-index. */
+struct ms_map {
+	unsigned version;	/* uidlist version read (1 or 3) */
+	uint32_t uidvalidity;
+	uint32_t nextuid;	/* the header's N (uidlist) or next UID */
+	uint64_t highest_modseq;	/* index only */
+	char guid[MS_GUID_LEN + 1];	/* "" when absent */
+	char *hdr_ext;		/* owned; other header fields; "" none */
+	struct ms_rec *recs;	/* ascending UIDs */
+	size_t count;
+	size_t alloc;
+	/* Set by ms_uidlist_parse: */
+	bool header_ok;		/* uidvalidity and nextuid were read */
+	uint32_t max_uid_seen;	/* highest UID number anywhere in the file,
+				 * damaged part included */
+};
+
+void ms_map_init(struct ms_map *map);
+void ms_map_clear(struct ms_map *map);
+/* Appends a record (copies base and ext); returns it. */
+struct ms_rec *ms_map_add(struct ms_map *map, uint32_t uid, const char *base,
+			  size_t base_len, const char *ext, size_t ext_len);
+/* The record with uid, or NULL. O(log n). */
+struct ms_rec *ms_map_find(const struct ms_map *map, uint32_t uid);
+/* The next UID this map allows: max(nextuid, last UID + 1,
+ * max_uid_seen + 1), at least 1. */
+uint32_t ms_map_next_uid(const struct ms_map *map);
+/* Appends the records of the maps, in priority order: a base keeps the
+ * UID of the first map that has it, a UID the first base. */
+void ms_map_union(struct ms_map *out, const struct ms_map *const *srcs,
+		  size_t n);
+/* GUID and other header fields of from, into to. */
+void ms_map_copy_header(struct ms_map *to, const struct ms_map *from);
+/* Looks up the value of extension key (an uppercase letter) in ext: 1
+ * with *value_r and *len_r pointing into ext, or 0. */
+int ms_ext_find(const char *ext, char key, const char **value_r,
+		size_t *len_r);
+
+/* dovecot-uidlist (mailstore_uidlist.c). Returns 1 when the whole file
+ * is valid, 0 when it is empty, -1 when damaged (*error_r static): map
+ * then holds the header (when header_ok) and the records before the
+ * damage, so that nothing readable is forgotten. A last line without its
+ * LF is a record being appended by Dovecot right now: it is skipped (its
+ * UID still counts in max_uid_seen), not damage. Duplicate names keep
+ * the higher UID, as Dovecot does. */
+int ms_uidlist_parse(const char *data, size_t len, struct ms_map *map,
+		     const char **error_r);
+/* A random mailbox GUID (32 hex digits). */
+void ms_make_guid(char guid[MS_GUID_LEN + 1]);
+/* Writes map as a version 3 uidlist; -1 when out would pass its max. A
+ * map without a GUID gets a random one first. */
+int ms_uidlist_format(struct ms_map *map, struct buf *out)
+	__attribute__((warn_unused_result));
+
+/* dovecot-keywords (mailstore_keywords.c): "<index> <name>" lines. Bad
+ * lines are skipped, as Dovecot does. names[i] is set (owned) or NULL;
+ * the caller frees it with ms_keywords_free. */
+void ms_keywords_parse(const char *data, size_t len,
+		       char *names[MAILSTORE_KEYWORDS_MAX]);
+void ms_keywords_free(char *names[MAILSTORE_KEYWORDS_MAX]);
+int ms_keywords_format(char *const names[MAILSTORE_KEYWORDS_MAX],
+		       struct buf *out) __attribute__((warn_unused_result));
+/* A name dovecot-keywords can hold: 1..MS_KEYWORD_NAME_MAX octets, no
+ * control character and no space. */
+bool ms_keyword_name_valid(const char *name);
+
+/* surel-index (mailstore_index.c): a versioned binary file with a CRC.
+ * Returns 0, or -1 (*error_r static, map cleared) on any damage. */
+int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
+		   const char **error_r);
+int ms_index_format(const struct ms_map *map, struct buf *out)
+	__attribute__((warn_unused_result));
+uint32_t ms_crc32(const void *data, size_t len);
+
+/* File names (mailstore_msg.c). */
+/* Length of the base: the part before the first ':'. */
+size_t ms_name_base_len(const char *name);
+/* Flags and keywords of a name's ":2," info (none for other infos). */
+void ms_name_flags(const char *name, unsigned *flags_r, uint32_t *kw_r);
+/* The name with exactly these flags and keywords: ":2," info with the
+ * letters in ASCII order, unknown flags and a second flag set kept.
+ * Returns 0, or -1 when it would not fit in outsize. */
+int ms_name_set_flags(const char *name, unsigned flags, uint32_t keywords,
+		      char *out, size_t outsize);
+/* A ",S=<n>" or ",W=<n>" in the base: 1 with *value_r, or 0. */
+int ms_name_size(const char *name, size_t base_len, char key,
+		 uint64_t *value_r);
+/* Dovecot's order for new files: the leading seconds, then the
+ * microseconds of ".M<usec>", then the base. */
+int ms_name_sort_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/* True if a directory entry can be a message file. */
+bool ms_name_valid(const char *name);
+
+/* What a file looked like, to notice changes without reading it. */
+struct ms_stamp {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+/* stat()s path into st: 0 (exists may be false), or -1 on errors other
+ * than ENOENT. */
+int ms_stamp_get(const char *path, struct ms_stamp *st);
+bool ms_stamp_eq(const struct ms_stamp *a, const struct ms_stamp *b);
+
+/* Dotlocks (mailstore_lock.c). */
+struct ms_lock {
+	int fd;			/* -1 when not held */
+	char path[4096];	/* target ".lock" */
+	dev_t dev;
+	ino_t ino;
+};
+/* Takes target.lock (O_EXCL, mode), overriding a stale lock. wait_ms 0
+ * tries once. 1 held, 0 busy (or waited wait_ms in vain), -1 error. */
+int ms_lock_take(struct ms_lock *lk, const char *target, mode_t mode,
+		 unsigned wait_ms, const char **error_r);
+/* What was written to lk->fd becomes target: fsync, a check that the
+ * lock is still ours, rename. The lock is gone afterwards either way. */
+int ms_lock_replace(struct ms_lock *lk, const char *target,
+		    const char **error_r);
+/* Drops the lock without installing anything. */
+void ms_lock_release(struct ms_lock *lk);
+/* For tests: how long ms_lock_take waits when asked to wait (ms). */
+void ms_lock_set_wait_ms(unsigned wait_ms);
+unsigned ms_lock_wait_ms(void);
+
+/* A scanned directory entry. */
+struct ms_file {
+	char *name;		/* owned */
+	uint16_t base_len;
+	bool in_new;
+};
+
+/* new/ and cur/ as read by one scan (mailstore_scan.c). */
+struct ms_scan {
+	struct ms_file *files;
+	size_t count;
+	size_t alloc;
+	struct ms_hash hash;	/* base -> files[] */
+	bool stable;		/* no directory changed while read: a file
+				 * missing from it is gone */
+	bool trusted;		/* their mtimes are old enough for the
+				 * fast path */
+	struct ms_stamp new_st;
+	struct ms_stamp cur_st;
+	bool done;
+	struct ms_stamp ul_st;	/* the uidlist read before this scan */
+};
+int ms_scan_dirs(struct mailstore *box, struct ms_scan *sc,
+		 const char **error_r);
+void ms_scan_clear(struct ms_scan *sc);
+/* The file with base, or -1. */
+long ms_scan_find(const struct ms_scan *sc, const char *base);
+/* Hash keys: the base of a scanned file, of a map record. */
+const char *ms_scan_key(const void *ctx, uint32_t idx, size_t *len_r);
+const char *ms_rec_key(const void *ctx, uint32_t idx, size_t *len_r);
+
+/* One sync (mailstore_sync.c; the list is made by mailstore_build.c). */
+struct ms_sync {
+	struct mailstore *box;
+	struct ms_scan scan;
+	struct ms_lock lock;
+	const uint32_t *gone;	/* expunged (sorted): dropped whatever the
+				 * scan says */
+	size_t gone_count;
+	bool ul_changed;	/* box->ul must be written */
+	bool dirs_changed;	/* we renamed files in new/ or cur/ */
+	struct ms_map cache2;	/* surel-index read again under the lock */
+	/* The new list. */
+	struct ms_map ix;
+	struct mailstore_msg *msgs;
+	size_t count;
+	bool dirty;		/* ix has something surel-index lacks */
+};
+bool ms_sync_gone(const struct ms_sync *c, uint32_t uid);
+/* The lowest UID a new file may get. */
+uint32_t ms_sync_first_new_uid(const struct ms_sync *c);
+/* Builds c->ix and c->msgs: every message of box->ul that has a file. */
+int ms_build(struct ms_sync *c, const char **error_r);
+void ms_build_discard(struct ms_sync *c);
+
+struct mailstore {
+	char *path;
+	char *uidlist_path;
+	char *index_path;
+	char *keywords_path;
+	char *new_path;
+	char *cur_path;
+
+	struct ms_map ul;		/* dovecot-uidlist as read/written */
+	struct ms_stamp ul_stamp;
+	bool ul_loaded;
+
+	struct ms_map ix;		/* one record per message: msgs[i]
+					 * is ix.recs[i] */
+	struct ms_stamp ix_stamp;	/* surel-index as read/written */
+	bool ix_dirty;			/* ix differs from surel-index */
+	bool ix_rebuild;		/* no usable index: records made now
+					 * get highest_modseq as is */
+
+	char *keywords[MAILSTORE_KEYWORDS_MAX];
+	struct ms_stamp kw_stamp;
+	time_t kw_mtime_written;	/* Dovecot needs the mtime to grow */
+
+	struct mailstore_msg *msgs;	/* name, pop3_uidl owned */
+	size_t count;
+
+	struct ms_stamp new_stamp;	/* at the last full scan */
+	struct ms_stamp cur_stamp;
+	bool dirs_trusted;		/* their mtimes were old enough */
+	bool synced;
+
+	char **graveyard;		/* names replaced by msg_open, freed
+					 * at the next change */
+	size_t graveyard_count;
+};
+
+/* The error text of the last failure (static buffer). */
+const char *ms_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* path + "/" + name into a fresh string. */
+char *ms_path_join(const char *dir, const char *name);
+/* Reads a whole regular file of at most max bytes into a new buffer
+ * (NUL-terminated); 1 read, 0 missing, -1 error or too big. *st_r gets
+ * its stamp as read (retried while it changes under us). */
+int ms_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
+		 struct ms_stamp *st_r, const char **error_r);
+/* The mode new files of the folder get (its directory's, without x). */
+mode_t ms_file_mode(const struct mailstore *box);
+
+/* mailstore_sync.c */
+int ms_sync(struct mailstore *box, bool force, const char **error_r);
+/* Takes the uidlist lock with the uidlist's mode; as ms_lock_take. */
+int ms_lock_uidlist(struct mailstore *box, struct ms_lock *lk,
+		    unsigned wait_ms, const char **error_r);
+/* A sync under the lock lk (taken over: released or replaced) after the
+ * files of gone (sorted UIDs) were deleted. */
+int ms_sync_expunged(struct mailstore *box, struct ms_lock *lk,
+		     const uint32_t *gone, size_t count, const char **error_r);
+/* Saves the index when dirty, if the lock is free right away. */
+void ms_save_index_if_dirty(struct mailstore *box);
+/* Frees the message list (names, uidls). */
+void ms_msgs_free(struct mailstore_msg *msgs, size_t count);
+void ms_graveyard_clear(struct mailstore *box);
+
+/* mailstore_keywords.c: re-reads dovecot-keywords when it changed. */
+int ms_keywords_refresh(struct mailstore *box, const char **error_r);
+/* Writes box->keywords (caller holds the uidlist lock). */
+int ms_keywords_write(struct mailstore *box, const char **error_r);
+
+/* mailstore_index.c: file I/O of the index. */
+/* Reads surel-index; 1 valid, 0 missing or damaged (map empty). */
+int ms_index_read(const char *path, struct ms_map *map, struct ms_stamp *st);
+/* Writes map as surel-index (tmp, fsync, rename); caller holds the lock. */
+int ms_index_write(const struct mailstore *box, const struct ms_map *map,
+		   struct ms_stamp *st_r, const char **error_r);
+
+/* mailstore_msg.c: finds base again in new/ and cur/ (renamed by
+ * someone): 1 with *name_r (owned) and *in_new_r, 0 gone, -1 error. */
+int ms_find_base(struct mailstore *box, const char *base, char **name_r,
+		 bool *in_new_r, const char **error_r);
+/* Size, virtual size and mtime of a file by reading it once. */
+int ms_file_measure(int dirfd, const char *name, bool need_vsize,
+		    uint64_t *size_r, uint64_t *vsize_r, int64_t *mtime_r);
+
+#endif

@@ -1,0 +1,627 @@
+/* mailstore_sync: bringing the message list up to date with new/, cur/
+ * and dovecot-uidlist, as Dovecot's maildir sync does:
+ *   - new files get UIDs in Dovecot's order (by the time in their name),
+ *     vanished files leave the uidlist, files in new/ move to cur/;
+ *   - all of that under the uidlist dotlock, after reading the uidlist
+ *     again under it, so that several processes never hand out a UID
+ *     twice; surel-index is written under the same lock, before the
+ *     uidlist, so that its copy of the map is never behind;
+ *   - nothing is locked or written when nothing changed, and when the
+ *     uidlist and both directories still have the stamps of the last
+ *     sync, nothing is even read (a few stat()s).
+ * The directories are read by mailstore_scan.c, the list is built by
+ * mailstore_build.c; the crash analysis is in doc/mailstore.md. */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "fsutil.h"
+#include "mailstore_impl.h"
+#include "mem.h"
+
+bool ms_sync_gone(const struct ms_sync *c, uint32_t uid)
+{
+	size_t lo = 0, hi = c->gone_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->gone[mid] == uid)
+			return true;
+		if (c->gone[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Reads dovecot-uidlist again if it changed: 1 box->ul is current, 0
+ * missing or empty, -1 damaged (what was readable in *damaged), -2 I/O
+ * error. */
+static int ul_refresh(struct mailstore *box, struct ms_map *damaged,
+		      const char **error_r)
+{
+	struct ms_stamp st;
+	struct ms_map map;
+	char *data;
+	size_t len;
+
+	if (ms_stamp_get(box->uidlist_path, &st) < 0) {
+		*error_r = ms_error("stat %s: %s", box->uidlist_path,
+				    strerror(errno));
+		return -2;
+	}
+	if (box->ul_loaded && ms_stamp_eq(&st, &box->ul_stamp))
+		return 1;
+	int ret = ms_read_file(box->uidlist_path, MS_FILE_MAX, &data, &len,
+			       &st, error_r);
+	if (ret <= 0)
+		return ret == 0 ? 0 : -2;
+	ms_map_init(&map);
+	ret = ms_uidlist_parse(data, len, &map, error_r);
+	free(data);
+	if (ret == 1) {
+		ms_map_clear(&box->ul);
+		free(box->ul.hdr_ext);
+		box->ul = map;
+		box->ul_stamp = st;
+		box->ul_loaded = true;
+		return 1;
+	}
+	ms_map_clear(damaged);
+	free(damaged->hdr_ext);
+	*damaged = map;
+	return ret == 0 ? 0 : -1;
+}
+
+/* The uidlist is missing or damaged and the lock is ours. Its map comes
+ * back from what we know, in this order: the readable part of the
+ * damaged file, our own copy in memory, surel-index (as on disk, then as
+ * we read it). When none but the damaged file vouches for a UIDVALIDITY,
+ * UIDs cannot be trusted and UIDVALIDITY changes (upwards). The next UID
+ * never goes below any UID any of them ever recorded. */
+static void recover(struct ms_sync *c, struct ms_map *damaged, int state)
+{
+	struct mailstore *box = c->box;
+	const struct ms_map *srcs[4];
+	size_t n = 0, same = 0;
+	uint32_t next = 1, max_uv = 0;
+	struct ms_map out;
+
+	if (state < 0 && damaged->header_ok)
+		srcs[n++] = damaged;
+	if (box->ul_loaded)
+		srcs[n++] = &box->ul;
+	if (c->cache2.uidvalidity != 0)
+		srcs[n++] = &c->cache2;
+	if (box->ix.uidvalidity != 0)
+		srcs[n++] = &box->ix;
+	if (state < 0 && damaged->max_uid_seen >= next)
+		next = damaged->max_uid_seen + 1;
+	uint32_t anchor = n > 0 ? srcs[0]->uidvalidity : 0;
+	bool complete = false;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t s = ms_map_next_uid(srcs[i]);
+		next = s > next ? s : next;
+		max_uv = srcs[i]->uidvalidity > max_uv ?
+			srcs[i]->uidvalidity : max_uv;
+		if (srcs[i]->uidvalidity == anchor) {
+			srcs[same++] = srcs[i];
+			complete |= srcs[i] != damaged;
+		}
+	}
+	ms_map_init(&out);
+	if (complete) {
+		out.uidvalidity = anchor;
+		ms_map_union(&out, srcs, same);
+		ms_map_copy_header(&out, srcs[0]);
+	} else {
+		uint32_t now = (uint32_t)time(NULL);
+		out.uidvalidity = max_uv < now ? now : max_uv + 1;
+		if (n > 0)
+			ms_map_copy_header(&out, srcs[0]);
+	}
+	out.version = 3;
+	out.nextuid = next;
+	ms_map_clear(&box->ul);
+	free(box->ul.hdr_ext);
+	box->ul = out;
+	box->ul_loaded = true;
+	memset(&box->ul_stamp, 0, sizeof(box->ul_stamp));
+	c->ul_changed = true;
+}
+
+/* surel-index, read again under the lock when someone else wrote it:
+ * its highest MODSEQ and cache are newer than ours. */
+static void cache2_load(struct ms_sync *c)
+{
+	struct mailstore *box = c->box;
+	struct ms_stamp st;
+
+	if (ms_stamp_get(box->index_path, &st) < 0 ||
+	    (st.exists && ms_stamp_eq(&st, &box->ix_stamp) &&
+	     box->ix.uidvalidity != 0))
+		return;
+	if (ms_index_read(box->index_path, &c->cache2, &st) == 1)
+		box->ix_stamp = st;
+}
+
+/* True if the uidlist must change: new files, vanished ones (when the
+ * scan can tell), files to move out of new/, an old format. */
+static bool needs_lock(struct ms_sync *c)
+{
+	const struct ms_map *ul = &c->box->ul;
+	const struct ms_scan *sc = &c->scan;
+	bool need = ul->version != 3 || ul->guid[0] == '\0' ||
+		c->gone_count > 0;
+	size_t found = 0;
+
+	for (size_t i = 0; i < ul->count; i++) {
+		if (ms_scan_find(sc, ul->recs[i].base) >= 0)
+			found++;
+		else if (sc->stable)
+			need = true;
+	}
+	for (size_t i = 0; i < sc->count && !need; i++)
+		need = sc->files[i].in_new;
+	/* Names are unique on both sides: fewer found than scanned means a
+	 * file without a UID. */
+	return need || found < sc->count;
+}
+
+/* The lowest UID new files may get: nothing any copy of the map ever
+ * gave out. */
+uint32_t ms_sync_first_new_uid(const struct ms_sync *c)
+{
+	const struct mailstore *box = c->box;
+	uint32_t next = ms_map_next_uid(&box->ul);
+
+	if (box->ix.uidvalidity == box->ul.uidvalidity &&
+	    box->ix.nextuid > next)
+		next = box->ix.nextuid;
+	if (c->cache2.uidvalidity == box->ul.uidvalidity &&
+	    c->cache2.nextuid > next)
+		next = c->cache2.nextuid;
+	return next;
+}
+
+struct new_file {
+	const struct ms_file *f;
+};
+
+static int new_file_cmp(const void *a, const void *b)
+{
+	const struct ms_file *x = ((const struct new_file *)a)->f;
+	const struct ms_file *y = ((const struct new_file *)b)->f;
+
+	return ms_name_sort_cmp(x->name, x->base_len, y->name, y->base_len);
+}
+
+static int rec_uid_cmp(const void *a, const void *b)
+{
+	const struct ms_rec *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* The UID surel-index gave f, or 0. */
+static uint32_t remembered_uid(const struct ms_map *const maps[2],
+			       const struct ms_hash h[2],
+			       const struct ms_file *f)
+{
+	for (size_t m = 0; m < 2; m++) {
+		long j = ms_hash_find(&h[m], f->name, f->base_len, ms_rec_key,
+				      maps[m]);
+		if (j >= 0)
+			return maps[m]->recs[j].uid;
+	}
+	return 0;
+}
+
+/* Files the uidlist lost (cut short, or put back from an old copy) but
+ * surel-index remembers get their old UIDs back: a UID is only ever given
+ * to one file, so it is still theirs unless the uidlist has it. Returns
+ * how many files still need a UID (kept at the front of nf). */
+static size_t restore_uids(struct ms_sync *c, struct ms_map *out,
+			   struct new_file *nf, size_t n)
+{
+	const struct ms_map *maps[2] = { &c->box->ix, &c->cache2 };
+	struct ms_hash h[2];
+	size_t kept = 0, first = out->count;
+
+	for (size_t m = 0; m < 2; m++) {
+		ms_hash_init(&h[m], maps[m]->count);
+		if (maps[m]->uidvalidity != out->uidvalidity)
+			continue;
+		for (size_t i = 0; i < maps[m]->count; i++)
+			ms_hash_insert(&h[m], maps[m]->recs[i].base,
+				       strlen(maps[m]->recs[i].base),
+				       (uint32_t)i);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ms_file *f = nf[i].f;
+		uint32_t uid = remembered_uid(maps, h, f);
+		/* out[0..first) is sorted: a UID held there stays there. */
+		struct ms_map head = *out;
+		head.count = first;
+		if (uid == 0 || ms_map_find(&head, uid) != NULL) {
+			nf[kept++] = nf[i];
+			continue;
+		}
+		ms_map_add(out, uid, f->name, f->base_len, "", 0);
+	}
+	if (out->count > first) {
+		qsort(out->recs, out->count, sizeof(*out->recs), rec_uid_cmp);
+		c->ul_changed = true;
+	}
+	for (size_t m = 0; m < 2; m++)
+		ms_hash_deinit(&h[m]);
+	return kept;
+}
+
+/* Gives the files that have no UID yet the next ones, in Dovecot's order. */
+static int assign_uids(struct ms_sync *c, struct ms_map *out,
+		       const char **error_r)
+{
+	const struct ms_scan *sc = &c->scan;
+	struct new_file *nf = xcalloc(sc->count + 1, sizeof(*nf));
+	size_t n = 0;
+	struct ms_hash h;
+
+	ms_hash_init(&h, out->count);
+	for (size_t i = 0; i < out->count; i++)
+		ms_hash_insert(&h, out->recs[i].base,
+			       strlen(out->recs[i].base), (uint32_t)i);
+	for (size_t i = 0; i < sc->count; i++)
+		if (ms_hash_find(&h, sc->files[i].name, sc->files[i].base_len,
+				 ms_rec_key, out) < 0)
+			nf[n++].f = &sc->files[i];
+	ms_hash_deinit(&h);
+	n = restore_uids(c, out, nf, n);
+	qsort(nf, n, sizeof(*nf), new_file_cmp);
+	uint32_t next = ms_sync_first_new_uid(c);
+	if (out->count > 0 && out->recs[out->count - 1].uid >= next)
+		next = out->recs[out->count - 1].uid + 1;
+	if (n > 0 && (uint64_t)next + n >= UINT32_MAX) {
+		free(nf);
+		*error_r = ms_error("%s: UIDs exhausted", c->box->path);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		ms_map_add(out, next++, nf[i].f->name, nf[i].f->base_len, "",
+			   0);
+	out->nextuid = next;
+	c->ul_changed |= n > 0;
+	free(nf);
+	return 0;
+}
+
+/* Moves files from new/ to cur/, adding ":2," to a name without info. */
+static void move_new(struct ms_sync *c)
+{
+	struct mailstore *box = c->box;
+
+	for (size_t i = 0; i < c->scan.count; i++) {
+		struct ms_file *f = &c->scan.files[i];
+		if (!f->in_new)
+			continue;
+		bool info = strchr(f->name, ':') != NULL;
+		char *to_name = xmalloc(strlen(f->name) + 4);
+		memcpy(to_name, f->name, strlen(f->name) + 1);
+		if (!info)
+			memcpy(to_name + strlen(f->name), ":2,", 4);
+		char *from = ms_path_join(box->new_path, f->name);
+		char *to = ms_path_join(box->cur_path, to_name);
+		/* ENOENT: someone else moved it already. Other errors (a
+		 * full disk, a read-only Maildir) leave it in new/. */
+		if (rename(from, to) == 0 || errno == ENOENT) {
+			free(f->name);
+			f->name = to_name;
+			f->in_new = false;
+			c->dirs_changed = true;
+		} else {
+			free(to_name);
+		}
+		free(from);
+		free(to);
+	}
+}
+
+/* Under the lock: the uidlist loses vanished files and gains new ones. */
+static int merge(struct ms_sync *c, const char **error_r)
+{
+	struct mailstore *box = c->box;
+	struct ms_map out;
+
+	ms_map_init(&out);
+	out.version = 3;
+	out.uidvalidity = box->ul.uidvalidity;
+	out.nextuid = ms_map_next_uid(&box->ul);
+	ms_map_copy_header(&out, &box->ul);
+	for (size_t i = 0; i < box->ul.count; i++) {
+		const struct ms_rec *r = &box->ul.recs[i];
+		if (ms_sync_gone(c, r->uid) ||
+		    (c->scan.stable && ms_scan_find(&c->scan, r->base) < 0)) {
+			c->ul_changed = true;
+			continue;
+		}
+		ms_map_add(&out, r->uid, r->base, strlen(r->base), r->ext,
+			   strlen(r->ext));
+	}
+	if (assign_uids(c, &out, error_r) < 0) {
+		ms_map_clear(&out);
+		free(out.hdr_ext);
+		return -1;
+	}
+	if (box->ul.version != 3 || out.guid[0] == '\0') {
+		if (out.guid[0] == '\0')
+			ms_make_guid(out.guid);
+		c->ul_changed = true;
+	}
+	ms_map_clear(&box->ul);
+	free(box->ul.hdr_ext);
+	box->ul = out;
+	move_new(c);
+	return 0;
+}
+
+static void ctx_init(struct ms_sync *c, struct mailstore *box)
+{
+	memset(c, 0, sizeof(*c));
+	c->box = box;
+	c->lock.fd = -1;
+	ms_map_init(&c->cache2);
+}
+
+static void ctx_deinit(struct ms_sync *c)
+{
+	ms_scan_clear(&c->scan);
+	ms_map_clear(&c->cache2);
+	free(c->cache2.hdr_ext);
+	ms_build_discard(c);
+	ms_lock_release(&c->lock);
+}
+
+/* The uidlist lock gets the uidlist's mode (Dovecot must read it). */
+int ms_lock_uidlist(struct mailstore *box, struct ms_lock *lk,
+		    unsigned wait_ms, const char **error_r)
+{
+	struct stat st;
+	mode_t mode = stat(box->uidlist_path, &st) == 0 ?
+		(st.st_mode & 0666) | 0600 : ms_file_mode(box);
+
+	return ms_lock_take(lk, box->uidlist_path, mode, wait_ms, error_r);
+}
+
+static int take_lock(struct ms_sync *c, unsigned wait_ms,
+		     const char **error_r)
+{
+	return ms_lock_uidlist(c->box, &c->lock, wait_ms, error_r);
+}
+
+static int write_uidlist(struct ms_sync *c, const char **error_r)
+{
+	struct mailstore *box = c->box;
+	struct buf out;
+	struct stat st;
+
+	buf_init(&out, MS_FILE_MAX);
+	if (ms_uidlist_format(&box->ul, &out) < 0) {
+		buf_deinit(&out);
+		*error_r = ms_error("%s: too large", box->uidlist_path);
+		return -1;
+	}
+	int ret = fs_write_all(c->lock.fd, out.data, out.len);
+	buf_deinit(&out);
+	if (ret < 0 || fstat(c->lock.fd, &st) < 0) {
+		*error_r = ms_error("write %s: %s", c->lock.path,
+				    strerror(errno));
+		return -1;
+	}
+	if (ms_lock_replace(&c->lock, box->uidlist_path, error_r) < 0)
+		return -1;
+	/* The stamp of what we wrote, not of what may replace it now. */
+	box->ul_stamp.exists = true;
+	box->ul_stamp.dev = st.st_dev;
+	box->ul_stamp.ino = st.st_ino;
+	box->ul_stamp.size = st.st_size;
+	box->ul_stamp.mtime = st.st_mtim;
+	if (fs_fsync_dir(box->path) < 0) {
+		*error_r = ms_error("fsync %s: %s", box->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* surel-index first (its map must never be behind the uidlist's), then
+ * the uidlist, which drops the lock. false when the index stays unsaved. */
+static int write_out(struct ms_sync *c, bool *saved_r, const char **error_r)
+{
+	struct mailstore *box = c->box;
+	const char *error;
+
+	*saved_r = true;
+	if ((c->dirty || c->ul_changed || box->ix_dirty) &&
+	    ms_index_write(box, &c->ix, &box->ix_stamp, &error) < 0)
+		*saved_r = false;
+	if (!c->ul_changed) {
+		ms_lock_release(&c->lock);
+		return 0;
+	}
+	if (write_uidlist(c, error_r) < 0) {
+		/* Nobody may see UIDs that are not on disk. */
+		ms_lock_release(&c->lock);
+		box->ul_loaded = false;
+		return -1;
+	}
+	return 0;
+}
+
+static void swap_in(struct ms_sync *c, bool saved)
+{
+	struct mailstore *box = c->box;
+
+	ms_msgs_free(box->msgs, box->count);
+	ms_map_clear(&box->ix);
+	free(box->ix.hdr_ext);
+	box->ix = c->ix;
+	box->msgs = c->msgs;
+	box->count = c->count;
+	c->msgs = NULL;
+	c->count = 0;
+	ms_map_init(&c->ix);
+	box->ix_dirty = !saved && (c->dirty || box->ix_dirty);
+	box->ix_rebuild = false;
+	box->new_stamp = c->scan.new_st;
+	box->cur_stamp = c->scan.cur_st;
+	box->dirs_trusted = c->scan.trusted && !c->dirs_changed;
+	box->synced = true;
+	ms_graveyard_clear(box);
+}
+
+/* The directories are read after the uidlist: every record then names
+ * a file that existed before the scan began, so a record without a file
+ * is a file that is gone (or was renamed meanwhile: the scan then is not
+ * stable and drops nothing). Under the lock, a uidlist read again means
+ * a scan again. */
+static int rescan_if_needed(struct ms_sync *c, int state,
+			    const char **error_r)
+{
+	if (c->scan.done && state == 1 &&
+	    ms_stamp_eq(&c->box->ul_stamp, &c->scan.ul_st))
+		return 0;
+	if (ms_scan_dirs(c->box, &c->scan, error_r) < 0)
+		return -1;
+	c->scan.done = true;
+	c->scan.ul_st = c->box->ul_stamp;
+	return 0;
+}
+
+/* One pass over the uidlist; 1 when the lock was just taken and the
+ * pass must be made again under it. */
+static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
+{
+	struct mailstore *box = c->box;
+	struct ms_map damaged;
+	const char *error;
+
+	ms_map_init(&damaged);
+	int state = ul_refresh(box, &damaged, error_r);
+	if (state > -2 && c->lock.fd >= 0)
+		cache2_load(c);
+	if (state > -2 && state != 1 && c->lock.fd >= 0)
+		recover(c, &damaged, state);
+	ms_map_clear(&damaged);
+	free(damaged.hdr_ext);
+	if (state == -2)
+		return -1;
+	if (c->lock.fd < 0 && state != 1)
+		return take_lock(c, ms_lock_wait_ms(), error_r) > 0 ? 1 : -1;
+	if (rescan_if_needed(c, c->lock.fd >= 0 ? state : 1, error_r) < 0)
+		return -1;
+	if (c->lock.fd < 0 && needs_lock(c))
+		return take_lock(c, ms_lock_wait_ms(), error_r) > 0 ? 1 : -1;
+	if (c->lock.fd >= 0 && merge(c, error_r) < 0)
+		return -1;
+	if (ms_build(c, error_r) < 0)
+		return -1;
+	/* Only the cache changed: saved if the lock is free right now. */
+	if (c->lock.fd < 0 && (c->dirty || box->ix_dirty) && pass == 0 &&
+	    take_lock(c, 0, &error) > 0) {
+		ms_build_discard(c);
+		return 1;
+	}
+	return 0;
+}
+
+static int sync_run(struct ms_sync *c, const char **error_r)
+{
+	bool saved = false;
+	int ret = 1;
+
+	for (int pass = 0; ret == 1 && pass < 4; pass++)
+		ret = sync_pass(c, pass, error_r);
+	if (ret != 0) {
+		if (ret > 0)
+			*error_r = ms_error("%s: sync did not settle",
+					    c->box->path);
+		return -1;
+	}
+	if (c->lock.fd >= 0 && write_out(c, &saved, error_r) < 0)
+		return -1;
+	swap_in(c, saved);
+	return 0;
+}
+
+static bool unchanged(struct mailstore *box)
+{
+	struct ms_stamp ul, n, cur;
+
+	return box->synced && box->dirs_trusted && box->ul_loaded &&
+		ms_stamp_get(box->uidlist_path, &ul) == 0 &&
+		ms_stamp_eq(&ul, &box->ul_stamp) &&
+		ms_stamp_get(box->new_path, &n) == 0 &&
+		ms_stamp_eq(&n, &box->new_stamp) &&
+		ms_stamp_get(box->cur_path, &cur) == 0 &&
+		ms_stamp_eq(&cur, &box->cur_stamp);
+}
+
+int ms_sync(struct mailstore *box, bool force, const char **error_r)
+{
+	struct ms_sync c;
+
+	if (ms_keywords_refresh(box, error_r) < 0)
+		return -1;
+	if (!force && unchanged(box))
+		return 0;
+	ctx_init(&c, box);
+	int ret = sync_run(&c, error_r);
+	ctx_deinit(&c);
+	return ret;
+}
+
+int mailstore_sync(struct mailstore *box, const char **error_r)
+{
+	return ms_sync(box, false, error_r);
+}
+
+void ms_save_index_if_dirty(struct mailstore *box)
+{
+	struct ms_sync c;
+	struct ms_stamp ul, ix;
+	const char *error;
+
+	if (!box->ix_dirty || !box->synced)
+		return;
+	ctx_init(&c, box);
+	/* Our copy is only worth saving if nobody changed either file. */
+	if (take_lock(&c, 0, &error) > 0 &&
+	    ms_stamp_get(box->uidlist_path, &ul) == 0 &&
+	    ms_stamp_eq(&ul, &box->ul_stamp) &&
+	    ms_stamp_get(box->index_path, &ix) == 0 &&
+	    ms_stamp_eq(&ix, &box->ix_stamp) &&
+	    ms_index_write(box, &box->ix, &box->ix_stamp, &error) == 0)
+		box->ix_dirty = false;
+	ctx_deinit(&c);
+}
+
+int ms_sync_expunged(struct mailstore *box, struct ms_lock *lk,
+		     const uint32_t *gone, size_t count, const char **error_r)
+{
+	struct ms_sync c;
+
+	ctx_init(&c, box);
+	c.lock = *lk;
+	lk->fd = -1;
+	c.gone = gone;
+	c.gone_count = count;
+	int ret = sync_run(&c, error_r);
+	ctx_deinit(&c);
+	return ret;
+}
