@@ -7,14 +7,10 @@ issue. Each test has a mailbox of its own, named after it."""
 import base64
 import os
 import poplib
-import pwd
 import re
-import shutil
 import socket
 import ssl
 import struct
-import subprocess
-import tempfile
 import time
 import unittest
 
@@ -776,112 +772,6 @@ class Secure(Pop3Case):
         self.wait_log(r"STLS: dropped \d+ octets", since)
 
 
-class Clients(Pop3Case):
-    """Real clients from Debian over TLS: fetchmail (STLS, certificate
-    checked) and getmail6 (POP3S), keeping mail (UIDL keep mode: only
-    new messages next time) and deleting it."""
-
-    def setUp(self):
-        super().setUp()
-        self.dir = tempfile.mkdtemp(prefix="surel-pop3-client-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.out = os.path.join(self.dir, "out")
-        os.mkdir(self.out)
-
-    def fetched(self):
-        """The messages a client delivered, as bytes."""
-        return [read_file(os.path.join(self.out, n))
-                for n in sorted(os.listdir(self.out))]
-
-    def assert_fetched(self, markers):
-        got = self.fetched()
-        self.assertEqual(len(got), len(markers), "fetched %d, wanted %d"
-                         % (len(got), len(markers)))
-        for m in markers:
-            self.assertEqual(sum(m.encode() in g for g in got), 1, m)
-
-    def run_client(self, argv, rc_name, rc_text):
-        rc = os.path.join(self.dir, rc_name)
-        with open(rc, "w") as f:
-            f.write(rc_text)
-        os.chmod(rc, 0o600)
-        env = dict(os.environ, HOME=self.dir, FETCHMAILHOME=self.dir)
-        return subprocess.run(argv + [rc] if argv[-1].endswith("-f") else
-                              argv + ["--rcfile=" + rc], env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=60)
-
-    def fetchmail(self, keep):
-        if shutil.which("fetchmail") is None:
-            self.skipTest("fetchmail is not installed")
-        me = pwd.getpwuid(os.getuid()).pw_name
-        rc = ('set no syslog\n'
-              'poll localhost via 127.0.0.1 service %d protocol POP3 uidl\n'
-              '  user "%s" there with password "%s" is "%s" here\n'
-              '  sslcertck sslcertfile "%s" sslcommonname "mx.example.test"\n'
-              '  sslproto "TLS1.2+" %s\n'
-              '  mda "/bin/sh -c \'cat > %s/$$.msg\'"\n' % (
-                  self.inst.pop3_port, self.addr, password_of(self.addr), me,
-                  self.inst.cert, "keep" if keep else "no keep", self.out))
-        r = self.run_client(["fetchmail", "--nosyslog", "-i",
-                             os.path.join(self.dir, "fetchids"), "-f"],
-                            "fetchmailrc", rc)
-        # 0: mail fetched, 1: no mail.
-        self.assertIn(r.returncode, (0, 1), r.stdout + r.stderr)
-        return r.returncode
-
-    def getmail(self, delete):
-        if shutil.which("getmail") is None:
-            self.skipTest("getmail is not installed")
-        rc = ("[retriever]\ntype = SimplePOP3SSLRetriever\n"
-              "server = 127.0.0.1\nport = %d\nusername = %s\n"
-              "password = %s\nca_certs = %s\n"
-              "ssl_cert_hostname = mx.example.test\n"
-              "[destination]\ntype = MDA_external\npath = /bin/sh\n"
-              "arguments = (\"-c\", \"cat > %s/$$$$.msg\")\n"
-              "allow_root_commands = true\n"
-              "[options]\nread_all = false\ndelete = %s\n" % (
-                  self.inst.pop3s_port, self.addr, password_of(self.addr),
-                  self.inst.cert, self.out, "true" if delete else "false"))
-        r = self.run_client(["getmail", "--getmaildir=" + self.dir],
-                            "getmailrc", rc)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-
-    def test_fetchmail_keep(self):
-        markers = self.deliver(2)
-        self.assertEqual(self.fetchmail(keep=True), 0)
-        self.assert_fetched(markers)
-        # Seen before: nothing new.
-        self.assertEqual(self.fetchmail(keep=True), 1)
-        self.assert_fetched(markers)
-        markers += self.deliver(1)
-        self.assertEqual(self.fetchmail(keep=True), 0)
-        self.assert_fetched(markers)
-        self.assertEqual(len(self.inst.messages(self.addr)), 3)
-
-    def test_fetchmail_delete(self):
-        markers = self.deliver(2)
-        self.assertEqual(self.fetchmail(keep=False), 0)
-        self.assert_fetched(markers)
-        self.assertEqual(self.inst.messages(self.addr), [])
-        self.assertEqual(self.fetchmail(keep=False), 1)
-
-    def test_getmail(self):
-        markers = self.deliver(2)
-        self.getmail(delete=False)
-        self.assert_fetched(markers)
-        self.getmail(delete=False)
-        self.assert_fetched(markers)
-        markers += self.deliver(1)
-        self.getmail(delete=False)
-        self.assert_fetched(markers)
-        self.assertEqual(len(self.inst.messages(self.addr)), 3)
-        # Delete: the messages seen before go too.
-        self.getmail(delete=True)
-        self.assert_fetched(markers)
-        self.assertEqual(self.inst.messages(self.addr), [])
-
-
 class OwnInstances(OwnInstanceCase):
     """Settings that need an instance of their own: pop3d_timeout, authd
     out of reach, pop3d_uidl_format."""
@@ -973,7 +863,7 @@ class OwnInstances(OwnInstanceCase):
                         inst.diagnostics())
 
 
-for _cls in (PlainLoopback, Secure, Clients):
+for _cls in (PlainLoopback, Secure):
     _cls.INSTANCE_ARGS = {"access": True, "users": users_of(_cls),
                           "aliases": {}}
 del _cls

@@ -1,0 +1,752 @@
+/*
+ * pop3load: POP3 load generator for surel's benchmark (bench/pop3).
+ * Standalone on purpose (no surel library) so that it measures surel and
+ * Dovecot alike. Two loads:
+ *   -x drop      one session on one big maildrop: USER/PASS, STAT, UIDL,
+ *                RETR of every message, DELE of every message, QUIT; the
+ *                time of each step (QUIT included: that is when the server
+ *                deletes), and a check that RETR returned STAT's octets.
+ *   -x once      one USER/PASS, STAT, UIDL, QUIT session (so that the
+ *                server indexes a drop before a measured run).
+ *   -x sessions  -c threads, thread i logging in as user (i mod -u), each
+ *                doing USER/PASS, STAT, UIDL, QUIT over and over for -d
+ *                seconds: sessions per second and their latency.
+ * With -S PID, the CPU time of the server's process tree (the master and
+ * every process under it; what exited is in its reaper's cutime/cstime) is
+ * measured across the run, and its peak memory sampled.
+ * Prints one line "RESULT key=value ...".
+ *
+ * Build: cc -O2 -Wall -Wextra -o pop3load pop3load.c -lpthread
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONC 1000
+#define MAX_USERS 100000
+#define MAX_LAT (1UL << 22)	/* latencies kept per thread */
+#define NAME_MAX_LEN 256
+
+struct opts {
+	const char *host, *port, *mode;
+	unsigned conc, users, duration, io_timeout, settle, sample_ms;
+	long expect;		/* messages each drop must hold; -1 unchecked */
+	const char *prefix, *domain, *login;
+	long sample_pid;
+};
+
+static struct opts opt = {
+	.host = "127.0.0.1", .port = "110", .mode = "sessions", .conc = 50,
+	.users = 50, .duration = 30, .io_timeout = 60, .settle = 1,
+	.sample_ms = 100, .expect = -1, .prefix = "user",
+	.domain = "bench.test", .login = NULL, .sample_pid = 0,
+};
+
+static struct addrinfo *server_ai;
+static volatile bool stop_now;
+
+/* ---- small helpers ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("pop3load: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	/* _exit: a half-written RESULT line in stdout's buffer is dropped. */
+	_exit(2);
+}
+
+static unsigned long parse_ul(const char *s, const char *what, unsigned long min,
+			      unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+		die("bad %s '%s' (want %lu..%lu)", what, s, min, max);
+	return v;
+}
+
+/* Only loopback targets: this tool must never load anything but this machine. */
+static void resolve_server(void)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	int rc = getaddrinfo(opt.host, opt.port, &hints, &server_ai);
+
+	if (rc != 0)
+		die("%s:%s: %s", opt.host, opt.port, gai_strerror(rc));
+	const struct sockaddr *sa = server_ai->ai_addr;
+	bool loop = false;
+
+	if (sa->sa_family == AF_INET)
+		loop = (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	else if (sa->sa_family == AF_INET6)
+		loop = IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	if (!loop)
+		die("%s is not a loopback address; refusing", opt.host);
+}
+
+/* ---- connection I/O ---- */
+
+struct conn {
+	int fd;
+	char in[65536];
+	size_t len, off;
+	char status[256];	/* the last status line, for messages */
+};
+
+static int conn_open(struct conn *c)
+{
+	struct timeval tv = { .tv_sec = opt.io_timeout };
+	int one = 1;
+
+	c->fd = socket(server_ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, server_ai->ai_addr, server_ai->ai_addrlen) < 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	c->len = c->off = 0;
+	c->status[0] = '\0';
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Waits (bounded by the socket timeout) until the server closes: the
+   server, not us, then holds the TIME_WAIT, so that a long run does not
+   run out of client ports. */
+static void conn_wait_eof(struct conn *c)
+{
+	char buf[512];
+
+	while (read(c->fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static int fill(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->off == c->len)
+		c->off = c->len = 0;
+	if (c->len == sizeof(c->in)) {
+		memmove(c->in, c->in + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+	}
+	do
+		n = read(c->fd, c->in + c->len, sizeof(c->in) - c->len);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	c->len += (size_t)n;
+	return 0;
+}
+
+static int send_line(struct conn *c, const char *line)
+{
+	char buf[NAME_MAX_LEN * 2];
+	int n = snprintf(buf, sizeof(buf), "%s\r\n", line);
+	size_t off = 0;
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	while (off < (size_t)n) {
+		ssize_t w = write(c->fd, buf + off, (size_t)n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads one status line into c->status; 0 for "+OK", -1 otherwise. */
+static int read_status(struct conn *c)
+{
+	for (;;) {
+		char *nl = memchr(c->in + c->off, '\n', c->len - c->off);
+
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - (c->in + c->off));
+
+			if (n > 0 && c->in[c->off + n - 1] == '\r')
+				n--;
+			snprintf(c->status, sizeof(c->status), "%.*s", (int)n, c->in + c->off);
+			c->off = (size_t)(nl - c->in) + 1;
+			return strncmp(c->status, "+OK", 3) == 0 ? 0 : -1;
+		}
+		if (c->len - c->off >= sizeof(c->in) - 1)
+			return -1;	/* a status line longer than 64 KiB */
+		if (fill(c) < 0) {
+			snprintf(c->status, sizeof(c->status), "(connection closed)");
+			return -1;
+		}
+	}
+}
+
+/* Reads a multi-line body after its +OK, undoing the dot-stuffing;
+   *octets_r gets its octets (CRLF included, as STAT and LIST count them),
+   *lines_r its lines. A state machine over the bytes, so that lines of
+   any length are handled. 0, or -1 on EOF or timeout. */
+static int read_body(struct conn *c, uint64_t *octets_r, uint64_t *lines_r)
+{
+	enum { BOL, MID, DOT, DOT_CR } st = BOL;
+	uint64_t octets = 0, lines = 0;
+
+	for (;;) {
+		while (c->off < c->len) {
+			char ch = c->in[c->off++];
+
+			switch (st) {
+			case BOL:
+				if (ch == '.') {
+					st = DOT;
+					continue;
+				}
+				st = MID;
+				break;
+			case DOT:
+				if (ch == '\r') {
+					st = DOT_CR;
+					continue;
+				}
+				st = MID;	/* a stuffed dot: dropped */
+				break;
+			case DOT_CR:
+				if (ch == '\n') {
+					*octets_r = octets;
+					*lines_r = lines;
+					return 0;
+				}
+				octets++;	/* ".\r" then more: keep the '\r' */
+				st = MID;
+				break;
+			case MID:
+				break;
+			}
+			octets++;
+			if (ch == '\n') {
+				lines++;
+				st = BOL;
+			}
+		}
+		if (fill(c) < 0)
+			return -1;
+	}
+}
+
+static int command(struct conn *c, const char *line)
+{
+	if (send_line(c, line) < 0) {
+		snprintf(c->status, sizeof(c->status), "(write failed)");
+		return -1;
+	}
+	return read_status(c);
+}
+
+static void user_name(unsigned i, char *out, size_t max)
+{
+	if (opt.login != NULL)
+		snprintf(out, max, "%s", opt.login);
+	else
+		snprintf(out, max, "%s%u@%s", opt.prefix, i, opt.domain);
+}
+
+/* Greeting, USER, PASS (password: "pw-" and the local part, as the
+   bench's passwd-files have it). */
+static int login(struct conn *c, unsigned user)
+{
+	char name[NAME_MAX_LEN], line[NAME_MAX_LEN + 16];
+	size_t local;
+
+	user_name(user, name, sizeof(name));
+	local = strcspn(name, "@");
+	if (read_status(c) < 0)
+		return -1;
+	snprintf(line, sizeof(line), "USER %s", name);
+	if (command(c, line) < 0)
+		return -1;
+	snprintf(line, sizeof(line), "PASS pw-%.*s", (int)local, name);
+	return command(c, line);
+}
+
+/* STAT: 0 with the count and octets, -1 on error. */
+static int stat_cmd(struct conn *c, unsigned long *count_r, uint64_t *octets_r)
+{
+	if (command(c, "STAT") < 0)
+		return -1;
+	if (sscanf(c->status, "+OK %lu %llu", count_r, (unsigned long long *)octets_r) != 2)
+		return -1;
+	return 0;
+}
+
+/* ---- server process tree: CPU and memory ---- */
+
+struct proc_info {
+	long pid, ppid, rss_pages;
+	unsigned long long ut, st, cut, cst;	/* clock ticks */
+};
+
+#define MAX_PROCS 8192
+
+static bool read_stat(long pid, struct proc_info *pi)
+{
+	char path[64], buf[1024];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The command name is in parentheses and may hold spaces and ')'. */
+	char *p = strrchr(buf, ')');
+
+	if (p == NULL)
+		return false;
+	pi->pid = pid;
+	return sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		      "%llu %llu %llu %llu %*d %*d %*d %*d %*u %*u %ld",
+		      &pi->ppid, &pi->ut, &pi->st, &pi->cut, &pi->cst, &pi->rss_pages) == 6;
+}
+
+static long read_pss_kb(long pid)
+{
+	char path[64], line[256];
+	FILE *f;
+	long kb = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Pss:", 4) == 0) {
+			kb = strtol(line + 4, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+struct tree_sample {
+	double cpu_s;
+	long rss_kb, pss_kb, nprocs;
+};
+
+/* The root and its descendants (by ppid): CPU (own and reaped children's)
+   and memory summed. */
+static void sample_tree(long root, bool with_pss, struct tree_sample *s)
+{
+	static struct proc_info all[MAX_PROCS];
+	static bool in[MAX_PROCS];
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+
+	memset(s, 0, sizeof(*s));
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < MAX_PROCS)
+		if (isdigit((unsigned char)de->d_name[0]) &&
+		    read_stat(strtol(de->d_name, NULL, 10), &all[n])) {
+			in[n] = all[n].pid == root;
+			n++;
+		}
+	closedir(d);
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (in[i])
+				continue;
+			for (size_t j = 0; j < n; j++)
+				if (in[j] && all[j].pid == all[i].ppid) {
+					in[i] = changed = true;
+					break;
+				}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!in[i])
+			continue;
+		s->cpu_s += (all[i].ut + all[i].st + all[i].cut + all[i].cst) / hz;
+		s->rss_kb += all[i].rss_pages * page_kb;
+		if (with_pss)
+			s->pss_kb += read_pss_kb(all[i].pid);
+		s->nprocs++;
+	}
+}
+
+static struct tree_sample peak;
+static volatile bool sampler_stop;
+
+static void *sampler_main(void *arg)
+{
+	(void)arg;
+	while (!sampler_stop) {
+		struct tree_sample s;
+
+		sample_tree(opt.sample_pid, true, &s);
+		if (s.pss_kb > peak.pss_kb)
+			peak.pss_kb = s.pss_kb;
+		if (s.rss_kb > peak.rss_kb)
+			peak.rss_kb = s.rss_kb;
+		if (s.nprocs > peak.nprocs)
+			peak.nprocs = s.nprocs;
+		usleep(opt.sample_ms * 1000);
+	}
+	return NULL;
+}
+
+static double self_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the drop load ---- */
+
+static int run_drop(void)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	unsigned long count = 0;
+	uint64_t octets = 0, got = 0, lines, uidls = 0, n;
+	double t[7];
+	char line[64];
+
+	if (c == NULL)
+		die("out of memory");
+	t[0] = now_s();
+	if (conn_open(c) < 0)
+		die("connect: %s", strerror(errno));
+	if (login(c, 0) < 0)
+		die("login: %s", c->status);
+	t[1] = now_s();
+	if (stat_cmd(c, &count, &octets) < 0)
+		die("STAT: %s", c->status);
+	if (opt.expect >= 0 && count != (unsigned long)opt.expect)
+		die("STAT says %lu messages, expected %ld", count, opt.expect);
+	t[2] = now_s();
+	if (command(c, "UIDL") < 0 || read_body(c, &n, &uidls) < 0)
+		die("UIDL: %s", c->status);
+	if (uidls != count)
+		die("UIDL listed %llu messages, STAT %lu", (unsigned long long)uidls, count);
+	t[3] = now_s();
+	for (unsigned long i = 1; i <= count; i++) {
+		snprintf(line, sizeof(line), "RETR %lu", i);
+		if (command(c, line) < 0 || read_body(c, &n, &lines) < 0)
+			die("RETR %lu: %s", i, c->status);
+		got += n;
+	}
+	if (got != octets)
+		die("RETR returned %llu octets, STAT said %llu", (unsigned long long)got,
+		    (unsigned long long)octets);
+	t[4] = now_s();
+	for (unsigned long i = 1; i <= count; i++) {
+		snprintf(line, sizeof(line), "DELE %lu", i);
+		if (command(c, line) < 0)
+			die("DELE %lu: %s", i, c->status);
+	}
+	t[5] = now_s();
+	if (command(c, "QUIT") < 0)
+		die("QUIT: %s", c->status);
+	t[6] = now_s();
+	conn_wait_eof(c);
+	conn_close(c);
+	printf(" messages=%lu octets=%llu total_ms=%.1f login_ms=%.1f stat_ms=%.1f "
+	       "uidl_ms=%.1f retr_ms=%.1f dele_ms=%.1f quit_ms=%.1f",
+	       count, (unsigned long long)octets, (t[6] - t[0]) * 1e3, (t[1] - t[0]) * 1e3,
+	       (t[2] - t[1]) * 1e3, (t[3] - t[2]) * 1e3, (t[4] - t[3]) * 1e3,
+	       (t[5] - t[4]) * 1e3, (t[6] - t[5]) * 1e3);
+	free(c);
+	return 0;
+}
+
+/* ---- the sessions load ---- */
+
+struct worker {
+	pthread_t thread;
+	unsigned id;
+	unsigned long sessions, failed;
+	uint32_t *lat_us;
+	size_t nlat;
+	char last_error[256];
+};
+
+static double run_deadline;
+
+/* One login/STAT/UIDL/QUIT session as user; 0 or -1. */
+static int one_session(struct conn *c, unsigned user)
+{
+	unsigned long count;
+	uint64_t octets, n, lines;
+
+	if (conn_open(c) < 0) {
+		snprintf(c->status, sizeof(c->status), "connect: %s", strerror(errno));
+		return -1;
+	}
+	if (login(c, user) < 0 || stat_cmd(c, &count, &octets) < 0)
+		goto fail;
+	if (opt.expect >= 0 && count != (unsigned long)opt.expect) {
+		snprintf(c->status, sizeof(c->status), "STAT %lu, expected %ld", count, opt.expect);
+		goto fail;
+	}
+	if (command(c, "UIDL") < 0 || read_body(c, &n, &lines) < 0 || lines != count)
+		goto fail;
+	if (command(c, "QUIT") < 0)
+		goto fail;
+	conn_wait_eof(c);
+	conn_close(c);
+	return 0;
+fail:
+	conn_close(c);
+	return -1;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		die("out of memory");
+	c->fd = -1;
+	while (!stop_now && now_s() < run_deadline) {
+		double t0 = now_s();
+
+		if (one_session(c, w->id % opt.users) < 0) {
+			w->failed++;
+			snprintf(w->last_error, sizeof(w->last_error), "%s", c->status);
+			usleep(10000);	/* no busy loop against a refusing server */
+			continue;
+		}
+		w->sessions++;
+		if (w->nlat < MAX_LAT)
+			w->lat_us[w->nlat++] = (uint32_t)((now_s() - t0) * 1e6);
+	}
+	free(c);
+	return NULL;
+}
+
+static int run_once(void)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (c == NULL)
+		die("out of memory");
+	rc = one_session(c, 0);
+	if (rc < 0)
+		fprintf(stderr, "pop3load: session failed: %s\n", c->status);
+	free(c);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int run_sessions(void)
+{
+	struct worker *w = calloc(opt.conc, sizeof(*w));
+	unsigned long sessions = 0, failed = 0;
+	size_t nlat = 0;
+	uint32_t *all;
+	double t0, t1;
+	const char *err = "";
+
+	if (w == NULL)
+		die("out of memory");
+	t0 = now_s();
+	run_deadline = t0 + opt.duration;
+	for (unsigned i = 0; i < opt.conc; i++) {
+		w[i].id = i;
+		w[i].lat_us = malloc(MAX_LAT * sizeof(uint32_t));
+		if (w[i].lat_us == NULL)
+			die("out of memory");
+		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
+			die("pthread_create failed");
+	}
+	for (unsigned i = 0; i < opt.conc; i++)
+		pthread_join(w[i].thread, NULL);
+	t1 = now_s();
+	for (unsigned i = 0; i < opt.conc; i++) {
+		sessions += w[i].sessions;
+		failed += w[i].failed;
+		nlat += w[i].nlat;
+		if (w[i].failed > 0)
+			err = w[i].last_error;
+	}
+	all = malloc((nlat + 1) * sizeof(uint32_t));
+	if (all == NULL)
+		die("out of memory");
+	nlat = 0;
+	for (unsigned i = 0; i < opt.conc; i++) {
+		memcpy(all + nlat, w[i].lat_us, w[i].nlat * sizeof(uint32_t));
+		nlat += w[i].nlat;
+	}
+	qsort(all, nlat, sizeof(uint32_t), cmp_u32);
+	printf(" sessions=%lu failed=%lu seconds=%.2f rate=%.1f p50_ms=%.2f p99_ms=%.2f",
+	       sessions, failed, t1 - t0, sessions / (t1 - t0),
+	       nlat ? all[(size_t)(0.50 * (nlat - 1) + 0.5)] / 1e3 : 0.0,
+	       nlat ? all[(size_t)(0.99 * (nlat - 1) + 0.5)] / 1e3 : 0.0);
+	if (failed > 0)
+		fprintf(stderr, "pop3load: %lu failed sessions; last: %s\n", failed, err);
+	for (unsigned i = 0; i < opt.conc; i++)
+		free(w[i].lat_us);
+	free(all);
+	free(w);
+	return failed > 0 ? 1 : 0;
+}
+
+/* ---- main ---- */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: pop3load [options]\n"
+		"  -H HOST    server (loopback only)             [%s]\n"
+		"  -p PORT    port                               [%s]\n"
+		"  -x MODE    drop | once | sessions             [%s]\n"
+		"  -c N       concurrent sessions (sessions)     [%u]\n"
+		"  -u N       users PREFIX0..PREFIX(N-1)@DOMAIN  [%u]\n"
+		"  -U PREFIX  user name prefix                   [%s]\n"
+		"  -D DOMAIN  user domain                        [%s]\n"
+		"  -L NAME    log in as NAME only (drop, once)\n"
+		"  -d SEC     duration (sessions)                [%u]\n"
+		"  -e N       messages each drop must hold (checked by STAT)\n"
+		"  -t SEC     I/O timeout                        [%u]\n"
+		"  -S PID     measure CPU and memory of PID's process tree\n"
+		"  -Z SEC     settle before the last CPU sample  [%u]\n"
+		"passwords are \"pw-\" and the user's local part.\n",
+		opt.host, opt.port, opt.mode, opt.conc, opt.users, opt.prefix,
+		opt.domain, opt.duration, opt.io_timeout, opt.settle);
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	int o;
+
+	while ((o = getopt(argc, argv, "H:p:x:c:u:U:D:L:d:e:t:S:Z:h")) != -1) {
+		switch (o) {
+		case 'H': opt.host = optarg; break;
+		case 'p': opt.port = optarg; break;
+		case 'x': opt.mode = optarg; break;
+		case 'c': opt.conc = parse_ul(optarg, "-c", 1, MAX_CONC); break;
+		case 'u': opt.users = parse_ul(optarg, "-u", 1, MAX_USERS); break;
+		case 'U': opt.prefix = optarg; break;
+		case 'D': opt.domain = optarg; break;
+		case 'L': opt.login = optarg; break;
+		case 'd': opt.duration = parse_ul(optarg, "-d", 1, 3600); break;
+		case 'e': opt.expect = (long)parse_ul(optarg, "-e", 0, 10000000); break;
+		case 't': opt.io_timeout = parse_ul(optarg, "-t", 1, 3600); break;
+		case 'S': opt.sample_pid = (long)parse_ul(optarg, "-S", 1, 1UL << 30); break;
+		case 'Z': opt.settle = parse_ul(optarg, "-Z", 0, 60); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (strcmp(opt.mode, "drop") != 0 && strcmp(opt.mode, "once") != 0 &&
+	    strcmp(opt.mode, "sessions") != 0)
+		die("bad -x %s (drop, once or sessions)", opt.mode);
+	if (strlen(opt.prefix) + strlen(opt.domain) > NAME_MAX_LEN - 16 ||
+	    (opt.login != NULL && strlen(opt.login) > NAME_MAX_LEN - 16))
+		die("user name too long");
+}
+
+int main(int argc, char **argv)
+{
+	struct tree_sample a = { 0 }, b = { 0 };
+	pthread_t sampler;
+	double self0, self1;
+	int rc;
+
+	parse_args(argc, argv);
+	resolve_server();
+	if (opt.sample_pid > 0) {
+		sample_tree(opt.sample_pid, false, &a);
+		if (a.nprocs == 0)
+			die("no process %ld", opt.sample_pid);
+		if (pthread_create(&sampler, NULL, sampler_main, NULL) != 0)
+			die("pthread_create failed");
+	}
+	self0 = self_cpu_s();
+	printf("RESULT mode=%s", opt.mode);
+	if (strcmp(opt.mode, "drop") == 0)
+		rc = run_drop();
+	else if (strcmp(opt.mode, "once") == 0)
+		rc = run_once();
+	else
+		rc = run_sessions();
+	self1 = self_cpu_s();
+	if (opt.sample_pid > 0) {
+		sleep(opt.settle);
+		sampler_stop = true;
+		pthread_join(sampler, NULL);
+		sample_tree(opt.sample_pid, false, &b);
+		printf(" server_cpu_s=%.3f peak_rss_kb=%ld peak_pss_kb=%ld peak_procs=%ld",
+		       b.cpu_s - a.cpu_s, peak.rss_kb, peak.pss_kb, peak.nprocs);
+	}
+	printf(" client_cpu_s=%.3f\n", self1 - self0);
+	return rc;
+}
