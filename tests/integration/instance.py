@@ -269,19 +269,21 @@ class RssSampler(threading.Thread):
 
 # ---------------------------------------------------------- raw client
 
-class Raw:
-    """A raw SMTP connection: bytes in, parsed replies out, for what
-    smtplib cannot send (pipelining in one write, BDAT, bad input)."""
+class LineConn:
+    """A raw line-oriented connection (SMTP, POP3) for what the standard
+    clients cannot send: pipelining in one write, bad input, commands at
+    the wrong time. context: TLS from the first byte. Every read is
+    bounded by timeout."""
 
-    def __init__(self, port, timeout=15, greeting=True):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+    def __init__(self, port, timeout=15, context=None, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if context is not None:
+            self.sock = context.wrap_socket(self.sock)
         self.buf = b""
-        self.greeting = self.reply() if greeting else None
 
     def send(self, data):
         if isinstance(data, str):
-            data = data.encode()
+            data = data.encode("utf-8")
         self.sock.sendall(data)
 
     def _fill(self):
@@ -297,6 +299,58 @@ class Raw:
             self._fill()
         line, self.buf = self.buf.split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8", "replace")
+
+    def raw_line(self):
+        """One line as bytes with its line end."""
+        while b"\n" not in self.buf:
+            if len(self.buf) > 1 << 20:
+                raise ValueError("reply line too long")
+            self._fill()
+        i = self.buf.index(b"\n") + 1
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    def starttls(self, context):
+        """TLS on the connection now (after STARTTLS / STLS)."""
+        assert self.buf == b"", "plaintext left before TLS: %r" % self.buf
+        self.sock = context.wrap_socket(self.sock)
+
+    def closed(self, timeout=10):
+        """True when the server closes the connection within timeout
+        (anything it still sends is discarded)."""
+        import ssl
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not self.sock.recv(65536):
+                    return True
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+class Raw(LineConn):
+    """A raw SMTP connection: bytes in, parsed replies out, for what
+    smtplib cannot send (pipelining in one write, BDAT, bad input)."""
+
+    def __init__(self, port, timeout=15, greeting=True, **kw):
+        super().__init__(port, timeout, **kw)
+        self.greeting = self.reply() if greeting else None
 
     def reply(self):
         """(code, text) of one complete, possibly multi-line, reply."""
@@ -317,39 +371,12 @@ class Raw:
                   else line + b"\r\n")
         return self.reply()
 
-    def closed(self, timeout=10):
-        """True when the server closes the connection within timeout
-        (anything it still sends is discarded)."""
-        self.sock.settimeout(timeout)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                if not self.sock.recv(65536):
-                    return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-        return False
-
     def reply_or_eof(self):
         """A reply, or (0, 'closed') if the server closed first."""
         try:
             return self.reply()
         except (EOFError, ConnectionResetError, BrokenPipeError):
             return 0, "closed"
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 # ------------------------------------------------------------ instance
@@ -867,11 +894,17 @@ class SharedInstanceCase(unittest.TestCase):
     _start_error = None
 
     @classmethod
+    def make_shared_instance(cls):
+        """The instance the class shares, not yet started (override to
+        set it up further)."""
+        return Instance(**dict(cls.INSTANCE_ARGS, **cls.CONFIG))
+
+    @classmethod
     def instance(cls):
         if cls.__dict__.get("_start_error"):
             raise AssertionError("instance did not start: %s" % cls._start_error)
         if cls.__dict__.get("_instance") is None:
-            inst = Instance(**dict(cls.INSTANCE_ARGS, **cls.CONFIG))
+            inst = cls.make_shared_instance()
             try:
                 inst.start()
             except Exception as e:

@@ -9,12 +9,11 @@ import os
 import poplib
 import re
 import socket
-import ssl
 import struct
 import time
 import unittest
 
-from instance import (IS_ROOT, OwnInstanceCase, SharedInstanceCase,
+from instance import (IS_ROOT, LineConn, OwnInstanceCase, SharedInstanceCase,
                       make_message, new_marker, password_of, read_file,
                       wait_until)
 
@@ -34,43 +33,13 @@ def b64_plain(authcid, password, authzid=""):
     return base64.b64encode(raw).decode()
 
 
-class PopRaw:
+class PopRaw(LineConn):
     """A raw POP3 connection for what poplib cannot send: pipelining,
     bad lines, AUTH, STLS at will. Every read is bounded by timeout."""
 
     def __init__(self, port, timeout=15, context=None, host="127.0.0.1"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        if context is not None:
-            self.sock = context.wrap_socket(self.sock)
-        self.buf = b""
+        super().__init__(port, timeout, context=context, host=host)
         self.greeting = self.line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed by server")
-        self.buf += chunk
-
-    def line(self):
-        while b"\n" not in self.buf:
-            if len(self.buf) > 1 << 20:
-                raise ValueError("reply line too long")
-            self._fill()
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("utf-8", "replace")
-
-    def raw_line(self):
-        """One line as bytes with its line end."""
-        while b"\n" not in self.buf:
-            self._fill()
-        i = self.buf.index(b"\n") + 1
-        line, self.buf = self.buf[:i], self.buf[i:]
-        return line
 
     def cmd(self, line):
         self.send((line.encode("utf-8") if isinstance(line, str) else line)
@@ -93,37 +62,6 @@ class PopRaw:
         if not r.startswith("+OK"):
             return r
         return self.cmd("PASS " + (password or password_of(user)))
-
-    def starttls(self, context):
-        assert self.buf == b"", "plaintext left before TLS: %r" % self.buf
-        self.sock = context.wrap_socket(self.sock)
-
-    def closed(self, timeout=10):
-        """True when the server closes within timeout (what it still
-        sends is discarded)."""
-        self.sock.settimeout(timeout)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                if not self.sock.recv(65536):
-                    return True
-        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
-        return False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 class Pop3Case(SharedInstanceCase):
