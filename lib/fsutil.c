@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
+#include "timeutil.h"
 
 int fs_fsync_dir(const char *path)
 {
@@ -111,4 +113,21 @@ int fs_set_nonblock(int fd)
 	int flags = fcntl(fd, F_GETFL);
 
 	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int fs_wait_fd(int fd, short events, uint64_t deadline_ms)
+{
+	for (;;) {
+		uint64_t now = time_mono_ms();
+		if (now >= deadline_ms)
+			return 0;
+		uint64_t left = deadline_ms - now;
+		struct pollfd pfd = { .fd = fd, .events = events };
+		/* Waits of many minutes are split: poll takes an int. */
+		int n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fsutil.h"
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
@@ -206,23 +207,11 @@ int ipc_reader_feed(struct ipc_reader *r, const char *data, size_t len,
 static int ipc_wait(int fd, short events, uint64_t deadline,
 		    const char **error_r)
 {
-	for (;;) {
-		uint64_t now = time_mono_ms();
-		if (now >= deadline) {
-			*error_r = "timeout";
-			return -1;
-		}
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int n = poll(&pfd, 1, (int)(deadline - now > 60000
-						    ? 60000
-						    : deadline - now));
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR) {
-			*error_r = "poll error";
-			return -1;
-		}
-	}
+	int ret = fs_wait_fd(fd, events, deadline);
+
+	if (ret <= 0)
+		*error_r = ret == 0 ? "timeout" : "poll error";
+	return ret > 0 ? 0 : -1;
 }
 
 /* MSG_DONTWAIT makes even a blocking socket honour the timeout without a

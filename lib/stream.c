@@ -116,18 +116,9 @@ int stream_fd(const struct stream *s) { return s->fd; }
  * STREAM_TIMEOUT or STREAM_IO_ERROR. */
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
-	for (;;) {
-		uint64_t now = time_mono_ms();
-		if (now >= deadline)
-			return STREAM_TIMEOUT;
-		uint64_t left = deadline - now;
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return STREAM_IO_ERROR;
-	}
+	int ret = fs_wait_fd(fd, events, deadline);
+
+	return ret > 0 ? 1 : ret == 0 ? STREAM_TIMEOUT : STREAM_IO_ERROR;
 }
 
 /* Reads what is available into the free end of the input buffer, waiting

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include "buf.h"
 #include "conf.h"
+#include "fsutil.h"
 #include "mem.h"
 #include "str.h"
 #include "timeutil.h"
@@ -438,23 +439,6 @@ static short tls_wait(void *ctx, short events)
 	return c->want != 0 ? c->want : events;
 }
 
-/* 1 ready, 0 deadline passed, -1 poll failed. */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	for (;;) {
-		uint64_t now = time_mono_ms();
-		if (now >= deadline)
-			return 0;
-		uint64_t left = deadline - now;
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* Why SSL_accept failed, for the log: "lost connection", "wrong version
  * number" (a plaintext client), "unsupported protocol"... */
 static const char *handshake_failure(struct tls_conn *c, int ret,
@@ -490,9 +474,9 @@ static int handshake(struct tls_conn *c, int timeout_ms, const char **error_r)
 			*error_r = handshake_failure(c, ret, saved);
 			return -1;
 		}
-		int w = wait_fd(c->fd, err == SSL_ERROR_WANT_READ ? POLLIN
+		int w = fs_wait_fd(c->fd, err == SSL_ERROR_WANT_READ ? POLLIN
 								 : POLLOUT,
-				deadline);
+				 deadline);
 		if (w <= 0) {
 			c->failed = true;
 			*error_r = w == 0 ? "timeout" : tls_error_set(
