@@ -175,7 +175,7 @@ static int show_master(const struct options *o, char **names, int count)
 /* --- surel.conf(5) -------------------------------------------------------- */
 
 /* Writes text for roff: backslashes doubled as \e, a leading '.' or '\''
- * protected. */
+ * protected, and a place to break after each ':' (long cipher lists). */
 static void roff_text(const char *s)
 {
 	if (s[0] == '.' || s[0] == '\'')
@@ -185,6 +185,8 @@ static void roff_text(const char *s)
 			fputs("\\e", stdout);
 		else if (*s == '-')
 			fputs("\\-", stdout);
+		else if (*s == ':')
+			fputs(":\\:", stdout);
 		else
 			putchar(*s);
 	}
