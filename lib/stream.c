@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "fsutil.h"
@@ -59,6 +61,13 @@ struct stream *stream_new(int fd, size_t line_max)
 
 	s->fd = fd;
 	(void)fs_set_nonblock(fd);
+	/* The stream batches its output itself and flushes when a reply
+	 * group is complete; Nagle's algorithm would only hold the last
+	 * small write back until the peer's delayed ACK (40 ms on Linux)
+	 * whenever a reply took more than one write. Fails harmlessly on
+	 * a socketpair or a UNIX socket. */
+	int on = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	stream_set_io(s, NULL, NULL, NULL);
 	s->timeout_ms = 300 * 1000;
 	s->line_max = line_max < 2 ? 2 : line_max;

@@ -31,7 +31,8 @@ typedef ssize_t stream_write_fn(void *ctx, const void *buf, size_t len);
 struct stream;
 
 /* Wraps fd (the caller keeps ownership and closes it after
- * stream_free). The fd is made non-blocking. line_max is the longest
+ * stream_free). The fd is made non-blocking, and TCP_NODELAY is set on a
+ * TCP socket (the stream does its own batching). line_max is the longest
  * line stream_read_line returns, LF included; the input buffer is at
  * least that big. */
 struct stream *stream_new(int fd, size_t line_max);
