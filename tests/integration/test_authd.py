@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -152,6 +153,29 @@ class Basics(SharedInstanceCase):
     def make_shared_instance(cls):
         """SharedInstanceCase's, with authd's own master.cf."""
         return setup_instance(Instance(**cls.INSTANCE_ARGS))
+
+    def test_socket_reachable_only_by_mail_owner(self):
+        """private/auth is a socket of mail_owner, mode 0600, in the
+        0700 private/ directory: only the daemons (mail_owner) reach it;
+        as root, another user's process is refused."""
+        import stat
+        private = os.path.join(self.inst.queue, "private")
+        path = os.path.join(private, "auth")
+        st = os.stat(path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(private).st_mode & 0o777, 0o700)
+        self.assertEqual(st.st_uid, self.inst.owner.pw_uid)
+        if IS_ROOT:
+            code = ("import socket,sys\n"
+                    "s=socket.socket(socket.AF_UNIX)\n"
+                    "try:\n s.connect(sys.argv[1]); print('connected')\n"
+                    "except OSError as e: print(type(e).__name__)\n")
+            r = subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534",
+                 "--clear-groups", sys.executable, "-c", code, path],
+                capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.stdout.strip(), "PermissionError", r.stderr)
 
     def test_ok(self):
         r, _ = verify(self.inst, "alice@example.test", "pw-alice")
