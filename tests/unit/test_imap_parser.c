@@ -17,28 +17,15 @@
 #define DEPTH_MAX_TEST 4
 #define ARGS_MAX_TEST 16
 
-/* Appends to a transcript; the buffers are far larger than any test. */
-static void put(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (buf_vprintf(b, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-}
-
 static void dump_text(struct buf *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c >= 0x7f)
-			put(out, "\\x%02X", c);
+			unit_put(out, "\\x%02X", c);
 		else
-			put(out, "%c", (char)c);
+			unit_put(out, "%c", (char)c);
 	}
 }
 
@@ -46,7 +33,7 @@ static void dump_text(struct buf *out, const char *s, size_t len)
 static void dump_args(struct buf *out, const struct imap_arg *a)
 {
 	for (; a != NULL; a = a->next) {
-		put(out, "%c", ' ');
+		unit_put(out, "%c", ' ');
 		switch (a->type) {
 		case IMAP_ARG_LIST: {
 			struct buf inner;
@@ -56,29 +43,29 @@ static void dump_args(struct buf *out, const struct imap_arg *a)
 				n++;
 			buf_init(&inner, 4096);
 			dump_args(&inner, a->list);
-			put(out, "(%s)%s", inner.len > 0 ?
+			unit_put(out, "(%s)%s", inner.len > 0 ?
 					 buf_cstr(&inner) + 1 : "",
 					 n == a->list_count ? "" : "#BADCOUNT");
 			buf_deinit(&inner);
 			continue;
 		}
-		case IMAP_ARG_ATOM: put(out, "%s", "A:"); break;
+		case IMAP_ARG_ATOM: unit_put(out, "%s", "A:"); break;
 		case IMAP_ARG_NUMBER:
-			put(out, "N%llu:",
+			unit_put(out, "N%llu:",
 					 (unsigned long long)a->num);
 			break;
-		case IMAP_ARG_NIL: put(out, "%s", "NIL:"); break;
-		case IMAP_ARG_STRING: put(out, "%s", "S:"); break;
+		case IMAP_ARG_NIL: unit_put(out, "%s", "NIL:"); break;
+		case IMAP_ARG_STRING: unit_put(out, "%s", "S:"); break;
 		case IMAP_ARG_LITERAL:
-			put(out, "%s", a->nonsync ? "L+:" : "L:");
+			unit_put(out, "%s", a->nonsync ? "L+:" : "L:");
 			break;
 		case IMAP_ARG_LITERAL8:
-			put(out, "%s", a->nonsync ? "L8+:" : "L8:");
+			unit_put(out, "%s", a->nonsync ? "L8+:" : "L8:");
 			break;
 		}
 		dump_text(out, a->str, a->len);
 		if (a->str[a->len] != '\0')
-			put(out, "%s", "#NONUL");
+			unit_put(out, "%s", "#NONUL");
 	}
 }
 
@@ -88,9 +75,9 @@ static void dump_command(struct buf *out, const struct imap_command *cmd)
 
 	for (const struct imap_arg *a = cmd->args; a != NULL; a = a->next)
 		n++;
-	put(out, "CMD %s %s", cmd->tag, cmd->name);
+	unit_put(out, "CMD %s %s", cmd->tag, cmd->name);
 	dump_args(out, cmd->args);
-	put(out, "%s", n == cmd->arg_count ? "|" : "#BADCOUNT|");
+	unit_put(out, "%s", n == cmd->arg_count ? "|" : "#BADCOUNT|");
 }
 
 /* Feeds in[0..len) in pieces of chunk octets; sync literals are accepted
@@ -112,18 +99,18 @@ static void transcript(struct imap_parser *p, const char *in, size_t len,
 		switch (r) {
 		case IMAP_PARSER_MORE:
 			if (used != n)
-				put(out, "%s", "#SHORT|");
+				unit_put(out, "%s", "#SHORT|");
 			break;
 		case IMAP_PARSER_COMMAND:
 			dump_command(out, cmd);
 			break;
 		case IMAP_PARSER_LITERAL:
-			put(out, "LIT%s %llu|",
+			unit_put(out, "LIT%s %llu|",
 					 imap_parser_literal_is8(p) ? "8" : "",
 					 (unsigned long long)
 					 imap_parser_literal_size(p));
 			if (refuse) {
-				put(out, "REFUSED %s|",
+				unit_put(out, "REFUSED %s|",
 						 imap_parser_tag(p));
 				imap_parser_literal_refuse(p);
 			} else {
@@ -132,17 +119,17 @@ static void transcript(struct imap_parser *p, const char *in, size_t len,
 			break;
 		case IMAP_PARSER_ERROR:
 			tag = imap_parser_tag(p);
-			put(out, "ERR %s %s%s|",
+			unit_put(out, "ERR %s %s%s|",
 				imap_parser_error_name(imap_parser_error_code(p)),
 				tag != NULL ? tag : "-",
 				imap_parser_error_fatal(p) ? " fatal" : "");
 			if (error == NULL || *error == '\0')
-				put(out, "%s", "#NOTEXT|");
+				unit_put(out, "%s", "#NOTEXT|");
 			if (imap_parser_error_fatal(p))
 				return;
 			break;
 		default:
-			put(out, "%s", "#BADRESULT|");
+			unit_put(out, "%s", "#BADRESULT|");
 			return;
 		}
 	}

@@ -18,34 +18,22 @@ static const struct imap_parser_limits plimits = {
 static const struct imap_search_limits slimits = {
 	.depth_max = 8, .keys_max = 40, .ranges_max = 4 };
 
-static void put(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (buf_vprintf(b, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-}
-
 static void dump_set(const struct imap_seqset *set, struct buf *out)
 {
 	if (set->saved)
-		put(out, "$");
+		unit_put(out, "$");
 	for (size_t i = 0; i < set->count; i++) {
 		uint32_t lo = set->ranges[i].lo, hi = set->ranges[i].hi;
 
-		put(out, "%s", i > 0 ? "," : "");
+		unit_put(out, "%s", i > 0 ? "," : "");
 		if (lo == IMAP_SEQ_STAR)
-			put(out, "*");
+			unit_put(out, "*");
 		else
-			put(out, "%u", lo);
+			unit_put(out, "%u", lo);
 		if (hi == IMAP_SEQ_STAR)
-			put(out, "-*");
+			unit_put(out, "-*");
 		else
-			put(out, "-%u", hi);
+			unit_put(out, "-%u", hi);
 	}
 }
 
@@ -57,30 +45,30 @@ static void dump(const struct imap_search_key *k, struct buf *out)
 	if (k->child == NULL && k->str == NULL && k->field == NULL &&
 	    k->date.year == 0 && k->num == 0 && k->set.count == 0 &&
 	    !k->set.saved && k->type != IMAP_SEARCH_MODSEQ) {
-		put(out, "%s", name);
+		unit_put(out, "%s", name);
 		return;
 	}
-	put(out, "(%s", name);
+	unit_put(out, "(%s", name);
 	if (k->field != NULL)
-		put(out, " '%s'", k->field);
+		unit_put(out, " '%s'", k->field);
 	if (k->modseq_type != IMAP_SEARCH_MODSEQ_NONE)
-		put(out, " t%d", (int)k->modseq_type);
+		unit_put(out, " t%d", (int)k->modseq_type);
 	if (k->str != NULL)
-		put(out, " '%s'", k->str);
+		unit_put(out, " '%s'", k->str);
 	if (k->date.year != 0)
-		put(out, " %04u-%02u-%02u", k->date.year, k->date.month,
+		unit_put(out, " %04u-%02u-%02u", k->date.year, k->date.month,
 		    k->date.day);
 	if (k->num != 0 || k->type == IMAP_SEARCH_MODSEQ)
-		put(out, " %llu", (unsigned long long)k->num);
+		unit_put(out, " %llu", (unsigned long long)k->num);
 	if (k->set.count > 0 || k->set.saved) {
-		put(out, " ");
+		unit_put(out, " ");
 		dump_set(&k->set, out);
 	}
 	for (const struct imap_search_key *c = k->child; c; c = c->next) {
-		put(out, " ");
+		unit_put(out, " ");
 		dump(c, out);
 	}
-	put(out, ")");
+	unit_put(out, ")");
 }
 
 /* Parses "t SEARCH <args>\r\n"; returns the dump, "BAD: text", "NO: text",
@@ -99,21 +87,21 @@ static void run_limits(const char *args, const struct imap_search_limits *l,
 					     "MANY" };
 
 	buf_init(&line, 1 << 20);
-	put(&line, "t SEARCH %s\r\n", args);
+	unit_put(&line, "t SEARCH %s\r\n", args);
 	buf_reset(out);
 	if (imap_parser_feed(p, line.data, line.len, &used, &cmd, &error) !=
 	    IMAP_PARSER_COMMAND) {
-		put(out, "PARSER: %s", error ? error : "?");
+		unit_put(out, "PARSER: %s", error ? error : "?");
 	} else if (imap_search_parse(cmd->args, l, &prog, &code, &error) < 0) {
 		if (prog != NULL || error == NULL || code <= 0 ||
 		    code >= IMAP_SEARCH_ERR_COUNT)
 			abort();
-		put(out, "%s: %s", codes[code], error);
+		unit_put(out, "%s: %s", codes[code], error);
 	} else {
 		if (prog->has_return)
-			put(out, "R%x ", prog->return_opts);
+			unit_put(out, "R%x ", prog->return_opts);
 		if (prog->has_charset)
-			put(out, "C ");
+			unit_put(out, "C ");
 		dump(prog->root, out);
 		imap_search_program_free(&prog);
 		UNIT_CHECK(prog == NULL);
@@ -281,10 +269,10 @@ static void nested(struct buf *in, const char *prefix, const char *suffix,
 {
 	buf_reset(in);
 	for (unsigned i = 0; i < n; i++)
-		put(in, "%s", prefix);
-	put(in, "ALL");
+		unit_put(in, "%s", prefix);
+	unit_put(in, "ALL");
 	for (unsigned i = 0; i < n; i++)
-		put(in, "%s", suffix);
+		unit_put(in, "%s", suffix);
 }
 
 static void test_depth(void)
@@ -333,7 +321,7 @@ static void test_keys_max(void)
 	for (unsigned n = 8; n <= 10; n++) {
 		buf_reset(&in);
 		for (unsigned i = 0; i < n; i++)
-			put(&in, "%sSEEN", i > 0 ? " " : "");
+			unit_put(&in, "%sSEEN", i > 0 ? " " : "");
 		run_limits(in.data, &l, &out);
 		if (n + 1 <= 10)
 			UNIT_CHECK(strncmp(out.data, "(AND SEEN", 9) == 0);

@@ -12,18 +12,6 @@
 
 #define FIELDS_MAX_TEST 4
 
-static void put(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (buf_vprintf(b, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-}
-
 static const char *const kinds[] = {
 	"ALL", "PART", "HEADER", "FIELDS", "FIELDS.NOT", "TEXT", "MIME" };
 
@@ -31,13 +19,13 @@ static const char *const kinds[] = {
 static void dump(const struct imap_section *sec, struct buf *out)
 {
 	buf_reset(out);
-	put(out, "%s", kinds[sec->kind]);
+	unit_put(out, "%s", kinds[sec->kind]);
 	for (size_t i = 0; i < sec->part_count; i++)
-		put(out, "%s%u", i == 0 ? " parts=" : ".", sec->parts[i]);
+		unit_put(out, "%s%u", i == 0 ? " parts=" : ".", sec->parts[i]);
 	for (size_t i = 0; i < sec->field_count; i++)
-		put(out, "%s%s", i == 0 ? " fields=" : ",", sec->fields[i]);
+		unit_put(out, "%s%s", i == 0 ? " fields=" : ",", sec->fields[i]);
 	if (sec->has_partial)
-		put(out, " partial=%u.%u", sec->partial_offset,
+		unit_put(out, " partial=%u.%u", sec->partial_offset,
 		    sec->partial_length);
 }
 

@@ -12,37 +12,24 @@
 
 #define RANGES_MAX_TEST 8
 
-/* Appends to a transcript; the buffers are far larger than any test. */
-static void put(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (buf_vprintf(b, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-}
-
 /* "lo-hi,lo-hi" with * as "*", or "$". */
 static void dump(const struct imap_seqset *set, struct buf *out)
 {
 	buf_reset(out);
 	if (set->saved)
-		put(out, "%s", "$");
+		unit_put(out, "%s", "$");
 	for (size_t i = 0; i < set->count; i++) {
 		uint32_t v[2] = { set->ranges[i].lo, set->ranges[i].hi };
 
 		if (i > 0)
-			put(out, "%c", ',');
+			unit_put(out, "%c", ',');
 		for (int k = 0; k < 2; k++) {
 			if (k == 1)
-				put(out, "%c", '-');
+				unit_put(out, "%c", '-');
 			if (v[k] == IMAP_SEQ_STAR)
-				put(out, "%c", '*');
+				unit_put(out, "%c", '*');
 			else
-				put(out, "%u", v[k]);
+				unit_put(out, "%u", v[k]);
 		}
 	}
 }

@@ -17,18 +17,6 @@ static const struct mime_limits limits = {
 	.header_size_max = 65536, .fields_max = 1000, .depth_max = 100,
 	.parts_max = 10000, .params_max = 32, .param_len_max = 1024 };
 
-static void put(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (buf_vprintf(b, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-}
-
 /* "type/subtype(child,child)" in tree order; iterative over the links. */
 static const char *dump(const struct mime_part *root)
 {
@@ -39,20 +27,20 @@ static const char *dump(const struct mime_part *root)
 		buf_init(&out, 1 << 20);
 	buf_reset(&out);
 	while (p != NULL) {
-		put(&out, "%s/%s", p->type, p->subtype);
+		unit_put(&out, "%s/%s", p->type, p->subtype);
 		if (p->children != NULL) {
-			put(&out, "(");
+			unit_put(&out, "(");
 			p = p->children;
 			continue;
 		}
 		while (p != NULL && p != root && p->next == NULL) {
 			p = p->parent;
 			if (p != NULL)
-				put(&out, ")");
+				unit_put(&out, ")");
 		}
 		if (p == NULL || p == root)
 			break;
-		put(&out, ",");
+		unit_put(&out, ",");
 		p = p->next;
 	}
 	return buf_cstr(&out);
@@ -370,13 +358,13 @@ static char *deep(int levels, bool multipart, size_t *len_r)
 	buf_init(&b, 1 << 26);
 	for (int i = 0; i < levels; i++)
 		if (multipart)
-			put(&b, "Content-Type: multipart/mixed; boundary=b%d"
+			unit_put(&b, "Content-Type: multipart/mixed; boundary=b%d"
 			    "\n\n--b%d\n", i, i);
 		else
-			put(&b, "Content-Type: message/rfc822\n\n");
-	put(&b, "\nleaf\n");
+			unit_put(&b, "Content-Type: message/rfc822\n\n");
+	unit_put(&b, "\nleaf\n");
 	for (int i = levels - 1; multipart && i >= 0; i--)
-		put(&b, "--b%d--\n", i);
+		unit_put(&b, "--b%d--\n", i);
 	*len_r = b.len;
 	r = xmemdup(b.data, b.len);
 	buf_deinit(&b);

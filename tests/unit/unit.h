@@ -4,8 +4,11 @@
 #ifndef SUREL_UNIT_H
 #define SUREL_UNIT_H
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "buf.h"
 
 static int unit_passed, unit_failed;
 
@@ -45,6 +48,20 @@ static inline int unit_rm_entry(const char *path, const struct stat *st,
 static inline void unit_rmtree(const char *path)
 {
 	nftw(path, unit_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Appends to a transcript buffer (the tests' buffers are far larger than
+ * anything they write: overflowing one is a broken test, so it aborts). */
+static inline void unit_put(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline void unit_put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vprintf(b, fmt, ap) < 0)
+		abort();
+	va_end(ap);
 }
 
 static inline int unit_done(void)
