@@ -394,9 +394,10 @@ static ssize_t io_failure(struct tls_conn *c, int ret, int saved_errno,
 	return -1;
 }
 
-static ssize_t tls_read(void *ctx, void *buf, size_t len)
+/* One SSL_read_ex or SSL_write_ex with the stream's read(2)/write(2)
+ * conventions. */
+static ssize_t tls_io(struct tls_conn *c, bool reading, void *buf, size_t len)
 {
-	struct tls_conn *c = ctx;
 	size_t n;
 
 	if (c->failed) {
@@ -405,29 +406,23 @@ static ssize_t tls_read(void *ctx, void *buf, size_t len)
 	}
 	ERR_clear_error();
 	errno = 0;
-	int ret = SSL_read_ex(c->ssl, buf, len, &n);
+	int ret = reading ? SSL_read_ex(c->ssl, buf, len, &n)
+			  : SSL_write_ex(c->ssl, buf, len, &n);
 	int saved = errno;
 	if (ret == 1)
 		return (ssize_t)n;
-	return io_failure(c, ret, saved, true);
+	return io_failure(c, ret, saved, reading);
+}
+
+static ssize_t tls_read(void *ctx, void *buf, size_t len)
+{
+	return tls_io(ctx, true, buf, len);
 }
 
 static ssize_t tls_write(void *ctx, const void *buf, size_t len)
 {
-	struct tls_conn *c = ctx;
-	size_t n;
-
-	if (c->failed) {
-		errno = EIO;
-		return -1;
-	}
-	ERR_clear_error();
-	errno = 0;
-	int ret = SSL_write_ex(c->ssl, buf, len, &n);
-	int saved = errno;
-	if (ret == 1)
-		return (ssize_t)n;
-	return io_failure(c, ret, saved, false);
+	/* SSL_write_ex only reads buf; tls_io shares one signature. */
+	return tls_io(ctx, false, (void *)buf, len);
 }
 
 /* TLS may have to write while the stream reads (a key update) or read
