@@ -30,6 +30,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 #define MAX_CONC 1000
 #define MAX_RCPTS 100
@@ -110,68 +111,6 @@ struct worker {
 	unsigned id;
 	struct stats st;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("loadgen: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(2);
-}
-
-static unsigned long parse_ul(const char *s, const char *what, unsigned long min,
-			      unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
-		die("bad %s '%s' (want %lu..%lu)", what, s, min, max);
-	return v;
-}
-
-/* Only loopback targets: this tool must never load anything but this machine. */
-static bool addr_is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return false;
-}
-
-static void resolve_server(void)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-	int rc;
-
-	rc = getaddrinfo(opt.host, opt.port, &hints, &server_ai);
-	if (rc != 0)
-		die("%s:%s: %s", opt.host, opt.port, gai_strerror(rc));
-	if (!addr_is_loopback(server_ai->ai_addr))
-		die("%s is not a loopback address; refusing", opt.host);
-}
 
 /* ---- connection I/O ---- */
 
@@ -582,66 +521,11 @@ struct proc_sample {
 	int nprocs;
 };
 
-struct proc_info {
-	long pid, ppid, rss_pages;
-	unsigned long long ut, st, cut, cst;	/* clock ticks */
-	char comm[32];
-	bool in_tree;
-};
-
-#define MAX_PROCS 8192
-
 /* The server's process tree at one instant (only its members are kept). */
 struct tree_snap {
 	struct proc_info p[MAX_PROCS];
 	size_t n;
 };
-
-static bool read_stat(long pid, struct proc_info *pi)
-{
-	char path[64], buf[1024];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* The command name is in parentheses and may hold spaces and ')'. */
-	char *open_paren = strchr(buf, '('), *p = strrchr(buf, ')');
-
-	if (open_paren == NULL || p == NULL || p < open_paren)
-		return false;
-	snprintf(pi->comm, sizeof(pi->comm), "%.*s", (int)(p - open_paren - 1), open_paren + 1);
-	pi->pid = pid;
-	return sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		      "%llu %llu %llu %llu %*d %*d %*d %*d %*u %*u %ld",
-		      &pi->ppid, &pi->ut, &pi->st, &pi->cut, &pi->cst, &pi->rss_pages) == 6;
-}
-
-static long read_pss_kb(long pid)
-{
-	char path[64], line[256];
-	FILE *f;
-	long kb = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Pss:", 4) == 0) {
-			kb = strtol(line + 4, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
 
 /* Reads every process, keeps root and its descendants (found via ppid). */
 static void snap_tree(long root, struct tree_snap *t)
@@ -940,6 +824,7 @@ static void print_results(struct stats *tot, double t_start, double t_sent)
 
 int main(int argc, char **argv)
 {
+	bench_prog = "loadgen";
 	struct worker *workers;
 	struct stats tot = { 0 };
 	pthread_t sampler;
@@ -951,7 +836,7 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
-	resolve_server();
+	server_ai = resolve_loopback(opt.host, opt.port);
 	if (opt.marker != NULL)
 		snprintf(run_id, sizeof(run_id), "%s", opt.marker);
 	else

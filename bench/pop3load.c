@@ -45,6 +45,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 #define MAX_CONC 1000
 #define MAX_USERS 100000
@@ -72,60 +73,6 @@ static struct addrinfo *server_ai;
 static volatile bool stop_now;
 
 /* ---- small helpers ---- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("pop3load: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	/* _exit: a half-written RESULT line in stdout's buffer is dropped. */
-	_exit(2);
-}
-
-static unsigned long parse_ul(const char *s, const char *what, unsigned long min,
-			      unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
-		die("bad %s '%s' (want %lu..%lu)", what, s, min, max);
-	return v;
-}
-
-/* Only loopback targets: this tool must never load anything but this machine. */
-static void resolve_server(void)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-	int rc = getaddrinfo(opt.host, opt.port, &hints, &server_ai);
-
-	if (rc != 0)
-		die("%s:%s: %s", opt.host, opt.port, gai_strerror(rc));
-	const struct sockaddr *sa = server_ai->ai_addr;
-	bool loop = false;
-
-	if (sa->sa_family == AF_INET)
-		loop = (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	else if (sa->sa_family == AF_INET6)
-		loop = IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	if (!loop)
-		die("%s is not a loopback address; refusing", opt.host);
-}
 
 /* ---- connection I/O ---- */
 
@@ -460,58 +407,6 @@ static int stat_cmd(struct conn *c, unsigned long *count_r, uint64_t *octets_r)
 }
 
 /* ---- server process tree: CPU and memory ---- */
-
-struct proc_info {
-	long pid, ppid, rss_pages;
-	unsigned long long ut, st, cut, cst;	/* clock ticks */
-};
-
-#define MAX_PROCS 8192
-
-static bool read_stat(long pid, struct proc_info *pi)
-{
-	char path[64], buf[1024];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* The command name is in parentheses and may hold spaces and ')'. */
-	char *p = strrchr(buf, ')');
-
-	if (p == NULL)
-		return false;
-	pi->pid = pid;
-	return sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		      "%llu %llu %llu %llu %*d %*d %*d %*d %*u %*u %ld",
-		      &pi->ppid, &pi->ut, &pi->st, &pi->cut, &pi->cst, &pi->rss_pages) == 6;
-}
-
-static long read_pss_kb(long pid)
-{
-	char path[64], line[256];
-	FILE *f;
-	long kb = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Pss:", 4) == 0) {
-			kb = strtol(line + 4, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
 
 struct tree_sample {
 	double cpu_s;
@@ -868,13 +763,14 @@ static void parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	bench_prog = "pop3load";
 	struct tree_sample a = { 0 }, b = { 0 };
 	pthread_t sampler;
 	double self0, self1;
 	int rc;
 
 	parse_args(argc, argv);
-	resolve_server();
+	server_ai = resolve_loopback(opt.host, opt.port);
 	if (opt.sample_pid > 0) {
 		sample_tree(opt.sample_pid, false, &a);
 		if (a.nprocs == 0)
