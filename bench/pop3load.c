@@ -46,10 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench_util.h"
+#include "bench_load.h"
 
 #define MAX_CONC 1000
 #define MAX_USERS 100000
-#define MAX_LAT (1UL << 22)	/* latencies kept per thread */
 #define NAME_MAX_LEN 256
 #define PIPE_OUT_MAX 8192	/* pipelined commands written at once, at most */
 
@@ -70,7 +70,6 @@ static struct opts opt = {
 };
 
 static struct addrinfo *server_ai;
-static volatile bool stop_now;
 
 /* ---- small helpers ---- */
 
@@ -406,87 +405,6 @@ static int stat_cmd(struct conn *c, unsigned long *count_r, uint64_t *octets_r)
 	return 0;
 }
 
-/* ---- server process tree: CPU and memory ---- */
-
-struct tree_sample {
-	double cpu_s;
-	long rss_kb, pss_kb, nprocs;
-};
-
-/* The root and its descendants (by ppid): CPU (own and reaped children's)
-   and memory summed. */
-static void sample_tree(long root, bool with_pss, struct tree_sample *s)
-{
-	static struct proc_info all[MAX_PROCS];
-	static bool in[MAX_PROCS];
-	size_t n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	double hz = (double)sysconf(_SC_CLK_TCK);
-	long page_kb = sysconf(_SC_PAGESIZE) / 1024;
-
-	memset(s, 0, sizeof(*s));
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && n < MAX_PROCS)
-		if (isdigit((unsigned char)de->d_name[0]) &&
-		    read_stat(strtol(de->d_name, NULL, 10), &all[n])) {
-			in[n] = all[n].pid == root;
-			n++;
-		}
-	closedir(d);
-	for (bool changed = true; changed;) {
-		changed = false;
-		for (size_t i = 0; i < n; i++) {
-			if (in[i])
-				continue;
-			for (size_t j = 0; j < n; j++)
-				if (in[j] && all[j].pid == all[i].ppid) {
-					in[i] = changed = true;
-					break;
-				}
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!in[i])
-			continue;
-		s->cpu_s += (all[i].ut + all[i].st + all[i].cut + all[i].cst) / hz;
-		s->rss_kb += all[i].rss_pages * page_kb;
-		if (with_pss)
-			s->pss_kb += read_pss_kb(all[i].pid);
-		s->nprocs++;
-	}
-}
-
-static struct tree_sample peak;
-static volatile bool sampler_stop;
-
-static void *sampler_main(void *arg)
-{
-	(void)arg;
-	while (!sampler_stop) {
-		struct tree_sample s;
-
-		sample_tree(opt.sample_pid, true, &s);
-		if (s.pss_kb > peak.pss_kb)
-			peak.pss_kb = s.pss_kb;
-		if (s.rss_kb > peak.rss_kb)
-			peak.rss_kb = s.rss_kb;
-		if (s.nprocs > peak.nprocs)
-			peak.nprocs = s.nprocs;
-		usleep(opt.sample_ms * 1000);
-	}
-	return NULL;
-}
-
-static double self_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- the drop load ---- */
 
 static int run_drop(void)
@@ -561,16 +479,14 @@ static int run_drop(void)
 
 /* ---- the sessions load ---- */
 
-struct worker {
-	pthread_t thread;
-	unsigned id;
-	unsigned long sessions, failed;
-	uint32_t *lat_us;
-	size_t nlat;
-	char last_error[256];
-};
+static void *conn_new(void)
+{
+	struct conn *c = calloc(1, sizeof(*c));
 
-static double run_deadline;
+	if (c != NULL)
+		c->fd = -1;
+	return c;
+}
 
 /* One login/STAT/UIDL/QUIT session as user; 0 or -1. */
 static int one_session(struct conn *c, unsigned user)
@@ -600,34 +516,19 @@ fail:
 	return -1;
 }
 
-static void *worker_main(void *arg)
+static int pool_session(void *conn, unsigned user, char *err, size_t errsize)
 {
-	struct worker *w = arg;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = conn;
+	int rc = one_session(c, user);
 
-	if (c == NULL)
-		die("out of memory");
-	c->fd = -1;
-	while (!stop_now && now_s() < run_deadline) {
-		double t0 = now_s();
-
-		if (one_session(c, w->id % opt.users) < 0) {
-			w->failed++;
-			snprintf(w->last_error, sizeof(w->last_error), "%s", c->status);
-			usleep(10000);	/* no busy loop against a refusing server */
-			continue;
-		}
-		w->sessions++;
-		if (w->nlat < MAX_LAT)
-			w->lat_us[w->nlat++] = (uint32_t)((now_s() - t0) * 1e6);
-	}
-	free(c);
-	return NULL;
+	if (rc < 0)
+		snprintf(err, errsize, "%s", c->status);
+	return rc;
 }
 
 static int run_once(void)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = conn_new();
 	int rc;
 
 	if (c == NULL)
@@ -639,64 +540,21 @@ static int run_once(void)
 	return rc < 0 ? 1 : 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int run_sessions(void)
 {
-	struct worker *w = calloc(opt.conc, sizeof(*w));
-	unsigned long sessions = 0, failed = 0;
-	size_t nlat = 0;
-	uint32_t *all;
-	double t0, t1;
-	const char *err = "";
+	return bench_run_sessions(opt.conc, opt.users, opt.duration, conn_new,
+				  pool_session);
+}
 
-	if (w == NULL)
-		die("out of memory");
-	t0 = now_s();
-	run_deadline = t0 + opt.duration;
-	for (unsigned i = 0; i < opt.conc; i++) {
-		w[i].id = i;
-		w[i].lat_us = malloc(MAX_LAT * sizeof(uint32_t));
-		if (w[i].lat_us == NULL)
-			die("out of memory");
-		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
-			die("pthread_create failed");
-	}
-	for (unsigned i = 0; i < opt.conc; i++)
-		pthread_join(w[i].thread, NULL);
-	t1 = now_s();
-	for (unsigned i = 0; i < opt.conc; i++) {
-		sessions += w[i].sessions;
-		failed += w[i].failed;
-		nlat += w[i].nlat;
-		if (w[i].failed > 0)
-			err = w[i].last_error;
-	}
-	all = malloc((nlat + 1) * sizeof(uint32_t));
-	if (all == NULL)
-		die("out of memory");
-	nlat = 0;
-	for (unsigned i = 0; i < opt.conc; i++) {
-		memcpy(all + nlat, w[i].lat_us, w[i].nlat * sizeof(uint32_t));
-		nlat += w[i].nlat;
-	}
-	qsort(all, nlat, sizeof(uint32_t), cmp_u32);
-	printf(" sessions=%lu failed=%lu seconds=%.2f rate=%.1f p50_ms=%.2f p99_ms=%.2f",
-	       sessions, failed, t1 - t0, sessions / (t1 - t0),
-	       nlat ? all[(size_t)(0.50 * (nlat - 1) + 0.5)] / 1e3 : 0.0,
-	       nlat ? all[(size_t)(0.99 * (nlat - 1) + 0.5)] / 1e3 : 0.0);
-	if (failed > 0)
-		fprintf(stderr, "pop3load: %lu failed sessions; last: %s\n", failed, err);
-	for (unsigned i = 0; i < opt.conc; i++)
-		free(w[i].lat_us);
-	free(all);
-	free(w);
-	return failed > 0 ? 1 : 0;
+static int run_drop(void);
+
+static int run_mode(void)
+{
+	if (strcmp(opt.mode, "drop") == 0)
+		return run_drop();
+	if (strcmp(opt.mode, "once") == 0)
+		return run_once();
+	return run_sessions();
 }
 
 /* ---- main ---- */
@@ -764,37 +622,8 @@ static void parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	bench_prog = "pop3load";
-	struct tree_sample a = { 0 }, b = { 0 };
-	pthread_t sampler;
-	double self0, self1;
-	int rc;
-
 	parse_args(argc, argv);
 	server_ai = resolve_loopback(opt.host, opt.port);
-	if (opt.sample_pid > 0) {
-		sample_tree(opt.sample_pid, false, &a);
-		if (a.nprocs == 0)
-			die("no process %ld", opt.sample_pid);
-		if (pthread_create(&sampler, NULL, sampler_main, NULL) != 0)
-			die("pthread_create failed");
-	}
-	self0 = self_cpu_s();
-	printf("RESULT mode=%s", opt.mode);
-	if (strcmp(opt.mode, "drop") == 0)
-		rc = run_drop();
-	else if (strcmp(opt.mode, "once") == 0)
-		rc = run_once();
-	else
-		rc = run_sessions();
-	self1 = self_cpu_s();
-	if (opt.sample_pid > 0) {
-		sleep(opt.settle);
-		sampler_stop = true;
-		pthread_join(sampler, NULL);
-		sample_tree(opt.sample_pid, false, &b);
-		printf(" server_cpu_s=%.3f peak_rss_kb=%ld peak_pss_kb=%ld peak_procs=%ld",
-		       b.cpu_s - a.cpu_s, peak.rss_kb, peak.pss_kb, peak.nprocs);
-	}
-	printf(" client_cpu_s=%.3f\n", self1 - self0);
-	return rc;
+	bench_sample_ms = opt.sample_ms;
+	return bench_measure(opt.mode, opt.sample_pid, opt.settle, run_mode);
 }
