@@ -73,6 +73,48 @@ const struct conf_param conf_params[] = {
 	{ "header_size_limit", CONF_SIZE, "102400",
 	  "The most bytes one message header may have, its continuation "
 	  "lines included." },
+	{ "imapd_append_limit", CONF_SIZE, "$message_size_limit",
+	  "The largest message an IMAP client may APPEND, in bytes (k, m, "
+	  "g suffixes), announced as APPENDLIMIT. A larger literal is "
+	  "refused with [TOOBIG] before any of it is read. imapd holds an "
+	  "APPEND in memory while it is received, so this also bounds the "
+	  "memory of one session." },
+	{ "imapd_autocreate_special_use", CONF_BOOL, "yes",
+	  "When yes, imapd creates and subscribes the folders of "
+	  "imapd_special_use when a user logs in and has none of them, "
+	  "so that every client finds Drafts, Sent, Trash, Junk and "
+	  "Archive." },
+	{ "imapd_banner", CONF_STR, "$mail_name ready.",
+	  "The text of imapd's greeting, after \"* OK [CAPABILITY ...]\"." },
+	{ "imapd_hierarchy_separator", CONF_STR, ".",
+	  "The hierarchy delimiter imapd shows clients: \".\" (as "
+	  "Dovecot's Maildir++ layout) or \"/\". On disk folders are "
+	  "always Maildir++ (\".Sent\", \".Archive.2024\"), whichever is "
+	  "chosen; with \"/\", a \".\" in a name is refused." },
+	{ "imapd_idle_notify_interval", CONF_TIME, "120s",
+	  "How often imapd sends \"* OK Still here\" to a client in IDLE, "
+	  "so that NAT boxes and firewalls keep the connection." },
+	{ "imapd_max_line_length", CONF_SIZE, "64k",
+	  "The longest command line imapd takes from a client, literals "
+	  "excluded; a longer one is answered with BAD and skipped." },
+	{ "imapd_metadata_size_limit", CONF_SIZE, "64k",
+	  "The most octets of METADATA (RFC 5464) annotations one mailbox "
+	  "(or the server entry of one user) may hold; SETMETADATA beyond "
+	  "it fails with [METADATA TOOMANY] or [METADATA MAXSIZE]." },
+	{ "imapd_special_use", CONF_LIST,
+	  "Drafts=\\Drafts, Sent=\\Sent, Trash=\\Trash, Junk=\\Junk, "
+	  "Archive=\\Archive",
+	  "The special-use folders (RFC 6154) as name=attribute pairs: LIST "
+	  "shows the attribute on the folder of that name, and "
+	  "imapd_autocreate_special_use makes them." },
+	{ "imapd_timeout", CONF_TIME, "1800s",
+	  "How long imapd waits for a client command before it logs the "
+	  "client out (RFC 3501 asks for at least 30 minutes). IDLE is "
+	  "not cut by it; a client in IDLE is logged out after "
+	  "imapd_timeout without any sign of life from it." },
+	{ "imapd_tls_wrappermode", CONF_BOOL, "no",
+	  "When yes, imapd starts TLS at once when a client connects "
+	  "(IMAPS, port 993) instead of waiting for STARTTLS." },
 	{ "ipc_timeout", CONF_TIME, "3600s",
 	  "The longest time a daemon waits for one read or write on an "
 	  "internal connection before it gives up on it." },

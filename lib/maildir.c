@@ -89,20 +89,33 @@ static int maildir_fail(int err, const char *what, const char *path,
 	return -1;
 }
 
-/* tmp/NAME and new/; new/NAME,S=..,W=.. once the sizes are known. */
-static int maildir_make_paths(const char *maildir, const char *hostname,
-			      struct maildir_paths *p)
+int maildir_unique_name(char *out, size_t outsize, const char *hostname)
 {
 	char host[MAILDIR_HOSTNAME_MAX * 4 + 1];
 	struct timeval tv;
 
-	if (maildir_escape_host(host, sizeof(host), hostname) < 0)
+	if (maildir_escape_host(host, sizeof(host), hostname) < 0) {
+		if (outsize > 0)
+			out[0] = '\0';
 		return -1;
+	}
 	gettimeofday(&tv, NULL);
 	maildir_counter++;
-	int n1 = snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%lld.M%ldP%ldQ%lu.%s",
-			  maildir, (long long)tv.tv_sec, (long)tv.tv_usec,
-			  (long)getpid(), maildir_counter, host);
+	int n = snprintf(out, outsize, "%lld.M%ldP%ldQ%lu.%s",
+			 (long long)tv.tv_sec, (long)tv.tv_usec,
+			 (long)getpid(), maildir_counter, host);
+	return n < 0 || (size_t)n >= outsize ? -1 : 0;
+}
+
+/* tmp/NAME and new/; new/NAME,S=..,W=.. once the sizes are known. */
+static int maildir_make_paths(const char *maildir, const char *hostname,
+			      struct maildir_paths *p)
+{
+	char name[MAILDIR_NAME_MAX];
+
+	if (maildir_unique_name(name, sizeof(name), hostname) < 0)
+		return -1;
+	int n1 = snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", maildir, name);
 	int n2 = snprintf(p->newdir, sizeof(p->newdir), "%s/new", maildir);
 	/* The new/ name must fit too, with the longest sizes: known now,
 	 * before anything is written. */

@@ -43,6 +43,16 @@ int maildir_deliver(const char *maildir_path, const struct maildir_delivery *d,
 		    char **path_r, const char **dsn_r, const char **error_r)
 	__attribute__((warn_unused_result));
 
+/* Room for a name of maildir_unique_name (with the longest host). */
+#define MAILDIR_NAME_MAX (MAILDIR_HOSTNAME_MAX * 4 + 80)
+
+/* A new file name, unique on this host: SECONDS.M<usec>P<pid>Q<n>.<host>
+ * (host as maildir_escape_host writes it; n counts the names this
+ * process made), the form delivery and the mail store's saves share.
+ * 0, or -1 when it does not fit in outsize. */
+int maildir_unique_name(char *out, size_t outsize, const char *hostname)
+	__attribute__((warn_unused_result));
+
 /* Writes the Maildir-safe form of hostname ('/' as \057, ':' as \072)
  * into out; -1 if it does not fit. */
 int maildir_escape_host(char *out, size_t outsize, const char *hostname)

@@ -295,8 +295,8 @@ int mailstore_open(const char *path, unsigned flags, struct mailstore **box_r,
 	box->cur_path = ms_path_join(path, "cur");
 	ms_map_init(&box->ul);
 	ms_map_init(&box->ix);
-	if (ms_index_read(box->index_path, &box->ix, &box->ix_stamp) == 0)
-		box->ix_rebuild = true;
+	/* Missing or damaged: rebuilt by the first sync. */
+	(void)ms_index_read(box->index_path, &box->ix, &box->ix_stamp);
 	if (ms_keywords_refresh(box, error_r) < 0 ||
 	    ms_sync(box, true, error_r) < 0) {
 		box->ix_dirty = false;
@@ -361,6 +361,12 @@ uint32_t mailstore_uidvalidity(const struct mailstore *box)
 uint32_t mailstore_uidnext(const struct mailstore *box)
 {
 	return ms_map_next_uid(&box->ul);
+}
+
+const char *mailstore_guid(const struct mailstore *box)
+{
+	/* Made by the first sync that could write the uidlist. */
+	return box->ul.guid[0] != '\0' ? box->ul.guid : box->ix.guid;
 }
 
 uint64_t mailstore_highest_modseq(const struct mailstore *box)

@@ -10,14 +10,20 @@
  *                     are kept as they are, unknown ones included.
  *   dovecot-keywords  "<index> <name>" lines; keyword i is letter 'a'+i
  *                     in the ":2," part of a file name.
- *   surel-index       surel's own cache beside them (sizes, dates,
- *                     MODSEQ, and a copy of the UID map): rebuilt from the
- *                     Maildir when missing or damaged; never needed for
- *                     correctness.
+ *   surel-index       surel's own file beside them (sizes, dates, save
+ *                     dates, MODSEQs and the highest one given, the
+ *                     record of expunges, and a copy of the UID map):
+ *                     rebuilt from the Maildir when missing or damaged
+ *                     (UIDs never depend on it; MODSEQs then start again
+ *                     above the current time, and every missing UID counts
+ *                     as expunged).
  * Writers take Dovecot's lock: the dotlock dovecot-uidlist.lock (created
  * O_EXCL, written, renamed over dovecot-uidlist), with Dovecot's stale
  * lock rule (a lock not touched for 2 minutes is taken over). Readers do
  * not lock: the files are only ever replaced by rename().
+ *
+ * MODSEQs come from one counter for all processes (the index's highest,
+ * moved only under the lock): see doc/mailstore.md.
  *
  * UIDs are never reused: the next UID is the highest of the uidlist's N,
  * its last UID + 1 and the index's record of it. If the uidlist is lost,
@@ -67,6 +73,12 @@ struct mailstore_msg {
 				 * message arrives or its flags change; all
 				 * messages found when the index is rebuilt
 				 * share one (time-based) value */
+	int64_t savedate;	/* SAVEDATE: when the message got its UID
+				 * in this folder (index; the mtime when
+				 * the index was rebuilt) */
+	bool recent;		/* IMAP \Recent: this handle's sync moved
+				 * it out of new/, or this handle saved or
+				 * copied it (kept until close) */
 };
 
 /* Opens the folder at path (a directory with tmp/ new/ cur/) and syncs it
@@ -119,6 +131,88 @@ int mailstore_expunge(struct mailstore *box, const uint32_t *uids, size_t n,
 		      uint64_t *bytes_r, uint64_t *count_r,
 		      const char **error_r)
 	__attribute__((warn_unused_result));
+
+/* The folder's GUID (the uidlist's G, 32 hex digits; made when absent):
+ * IMAP OBJECTID's MAILBOXID. */
+const char *mailstore_guid(const struct mailstore *box);
+
+/* Flag changes of many messages as one step (IMAP STORE): under the
+ * uidlist lock the index is read again so that the MODSEQs every process
+ * gives keep growing (never two changes with one MODSEQ, whichever
+ * process made them), each changed message gets a new MODSEQ (in
+ * mailstore_msg(box, idx)->modseq afterwards), and the index is written
+ * before the call returns. The list is not synced: store indexes stay
+ * valid. Messages whose file is gone are skipped. Entries that change
+ * nothing (the flags are already those) take no lock and no MODSEQ.
+ * Returns how many changed, or -1 with *error_r (an invalid idx: nothing
+ * done). */
+struct mailstore_flag_change {
+	size_t idx;		/* store index */
+	unsigned flags;		/* the new flags and keywords, whole */
+	uint32_t keywords;
+};
+long mailstore_set_flags_many(struct mailstore *box,
+			      const struct mailstore_flag_change *changes,
+			      size_t n, const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* QRESYNC (RFC 7162): the UIDs expunged (by anyone: IMAP, POP3, mutt
+ * deleting a file) after MODSEQ since, as the last sync saw them, from
+ * the index's record of expunges; each expunge gets a MODSEQ like a flag
+ * change, so that HIGHESTMODSEQ moves. New ascending array in *uids_r
+ * (free()), count in *count_r. The reply may name more UIDs than were
+ * expunged since -- RFC 7162 allows that -- but never fewer: old ranges
+ * are merged and keep the highest MODSEQ of what they merged, and when
+ * the index was lost (or written by an older surel) every UID below the
+ * UIDNEXT of then counts as expunged at the MODSEQ of the rebuild. UIDs
+ * of listed messages are never named. 0, or -1 when the list would pass
+ * 10,000,000 UIDs (use the ranges form). */
+int mailstore_expunged_since(struct mailstore *box, uint64_t since,
+			     uint32_t **uids_r, size_t *count_r,
+			     const char **error_r)
+	__attribute__((warn_unused_result));
+/* The same as disjoint ascending UID ranges (VANISHED's uid-set), new
+ * array in *ranges_r (free()); at most one range more than there are
+ * messages plus the record's ranges. 0 or -1. */
+struct mailstore_uid_range {
+	uint32_t first;
+	uint32_t last;
+};
+int mailstore_expunged_since_ranges(struct mailstore *box, uint64_t since,
+				    struct mailstore_uid_range **ranges_r,
+				    size_t *count_r, const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* Saving new messages (IMAP APPEND, MULTIAPPEND). data is the message
+ * as the client sent it; CRLF line ends are stored as LF (as delivery
+ * stores them; they are sent back as CRLF). */
+struct mailstore_new_msg {
+	const char *data;
+	size_t len;
+	unsigned flags;		/* MAILSTORE_FLAG_* */
+	uint32_t keywords;	/* indexes of this folder's keywords */
+	int64_t internaldate;	/* the file's mtime; 0: now */
+};
+/* Writes each message to tmp/ (fsync), moves them all into cur/ with
+ * ",S=<size>,W=<vsize>" and the ":2," flags (fsync of the directory),
+ * and gives them consecutive UIDs under the uidlist lock; uids_r (n
+ * entries) gets them and the folder is synced (store indexes may change
+ * as after mailstore_sync). The new messages are \Recent for box. All or
+ * nothing: on -1 no message stays. *bytes_r (may be NULL) gets the
+ * octets stored, for the Maildir++ quota. */
+int mailstore_save(struct mailstore *box, const struct mailstore_new_msg *msgs,
+		   size_t n, uint32_t *uids_r, uint64_t *bytes_r,
+		   const char **error_r) __attribute__((warn_unused_result));
+/* Copies messages idx[0..n) of src into dst (IMAP COPY, MOVE): a hard
+ * link when both are on one file system, else a copy (fsync); flags kept,
+ * keywords mapped by name into dst's keywords (added there as needed),
+ * mtime (INTERNALDATE) kept. UIDs as mailstore_save, in uids_r (n
+ * entries, 0 for a message whose file was gone: skipped); dst is synced
+ * (when dst is src, src's store indexes may change as after a sync).
+ * All or nothing for errors. *bytes_r as mailstore_save. */
+int mailstore_copy(struct mailstore *src, const size_t *idx, size_t n,
+		   struct mailstore *dst, uint32_t *uids_r, uint64_t *bytes_r,
+		   const char **error_r) __attribute__((warn_unused_result));
 
 /* Keywords of this folder (dovecot-keywords). The name of index idx, or
  * NULL when unused. */

@@ -1,8 +1,16 @@
 /* mailstore_build: the message list of one sync, from the uidlist (which
  * files have which UIDs), the scan (where the files are, with which
  * flags) and the cache (surel-index): sizes come from the name, the
- * uidlist's W and S, the cache, or the file itself, read once; MODSEQs
- * move on whenever flags change. */
+ * uidlist's W and S, the cache, or the file itself, read once.
+ *
+ * MODSEQs are shared by every process: the latest index on disk (or our
+ * copy, when nobody wrote it since) says which MODSEQ each message's
+ * flags have. A message whose flags differ from it (a rename by mutt,
+ * Dovecot or a crashed writer), a new message, and messages no longer
+ * listed (expunged) need new MODSEQs, which only the holder of the
+ * uidlist lock may give out: such a build asks for the lock (need_lock)
+ * and is made again under it, where the index has just been read again,
+ * so that no two changes ever share a MODSEQ. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -13,18 +21,39 @@
 #include "mailstore_impl.h"
 #include "mem.h"
 
-/* The cached record of (uid, base): ours, or surel-index's. */
+const struct ms_map *ms_sync_latest(const struct ms_sync *c)
+{
+	uint32_t uv = c->box->ul.uidvalidity;
+
+	if (c->cache2_loaded && c->cache2.uidvalidity == uv)
+		return &c->cache2;
+	if (uv != 0 && c->box->ix.uidvalidity == uv)
+		return &c->box->ix;
+	return NULL;
+}
+
+/* The record of map for (uid, base), or NULL. */
+static const struct ms_rec *map_find(const struct ms_sync *c,
+				     const struct ms_map *map,
+				     const struct ms_rec *r)
+{
+	if (map == NULL || map->uidvalidity != c->box->ul.uidvalidity)
+		return NULL;
+	const struct ms_rec *x = ms_map_find(map, r->uid);
+	return x != NULL && strcmp(x->base, r->base) == 0 ? x : NULL;
+}
+
+/* The cached record for sizes and dates: the latest index's, else any
+ * other copy we have. */
 static const struct ms_rec *cache_find(const struct ms_sync *c,
+				       const struct ms_map *latest,
 				       const struct ms_rec *r)
 {
-	const struct mailstore *box = c->box;
-	const struct ms_map *maps[2] = { &box->ix, &c->cache2 };
+	const struct ms_map *maps[3] = { latest, &c->box->ix, &c->cache2 };
 
-	for (size_t i = 0; i < 2; i++) {
-		if (maps[i]->uidvalidity != box->ul.uidvalidity)
-			continue;
-		const struct ms_rec *x = ms_map_find(maps[i], r->uid);
-		if (x != NULL && strcmp(x->base, r->base) == 0)
+	for (size_t i = 0; i < 3; i++) {
+		const struct ms_rec *x = map_find(c, maps[i], r);
+		if (x != NULL)
 			return x;
 	}
 	return NULL;
@@ -52,7 +81,19 @@ struct dirfds {
 	int cur_fd;
 };
 
-/* Sizes and mtime of rec: from the name, the uidlist, the cache, or the
+/* When a message without a cached record got its UID: now if this sync
+ * gave it or it is new to us, its mtime if the index is being rebuilt
+ * (it may have been there for years). */
+static int64_t first_savedate(const struct ms_sync *c,
+			      const struct ms_map *latest,
+			      const struct ms_rec *rec)
+{
+	if (rec->uid >= c->assigned_from || latest != NULL)
+		return (int64_t)time(NULL);
+	return rec->mtime;
+}
+
+/* Sizes and dates of rec: from the name, the uidlist, the cache, or the
  * file itself (read once). 1 done, 0 the file is gone, -1 error. */
 static int fill_sizes(struct ms_sync *c, struct ms_rec *rec,
 		      const struct ms_rec *cache, const char *name,
@@ -70,6 +111,7 @@ static int fill_sizes(struct ms_sync *c, struct ms_rec *rec,
 		if (!have_w)
 			rec->vsize = cache->vsize;
 		rec->mtime = cache->mtime;
+		rec->savedate = cache->savedate;
 		return 1;
 	}
 	uint64_t size = 0;
@@ -78,24 +120,44 @@ static int fill_sizes(struct ms_sync *c, struct ms_rec *rec,
 		return errno == ENOENT ? 0 : -1;
 	if (!have_s)
 		rec->size = size;
+	rec->savedate = first_savedate(c, ms_sync_latest(c), rec);
 	c->dirty = true;
 	return 1;
 }
 
-static void set_modseq(struct ms_sync *c, struct ms_rec *rec,
-		       const struct ms_rec *cache)
+/* known: the latest index's record of this message. Unchanged flags keep
+ * its MODSEQ; anything else is a change that needs a new one. */
+static void set_modseq(struct ms_sync *c, const struct ms_map *latest,
+		       struct ms_rec *rec, const struct ms_rec *known)
 {
-	if (cache != NULL && cache->flags == rec->flags &&
-	    cache->keywords == rec->keywords) {
-		rec->modseq = cache->modseq;
+	if (known != NULL && known->flags == rec->flags &&
+	    known->keywords == rec->keywords) {
+		rec->modseq = known->modseq;
 		return;
 	}
-	/* A new message, or one whose flags someone else changed. A store
-	 * whose index is being rebuilt gives all it finds one MODSEQ. */
-	if (cache != NULL || !c->box->ix_rebuild)
+	/* A store whose index is being rebuilt gives all it finds one
+	 * MODSEQ (ms_build chose it). */
+	if (latest != NULL)
 		c->ix.highest_modseq++;
 	rec->modseq = c->ix.highest_modseq;
 	c->dirty = true;
+	c->need_lock = true;
+}
+
+/* \Recent: moved out of new/ or saved by this handle, now or before. */
+static bool is_recent(const struct ms_sync *c, const struct ms_rec *rec,
+		      long f)
+{
+	const struct mailstore *box = c->box;
+	size_t i;
+
+	if (f >= 0 && c->scan.files[f].moved)
+		return true;
+	if (c->save_count > 0 && rec->uid >= c->save_first &&
+	    rec->uid - c->save_first < c->save_count)
+		return true;
+	return mailstore_find_uid(box, rec->uid, &i) &&
+		box->msgs[i].recent && strcmp(box->msgs[i].base, rec->base) == 0;
 }
 
 static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
@@ -115,6 +177,8 @@ static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
 	m->vsize = rec->vsize;
 	m->mtime = rec->mtime;
 	m->modseq = rec->modseq;
+	m->savedate = rec->savedate;
+	m->recent = is_recent(c, rec, ms_scan_find(&c->scan, rec->base));
 	/* Dovecot: an empty P means "the base name". */
 	m->pop3_uidl = NULL;
 	if (ms_ext_find(rec->ext, 'P', &p3, &p3len))
@@ -158,8 +222,9 @@ static const char *follow(struct ms_sync *c, const char *base, bool *in_new)
 	return name;
 }
 
-static int build_one(struct ms_sync *c, const struct ms_rec *r,
-		     const struct dirfds *dfd, const char **error_r)
+static int build_one(struct ms_sync *c, const struct ms_map *latest,
+		     const struct ms_rec *r, const struct dirfds *dfd,
+		     const char **error_r)
 {
 	bool in_new;
 	const char *name = locate(c, r, &in_new);
@@ -167,7 +232,7 @@ static int build_one(struct ms_sync *c, const struct ms_rec *r,
 
 	if (name == NULL)
 		return 0;
-	const struct ms_rec *cache = cache_find(c, r);
+	const struct ms_rec *cache = cache_find(c, latest, r);
 	struct ms_rec *rec = ms_map_add(&c->ix, r->uid, r->base,
 					strlen(r->base), r->ext,
 					strlen(r->ext));
@@ -188,9 +253,69 @@ static int build_one(struct ms_sync *c, const struct ms_rec *r,
 			*error_r = ms_error("%s: %s", name, strerror(errno));
 		return ret;
 	}
-	set_modseq(c, rec, cache);
+	set_modseq(c, latest, rec, map_find(c, latest, r));
 	add_msg(c, rec, name, in_new);
 	return 0;
+}
+
+/* The expunge record: the latest one, plus the messages it listed that
+ * are listed no more, at a new MODSEQ. Without an index nothing is known
+ * of what went before: every UID so far may have gone, at the MODSEQ of
+ * the rebuild. */
+static void record_expunges(struct ms_sync *c, const struct ms_map *latest)
+{
+	if (latest == NULL) {
+		if (c->ix.nextuid > 1) {
+			ms_exp_add(&c->ix, 1, c->ix.nextuid - 1,
+				   c->ix.highest_modseq);
+			c->dirty = true;
+			c->need_lock = true;
+		}
+		return;
+	}
+	ms_exp_copy(&c->ix, latest);
+	if (ms_exp_pending(latest, &c->ix) == 0)
+		return;
+	ms_exp_record(&c->ix, latest, &c->ix, ++c->ix.highest_modseq);
+	ms_exp_compact(&c->ix);
+	c->dirty = true;
+	c->need_lock = true;
+}
+
+/* The current time in milliseconds: MODSEQs after a lost index start
+ * there, above anything given since the last rebuild unless more than
+ * 1000 changes a second were made on average since then. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The header of the new index; the highest MODSEQ is the highest anyone
+ * gave. Without an index, all messages get one MODSEQ that is at least
+ * the current time (now_ms), so that MODSEQs do not go down after it
+ * was lost; a folder that never had a message starts at 1. */
+static void build_header(struct ms_sync *c, const struct ms_map *latest)
+{
+	struct mailstore *box = c->box;
+	const struct ms_map *ul = &box->ul;
+
+	ms_map_init(&c->ix);
+	c->ix.uidvalidity = ul->uidvalidity;
+	c->ix.nextuid = ms_sync_first_new_uid(c);
+	ms_map_copy_header(&c->ix, ul);
+	c->ix.highest_modseq = box->ix.highest_modseq;
+	if (c->cache2_loaded &&
+	    c->cache2.highest_modseq > c->ix.highest_modseq)
+		c->ix.highest_modseq = c->cache2.highest_modseq;
+	if (latest == NULL) {
+		uint64_t base = ul->count > 0 || ms_map_next_uid(ul) > 1 ?
+			now_ms() : 1;
+		c->ix.highest_modseq = c->ix.highest_modseq < base ? base :
+			c->ix.highest_modseq + 1;
+	}
 }
 
 /* The new list: every message of the uidlist that has a file. */
@@ -198,33 +323,28 @@ int ms_build(struct ms_sync *c, const char **error_r)
 {
 	struct mailstore *box = c->box;
 	const struct ms_map *ul = &box->ul;
+	const struct ms_map *latest = ms_sync_latest(c);
 	struct dirfds dfd = {
 		open(box->new_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
 		open(box->cur_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 	};
 	int ret = 0;
 
-	ms_map_init(&c->ix);
-	c->ix.uidvalidity = ul->uidvalidity;
-	c->ix.nextuid = ms_sync_first_new_uid(c);
-	ms_map_copy_header(&c->ix, ul);
-	c->ix.highest_modseq = box->ix.highest_modseq;
-	if (c->cache2.highest_modseq > c->ix.highest_modseq)
-		c->ix.highest_modseq = c->cache2.highest_modseq;
-	if (box->ix_rebuild && c->ix.highest_modseq == 0)
-		c->ix.highest_modseq = ul->count > 0 ?
-			(uint64_t)time(NULL) : 1;
+	c->need_lock = false;
+	build_header(c, latest);
 	c->msgs = xcalloc(ul->count + 1, sizeof(*c->msgs));
 	if (dfd.new_fd < 0 || dfd.cur_fd < 0) {
 		*error_r = ms_error("open %s: %s", box->path, strerror(errno));
 		ret = -1;
 	}
 	for (size_t i = 0; i < ul->count && ret == 0; i++)
-		ret = build_one(c, &ul->recs[i], &dfd, error_r);
+		ret = build_one(c, latest, &ul->recs[i], &dfd, error_r);
 	if (dfd.new_fd >= 0)
 		close(dfd.new_fd);
 	if (dfd.cur_fd >= 0)
 		close(dfd.cur_fd);
+	if (ret == 0)
+		record_expunges(c, latest);
 	return ret;
 }
 
@@ -237,4 +357,5 @@ void ms_build_discard(struct ms_sync *c)
 	free(c->ix.hdr_ext);
 	c->ix.hdr_ext = NULL;
 	c->dirty = false;
+	c->need_lock = false;
 }

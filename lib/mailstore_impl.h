@@ -28,6 +28,9 @@
 #define MS_HDR_EXT_MAX 4000		/* the uidlist header's other fields */
 #define MS_KEYWORD_NAME_MAX 250
 #define MS_GUID_LEN 32			/* 128 bits in hex */
+/* Expunge ranges the index keeps; past it the oldest half are merged
+ * into one range (QRESYNC may then name more UIDs, never fewer). */
+#define MS_EXP_MAX 4096
 
 /* Dovecot's dotlock rules: a lock nobody touched for this long is stale;
  * a lock naming a dead process of this host is stale after 2 s. */
@@ -70,9 +73,19 @@ struct ms_rec {
 	uint64_t vsize;
 	int64_t mtime;
 	uint64_t modseq;
+	int64_t savedate;	/* when the UID was given (index only) */
 	char *base;		/* owned; never NULL */
 	char *ext;		/* owned; the extension fields verbatim, space
 				 * separated ("W123 P"); "" when none */
+};
+
+/* Expunged UIDs first..last, recorded at MODSEQ modseq (QRESYNC). A
+ * range may span UIDs that still exist (they are left out when asked)
+ * or that were expunged earlier (reported again: allowed). */
+struct ms_exp {
+	uint32_t first;
+	uint32_t last;
+	uint64_t modseq;
 };
 
 /* A UID map: the contents of a dovecot-uidlist or of a surel-index. */
@@ -86,6 +99,9 @@ struct ms_map {
 	struct ms_rec *recs;	/* ascending UIDs */
 	size_t count;
 	size_t alloc;
+	struct ms_exp *exp;	/* index only: the expunge record, in
+				 * ascending MODSEQ order; owned */
+	size_t exp_count;
 	/* Set by ms_uidlist_parse: */
 	bool header_ok;		/* uidvalidity and nextuid were read */
 	uint32_t max_uid_seen;	/* highest UID number anywhere in the file,
@@ -142,7 +158,12 @@ int ms_keywords_format(char *const names[MAILSTORE_KEYWORDS_MAX],
 bool ms_keyword_name_valid(const char *name);
 
 /* surel-index (mailstore_index.c): a versioned binary file with a CRC.
- * Returns 0, or -1 (*error_r static, map cleared) on any damage. */
+ * Returns 0, or -1 (*error_r static, map cleared) on any damage. A
+ * version 1 file (no save dates, no expunge record) is read with the
+ * mtimes as save dates and one expunge range [1, next UID - 1] at a
+ * MODSEQ one above its highest (which becomes the highest): every UID
+ * missing before it may have been expunged at any time. Always written
+ * as version 2. */
 int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 		   const char **error_r);
 int ms_index_format(const struct ms_map *map, struct buf *out)
@@ -207,6 +228,7 @@ struct ms_file {
 	char *name;		/* owned */
 	uint16_t base_len;
 	bool in_new;
+	bool moved;		/* this sync moved it from new/ (\Recent) */
 };
 
 /* new/ and cur/ as read by one scan (mailstore_scan.c). */
@@ -243,7 +265,22 @@ struct ms_sync {
 	size_t gone_count;
 	bool ul_changed;	/* box->ul must be written */
 	bool dirs_changed;	/* we renamed files in new/ or cur/ */
-	struct ms_map cache2;	/* surel-index read again under the lock */
+	struct ms_map cache2;	/* surel-index as on disk, when another
+				 * process wrote it since we read it */
+	struct ms_stamp cache2_st;
+	bool cache2_loaded;
+	/* Files saved into cur/ under the lock (mailstore_save, _copy):
+	 * they get consecutive UIDs from save_first, before other files. */
+	char *const *saves;
+	size_t save_count;
+	uint32_t save_first;
+	uint32_t assigned_from;	/* UIDs from here were given by this sync */
+	bool need_lock;		/* the build gave out a MODSEQ: only valid
+				 * under the lock */
+	bool index_written;	/* write_out wrote surel-index ... */
+	struct ms_stamp index_st;	/* ... this one: ours once swapped in */
+	bool lock_failed;	/* the lock cannot be had (read-only): go on
+				 * without it */
 	/* The new list. */
 	struct ms_map ix;
 	struct mailstore_msg *msgs;
@@ -253,7 +290,15 @@ struct ms_sync {
 bool ms_sync_gone(const struct ms_sync *c, uint32_t uid);
 /* The lowest UID a new file may get. */
 uint32_t ms_sync_first_new_uid(const struct ms_sync *c);
-/* Builds c->ix and c->msgs: every message of box->ul that has a file. */
+/* Under the lock (mailstore_merge.c): box->ul becomes the new map. */
+int ms_sync_merge(struct ms_sync *c, const char **error_r);
+/* The index whose records and expunge record are the latest on disk:
+ * cache2 when loaded, else ours; NULL when neither is for this
+ * UIDVALIDITY (the index is being rebuilt). */
+const struct ms_map *ms_sync_latest(const struct ms_sync *c);
+/* Builds c->ix and c->msgs: every message of box->ul that has a file.
+ * Messages whose flags differ from the latest index, new ones, and UIDs
+ * that left the uidlist get new MODSEQs (c->need_lock). */
 int ms_build(struct ms_sync *c, const char **error_r);
 void ms_build_discard(struct ms_sync *c);
 
@@ -273,8 +318,6 @@ struct mailstore {
 					 * is ix.recs[i] */
 	struct ms_stamp ix_stamp;	/* surel-index as read/written */
 	bool ix_dirty;			/* ix differs from surel-index */
-	bool ix_rebuild;		/* no usable index: records made now
-					 * get highest_modseq as is */
 
 	char *keywords[MAILSTORE_KEYWORDS_MAX];
 	struct ms_stamp kw_stamp;
@@ -314,6 +357,11 @@ int ms_lock_uidlist(struct mailstore *box, struct ms_lock *lk,
  * files of gone (sorted UIDs) were deleted. */
 int ms_sync_expunged(struct mailstore *box, struct ms_lock *lk,
 		     const uint32_t *gone, size_t count, const char **error_r);
+/* A sync under the lock lk (taken over) after files with these bases
+ * were put into cur/: they get the UIDs *first_r.. in this order. */
+int ms_sync_saved(struct mailstore *box, struct ms_lock *lk,
+		  char *const *bases, size_t count, uint32_t *first_r,
+		  const char **error_r);
 /* Saves the index when dirty, if the lock is free right away. */
 void ms_save_index_if_dirty(struct mailstore *box);
 /* Frees the message list (names, uidls). */
@@ -324,6 +372,20 @@ void ms_graveyard_clear(struct mailstore *box);
 int ms_keywords_refresh(struct mailstore *box, const char **error_r);
 /* Writes box->keywords (caller holds the uidlist lock). */
 int ms_keywords_write(struct mailstore *box, const char **error_r);
+
+/* mailstore_expunged.c: the expunge record. */
+/* Records as one expunge at modseq the UIDs of old's records that ul
+ * lacks; ranges bridge UIDs ul still has. Returns how many UIDs. */
+size_t ms_exp_record(struct ms_map *ix, const struct ms_map *old,
+		     const struct ms_map *ul, uint64_t modseq);
+/* How many UIDs of old's records ul lacks (nothing recorded). */
+size_t ms_exp_pending(const struct ms_map *old, const struct ms_map *ul);
+void ms_exp_add(struct ms_map *map, uint32_t first, uint32_t last,
+		uint64_t modseq);
+/* to's expunge record becomes a copy of from's. */
+void ms_exp_copy(struct ms_map *to, const struct ms_map *from);
+/* Merges the oldest ranges when there are more than MS_EXP_MAX. */
+void ms_exp_compact(struct ms_map *map);
 
 /* mailstore_index.c: file I/O of the index. */
 /* Reads surel-index; 1 valid, 0 missing or damaged (map empty). */
@@ -339,5 +401,17 @@ int ms_find_base(struct mailstore *box, const char *base, char **name_r,
 /* Size, virtual size and mtime of a file by reading it once. */
 int ms_file_measure(int dirfd, const char *name, bool need_vsize,
 		    uint64_t *size_r, uint64_t *vsize_r, int64_t *mtime_r);
+/* The path of message m under the name name (its directory's). */
+char *ms_msg_path(const struct mailstore *box, const struct mailstore_msg *m,
+		  const char *name);
+/* Follows message m to its new name (renamed by someone): 1, 0 gone,
+ * -1 error. The old name stays valid until the next change. */
+int ms_msg_follow(struct mailstore *box, struct mailstore_msg *m,
+		  const char **error_r);
+
+/* For tests: called at each step of a save with its name ("tmp",
+ * "published", "index", "uidlist"), so that a test can kill the process
+ * there. NULL in real use. */
+extern void (*ms_save_hook)(const char *step);
 
 #endif

@@ -5,12 +5,18 @@
  * same UIDs and POP3 UIDLs. It is only a cache: any damage makes it
  * ignored and rebuilt.
  *
+ * Version 2 also keeps each message's save date (IMAP SAVEDATE) and the
+ * expunge record (QRESYNC's VANISHED): UID ranges with the MODSEQ of the
+ * expunge that removed them.
+ *
  * Layout (little-endian), see doc/mailstore.md:
  *   "SURELIDX" u32 version u32 0 u32 uidvalidity u32 nextuid
  *   u64 highest_modseq u32 count u16 guid_len u16 hdr_ext_len
  *   guid hdr_ext
  *   count x { u32 uid u32 keywords u64 size u64 vsize i64 mtime
- *             u64 modseq u8 flags u8 0 u16 base_len u16 ext_len base ext }
+ *             u64 modseq [i64 savedate: version 2] u8 flags u8 0
+ *             u16 base_len u16 ext_len base ext }
+ *   version 2: u32 exp_count, exp_count x { u32 first u32 last u64 modseq }
  *   u32 CRC-32 of everything before it. */
 #include "config.h"
 #include <errno.h>
@@ -25,9 +31,8 @@
 #include "mem.h"
 
 #define IX_MAGIC "SURELIDX"
-#define IX_VERSION 1
+#define IX_VERSION 2
 #define IX_HEADER_SIZE 40
-#define IX_REC_FIXED 48
 
 uint32_t ms_crc32(const void *data, size_t len)
 {
@@ -92,12 +97,14 @@ static bool text_ok(const char *s, size_t n)
 	return true;
 }
 
-static int parse_header(struct rd *r, struct ms_map *map, uint32_t *count_r)
+static int parse_header(struct rd *r, struct ms_map *map, uint32_t *count_r,
+			unsigned *version_r)
 {
 	const char *magic = rd_bytes(r, 8);
 
+	*version_r = (unsigned)rd_le(r, 4);
 	if (magic == NULL || memcmp(magic, IX_MAGIC, 8) != 0 ||
-	    rd_le(r, 4) != IX_VERSION || rd_le(r, 4) != 0)
+	    (*version_r != 1 && *version_r != IX_VERSION) || rd_le(r, 4) != 0)
 		return -1;
 	map->uidvalidity = (uint32_t)rd_le(r, 4);
 	map->nextuid = (uint32_t)rd_le(r, 4);
@@ -119,13 +126,14 @@ static int parse_header(struct rd *r, struct ms_map *map, uint32_t *count_r)
 	return 0;
 }
 
-static int parse_rec(struct rd *r, struct ms_map *map)
+static int parse_rec(struct rd *r, struct ms_map *map, unsigned version)
 {
 	uint32_t uid = (uint32_t)rd_le(r, 4);
 	uint32_t kw = (uint32_t)rd_le(r, 4);
 	uint64_t size = rd_le(r, 8), vsize = rd_le(r, 8);
 	int64_t mtime = (int64_t)rd_le(r, 8);
 	uint64_t modseq = rd_le(r, 8);
+	int64_t savedate = version >= 2 ? (int64_t)rd_le(r, 8) : mtime;
 	unsigned flags = (unsigned)rd_le(r, 1), pad = (unsigned)rd_le(r, 1);
 	size_t base_len = rd_le(r, 2), ext_len = rd_le(r, 2);
 	const char *base = rd_bytes(r, base_len), *ext = rd_bytes(r, ext_len);
@@ -148,6 +156,43 @@ static int parse_rec(struct rd *r, struct ms_map *map)
 	rec->vsize = vsize;
 	rec->mtime = mtime;
 	rec->modseq = modseq;
+	rec->savedate = savedate;
+	return 0;
+}
+
+/* The expunge record: ranges below the next UID, MODSEQs ascending and
+ * not above the highest. */
+static int parse_exp(struct rd *r, struct ms_map *map)
+{
+	uint32_t count = (uint32_t)rd_le(r, 4);
+
+	if (r->bad || count > MS_EXP_MAX)
+		return -1;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t first = (uint32_t)rd_le(r, 4);
+		uint32_t last = (uint32_t)rd_le(r, 4);
+		uint64_t modseq = rd_le(r, 8);
+		if (r->bad || first == 0 || first > last ||
+		    last >= map->nextuid || modseq == 0 ||
+		    modseq > map->highest_modseq ||
+		    (map->exp_count > 0 &&
+		     modseq < map->exp[map->exp_count - 1].modseq))
+			return -1;
+		ms_exp_add(map, first, last, modseq);
+	}
+	return 0;
+}
+
+/* A version 1 index knows no expunges: any UID below its next UID may
+ * have gone at any time, so all of them count as expunged at a MODSEQ
+ * above everything it gave out. */
+static int upgrade_v1(struct ms_map *map)
+{
+	if (map->highest_modseq == UINT64_MAX)
+		return -1;
+	map->highest_modseq++;
+	if (map->nextuid > 1)
+		ms_exp_add(map, 1, map->nextuid - 1, map->highest_modseq);
 	return 0;
 }
 
@@ -169,17 +214,23 @@ int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 		return -1;
 	}
 	r.left -= 4;
-	if (parse_header(&r, map, &count) < 0) {
+	unsigned version;
+	if (parse_header(&r, map, &count, &version) < 0) {
 		ms_map_clear(map);
 		*error_r = ms_error("surel-index: bad header");
 		return -1;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		if (parse_rec(&r, map) < 0) {
+		if (parse_rec(&r, map, version) < 0) {
 			ms_map_clear(map);
 			*error_r = ms_error("surel-index: bad record %u", i);
 			return -1;
 		}
+	}
+	if (version >= 2 ? parse_exp(&r, map) < 0 : upgrade_v1(map) < 0) {
+		ms_map_clear(map);
+		*error_r = ms_error("surel-index: bad expunge record");
+		return -1;
 	}
 	if (r.left != 0) {
 		ms_map_clear(map);
@@ -212,7 +263,9 @@ static int format_rec(const struct ms_rec *r, struct buf *out)
 	return put_le(out, r->uid, 4) < 0 || put_le(out, r->keywords, 4) < 0 ||
 		put_le(out, r->size, 8) < 0 || put_le(out, r->vsize, 8) < 0 ||
 		put_le(out, (uint64_t)r->mtime, 8) < 0 ||
-		put_le(out, r->modseq, 8) < 0 || put_le(out, r->flags, 1) < 0 ||
+		put_le(out, r->modseq, 8) < 0 ||
+		put_le(out, (uint64_t)r->savedate, 8) < 0 ||
+		put_le(out, r->flags, 1) < 0 ||
 		put_le(out, 0, 1) < 0 || put_le(out, base_len, 2) < 0 ||
 		put_le(out, ext_len, 2) < 0 ||
 		put_str(out, r->base, base_len) < 0 ||
@@ -237,6 +290,14 @@ int ms_index_format(const struct ms_map *map, struct buf *out)
 	for (size_t i = 0; i < map->count; i++)
 		if (format_rec(&map->recs[i], out) < 0)
 			return -1;
+	if (map->exp_count > MS_EXP_MAX || put_le(out, map->exp_count, 4) < 0)
+		return -1;
+	for (size_t i = 0; i < map->exp_count; i++) {
+		const struct ms_exp *e = &map->exp[i];
+		if (put_le(out, e->first, 4) < 0 || put_le(out, e->last, 4) < 0 ||
+		    put_le(out, e->modseq, 8) < 0)
+			return -1;
+	}
 	return put_le(out, ms_crc32(out->data, out->len), 4);
 }
 

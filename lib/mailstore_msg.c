@@ -299,16 +299,16 @@ int ms_find_base(struct mailstore *box, const char *base, char **name_r,
 	return 0;
 }
 
-static char *msg_path(const struct mailstore *box,
-		      const struct mailstore_msg *m, const char *name)
+char *ms_msg_path(const struct mailstore *box, const struct mailstore_msg *m,
+		  const char *name)
 {
 	return ms_path_join(m->in_new ? box->new_path : box->cur_path, name);
 }
 
 /* The message's file was not where we thought: look for its base again.
  * The old name stays valid (graveyard) until the next change. */
-static int msg_follow(struct mailstore *box, struct mailstore_msg *m,
-		      const char **error_r)
+int ms_msg_follow(struct mailstore *box, struct mailstore_msg *m,
+		  const char **error_r)
 {
 	char *name;
 	bool in_new;
@@ -335,7 +335,7 @@ int mailstore_msg_open(struct mailstore *box, size_t i, int *fd_r,
 	}
 	struct mailstore_msg *m = &box->msgs[i];
 	for (int tries = 0;; tries++) {
-		char *path = msg_path(box, m, m->name);
+		char *path = ms_msg_path(box, m, m->name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		int saved = errno;
 		free(path);
@@ -350,82 +350,10 @@ int mailstore_msg_open(struct mailstore *box, size_t i, int *fd_r,
 		}
 		if (tries >= 2)
 			return 0;
-		int ret = msg_follow(box, m, error_r);
+		int ret = ms_msg_follow(box, m, error_r);
 		if (ret <= 0)
 			return ret;
 	}
-}
-
-/* Records the change in the index: a new MODSEQ. */
-static void msg_changed(struct mailstore *box, size_t i)
-{
-	struct ms_rec *r = &box->ix.recs[i];
-	struct mailstore_msg *m = &box->msgs[i];
-
-	r->flags = (uint8_t)m->flags;
-	r->keywords = m->keywords;
-	r->modseq = m->modseq = ++box->ix.highest_modseq;
-	box->ix_dirty = true;
-}
-
-int mailstore_msg_set_flags(struct mailstore *box, size_t i, unsigned flags,
-			    uint32_t keywords, const char **error_r)
-{
-	char name[MS_BASE_MAX + 1];
-
-	if (i >= box->count) {
-		*error_r = ms_error("no message %zu", i);
-		return -1;
-	}
-	struct mailstore_msg *m = &box->msgs[i];
-	flags &= MAILSTORE_FLAGS_ALL;
-	keywords &= (1u << MAILSTORE_KEYWORDS_MAX) - 1;
-	for (int tries = 0; tries < 3; tries++) {
-		unsigned cur_flags;
-		uint32_t cur_kw;
-		/* Nothing to change: an info other than ":2," stays. */
-		ms_name_flags(m->name, &cur_flags, &cur_kw);
-		if (cur_flags == flags && cur_kw == keywords) {
-			bool changed = m->flags != flags ||
-				m->keywords != keywords;
-			m->flags = flags;
-			m->keywords = keywords;
-			if (changed)
-				msg_changed(box, i);
-			return 1;
-		}
-		if (ms_name_set_flags(m->name, flags, keywords, name,
-				      sizeof(name)) < 0) {
-			*error_r = ms_error("%s: name too long with flags",
-					    m->name);
-			return -1;
-		}
-		char *from = msg_path(box, m, m->name);
-		char *to = msg_path(box, m, name);
-		int ret = strcmp(from, to) == 0 ? 0 : rename(from, to);
-		int saved = errno;
-		free(from);
-		free(to);
-		if (ret == 0) {
-			bool changed = m->flags != flags ||
-				m->keywords != keywords;
-			free((char *)m->name);
-			m->name = xstrdup(name);
-			m->flags = flags;
-			m->keywords = keywords;
-			if (changed)
-				msg_changed(box, i);
-			return 1;
-		}
-		if (saved != ENOENT) {
-			*error_r = ms_error("rename %s: %s", m->name,
-					    strerror(saved));
-			return -1;
-		}
-		if ((ret = msg_follow(box, m, error_r)) <= 0)
-			return ret;
-	}
-	return 0;
 }
 
 static int uid_cmp(const void *a, const void *b)

@@ -64,6 +64,7 @@ static int scan_dir(const char *dir, bool in_new, struct ms_scan *sc,
 		f->name = xstrdup(e->d_name);
 		f->base_len = (uint16_t)ms_name_base_len(f->name);
 		f->in_new = in_new;
+		f->moved = false;
 	}
 	closedir(d);
 	return 0;

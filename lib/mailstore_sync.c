@@ -25,6 +25,8 @@
 #include "mailstore_impl.h"
 #include "mem.h"
 
+void (*ms_save_hook)(const char *step);
+
 bool ms_sync_gone(const struct ms_sync *c, uint32_t uid)
 {
 	size_t lo = 0, hi = c->gone_count;
@@ -137,19 +139,22 @@ static void recover(struct ms_sync *c, struct ms_map *damaged, int state)
 	c->ul_changed = true;
 }
 
-/* surel-index, read again under the lock when someone else wrote it:
- * its highest MODSEQ and cache are newer than ours. */
+/* surel-index, read again when someone else wrote it since we last
+ * read or wrote it: its MODSEQs, expunge record and cache are newer than
+ * ours (ms_sync_latest). One stat() when it did not change. */
 static void cache2_load(struct ms_sync *c)
 {
 	struct mailstore *box = c->box;
 	struct ms_stamp st;
 
-	if (ms_stamp_get(box->index_path, &st) < 0 ||
-	    (st.exists && ms_stamp_eq(&st, &box->ix_stamp) &&
-	     box->ix.uidvalidity != 0))
+	if (ms_stamp_get(box->index_path, &st) < 0 || !st.exists)
 		return;
-	if (ms_index_read(box->index_path, &c->cache2, &st) == 1)
-		box->ix_stamp = st;
+	if (c->cache2_loaded ? ms_stamp_eq(&st, &c->cache2_st) :
+	    ms_stamp_eq(&st, &box->ix_stamp) && box->ix.uidvalidity != 0)
+		return;
+	c->cache2_loaded = ms_index_read(box->index_path, &c->cache2,
+					 &st) == 1;
+	c->cache2_st = st;
 }
 
 /* True if the uidlist must change: new files, vanished ones (when the
@@ -175,207 +180,12 @@ static bool needs_lock(struct ms_sync *c)
 	return need || found < sc->count;
 }
 
-/* The lowest UID new files may get: nothing any copy of the map ever
- * gave out. */
-uint32_t ms_sync_first_new_uid(const struct ms_sync *c)
-{
-	const struct mailstore *box = c->box;
-	uint32_t next = ms_map_next_uid(&box->ul);
-
-	if (box->ix.uidvalidity == box->ul.uidvalidity &&
-	    box->ix.nextuid > next)
-		next = box->ix.nextuid;
-	if (c->cache2.uidvalidity == box->ul.uidvalidity &&
-	    c->cache2.nextuid > next)
-		next = c->cache2.nextuid;
-	return next;
-}
-
-struct new_file {
-	const struct ms_file *f;
-};
-
-static int new_file_cmp(const void *a, const void *b)
-{
-	const struct ms_file *x = ((const struct new_file *)a)->f;
-	const struct ms_file *y = ((const struct new_file *)b)->f;
-
-	return ms_name_sort_cmp(x->name, x->base_len, y->name, y->base_len);
-}
-
-static int rec_uid_cmp(const void *a, const void *b)
-{
-	const struct ms_rec *x = a, *y = b;
-
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
-/* The UID surel-index gave f, or 0. */
-static uint32_t remembered_uid(const struct ms_map *const maps[2],
-			       const struct ms_hash h[2],
-			       const struct ms_file *f)
-{
-	for (size_t m = 0; m < 2; m++) {
-		long j = ms_hash_find(&h[m], f->name, f->base_len, ms_rec_key,
-				      maps[m]);
-		if (j >= 0)
-			return maps[m]->recs[j].uid;
-	}
-	return 0;
-}
-
-/* Files the uidlist lost (cut short, or put back from an old copy) but
- * surel-index remembers get their old UIDs back: a UID is only ever given
- * to one file, so it is still theirs unless the uidlist has it. Returns
- * how many files still need a UID (kept at the front of nf). */
-static size_t restore_uids(struct ms_sync *c, struct ms_map *out,
-			   struct new_file *nf, size_t n)
-{
-	const struct ms_map *maps[2] = { &c->box->ix, &c->cache2 };
-	struct ms_hash h[2];
-	size_t kept = 0, first = out->count;
-
-	for (size_t m = 0; m < 2; m++) {
-		ms_hash_init(&h[m], maps[m]->count);
-		if (maps[m]->uidvalidity != out->uidvalidity)
-			continue;
-		for (size_t i = 0; i < maps[m]->count; i++)
-			ms_hash_insert(&h[m], maps[m]->recs[i].base,
-				       strlen(maps[m]->recs[i].base),
-				       (uint32_t)i);
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct ms_file *f = nf[i].f;
-		uint32_t uid = remembered_uid(maps, h, f);
-		/* out[0..first) is sorted: a UID held there stays there. */
-		struct ms_map head = *out;
-		head.count = first;
-		if (uid == 0 || ms_map_find(&head, uid) != NULL) {
-			nf[kept++] = nf[i];
-			continue;
-		}
-		ms_map_add(out, uid, f->name, f->base_len, "", 0);
-	}
-	if (out->count > first) {
-		qsort(out->recs, out->count, sizeof(*out->recs), rec_uid_cmp);
-		c->ul_changed = true;
-	}
-	for (size_t m = 0; m < 2; m++)
-		ms_hash_deinit(&h[m]);
-	return kept;
-}
-
-/* Gives the files that have no UID yet the next ones, in Dovecot's order. */
-static int assign_uids(struct ms_sync *c, struct ms_map *out,
-		       const char **error_r)
-{
-	const struct ms_scan *sc = &c->scan;
-	struct new_file *nf = xcalloc(sc->count + 1, sizeof(*nf));
-	size_t n = 0;
-	struct ms_hash h;
-
-	ms_hash_init(&h, out->count);
-	for (size_t i = 0; i < out->count; i++)
-		ms_hash_insert(&h, out->recs[i].base,
-			       strlen(out->recs[i].base), (uint32_t)i);
-	for (size_t i = 0; i < sc->count; i++)
-		if (ms_hash_find(&h, sc->files[i].name, sc->files[i].base_len,
-				 ms_rec_key, out) < 0)
-			nf[n++].f = &sc->files[i];
-	ms_hash_deinit(&h);
-	n = restore_uids(c, out, nf, n);
-	qsort(nf, n, sizeof(*nf), new_file_cmp);
-	uint32_t next = ms_sync_first_new_uid(c);
-	if (out->count > 0 && out->recs[out->count - 1].uid >= next)
-		next = out->recs[out->count - 1].uid + 1;
-	if (n > 0 && (uint64_t)next + n >= UINT32_MAX) {
-		free(nf);
-		*error_r = ms_error("%s: UIDs exhausted", c->box->path);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		ms_map_add(out, next++, nf[i].f->name, nf[i].f->base_len, "",
-			   0);
-	out->nextuid = next;
-	c->ul_changed |= n > 0;
-	free(nf);
-	return 0;
-}
-
-/* Moves files from new/ to cur/, adding ":2," to a name without info. */
-static void move_new(struct ms_sync *c)
-{
-	struct mailstore *box = c->box;
-
-	for (size_t i = 0; i < c->scan.count; i++) {
-		struct ms_file *f = &c->scan.files[i];
-		if (!f->in_new)
-			continue;
-		bool info = strchr(f->name, ':') != NULL;
-		char *to_name = xmalloc(strlen(f->name) + 4);
-		memcpy(to_name, f->name, strlen(f->name) + 1);
-		if (!info)
-			memcpy(to_name + strlen(f->name), ":2,", 4);
-		char *from = ms_path_join(box->new_path, f->name);
-		char *to = ms_path_join(box->cur_path, to_name);
-		/* ENOENT: someone else moved it already. Other errors (a
-		 * full disk, a read-only Maildir) leave it in new/. */
-		if (rename(from, to) == 0 || errno == ENOENT) {
-			free(f->name);
-			f->name = to_name;
-			f->in_new = false;
-			c->dirs_changed = true;
-		} else {
-			free(to_name);
-		}
-		free(from);
-		free(to);
-	}
-}
-
-/* Under the lock: the uidlist loses vanished files and gains new ones. */
-static int merge(struct ms_sync *c, const char **error_r)
-{
-	struct mailstore *box = c->box;
-	struct ms_map out;
-
-	ms_map_init(&out);
-	out.version = 3;
-	out.uidvalidity = box->ul.uidvalidity;
-	out.nextuid = ms_map_next_uid(&box->ul);
-	ms_map_copy_header(&out, &box->ul);
-	for (size_t i = 0; i < box->ul.count; i++) {
-		const struct ms_rec *r = &box->ul.recs[i];
-		if (ms_sync_gone(c, r->uid) ||
-		    (c->scan.stable && ms_scan_find(&c->scan, r->base) < 0)) {
-			c->ul_changed = true;
-			continue;
-		}
-		ms_map_add(&out, r->uid, r->base, strlen(r->base), r->ext,
-			   strlen(r->ext));
-	}
-	if (assign_uids(c, &out, error_r) < 0) {
-		ms_map_clear(&out);
-		free(out.hdr_ext);
-		return -1;
-	}
-	if (box->ul.version != 3 || out.guid[0] == '\0') {
-		if (out.guid[0] == '\0')
-			ms_make_guid(out.guid);
-		c->ul_changed = true;
-	}
-	ms_map_clear(&box->ul);
-	free(box->ul.hdr_ext);
-	box->ul = out;
-	move_new(c);
-	return 0;
-}
-
 static void ctx_init(struct ms_sync *c, struct mailstore *box)
 {
 	memset(c, 0, sizeof(*c));
 	c->box = box;
 	c->lock.fd = -1;
+	c->assigned_from = UINT32_MAX;
 	ms_map_init(&c->cache2);
 }
 
@@ -447,9 +257,14 @@ static int write_out(struct ms_sync *c, bool *saved_r, const char **error_r)
 	const char *error;
 
 	*saved_r = true;
-	if ((c->dirty || c->ul_changed || box->ix_dirty) &&
-	    ms_index_write(box, &c->ix, &box->ix_stamp, &error) < 0)
-		*saved_r = false;
+	if (c->dirty || c->ul_changed || box->ix_dirty) {
+		if (ms_index_write(box, &c->ix, &c->index_st, &error) < 0)
+			*saved_r = false;
+		else
+			c->index_written = true;
+		if (ms_save_hook != NULL)
+			ms_save_hook("index");
+	}
 	if (!c->ul_changed) {
 		ms_lock_release(&c->lock);
 		return 0;
@@ -460,6 +275,8 @@ static int write_out(struct ms_sync *c, bool *saved_r, const char **error_r)
 		box->ul_loaded = false;
 		return -1;
 	}
+	if (ms_save_hook != NULL)
+		ms_save_hook("uidlist");
 	return 0;
 }
 
@@ -476,8 +293,15 @@ static void swap_in(struct ms_sync *c, bool saved)
 	c->msgs = NULL;
 	c->count = 0;
 	ms_map_init(&c->ix);
-	box->ix_dirty = !saved && (c->dirty || box->ix_dirty);
-	box->ix_rebuild = false;
+	/* Our old unsaved cache entries are in the new list only when it
+	 * was built from our copy. */
+	box->ix_dirty = !saved && (c->dirty || (!c->cache2_loaded &&
+						box->ix_dirty));
+	/* The stamp of the file that box->ix now is (or is newer than). */
+	if (c->index_written)
+		box->ix_stamp = c->index_st;
+	else if (c->cache2_loaded)
+		box->ix_stamp = c->cache2_st;
 	box->new_stamp = c->scan.new_st;
 	box->cur_stamp = c->scan.cur_st;
 	box->dirs_trusted = c->scan.trusted && !c->dirs_changed;
@@ -513,7 +337,7 @@ static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
 
 	ms_map_init(&damaged);
 	int state = ul_refresh(box, &damaged, error_r);
-	if (state > -2 && c->lock.fd >= 0)
+	if (state > -2)
 		cache2_load(c);
 	if (state > -2 && state != 1 && c->lock.fd >= 0)
 		recover(c, &damaged, state);
@@ -527,10 +351,29 @@ static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
 		return -1;
 	if (c->lock.fd < 0 && needs_lock(c))
 		return take_lock(c, ms_lock_wait_ms(), error_r) > 0 ? 1 : -1;
-	if (c->lock.fd >= 0 && merge(c, error_r) < 0)
+	if (c->lock.fd >= 0 && ms_sync_merge(c, error_r) < 0)
 		return -1;
 	if (ms_build(c, error_r) < 0)
 		return -1;
+	if (c->lock.fd < 0 && c->need_lock && !c->lock_failed) {
+		/* An index being rebuilt only waits for a free lock: a
+		 * reader is not stopped by a busy one. */
+		bool rebuild = ms_sync_latest(c) == NULL;
+		int ret = take_lock(c, rebuild ? 0 : ms_lock_wait_ms(),
+				    error_r);
+		if (ret > 0) {
+			/* The names may be those of before a writer that
+			 * held the lock renamed them: read them again. */
+			ms_build_discard(c);
+			c->scan.done = false;
+			return 1;
+		}
+		if (ret == 0 && !rebuild)
+			return -1;
+		/* A folder we may read but not lock: MODSEQs of this
+		 * process only, as good as it gets. */
+		c->lock_failed = true;
+	}
 	/* Only the cache changed: saved if the lock is free right now. */
 	if (c->lock.fd < 0 && (c->dirty || box->ix_dirty) && pass == 0 &&
 	    take_lock(c, 0, &error) > 0) {
@@ -622,6 +465,27 @@ int ms_sync_expunged(struct mailstore *box, struct ms_lock *lk,
 	c.gone = gone;
 	c.gone_count = count;
 	int ret = sync_run(&c, error_r);
+	ctx_deinit(&c);
+	return ret;
+}
+
+int ms_sync_saved(struct mailstore *box, struct ms_lock *lk,
+		  char *const *bases, size_t count, uint32_t *first_r,
+		  const char **error_r)
+{
+	struct ms_sync c;
+
+	if (ms_keywords_refresh(box, error_r) < 0) {
+		ms_lock_release(lk);
+		return -1;
+	}
+	ctx_init(&c, box);
+	c.lock = *lk;
+	lk->fd = -1;
+	c.saves = bases;
+	c.save_count = count;
+	int ret = sync_run(&c, error_r);
+	*first_r = c.save_first;
 	ctx_deinit(&c);
 	return ret;
 }

@@ -24,6 +24,7 @@ void ms_map_clear(struct ms_map *map)
 		free(map->recs[i].ext);
 	}
 	free(map->recs);
+	free(map->exp);
 	free(map->hdr_ext);
 	ms_map_init(map);
 }

@@ -108,6 +108,16 @@ void stream_set_io_wait(struct stream *s, stream_wait_fn *wait_fn)
 	s->wait_fn = wait_fn;
 }
 
+void stream_get_io(const struct stream *s, stream_read_fn **read_fn_r,
+		   stream_write_fn **write_fn_r, void **ctx_r,
+		   stream_wait_fn **wait_fn_r)
+{
+	*read_fn_r = s->read_fn;
+	*write_fn_r = s->write_fn;
+	*ctx_r = s->io_ctx;
+	*wait_fn_r = s->wait_fn;
+}
+
 /* The events to poll for after the transport said EAGAIN. */
 static short io_events(const struct stream *s, short events)
 {

@@ -49,6 +49,13 @@ void stream_set_io(struct stream *s, stream_read_fn *read_fn,
  * stream_set_io. */
 typedef short stream_wait_fn(void *ctx, short events);
 void stream_set_io_wait(struct stream *s, stream_wait_fn *wait_fn);
+/* The transport in use: what stream_set_io and stream_set_io_wait set
+ * last (the plain fd's own functions and a NULL wait function when none
+ * was), so that a layer (COMPRESS=DEFLATE) can go on top of it and later
+ * be taken off with stream_set_io and stream_set_io_wait. */
+void stream_get_io(const struct stream *s, stream_read_fn **read_fn_r,
+		   stream_write_fn **write_fn_r, void **ctx_r,
+		   stream_wait_fn **wait_fn_r);
 /* Timeout of each read and each write (poll), in milliseconds. */
 void stream_set_timeout(struct stream *s, int timeout_ms);
 int stream_fd(const struct stream *s);

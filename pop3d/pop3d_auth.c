@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "mailbox_path.h"
 #include "mem.h"
 #include "str.h"
 #include "pop3d.h"
@@ -19,17 +20,11 @@ const char *pop3d_auth_mechanisms(const struct pop3d_session *s)
 	return pop3d_plaintext_allowed(s) ? "PLAIN" : "";
 }
 
-/* A login name reaches maps, a path and logs: no control character, no
- * '/', no "..". The parser checks USER already; AUTH PLAIN's name comes
- * out of base64 and is checked here. */
+/* A login name reaches maps, a path and logs (AUTH PLAIN's name comes
+ * out of base64; USER's is checked by the parser already). */
 static bool user_name_valid(const char *name)
 {
-	if (name[0] == '\0' || strlen(name) > AUTH_USER_MAX)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p < 32 || *p == 127)
-			return false;
-	return strchr(name, '/') == NULL && strstr(name, "..") == NULL;
+	return mailbox_path_user_valid(name, AUTH_USER_MAX);
 }
 
 static void log_user(char *out, size_t outsize, const char *user)

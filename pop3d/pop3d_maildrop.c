@@ -22,38 +22,14 @@
 #include "str.h"
 #include "pop3d.h"
 
-/* The Maildir of s->user into out. 0, or -1 with *error_r. */
+/* The Maildir of s->user into out (authd's mail= or the same look-up
+ * as local delivery). 0, or -1 with *error_r. */
 static int find_path(struct pop3d_session *s, const char *mail_dir,
 		     char *out, size_t outsize, const char **error_r)
 {
-	const struct pop3d_params *p = s->p;
-	const char *dsn;
-	struct stat st;
-
-	if (mail_dir != NULL && mail_dir[0] != '\0') {
-		if (mail_dir[0] != '/') {
-			*error_r = "authd's mail= is not an absolute path";
-			return -1;
-		}
-		if (str_copy(out, outsize, mail_dir) < 0) {
-			*error_r = "authd's mail= is too long";
-			return -1;
-		}
-		return 0;
-	}
-	int ret = mailbox_path_resolve(pop3d_tables.mailbox, p->mailbox_base,
-				       p->recipient_delimiter, s->user, out,
-				       outsize, &dsn, error_r);
-	if (ret == 0)
-		*error_r = "not in virtual_mailbox_maps";
-	if (ret <= 0)
-		return -1;
-	/* An unmounted disk must not turn into a fresh, empty mailbox. */
-	if (stat(p->mailbox_base, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*error_r = "virtual_mailbox_base is not a directory";
-		return -1;
-	}
-	return 0;
+	return mailbox_path_user(pop3d_tables.mailbox, s->p->mailbox_base,
+				 s->p->recipient_delimiter, s->user, mail_dir,
+				 out, outsize, error_r);
 }
 
 /* Creates the Maildir's directory if needed and takes its lock. 1, 0

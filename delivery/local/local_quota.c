@@ -20,60 +20,20 @@
 #include <sys/stat.h>
 #include "local.h"
 #include "log.h"
+#include "mailbox_path.h"
 #include "maildir_quota.h"
 #include "str.h"
-
-/* A map value: decimal digits with an optional k, m or g (K, M, G)
- * suffix, 1024-based, as virtual_mailbox_quota takes. 0 or -1. */
-static int local_quota_parse(const char *s, uint64_t *bytes_r)
-{
-	static const char units[] = "kKmMgG";
-	static const unsigned shifts[] = { 10, 10, 20, 20, 30, 30 };
-	char digits[24];
-	size_t n = strspn(s, "0123456789");
-	unsigned shift = 0;
-	uint64_t v;
-
-	if (n == 0 || n >= sizeof(digits))
-		return -1;
-	if (s[n] != '\0') {
-		const char *u = strchr(units, s[n]);
-		if (u == NULL || s[n + 1] != '\0')
-			return -1;
-		shift = shifts[u - units];
-	}
-	memcpy(digits, s, n);
-	digits[n] = '\0';
-	if (str_to_u64(digits, &v) < 0 || v > ((uint64_t)INT64_MAX >> shift))
-		return -1;
-	*bytes_r = v << shift;
-	return 0;
-}
 
 /* The recipient's limit in bytes (0: none). 0 or -1 (res set). */
 static int local_quota_limit(const struct deliver_request *req,
 			     uint64_t *bytes_r, struct local_result *res)
 {
-	const char *value, *error;
-	int ret = maps_lookup_addr(local_config.quota_maps, req->recipient,
-				   local_config.delimiter, &value, &error);
+	const char *dsn, *error;
 
-	if (ret < 0) {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
-				 "virtual_mailbox_quota_maps lookup failure: "
-				 "%s", error);
-		return -1;
-	}
-	if (ret == 0) {
-		*bytes_r = local_config.quota_default;
-		return 0;
-	}
-	if (local_quota_parse(value, bytes_r) < 0) {
-		local_result_set(res, DELIVER_TEMPFAIL, "4.3.5",
-				 "configuration error: "
-				 "virtual_mailbox_quota_maps: \"%.100s\" is "
-				 "not a size (like 500m, or 0 for none)",
-				 value);
+	if (mailbox_path_quota(local_config.quota_maps, local_config.delimiter,
+			       req->recipient, local_config.quota_default,
+			       bytes_r, &dsn, &error) < 0) {
+		local_result_set(res, DELIVER_TEMPFAIL, dsn, "%s", error);
 		return -1;
 	}
 	return 0;

@@ -1,9 +1,11 @@
-// fuzz-sources: lib/mailstore.c lib/mailstore_uidlist.c lib/mailstore_keywords.c lib/mailstore_index.c lib/mailstore_lock.c lib/mailstore_sync.c lib/mailstore_scan.c lib/mailstore_build.c lib/mailstore_msg.c lib/mailstore_folder.c
+// fuzz-sources: lib/mailstore.c lib/mailstore_uidlist.c lib/mailstore_keywords.c lib/mailstore_index.c lib/mailstore_lock.c lib/mailstore_sync.c lib/mailstore_merge.c lib/mailstore_scan.c lib/mailstore_build.c lib/mailstore_msg.c lib/mailstore_folder.c lib/mailstore_flags.c lib/mailstore_expunged.c lib/mailstore_save.c lib/maildir.c
 /* libFuzzer target for the surel-index reader (lib/mailstore_index).
  * The CRC makes random input fail early, so each input is read twice:
  * as it is, and with its last 4 octets replaced by the right CRC, which
- * lets the fuzzer reach the record checks. A valid index is sane and
- * written back octet for octet. Run: tests/run-fuzz, or by hand
+ * lets the fuzzer reach the record checks. A valid index is sane (the
+ * records and the expunge record within their bounds) and written back
+ * octet for octet (version 2), or, read as version 1, written as version
+ * 2 that reads back the same. Run: tests/run-fuzz, or by hand
  *   ./fuzz_mailstore_index -max_total_time=60 tests/fuzz/corpus/mailstore_index */
 #include "config.h"
 #include <stddef.h>
@@ -13,6 +15,55 @@
 #include "mailstore_impl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool maps_equal(const struct ms_map *a, const struct ms_map *b)
+{
+	if (a->uidvalidity != b->uidvalidity || a->count != b->count ||
+	    a->highest_modseq != b->highest_modseq ||
+	    a->exp_count != b->exp_count || strcmp(a->guid, b->guid) != 0 ||
+	    strcmp(a->hdr_ext, b->hdr_ext) != 0 ||
+	    (a->exp_count > 0 &&
+	     memcmp(a->exp, b->exp, a->exp_count * sizeof(*a->exp)) != 0))
+		return false;
+	for (size_t i = 0; i < a->count; i++) {
+		const struct ms_rec *x = &a->recs[i], *y = &b->recs[i];
+		if (x->uid != y->uid || x->modseq != y->modseq ||
+		    x->savedate != y->savedate || x->mtime != y->mtime ||
+		    x->size != y->size || x->vsize != y->vsize ||
+		    x->flags != y->flags || x->keywords != y->keywords ||
+		    strcmp(x->base, y->base) != 0 || strcmp(x->ext, y->ext) != 0)
+			return false;
+	}
+	return true;
+}
+
+static void check_exp(const struct ms_map *map)
+{
+	if (map->exp_count > MS_EXP_MAX)
+		abort();
+	for (size_t i = 0; i < map->exp_count; i++) {
+		const struct ms_exp *e = &map->exp[i];
+		if (e->first == 0 || e->first > e->last ||
+		    e->last >= map->nextuid || e->modseq == 0 ||
+		    e->modseq > map->highest_modseq ||
+		    (i > 0 && e->modseq < map->exp[i - 1].modseq))
+			abort();
+	}
+}
+
+/* A version 1 file comes back as version 2 with the same contents. */
+static void check_upgrade(const struct ms_map *map, const struct buf *out)
+{
+	struct ms_map back;
+	const char *error;
+
+	ms_map_init(&back);
+	if (ms_index_parse((const unsigned char *)out->data, out->len, &back,
+			   &error) < 0 || !maps_equal(map, &back))
+		abort();
+	ms_map_clear(&back);
+	free(back.hdr_ext);
+}
 
 static void check(const unsigned char *data, size_t size)
 {
@@ -36,9 +87,13 @@ static void check(const unsigned char *data, size_t size)
 		    strchr(r->base, ':') != NULL || strchr(r->base, '/'))
 			abort();
 	}
+	check_exp(&map);
 	buf_init(&out, MS_FILE_MAX);
-	if (ms_index_format(&map, &out) < 0 || out.len != size ||
-	    memcmp(out.data, data, size) != 0)
+	if (ms_index_format(&map, &out) < 0)
+		abort();
+	if (data[8] == 1)
+		check_upgrade(&map, &out);
+	else if (out.len != size || memcmp(out.data, data, size) != 0)
 		abort();
 	buf_deinit(&out);
 	ms_map_clear(&map);

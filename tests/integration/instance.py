@@ -392,8 +392,9 @@ class Instance:
                  master_cf=None, smtpd_maxproc=10, access=False, **main_cf):
         """access=True adds mail access: a self-signed certificate
         (self.cert), a passwd-file with every user (password_of), authd,
-        SMTPS (self.smtps_port), POP3 (self.pop3_port) and POP3S
-        (self.pop3s_port)."""
+        SMTPS (self.smtps_port), POP3 (self.pop3_port), POP3S
+        (self.pop3s_port), IMAP (self.imap_port) and IMAPS
+        (self.imaps_port)."""
         self.own_tmp = tmpdir is None
         self.dir = tmpdir or tempfile.mkdtemp(prefix="surel-it-")
         os.chmod(self.dir, 0o755)
@@ -409,6 +410,7 @@ class Instance:
         self.port = free_port()
         self.access = access
         self.smtps_port = self.pop3_port = self.pop3s_port = None
+        self.imap_port = self.imaps_port = None
         self.cert = self.key = None
         self.passwd_file = None
         self.proc = None
@@ -429,6 +431,8 @@ class Instance:
             self.smtps_port = free_port()
             self.pop3_port = free_port()
             self.pop3s_port = free_port()
+            self.imap_port = free_port()
+            self.imaps_port = free_port()
             self.cert, self.key = test_certificate()
             self.passwd_file = os.path.join(self.etc, "users")
             self.main_cf.update({
@@ -443,9 +447,11 @@ class Instance:
                 "127.0.0.1:%d inet n - n - %d smtpd -o smtpd_tls_wrappermode=yes\n"
                 "127.0.0.1:%d inet n - n - 20 pop3d\n"
                 "127.0.0.1:%d inet n - n - 20 pop3d -o pop3d_tls_wrappermode=yes\n"
+                "127.0.0.1:%d inet n - n - 60 imapd\n"
+                "127.0.0.1:%d inet n - n - 20 imapd -o imapd_tls_wrappermode=yes\n"
                 "auth unix - - n - 1 authd\n" % (
                     self.smtps_port, smtpd_maxproc, self.pop3_port,
-                    self.pop3s_port))
+                    self.pop3s_port, self.imap_port, self.imaps_port))
         self.main_cf.update(main_cf)
         self.master_cf_text = master_cf or (
             "# service type private unpriv chroot wakeup maxproc command\n"
@@ -503,6 +509,16 @@ class Instance:
         import poplib
         return poplib.POP3_SSL("127.0.0.1", self.pop3s_port,
                                context=self.ssl_context(), timeout=timeout)
+
+    def imap(self, timeout=15):
+        import imaplib
+        return imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=timeout)
+
+    def imaps(self, timeout=15):
+        import imaplib
+        return imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port,
+                                 ssl_context=self.ssl_context(),
+                                 timeout=timeout)
 
     def write_main_cf(self, extra_lines=""):
         with open(os.path.join(self.etc, "main.cf"), "w", encoding="utf-8") as f:

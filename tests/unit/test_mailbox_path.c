@@ -1,7 +1,11 @@
 /* test_mailbox_path: every outcome of mailbox_path_resolve: found (with
  * the extension and @domain fall-backs of the lookup), unknown, a failing
  * table, and each configuration error (relative base, empty, absolute or
- * ".." map values, no trailing '/', a path too long for the buffer). */
+ * ".." map values, no trailing '/', a path too long for the buffer); the
+ * login name check, the Maildir of a logged-in user (authd's mail= or
+ * the map, and a base that must exist), and the quota limit look-up
+ * (map value with k/m/g suffixes, the default, values that are not
+ * sizes). */
 #include "config.h"
 #include <limits.h>
 #include <stdio.h>
@@ -147,6 +151,94 @@ static void test_lookup_failure(void)
 	unit_rmtree(dir);
 }
 
+static void test_user_valid(void)
+{
+	UNIT_CHECK(mailbox_path_user_valid("alice@example.test", 255));
+	UNIT_CHECK(mailbox_path_user_valid("a.b..c", 255) == false);
+	UNIT_CHECK(mailbox_path_user_valid("..", 255) == false);
+	UNIT_CHECK(mailbox_path_user_valid("a/b", 255) == false);
+	UNIT_CHECK(mailbox_path_user_valid("", 255) == false);
+	UNIT_CHECK(mailbox_path_user_valid("a\tb", 255) == false);
+	UNIT_CHECK(mailbox_path_user_valid("a\177b", 255) == false);
+	UNIT_CHECK(mailbox_path_user_valid("\316\264@x", 255));
+	UNIT_CHECK(mailbox_path_user_valid("abcd", 4));
+	UNIT_CHECK(mailbox_path_user_valid("abcde", 4) == false);
+}
+
+static void test_user_path(void)
+{
+	char out[PATH_MAX], dir[] = "/tmp/test_mailbox_path.XXXXXX";
+	const char *error = NULL;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+
+	/* authd's mail= wins, and must be absolute. */
+	UNIT_CHECK(mailbox_path_user(maps, "/nonexistent", "+",
+				     "alice@example.test", "/srv/mail/a", out,
+				     sizeof(out), &error) == 0);
+	UNIT_STREQ(out, "/srv/mail/a");
+	UNIT_CHECK(mailbox_path_user(maps, dir, "+", "alice@example.test",
+				     "rel/a", out, sizeof(out), &error) < 0);
+	UNIT_CHECK(strstr(error, "absolute") != NULL);
+	/* The map, below a base that exists. */
+	UNIT_CHECK(mailbox_path_user(maps, dir, "+", "alice@example.test", "",
+				     out, sizeof(out), &error) == 0);
+	char want[PATH_MAX];
+	snprintf(want, sizeof(want), "%s/example.test/alice", dir);
+	UNIT_STREQ(out, want);
+	UNIT_CHECK(mailbox_path_user(maps, dir, "+", "nobody@example.test",
+				     NULL, out, sizeof(out), &error) < 0);
+	UNIT_STREQ(error, "not in virtual_mailbox_maps");
+	/* An unmounted disk is not a fresh, empty mailbox. */
+	UNIT_CHECK(mailbox_path_user(maps, "/nonexistent/base", "+",
+				     "alice@example.test", NULL, out,
+				     sizeof(out), &error) < 0);
+	UNIT_STREQ(error, "virtual_mailbox_base is not a directory");
+	unit_rmtree(dir);
+}
+
+static void test_quota(void)
+{
+	static const struct {
+		const char *address;
+		int ret;
+		uint64_t bytes;		/* or the dsn's last digit */
+	} qcases[] = {
+		{ "a@q.test", 0, 500 },
+		{ "b@q.test", 0, 2ULL << 10 },
+		{ "c@q.test", 0, 3ULL << 20 },
+		{ "d@q.test", 0, 4ULL << 30 },
+		{ "e@q.test", 0, 0 },		/* "0": none */
+		{ "f@q.test", 0, 777 },		/* not in the map: default */
+		{ "g@q.test", -1, 5 },		/* "lots" */
+		{ "h@q.test", -1, 5 },		/* "10x" */
+		{ "i@q.test", -1, 5 },		/* "-1" */
+		{ "j@q.test", -1, 5 },		/* overflows with its suffix */
+	};
+	struct maps *q;
+	const char *error, *dsn;
+
+	if (maps_open("inline:{ a@q.test=500, b@q.test=2k, c@q.test=3M, "
+		      "d@q.test=4g, e@q.test=0, g@q.test=lots, h@q.test=10x, "
+		      "i@q.test=-1, j@q.test=99999999999999g }", 0, &q,
+		      &error) < 0)
+		abort();
+	for (size_t i = 0; i < sizeof(qcases) / sizeof(qcases[0]); i++) {
+		uint64_t bytes = 12345;
+		int ret = mailbox_path_quota(q, "+", qcases[i].address, 777,
+					     &bytes, &dsn, &error);
+		UNIT_CHECK(ret == qcases[i].ret);
+		if (ret == 0)
+			UNIT_CHECK(bytes == qcases[i].bytes);
+		else if (ret < 0) {
+			UNIT_STREQ(dsn, "4.3.5");
+			UNIT_CHECK(strstr(error, "is not a size") != NULL);
+		}
+	}
+	maps_free(&q);
+}
+
 int main(void)
 {
 	const char *error;
@@ -158,6 +250,9 @@ int main(void)
 	test_cases();
 	test_too_long();
 	test_lookup_failure();
+	test_user_valid();
+	test_user_path();
+	test_quota();
 	maps_free(&maps);
 	return unit_done();
 }

@@ -293,6 +293,9 @@ static void index_sample(struct ms_map *map)
 	r = ms_map_add(map, 9, "2.M1.h", 6, "", 0);
 	r->modseq = 1;
 	r->size = 1ULL << 40;
+	r->savedate = 1700000000;
+	ms_exp_add(map, 1, 2, 100);
+	ms_exp_add(map, 4, 8, 499);
 }
 
 static void test_index(void)
@@ -314,7 +317,12 @@ static void test_index(void)
 	UNIT_STREQ(back.recs[0].ext, "W7 P");
 	UNIT_CHECK(back.recs[0].flags == MAILSTORE_FLAG_SEEN &&
 		   back.recs[0].keywords == 5 && back.recs[0].mtime == -3 &&
-		   back.recs[1].size == 1ULL << 40);
+		   back.recs[1].size == 1ULL << 40 &&
+		   back.recs[1].savedate == 1700000000);
+	UNIT_CHECK(back.exp_count == 2 && back.exp[0].first == 1 &&
+		   back.exp[0].last == 2 && back.exp[0].modseq == 100 &&
+		   back.exp[1].first == 4 && back.exp[1].last == 8 &&
+		   back.exp[1].modseq == 499);
 	/* Any single flipped octet, and any truncation, is damage. */
 	size_t bad = 0;
 	for (size_t i = 0; i < b.len; i++) {
@@ -365,6 +373,184 @@ static void test_index_invalid(void)
 	buf_deinit(&b);
 	map_free(&back);
 	map_free(&map);
+}
+
+/* The expunge record is checked like the records. */
+static void test_index_exp_invalid(void)
+{
+	static const struct {
+		uint32_t first, last;
+		uint64_t modseq;
+	} bad[] = {
+		{ 0, 1, 5 },	/* UID 0 */
+		{ 3, 2, 5 },	/* first > last */
+		{ 1, 10, 5 },	/* not below the next UID (10) */
+		{ 1, 2, 0 },	/* MODSEQ 0 */
+		{ 1, 2, 501 },	/* above the highest */
+		{ 1, 2, 498 },	/* below the one before (499): not ascending */
+	};
+	struct buf b;
+	const char *error;
+
+	buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ms_map map, back;
+		index_sample(&map);
+		ms_exp_add(&map, bad[i].first, bad[i].last, bad[i].modseq);
+		buf_reset(&b);
+		UNIT_CHECK(ms_index_format(&map, &b) == 0);
+		ms_map_init(&back);
+		UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len,
+					  &back, &error) < 0);
+		map_free(&back);
+		map_free(&map);
+	}
+	/* MS_EXP_MAX ranges are fine; one more is not written. */
+	struct ms_map map, back;
+	index_sample(&map);
+	map.nextuid = 3 * MS_EXP_MAX;
+	map.exp_count = 0;
+	for (uint32_t i = 0; i < MS_EXP_MAX; i++)
+		ms_exp_add(&map, 2 * i + 1, 2 * i + 1, 1 + i / 10);
+	buf_reset(&b);
+	UNIT_CHECK(map.exp_count == MS_EXP_MAX &&
+		   ms_index_format(&map, &b) == 0);
+	ms_map_init(&back);
+	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &back,
+				  &error) == 0 && back.exp_count == MS_EXP_MAX);
+	map_free(&back);
+	ms_exp_add(&map, 3 * MS_EXP_MAX - 1, 3 * MS_EXP_MAX - 1, 500);
+	buf_reset(&b);
+	UNIT_CHECK(ms_index_format(&map, &b) < 0);
+	map_free(&map);
+	buf_deinit(&b);
+}
+
+static void put_le(struct buf *b, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf_append_char(b, (char)(v >> (8 * i))) < 0)
+			abort();
+}
+
+static void put_str(struct buf *b, const char *s)
+{
+	if (buf_append_str(b, s) < 0)
+		abort();
+}
+
+/* A version 1 index (surel before IMAP): read with the mtimes as save
+ * dates, and every UID below its next UID counted as expunged at a
+ * MODSEQ above all it gave. */
+static void test_index_v1(void)
+{
+	struct buf b;
+	struct ms_map map;
+	const char *error;
+
+	buf_init(&b, 1 << 20);
+	put_str(&b, "SURELIDX");
+	put_le(&b, 1, 4);
+	put_le(&b, 0, 4);
+	put_le(&b, 77, 4);		/* uidvalidity */
+	put_le(&b, 10, 4);		/* next UID */
+	put_le(&b, 500, 8);		/* highest MODSEQ */
+	put_le(&b, 1, 4);		/* count */
+	put_le(&b, 0, 2);
+	put_le(&b, 0, 2);
+	put_le(&b, 3, 4);		/* uid */
+	put_le(&b, 0, 4);
+	put_le(&b, 5, 8);
+	put_le(&b, 7, 8);
+	put_le(&b, 1600000000, 8);	/* mtime */
+	put_le(&b, 500, 8);		/* modseq */
+	put_le(&b, MAILSTORE_FLAG_SEEN, 1);
+	put_le(&b, 0, 1);
+	put_le(&b, 3, 2);
+	put_le(&b, 0, 2);
+	put_str(&b, "a.b");
+	put_le(&b, ms_crc32(b.data, b.len), 4);
+	ms_map_init(&map);
+	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &map,
+				  &error) == 0);
+	UNIT_CHECK(map.count == 1 && map.recs[0].uid == 3 &&
+		   map.recs[0].savedate == 1600000000 &&
+		   map.recs[0].modseq == 500 && map.highest_modseq == 501);
+	UNIT_CHECK(map.exp_count == 1 && map.exp[0].first == 1 &&
+		   map.exp[0].last == 9 && map.exp[0].modseq == 501);
+	/* Written back as version 2, which reads the same. */
+	struct buf out;
+	struct ms_map back;
+	buf_init(&out, 1 << 20);
+	UNIT_CHECK(ms_index_format(&map, &out) == 0 && out.data[8] == 2);
+	ms_map_init(&back);
+	UNIT_CHECK(ms_index_parse((unsigned char *)out.data, out.len, &back,
+				  &error) == 0 && back.highest_modseq == 501 &&
+		   back.exp_count == 1 && back.recs[0].savedate == 1600000000);
+	map_free(&back);
+	map_free(&map);
+	buf_deinit(&out);
+	buf_deinit(&b);
+}
+
+/* The record stays bounded: the oldest ranges become one, with the
+ * highest MODSEQ of those it replaced, covering all their UIDs. */
+static void test_exp_compact(void)
+{
+	struct ms_map map;
+
+	ms_map_init(&map);
+	for (uint32_t i = 0; i < MS_EXP_MAX + 10; i++)
+		ms_exp_add(&map, 10 * i + 5, 10 * i + 6, 100 + i);
+	/* Adjacent UIDs with one MODSEQ are one range. */
+	ms_exp_add(&map, 10 * (MS_EXP_MAX + 10) + 1,
+		   10 * (MS_EXP_MAX + 10) + 1, 100 + MS_EXP_MAX + 10);
+	ms_exp_add(&map, 10 * (MS_EXP_MAX + 10) + 2,
+		   10 * (MS_EXP_MAX + 10) + 4, 100 + MS_EXP_MAX + 10);
+	UNIT_CHECK(map.exp_count == MS_EXP_MAX + 11);
+	UNIT_CHECK(map.exp[MS_EXP_MAX + 10].last == 10 * (MS_EXP_MAX + 10) + 4);
+	ms_exp_compact(&map);
+	UNIT_CHECK(map.exp_count == MS_EXP_MAX / 2);
+	size_t merged = MS_EXP_MAX + 11 - MS_EXP_MAX / 2 + 1;
+	UNIT_CHECK(map.exp[0].first == 5 &&
+		   map.exp[0].last == 10 * (merged - 1) + 6 &&
+		   map.exp[0].modseq == 100 + merged - 1);
+	UNIT_CHECK(map.exp[1].first == 10 * merged + 5 &&
+		   map.exp[1].modseq == 100 + merged);
+	for (size_t i = 1; i < map.exp_count; i++)
+		UNIT_CHECK(map.exp[i].modseq >= map.exp[i - 1].modseq);
+	ms_exp_compact(&map);
+	UNIT_CHECK(map.exp_count == MS_EXP_MAX / 2);
+	map_free(&map);
+}
+
+/* Which listed messages left, as ranges: one range bridges UIDs that are
+ * still listed, never UIDs that were gone before. */
+static void test_exp_record(void)
+{
+	struct ms_map old, now, ix;
+	static const uint32_t old_uids[] = { 1, 2, 3, 4, 5, 7, 8, 10, 11 };
+	static const uint32_t now_uids[] = { 2, 4, 8, 11 };
+
+	ms_map_init(&old);
+	ms_map_init(&now);
+	ms_map_init(&ix);
+	for (size_t i = 0; i < sizeof(old_uids) / sizeof(old_uids[0]); i++)
+		ms_map_add(&old, old_uids[i], "b", 1, "", 0);
+	for (size_t i = 0; i < sizeof(now_uids) / sizeof(now_uids[0]); i++)
+		ms_map_add(&now, now_uids[i], "b", 1, "", 0);
+	UNIT_CHECK(ms_exp_pending(&old, &now) == 5 && ix.exp_count == 0);
+	/* 1 3 5 (2 and 4 listed): one range; 6 was gone before: 7 starts
+	 * another; 10 after 8 (listed) and 9 (gone before): another. */
+	UNIT_CHECK(ms_exp_record(&ix, &old, &now, 42) == 5);
+	UNIT_CHECK(ix.exp_count == 3 && ix.exp[0].first == 1 &&
+		   ix.exp[0].last == 5 && ix.exp[1].first == 7 &&
+		   ix.exp[1].last == 7 && ix.exp[2].first == 10 &&
+		   ix.exp[2].last == 10 && ix.exp[2].modseq == 42);
+	UNIT_CHECK(ms_exp_pending(&now, &now) == 0);
+	map_free(&old);
+	map_free(&now);
+	map_free(&ix);
 }
 
 static void test_name_flags(void)
@@ -483,6 +669,10 @@ int main(void)
 	test_keywords();
 	test_index();
 	test_index_invalid();
+	test_index_exp_invalid();
+	test_index_v1();
+	test_exp_compact();
+	test_exp_record();
 	test_name_flags();
 	test_name_sizes();
 	test_name_order();

@@ -1,0 +1,223 @@
+/* mailstore_expunged: the index's record of expunges, for QRESYNC
+ * (RFC 7162): which UIDs left the folder after a given MODSEQ, whoever
+ * removed them (IMAP, POP3, Dovecot, mutt deleting a file).
+ *
+ * Every sync that sees UIDs leave the uidlist records them as one range
+ * list with a new MODSEQ (so HIGHESTMODSEQ moves). A range may bridge
+ * UIDs that still exist: they are left out when the record is read, and
+ * if they go later they get a range of their own with a later MODSEQ, so
+ * the bridge never makes a reply miss anything. The record is bounded:
+ * past MS_EXP_MAX ranges the oldest half become one range with the
+ * highest MODSEQ among them, which may name UIDs expunged earlier (RFC
+ * 7162 allows that: the client ignores UIDs it does not know) but never
+ * leaves one out. */
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include "mailstore_impl.h"
+#include "mem.h"
+
+/* A reply of more single UIDs than this is refused (the ranges form has
+ * no such limit). */
+#define EXP_UIDS_MAX MS_MSGS_MAX
+
+void ms_exp_add(struct ms_map *map, uint32_t first, uint32_t last,
+		uint64_t modseq)
+{
+	struct ms_exp *prev = map->exp_count > 0 ?
+		&map->exp[map->exp_count - 1] : NULL;
+
+	if (prev != NULL && prev->modseq == modseq && prev->last < first &&
+	    prev->last + 1 == first) {
+		prev->last = last;
+		return;
+	}
+	map->exp = xreallocarray(map->exp, map->exp_count + 1,
+				 sizeof(*map->exp));
+	map->exp[map->exp_count++] = (struct ms_exp){ first, last, modseq };
+}
+
+void ms_exp_copy(struct ms_map *to, const struct ms_map *from)
+{
+	free(to->exp);
+	to->exp = NULL;
+	to->exp_count = 0;
+	if (from->exp_count == 0)
+		return;
+	to->exp = xreallocarray(NULL, from->exp_count, sizeof(*to->exp));
+	memcpy(to->exp, from->exp, from->exp_count * sizeof(*to->exp));
+	to->exp_count = from->exp_count;
+}
+
+void ms_exp_compact(struct ms_map *map)
+{
+	if (map->exp_count <= MS_EXP_MAX)
+		return;
+	size_t k = map->exp_count - MS_EXP_MAX / 2 + 1;
+	struct ms_exp merged = map->exp[k - 1];
+
+	for (size_t i = 0; i < k; i++) {
+		if (map->exp[i].first < merged.first)
+			merged.first = map->exp[i].first;
+		if (map->exp[i].last > merged.last)
+			merged.last = map->exp[i].last;
+	}
+	map->exp[0] = merged;
+	memmove(map->exp + 1, map->exp + k,
+		(map->exp_count - k) * sizeof(*map->exp));
+	map->exp_count -= k - 1;
+}
+
+size_t ms_exp_record(struct ms_map *ix, const struct ms_map *old,
+		     const struct ms_map *ul, uint64_t modseq)
+{
+	uint32_t first = 0, last = 0;
+	size_t j = 0, n = 0, between = 0;
+
+	for (size_t i = 0; i < old->count; i++) {
+		uint32_t uid = old->recs[i].uid;
+		/* between: UIDs of ul after the last gone one, which a range
+		 * may bridge when they are all there is in the gap. */
+		while (j < ul->count && ul->recs[j].uid < uid) {
+			between += first != 0 && ul->recs[j].uid > last;
+			j++;
+		}
+		if (j < ul->count && ul->recs[j].uid == uid)
+			continue;
+		n++;
+		if (first != 0 && between == (size_t)(uid - last - 1)) {
+			last = uid;
+		} else {
+			if (first != 0 && ix != NULL)
+				ms_exp_add(ix, first, last, modseq);
+			first = last = uid;
+		}
+		between = 0;
+	}
+	if (first != 0 && ix != NULL)
+		ms_exp_add(ix, first, last, modseq);
+	return n;
+}
+
+size_t ms_exp_pending(const struct ms_map *old, const struct ms_map *ul)
+{
+	return ms_exp_record(NULL, old, ul, 0);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct mailstore_uid_range *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The ranges after since, sorted and merged, below uidnext. */
+static size_t select_ranges(const struct mailstore *box, uint64_t since,
+			    struct mailstore_uid_range *out)
+{
+	uint32_t top = mailstore_uidnext(box) - 1;
+	size_t n = 0, m = 0;
+
+	for (size_t i = 0; i < box->ix.exp_count; i++) {
+		const struct ms_exp *e = &box->ix.exp[i];
+		if (e->modseq > since && e->first <= top)
+			out[n++] = (struct mailstore_uid_range){
+				e->first, e->last < top ? e->last : top };
+	}
+	qsort(out, n, sizeof(*out), range_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (m > 0 && out[i].first <= out[m - 1].last + 1ULL) {
+			if (out[i].last > out[m - 1].last)
+				out[m - 1].last = out[i].last;
+			continue;
+		}
+		out[m++] = out[i];
+	}
+	return m;
+}
+
+/* The first message with a UID >= uid. */
+static size_t msg_lower_bound(const struct mailstore *box, uint32_t uid)
+{
+	size_t lo = 0, hi = box->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (box->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Cuts the listed messages out of the ranges. */
+static size_t subtract_msgs(const struct mailstore *box,
+			    const struct mailstore_uid_range *in, size_t n,
+			    struct mailstore_uid_range *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t from = in[i].first;
+		size_t k = msg_lower_bound(box, from);
+		for (; k < box->count && box->msgs[k].uid <= in[i].last; k++) {
+			uint32_t uid = box->msgs[k].uid;
+			if (uid > from)
+				out[m++] = (struct mailstore_uid_range){
+					from, uid - 1 };
+			from = uid + 1;
+		}
+		if (from != 0 && from <= in[i].last)
+			out[m++] = (struct mailstore_uid_range){
+				from, in[i].last };
+	}
+	return m;
+}
+
+int mailstore_expunged_since_ranges(struct mailstore *box, uint64_t since,
+				    struct mailstore_uid_range **ranges_r,
+				    size_t *count_r, const char **error_r)
+{
+	size_t max = box->ix.exp_count + 1;
+	struct mailstore_uid_range *sel = xcalloc(max, sizeof(*sel));
+	size_t n = select_ranges(box, since, sel);
+	/* Each listed message splits at most one range in two. */
+	struct mailstore_uid_range *out = xcalloc(n + box->count + 1,
+						  sizeof(*out));
+
+	(void)error_r;
+	*count_r = subtract_msgs(box, sel, n, out);
+	*ranges_r = out;
+	free(sel);
+	return 0;
+}
+
+int mailstore_expunged_since(struct mailstore *box, uint64_t since,
+			     uint32_t **uids_r, size_t *count_r,
+			     const char **error_r)
+{
+	struct mailstore_uid_range *r;
+	size_t n, total = 0;
+
+	if (mailstore_expunged_since_ranges(box, since, &r, &n, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		total += (size_t)(r[i].last - r[i].first) + 1;
+		if (total > EXP_UIDS_MAX) {
+			free(r);
+			*error_r = ms_error("%s: too many expunged UIDs to "
+					    "list one by one", box->path);
+			return -1;
+		}
+	}
+	uint32_t *uids = xcalloc(total + 1, sizeof(*uids));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t u = r[i].first; u <= r[i].last; u++)
+			uids[k++] = (uint32_t)u;
+	free(r);
+	*uids_r = uids;
+	*count_r = k;
+	return 0;
+}

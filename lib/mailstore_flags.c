@@ -1,0 +1,271 @@
+/* mailstore_flags: flag changes (IMAP STORE), with MODSEQs that every
+ * process gives out from one counter.
+ *
+ * The counter is surel-index's highest MODSEQ. A change takes the uidlist
+ * lock, reads the index again if someone else wrote it since we read it,
+ * gives each changed message the next MODSEQ above both copies, writes
+ * the index, renames the files and drops the lock: one lock, one index
+ * write and one rename per message, however many messages change. The
+ * index is written before the renames: if writing it fails nothing has
+ * changed; if a rename fails or we die before it, the file keeps its old
+ * flags, which differ from the index's, so the next sync (of any process)
+ * gives it a MODSEQ of its own again. Either way no MODSEQ ever names two
+ * changes. */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fsutil.h"
+#include "mailstore_impl.h"
+#include "mem.h"
+
+/* What a message had before, to put back if the index cannot be
+ * written. */
+struct flag_undo {
+	size_t idx;
+	unsigned flags;
+	uint32_t keywords;
+	uint64_t modseq;
+};
+
+static bool needs_change(const struct mailstore_msg *m, unsigned flags,
+			 uint32_t keywords)
+{
+	unsigned name_flags;
+	uint32_t name_kw;
+
+	/* An info other than ":2," has no flags: it stays when none are
+	 * wanted. */
+	ms_name_flags(m->name, &name_flags, &name_kw);
+	return m->flags != flags || m->keywords != keywords ||
+		name_flags != flags || name_kw != keywords;
+}
+
+/* surel-index as on disk, if another process wrote it since we read or
+ * wrote it (its records and expunge record are then newer than ours). */
+static bool disk_newer(struct mailstore *box, struct ms_map *disk)
+{
+	struct ms_stamp st;
+
+	if (ms_stamp_get(box->index_path, &st) < 0 || !st.exists ||
+	    ms_stamp_eq(&st, &box->ix_stamp))
+		return false;
+	return ms_index_read(box->index_path, disk, &st) == 1 &&
+		disk->uidvalidity == box->ix.uidvalidity;
+}
+
+/* Writes the index with the changes: ours when it is the latest, else
+ * the newer one from disk (newer) with our changes put in. */
+static int write_index(struct mailstore *box, bool newer,
+		       struct ms_map *disk, const struct flag_undo *undo,
+		       size_t n, const char **error_r)
+{
+	struct ms_stamp st;
+	int ret;
+
+	if (!newer) {
+		ret = ms_index_write(box, &box->ix, &box->ix_stamp, error_r);
+		if (ret == 0)
+			box->ix_dirty = false;
+	} else {
+		for (size_t k = 0; k < n; k++) {
+			const struct ms_rec *ours = &box->ix.recs[undo[k].idx];
+			struct ms_rec *r = ms_map_find(disk, ours->uid);
+			if (r == NULL || strcmp(r->base, ours->base) != 0)
+				continue;
+			r->flags = ours->flags;
+			r->keywords = ours->keywords;
+			r->modseq = ours->modseq;
+		}
+		if (box->ix.highest_modseq > disk->highest_modseq)
+			disk->highest_modseq = box->ix.highest_modseq;
+		/* Our stamp stays the old one: the next sync reads this. */
+		ret = ms_index_write(box, disk, &st, error_r);
+	}
+	return ret;
+}
+
+/* Gives the messages of undo[] their new flags and MODSEQs in memory,
+ * above the highest MODSEQ any process gave (the caller holds the lock). */
+static void assign_modseqs(struct mailstore *box, uint64_t highest,
+			   const struct mailstore_flag_change *changes,
+			   const size_t *which, struct flag_undo *undo,
+			   size_t n)
+{
+	if (box->ix.highest_modseq > highest)
+		highest = box->ix.highest_modseq;
+	for (size_t k = 0; k < n; k++) {
+		const struct mailstore_flag_change *ch = &changes[which[k]];
+		struct mailstore_msg *m = &box->msgs[ch->idx];
+		struct ms_rec *r = &box->ix.recs[ch->idx];
+		undo[k] = (struct flag_undo){ ch->idx, m->flags, m->keywords,
+					      m->modseq };
+		m->flags = ch->flags & MAILSTORE_FLAGS_ALL;
+		m->keywords = ch->keywords &
+			((1u << MAILSTORE_KEYWORDS_MAX) - 1);
+		r->flags = (uint8_t)m->flags;
+		r->keywords = m->keywords;
+		r->modseq = m->modseq = ++highest;
+	}
+	box->ix.highest_modseq = highest;
+}
+
+static void undo_all(struct mailstore *box, const struct flag_undo *undo,
+		     size_t n, uint64_t old_highest)
+{
+	for (size_t k = n; k-- > 0;) {
+		struct mailstore_msg *m = &box->msgs[undo[k].idx];
+		struct ms_rec *r = &box->ix.recs[undo[k].idx];
+		m->flags = undo[k].flags;
+		m->keywords = undo[k].keywords;
+		m->modseq = undo[k].modseq;
+		r->flags = (uint8_t)m->flags;
+		r->keywords = m->keywords;
+		r->modseq = m->modseq;
+	}
+	box->ix.highest_modseq = old_highest;
+}
+
+/* Renames message m's file to carry flags and keywords, following a
+ * rename by someone else. 1 done, 0 the file is gone, -1 error. */
+static int rename_msg(struct mailstore *box, struct mailstore_msg *m,
+		      unsigned flags, uint32_t keywords, const char **error_r)
+{
+	char name[MS_BASE_MAX + 1];
+
+	for (int tries = 0; tries < 3; tries++) {
+		if (ms_name_set_flags(m->name, flags, keywords, name,
+				      sizeof(name)) < 0) {
+			*error_r = ms_error("%s: name too long with flags",
+					    m->name);
+			return -1;
+		}
+		if (strcmp(name, m->name) == 0)
+			return 1;
+		char *from = ms_msg_path(box, m, m->name);
+		char *to = ms_msg_path(box, m, name);
+		int ret = rename(from, to);
+		int saved = errno;
+		free(from);
+		free(to);
+		if (ret == 0) {
+			free((char *)m->name);
+			m->name = xstrdup(name);
+			return 1;
+		}
+		if (saved != ENOENT) {
+			*error_r = ms_error("rename %s: %s", m->name,
+					    strerror(saved));
+			return -1;
+		}
+		/* Follow sets the flags of the name it finds; ours are put
+		 * back by the caller. */
+		if ((ret = ms_msg_follow(box, m, error_r)) <= 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The renames, after the index is written. How many changed, *gone_r
+ * those whose file is gone; -1 on the first error after trying all. */
+static long rename_all(struct mailstore *box, const struct flag_undo *undo,
+		       size_t n, size_t *gone_r, const char **error_r)
+{
+	long changed = 0;
+	bool failed = false, any_new = false;
+
+	for (size_t k = 0; k < n; k++) {
+		struct mailstore_msg *m = &box->msgs[undo[k].idx];
+		unsigned flags = m->flags;
+		uint32_t keywords = m->keywords;
+		int ret = rename_msg(box, m, flags, keywords, error_r);
+		m->flags = flags;
+		m->keywords = keywords;
+		any_new |= m->in_new;
+		if (ret < 0)
+			failed = true;
+		else if (ret == 0)
+			(*gone_r)++;
+		else
+			changed++;
+	}
+	/* Flags are mail too: a crash must not bring old ones back. */
+	if (fs_fsync_dir(box->cur_path) < 0 ||
+	    (any_new && fs_fsync_dir(box->new_path) < 0)) {
+		*error_r = ms_error("fsync %s: %s", box->path, strerror(errno));
+		failed = true;
+	}
+	return failed ? -1 : changed;
+}
+
+static long flags_apply(struct mailstore *box,
+			const struct mailstore_flag_change *changes, size_t n,
+			size_t *gone_r, const char **error_r)
+{
+	struct ms_lock lk = { .fd = -1 };
+	size_t todo = 0;
+
+	*gone_r = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (changes[k].idx >= box->count) {
+			*error_r = ms_error("no message %zu", changes[k].idx);
+			return -1;
+		}
+	}
+	size_t *which = xcalloc(n + 1, sizeof(*which));
+	for (size_t k = 0; k < n; k++)
+		if (needs_change(&box->msgs[changes[k].idx],
+				 changes[k].flags & MAILSTORE_FLAGS_ALL,
+				 changes[k].keywords &
+				 ((1u << MAILSTORE_KEYWORDS_MAX) - 1)))
+			which[todo++] = k;
+	if (todo == 0) {
+		free(which);
+		return 0;
+	}
+	if (ms_lock_uidlist(box, &lk, ms_lock_wait_ms(), error_r) <= 0) {
+		free(which);
+		return -1;
+	}
+	struct flag_undo *undo = xcalloc(todo, sizeof(*undo));
+	uint64_t old_highest = box->ix.highest_modseq;
+	struct ms_map disk;
+	long ret;
+	ms_map_init(&disk);
+	bool newer = disk_newer(box, &disk);
+	assign_modseqs(box, newer ? disk.highest_modseq : 0, changes, which,
+		       undo, todo);
+	if (write_index(box, newer, &disk, undo, todo, error_r) < 0) {
+		undo_all(box, undo, todo, old_highest);
+		ret = -1;
+	} else {
+		ret = rename_all(box, undo, todo, gone_r, error_r);
+	}
+	ms_lock_release(&lk);
+	ms_map_clear(&disk);
+	free(disk.hdr_ext);
+	free(undo);
+	free(which);
+	return ret;
+}
+
+long mailstore_set_flags_many(struct mailstore *box,
+			      const struct mailstore_flag_change *changes,
+			      size_t n, const char **error_r)
+{
+	size_t gone;
+
+	return flags_apply(box, changes, n, &gone, error_r);
+}
+
+int mailstore_msg_set_flags(struct mailstore *box, size_t i, unsigned flags,
+			    uint32_t keywords, const char **error_r)
+{
+	struct mailstore_flag_change ch = { i, flags, keywords };
+	size_t gone;
+
+	if (flags_apply(box, &ch, 1, &gone, error_r) < 0)
+		return -1;
+	return gone > 0 ? 0 : 1;
+}
