@@ -13,44 +13,19 @@
 #include <sys/socket.h>
 #include "log.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "imapd.h"
-
-/* The text form of ss into out; true if it is a loopback address. An
- * IPv4 client on a dual-stack socket is shown as IPv4. */
-static bool format_addr(const struct sockaddr_storage *ss, char *out,
-			size_t outsize)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outsize);
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 =
-			(const struct sockaddr_in6 *)ss;
-		const uint8_t *a = in6->sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			inet_ntop(AF_INET, a + 12, out, (socklen_t)outsize);
-			return a[12] == 127;
-		}
-		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outsize);
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return false;
-}
+#include "imapd_notify.h"
 
 static void addresses(struct imapd_session *s, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	struct netaddr a;
 
-	memcpy(s->rip, "unknown", 8);
-	memcpy(s->lip, "unknown", 8);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		s->loopback = format_addr(&ss, s->rip, sizeof(s->rip));
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		(void)format_addr(&ss, s->lip, sizeof(s->lip));
+	netaddr_peer(fd, &a);
+	memcpy(s->rip, a.text, sizeof(s->rip));
+	s->loopback = a.loopback;
+	netaddr_local(fd, &a);
+	memcpy(s->lip, a.text, sizeof(s->lip));
 }
 
 bool imapd_plaintext_allowed(const struct imapd_session *s)
@@ -234,6 +209,11 @@ static void input_loop(struct imapd_session *s)
 		if (!stream_input_pending(s->stream) && imapd_flush(s) < 0)
 			return;
 		stream_set_timeout(s->stream, s->p->timeout_ms);
+		/* NOTIFY (RFC 5465): changes are told while the client is
+		 * quiet, not only at the end of its commands. */
+		if (!stream_input_pending(s->stream) &&
+		    imapd_notify_wait(s) < 0)
+			break;
 		int ret = stream_peek(s->stream, &data, &len);
 		if (ret != 1) {
 			lost(s, ret);
@@ -300,6 +280,7 @@ static struct imap_parser *parser_new(const struct imapd_params *p)
 
 static void session_free(struct imapd_session *s)
 {
+	imapd_notify_free(s);
 	if (s->sel != NULL)
 		imapd_view_close(s);
 	xfree(&s->saved.uids);

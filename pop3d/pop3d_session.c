@@ -12,46 +12,20 @@
 #include <sys/socket.h>
 #include "log.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "pop3d.h"
 
 #define REPLY_MAX 1024
 
-/* The text form of ss into out; true if it is a loopback address. An
- * IPv4 client on a dual-stack socket is shown as IPv4. */
-static bool format_addr(const struct sockaddr_storage *ss, char *out,
-			size_t outsize)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outsize);
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 =
-			(const struct sockaddr_in6 *)ss;
-		const uint8_t *a = in6->sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			inet_ntop(AF_INET, a + 12, out, (socklen_t)outsize);
-			return a[12] == 127;
-		}
-		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outsize);
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return false;
-}
-
 static void addresses(struct pop3d_session *s, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	struct netaddr a;
 
-	memcpy(s->rip, "unknown", 8);
-	memcpy(s->lip, "unknown", 8);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		s->loopback = format_addr(&ss, s->rip, sizeof(s->rip));
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		(void)format_addr(&ss, s->lip, sizeof(s->lip));
+	netaddr_peer(fd, &a);
+	memcpy(s->rip, a.text, sizeof(s->rip));
+	s->loopback = a.loopback;
+	netaddr_local(fd, &a);
+	memcpy(s->lip, a.text, sizeof(s->lip));
 }
 
 static void reply_v(struct pop3d_session *s, const char *prefix,

@@ -11,38 +11,21 @@
 #include <sys/socket.h>
 #include "log.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "smtpd.h"
 
 static void peer_address(struct smtpd_session *s, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	const char *prefix = "";
+	struct netaddr a;
 
-	memcpy(s->client_addr, "unknown", 8);
-	memcpy(s->client_rfc_addr, "unknown", 8);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &in->sin_addr, s->client_addr,
-			  sizeof(s->client_addr));
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			/* An IPv4 client on a dual-stack socket. */
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12],
-				  s->client_addr, sizeof(s->client_addr));
-		} else {
-			inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr,
-				  sizeof(s->client_addr));
-			prefix = "IPv6:";
-		}
-	} else {
-		return;
-	}
-	snprintf(s->client_rfc_addr, sizeof(s->client_rfc_addr), "%s%s",
-		 prefix, s->client_addr);
+	netaddr_peer(fd, &a);
+	memcpy(s->client_addr, a.text, sizeof(s->client_addr));
+	if (a.family == 0)
+		memcpy(s->client_rfc_addr, "unknown", 8);
+	else
+		snprintf(s->client_rfc_addr, sizeof(s->client_rfc_addr),
+			 "%s%s", a.family == AF_INET6 ? "IPv6:" : "",
+			 s->client_addr);
 }
 
 void smtpd_txn_reset(struct smtpd_session *s)
