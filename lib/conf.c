@@ -440,8 +440,12 @@ static int gen_finish(struct conf_gen *g, const char **error_r)
 	dot = strchr(host, '.');
 	set_computed(g, "mydomain",
 		     dot != NULL && dot[1] != '\0' ? dot + 1 : "localdomain");
-	for (size_t i = 0; i < param_count() && ret == 0; i++)
-		ret = expand_param(g, i, &tmp, error_r);
+	/* What main.cf sets first: an error in it is reported at its line,
+	 * not at a default that refers to it ("$mail_name ready."). */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < param_count() && ret == 0; i++)
+			if ((g->values[i].set != NULL) == (pass == 0))
+				ret = expand_param(g, i, &tmp, error_r);
 	buf_deinit(&tmp);
 	return ret;
 }
