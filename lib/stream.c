@@ -305,16 +305,15 @@ size_t stream_drop_input(struct stream *s)
 	return n;
 }
 
-int stream_flush(struct stream *s)
+/* Writes data[0..len) through the transport, waiting (bounded by the
+ * timeout) while it would block. 0, or -1 with write_error set. */
+static int write_all(struct stream *s, const char *data, size_t len)
 {
 	uint64_t deadline = time_mono_ms() + (uint64_t)s->timeout_ms;
 	size_t done = 0;
 
-	if (s->write_error != 0)
-		return -1;
-	while (done < s->out_len) {
-		ssize_t n = s->write_fn(s->io_ctx, s->out + done,
-					s->out_len - done);
+	while (done < len) {
+		ssize_t n = s->write_fn(s->io_ctx, data + done, len - done);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -330,11 +329,18 @@ int stream_flush(struct stream *s)
 		} else {
 			s->write_error = STREAM_IO_ERROR;
 		}
-		s->out_len = 0;
 		return -1;
 	}
-	s->out_len = 0;
 	return 0;
+}
+
+int stream_flush(struct stream *s)
+{
+	if (s->write_error != 0)
+		return -1;
+	int ret = write_all(s, s->out, s->out_len);
+	s->out_len = 0;
+	return ret;
 }
 
 int stream_write(struct stream *s, const void *data, size_t len)
@@ -343,6 +349,14 @@ int stream_write(struct stream *s, const void *data, size_t len)
 
 	if (s->write_error != 0)
 		return -1;
+	/* A big write (a message body) goes out from the caller's memory:
+	 * copying it through the buffer would cost a copy and many small
+	 * sends. What is buffered goes first, to keep the order. */
+	if (len >= STREAM_OUT_SIZE) {
+		if (stream_flush(s) < 0)
+			return -1;
+		return write_all(s, p, len);
+	}
 	while (len > 0) {
 		if (s->out_len == STREAM_OUT_SIZE && stream_flush(s) < 0)
 			return -1;
