@@ -18,14 +18,19 @@
  *   imapd_tls.c         STARTTLS and implicit TLS
  *   imapd_idle.c        IDLE (inotify, "DONE")
  *   imapd_compress.c    COMPRESS=DEFLATE under the stream
+ *   imapd_notify.c      NOTIFY (RFC 5465): the command and its state;
+ *   imapd_notify_watch.c  the inotify watches of other mailboxes;
+ *   imapd_notify_report.c untagged STATUS/LIST/FETCH it sends
  *   imapd_names.c       IMAP mailbox names <-> folders (mUTF-7, separator)
- *   imapd_mailbox.c     CREATE, DELETE, RENAME
+ *   imapd_mbox.h        what the mailbox-command files share
+ *   imapd_mailbox.c     CREATE, DELETE, RENAME; special-use folders
  *   imapd_list.c        LIST (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE,
  *                       CHILDREN), LSUB
  *   imapd_subscribe.c   SUBSCRIBE, UNSUBSCRIBE and the subscriptions file
+ *                       (lib/imap_subscriptions: Dovecot's format)
  *   imapd_status.c      STATUS (and the STATUS data LIST-STATUS returns)
  *   imapd_quota.c       GETQUOTA, GETQUOTAROOT, SETQUOTA (refused)
- *   imapd_metadata.c    GETMETADATA, SETMETADATA
+ *   imapd_metadata.c    GETMETADATA, SETMETADATA (lib/imap_metadata)
  *   imapd_select.c      SELECT, EXAMINE (CONDSTORE, QRESYNC), CLOSE,
  *                       UNSELECT, CHECK, EXPUNGE, UID EXPUNGE
  *   imapd_view.c        the selected mailbox as the client knows it:
@@ -35,13 +40,21 @@
  *   imapd_store.c       STORE (UNCHANGEDSINCE)
  *   imapd_copy.c        COPY, MOVE (UIDPLUS COPYUID)
  *   imapd_append.c      APPEND, MULTIAPPEND, REPLACE
- *   imapd_fetch.c       FETCH items and their output
- *   imapd_fetch_body.c  BODY[section]<partial>, BINARY, BINARY.SIZE
+ *   imapd_fetch.c       FETCH: the command (lib/imap_fetch_items parses
+ *                       the items), CHANGEDSINCE, VANISHED, \Seen;
+ *   imapd_fetch_msg.c     one message's response;
+ *   imapd_fetch_body.c    BODY[section]<partial>, BINARY, BINARY.SIZE
+ *                         (imapd_fetch.h is theirs)
  *   imapd_msgdata.c     a message's octets, header, MIME tree and cached
- *                       BODYSTRUCTURE/BODY/preview (lib/mailstore_cache)
- *   imapd_search.c      SEARCH, ESEARCH, SEARCHRES: the matching engine
- *   imapd_sort.c        SORT (RFC 5256)
+ *                       ENVELOPE/BODYSTRUCTURE/BODY/preview/text map
+ *                       (lib/mailstore_cache)
+ *   imapd_search.c      SEARCH, ESEARCH, SEARCHRES: the command;
+ *   imapd_search_match.c  the matching engine (cheap keys first);
+ *   imapd_search_text.c   BODY/TEXT over decoded MIME text parts
+ *                         (imapd_search.h is theirs)
+ *   imapd_sort.c        SORT (RFC 5256; lib/imap_sort)
  *   imapd_thread.c      THREAD REFERENCES and ORDEREDSUBJECT
+ *                       (lib/imap_thread)
  *
  * A command handler gets the session and the arguments after the command
  * name (after "UID NAME" for UID commands) and always ends by writing
@@ -290,6 +303,9 @@ const char *imapd_special_use_of(const struct imapd_session *s,
  * EXISTS, RECENT, FETCH (FLAGS [MODSEQ]) for messages changed by others,
  * and HIGHESTMODSEQ when CONDSTORE is on. No-op outside SELECTED. */
 void imapd_view_sync(struct imapd_session *s, bool allow_expunge);
+/* The same without syncing the store first: for a command that has just
+ * synced it (EXPUNGE, whose store sync ran under the uidlist lock). */
+void imapd_view_report(struct imapd_session *s, bool allow_expunge);
 /* The messages a sequence set (uid: a UID set) names, as ascending
  * message sequence numbers in *msns_r (new array, free(); count in
  * *count_r). "$" is the saved search result. Numbers beyond the view are

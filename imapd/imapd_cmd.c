@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "imapd.h"
+#include "imapd_notify.h"
 
 #define AUTHED (IMAPD_STATE_AUTH | IMAPD_STATE_SELECTED)
 #define SEL IMAPD_STATE_SELECTED
@@ -40,6 +41,7 @@ static const struct imapd_cmd_def imapd_cmds[] = {
 	{ "MOVE", SEL, SEQUID, imapd_cmd_move },
 	{ "NAMESPACE", AUTHED, 0, imapd_cmd_namespace },
 	{ "NOOP", IMAPD_STATE_ANY, 0, imapd_cmd_noop },
+	{ "NOTIFY", AUTHED, 0, imapd_cmd_notify },
 	{ "RENAME", AUTHED, 0, imapd_cmd_rename },
 	{ "REPLACE", SEL, IMAPD_CMD_UID, imapd_cmd_replace },
 	{ "SEARCH", SEL, SEQUID, imapd_cmd_search },

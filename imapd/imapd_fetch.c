@@ -165,8 +165,6 @@ static void ctx_plan(struct imapd_fetch_ctx *ctx)
 	const struct imap_fetch_items *items = &ctx->items;
 
 	ctx->add_uid = ctx->s->cmd_uid;
-	if ((items->mask & IMAP_FETCH_BIT(IMAP_FETCH_ENVELOPE)) != 0)
-		ctx->need |= IMAPD_FETCH_NEED_HEADER;
 	for (size_t i = 0; i < items->count; i++)
 		ctx->need |= imapd_fetch_body_need(&items->items[i]);
 }
@@ -285,12 +283,16 @@ void imapd_cmd_fetch(struct imapd_session *s, const struct imap_arg *args)
 	ctx_plan(&ctx);
 	buf_init(&ctx.resp, RESP_MAX);
 	buf_init(&ctx.tmp, 64);
+	ctx.block = xmalloc(2 * IMAPD_FETCH_BLOCK);
+	buf_init(&ctx.env, RESP_MAX);
 	outcome = fetch_all(&ctx, msns, n, seen, seen_n);
 	if (seen_failed && outcome != OUTCOME_CTE)
 		outcome = OUTCOME_ERROR;
 	imapd_msg_release(s);
 	buf_deinit(&ctx.resp);
 	buf_deinit(&ctx.tmp);
+	free(ctx.block);
+	buf_deinit(&ctx.env);
 	imap_fetch_items_deinit(&ctx.items);
 	free(msns);
 	free(seen);

@@ -25,6 +25,8 @@
 /* A literal bigger than this is written to the client in pieces as it
  * is converted, not built in the response buffer first. */
 #define IMAPD_FETCH_STREAM_MIN (64 * 1024)
+/* Octets converted to CRLF at a time (into a buffer twice as big). */
+#define IMAPD_FETCH_BLOCK (64 * 1024)
 
 struct imapd_fetch_ctx {
 	struct imapd_session *s;
@@ -33,6 +35,11 @@ struct imapd_fetch_ctx {
 	bool add_uid;		/* UID FETCH: UID even when not asked */
 	struct buf resp;	/* the response being built */
 	struct buf tmp;		/* scratch: decoded parts, header fields */
+	char *block;		/* 2 * IMAPD_FETCH_BLOCK: CRLF conversion */
+	struct buf env;		/* the structure made ahead (pre_made) */
+	bool pre_made;		/* env holds this message's BODYSTRUCTURE
+				 * (pre_extended) or BODY */
+	bool pre_extended;
 	bool first;		/* no item of this response written yet */
 	bool streamed;		/* part of this response was written */
 };

@@ -3,11 +3,12 @@
  * BINARY.PEEK, BINARY.SIZE (RFC 3516).
  *
  * A Maildir file has LF line ends; the client gets CRLF. Every size and
- * every <partial> offset counts the CRLF form: the octets are converted
- * while they are written, so a big body goes from the message's buffer
- * straight into the output stream (no second copy). In a BODY section a
- * NUL, which a literal may not hold, goes out as 0x80 (as Dovecot does);
- * BINARY keeps it and uses literal8 (~{n}).
+ * every <partial> offset counts the CRLF form: the octets are measured
+ * and then converted a block at a time while they are written (lib/crlf,
+ * at memory speed), so that a big body goes from the message's buffer
+ * to the output stream without a converted copy of the whole. In a BODY
+ * section a NUL, which a literal may not hold, goes out as 0x80 (as
+ * Dovecot does); BINARY keeps it and uses literal8 (~{n}).
  *
  * Sections (the part numbers resolved by mime_part_find):
  *   []            the whole message        [TEXT]    its body
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include "buf.h"
+#include "crlf.h"
 #include "mime_body.h"
 #include "imapd_fetch.h"
 
@@ -35,6 +37,7 @@ struct fetch_src {
 	bool raw;	/* from the file: LF becomes CRLF when written */
 	bool fix_nul;	/* NUL goes out as 0x80 */
 	bool binary;	/* BINARY: a NUL makes the literal a literal8 */
+	bool has_nul;	/* data holds a NUL */
 };
 
 /* Where converted octets go: the window [skip, skip + left) of the
@@ -42,51 +45,18 @@ struct fetch_src {
 struct crlf_out {
 	struct imapd_session *s;	/* when to is NULL */
 	struct buf *to;
+	char *block;			/* 2 * IMAPD_FETCH_BLOCK octets */
 	uint64_t skip, left;
-	bool fix_nul;
+	bool fix_nul;			/* NUL becomes 0x80 */
 	bool failed;			/* to reached its maximum */
 };
 
-/* Octets of data[0..len) with each LF that no CR precedes as CRLF (the
- * rule of imap_bodystructure_crlf_size, at memchr speed). */
-static uint64_t crlf_size(const char *data, size_t len)
-{
-	uint64_t size = len;
-	const char *p = data, *end = data + len, *lf;
-
-	while (p < end && (lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (lf == data || lf[-1] != '\r')
-			size++;
-		p = lf + 1;
-	}
-	return size;
-}
-
-static void out_raw(struct crlf_out *o, const char *p, size_t len)
+static void out_emit(struct crlf_out *o, const char *p, size_t len)
 {
 	if (o->to == NULL)
 		imapd_write(o->s, p, len);
 	else if (buf_append(o->to, p, len) < 0)
 		o->failed = true;
-}
-
-static void out_emit(struct crlf_out *o, const char *p, size_t len)
-{
-	char tmp[4096];
-
-	if (!o->fix_nul || memchr(p, '\0', len) == NULL) {
-		out_raw(o, p, len);
-		return;
-	}
-	while (len > 0) {
-		size_t n = len < sizeof(tmp) ? len : sizeof(tmp);
-
-		for (size_t i = 0; i < n; i++)
-			tmp[i] = p[i] == '\0' ? (char)0x80 : p[i];
-		out_raw(o, tmp, n);
-		p += n;
-		len -= n;
-	}
 }
 
 /* The part of p[0..len) (octets of the converted stream) inside the
@@ -108,24 +78,19 @@ static void out_put(struct crlf_out *o, const char *p, size_t len)
 	o->left -= len;
 }
 
-/* Writes data[0..len) with LF as CRLF, through the window. */
+/* Writes data[0..len) converted (lib/crlf) through the window, a block
+ * at a time; stops once the window is full. */
 static void out_crlf(struct crlf_out *o, const char *data, size_t len)
 {
-	const char *p = data, *end = data + len, *lf;
+	for (size_t i = 0; i < len && o->left > 0 && !o->failed;) {
+		size_t n = len - i < IMAPD_FETCH_BLOCK ? len - i :
+			IMAPD_FETCH_BLOCK;
+		size_t m = crlf_convert(o->block, data + i, n,
+					i > 0 && data[i - 1] == '\r',
+					o->fix_nul);
 
-	while (p < end && o->left > 0) {
-		lf = memchr(p, '\n', (size_t)(end - p));
-		if (lf == NULL) {
-			out_put(o, p, (size_t)(end - p));
-			return;
-		}
-		if (lf > data && lf[-1] == '\r') {
-			out_put(o, p, (size_t)(lf + 1 - p));
-		} else {
-			out_put(o, p, (size_t)(lf - p));
-			out_put(o, "\r\n", 2);
-		}
-		p = lf + 1;
+		out_put(o, o->block, m);
+		i += n;
 	}
 }
 
@@ -192,8 +157,8 @@ static int fields_build(struct imapd_fetch_ctx *ctx, const char *hdr,
 			size_t len, const struct imap_section *sec)
 {
 	bool not = sec->kind == IMAP_SECTION_HEADER_FIELDS_NOT;
-	struct crlf_out o = { .to = &ctx->tmp, .left = UINT64_MAX,
-			      .fix_nul = true };
+	struct crlf_out o = { .to = &ctx->tmp, .block = ctx->block,
+			      .left = UINT64_MAX, .fix_nul = true };
 	struct mime_header_iter it;
 	struct mime_field f;
 
@@ -344,10 +309,10 @@ int imapd_fetch_body_check_cte(struct imapd_fetch_ctx *ctx,
 static bool needs_literal8(const struct fetch_src *src, uint64_t off,
 			   uint64_t n)
 {
-	if (!src->binary)
+	if (!src->binary || !src->has_nul)
 		return false;
 	if (src->raw)	/* the whole source: a literal8 may hold anything */
-		return memchr(src->data, '\0', src->len) != NULL;
+		return true;
 	return memchr(src->data + off, '\0', (size_t)n) != NULL;
 }
 
@@ -355,8 +320,9 @@ static bool needs_literal8(const struct fetch_src *src, uint64_t off,
 static int write_data(struct imapd_fetch_ctx *ctx, const struct fetch_src *src,
 		      uint64_t off, uint64_t n)
 {
-	struct crlf_out o = { .s = ctx->s, .to = &ctx->resp, .skip = off,
-			      .left = n, .fix_nul = src->fix_nul };
+	struct crlf_out o = { .s = ctx->s, .to = &ctx->resp,
+			      .block = ctx->block, .skip = off, .left = n,
+			      .fix_nul = src->fix_nul };
 
 	if (n > IMAPD_FETCH_STREAM_MIN) {
 		/* Big: what is built so far goes first, then the octets
@@ -387,8 +353,13 @@ int imapd_fetch_body_write(struct imapd_fetch_ctx *ctx,
 
 	if (section_source(ctx, msg, item, &src) < 0)
 		return -1;
-	src.fix_nul = !src.binary && memchr(src.data, '\0', src.len) != NULL;
-	total = src.raw ? crlf_size(src.data, src.len) : src.len;
+	if (src.raw) {
+		crlf_measure(src.data, src.len, &total, &src.has_nul);
+	} else {
+		total = src.len;
+		src.has_nul = memchr(src.data, '\0', src.len) != NULL;
+	}
+	src.fix_nul = !src.binary && src.has_nul;
 	if (item->type == IMAP_FETCH_BINARY_SIZE)
 		return imapd_fetch_put(ctx, "%s %llu", item->name,
 				       (unsigned long long)total);

@@ -12,6 +12,7 @@
 #include "str.h"
 #include "timeutil.h"
 #include "imapd.h"
+#include "imapd_notify.h"
 
 /* How often the store is looked at when there is no inotify watch. */
 #define IDLE_POLL_MS 1000
@@ -114,12 +115,13 @@ static void idle_loop(struct imapd_session *s)
 		}
 		int watch = imapd_view_watch_fd(s);
 		bool poll_store = watch < 0 && s->sel != NULL;
-		struct pollfd pfd[2] = {
+		/* poll() skips the fds that are -1. */
+		struct pollfd pfd[3] = {
 			{ .fd = stream_fd(s->stream), .events = POLLIN },
 			{ .fd = watch, .events = POLLIN },
+			{ .fd = imapd_notify_fd(s), .events = POLLIN },
 		};
-		int n = poll(pfd, watch >= 0 ? 2 : 1,
-			     idle_wait_ms(&t, poll_store));
+		int n = poll(pfd, 3, idle_wait_ms(&t, poll_store));
 		if (n < 0 && errno != EINTR) {
 			s->end_reason = "poll failed in IDLE";
 			s->closing = true;
@@ -129,6 +131,8 @@ static void idle_loop(struct imapd_session *s)
 			imapd_view_watch_drain(s);
 			idle_report(s);
 		}
+		if (n > 0 && pfd[2].revents != 0)
+			imapd_notify_run(s);
 		if (!idle_timers_run(s, &t, poll_store))
 			return;
 	}

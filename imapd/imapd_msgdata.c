@@ -3,7 +3,7 @@
  *
  * One message is loaded at a time (the last one asked for, kept until a
  * call for another message or the end of the command): its header block,
- * its whole octets (read into a reused buffer up to 256 KiB, mapped
+ * its whole octets (read into a reused buffer up to 16 MiB, mapped
  * beyond) and its MIME tree, each made when first needed.
  *
  * The cache is opened on first use, not at SELECT (SELECT must not read
@@ -25,23 +25,28 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "fsutil.h"
 #include "imap_bodystructure.h"
 #include "imap_bodystrip.h"
 #include "imap_envelope.h"
+#include "mime_body.h"
 #include "imapd.h"
 #include "log.h"
 #include "mailstore_cache.h"
 #include "mem.h"
 #include "mime_preview.h"
 
-/* Files up to this size are read whole (one read into a reused buffer,
- * cheaper than a mapping); larger ones are mapped. */
-#define MSG_READ_MAX (256 * 1024)
+/* Files up to this size are read whole into a reused buffer: copying
+ * from the page cache costs less than mapping, faulting the pages in and
+ * unmapping (a cold FETCH of structures reads every message). Larger ones
+ * are mapped. */
+#define MSG_READ_MAX (16 * 1024 * 1024)
 /* A header miss reads the whole file when it is this small (a structure
  * is usually asked next), else the start in growing chunks. */
 #define HEADER_WHOLE_MAX (64 * 1024)
+/* What a big fbuf is allocated in: a huge page. */
+#define HUGE_UNIT ((size_t)2 << 20)
 #define HEADER_CHUNK (16 * 1024)
+#define HEADER_CHUNK_MIN 4096
 /* Past this, a header is taken from the whole message (mapped). */
 #define HEADER_READ_MAX (256 * 1024)
 /* A BODYSTRUCTURE computed for BODY: beyond this, BODY is an error. */
@@ -74,6 +79,7 @@ struct msgdata {
 	 * that a full load does not move a header already handed out. */
 	char *hbuf, *fbuf;
 	size_t hbuf_cap, fbuf_cap;
+	bool fbuf_mapped;	/* fbuf is a mapping of its own (fbuf_grow) */
 };
 
 static struct msgdata *md_of(struct imapd_session *s)
@@ -192,6 +198,53 @@ static void grow(char **buf, size_t *cap, size_t need)
 	}
 }
 
+static void fbuf_free(struct msgdata *md)
+{
+	if (md->fbuf_mapped)
+		munmap(md->fbuf, md->fbuf_cap);
+	else
+		free(md->fbuf);
+	md->fbuf = NULL;
+	md->fbuf_cap = 0;
+	md->fbuf_mapped = false;
+}
+
+/* Makes fbuf hold need octets, its first keep kept. Past
+ * HEADER_WHOLE_MAX it is memory of its own, in huge pages (2 MiB at a
+ * time): a big message is read into it and then walked two or three
+ * times (boundaries, line ends, the CRLF conversion), and in a virtual
+ * machine the TLB misses of walking 4 KiB pages cost more than the
+ * reading. */
+static void fbuf_grow(struct msgdata *md, size_t need, size_t keep)
+{
+	size_t cap = need;
+	char *p = NULL;
+	bool mapped = false;
+
+	if (md->fbuf_cap >= need)
+		return;
+	if (need > HEADER_WHOLE_MAX) {
+		cap = (need + HUGE_UNIT - 1) & ~(HUGE_UNIT - 1);
+		void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			(void)madvise(m, cap, MADV_HUGEPAGE);
+			p = m;
+			mapped = true;
+		}
+	}
+	if (p == NULL) {
+		cap = need;
+		p = xmalloc(cap);
+	}
+	if (keep > 0)
+		memcpy(p, md->fbuf, keep);
+	fbuf_free(md);
+	md->fbuf = p;
+	md->fbuf_cap = cap;
+	md->fbuf_mapped = mapped;
+}
+
 /* Opens message idx (once per loaded message; it stays open until the
  * message is dropped): 1 with *fd_r, 0 gone, -1 (logged). */
 static int md_open(struct imapd_session *s, struct msgdata *md, size_t idx,
@@ -212,41 +265,100 @@ static int md_open(struct imapd_session *s, struct msgdata *md, size_t idx,
 	return 1;
 }
 
+/* Maps the whole file (one too big to read): 1, or -1 (logged). */
+static int md_map(struct imapd_session *s, struct msgdata *md, int fd,
+		  const struct mailstore_msg *m)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		md_log(s, m, "fstat", strerror(errno));
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	void *p = size == 0 ? NULL :
+		mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		md_log(s, m, "mmap", strerror(errno));
+		return -1;
+	}
+	md->map = p;
+	md->full = p != NULL ? p : "";
+	md->full_len = size;
+	return 1;
+}
+
+/* Reads buf[got..want) from the file at offset got: the new total, at
+ * want or at the file's end, or -1 (errno). expect is the store's size of
+ * the file: a read that stops short exactly there is the end (the usual
+ * case, so one read per message and no read of 0 octets to confirm). */
+static ssize_t md_pread(int fd, char *buf, size_t got, size_t want,
+			uint64_t expect)
+{
+	while (got < want) {
+		ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got < want && got == expect)
+			break;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads the whole file into fbuf: 1 with md->full, 0 when it is bigger
+ * than MSG_READ_MAX after all, -1 (errno). One octet more than the store
+ * says is asked for, to see the end. */
+static int md_read_all(struct msgdata *md, int fd, uint64_t expect)
+{
+	size_t got = 0, want = expect < MSG_READ_MAX ? (size_t)expect + 1 :
+		MSG_READ_MAX + 1;
+	ssize_t n;
+
+	if (want < HEADER_CHUNK_MIN)
+		want = HEADER_CHUNK_MIN;
+	fbuf_grow(md, want, 0);
+	want = md->fbuf_cap < MSG_READ_MAX + 1 ? md->fbuf_cap :
+		MSG_READ_MAX + 1;
+	for (;;) {
+		n = md_pread(fd, md->fbuf, got, want, expect);
+		if (n < 0)
+			return -1;
+		if ((size_t)n < want)
+			break;
+		got = (size_t)n;	/* bigger than the store said */
+		if (want > MSG_READ_MAX)
+			return 0;
+		want = want > MSG_READ_MAX / 2 ? MSG_READ_MAX + 1 : want * 2;
+		fbuf_grow(md, want, got);
+	}
+	md->full = md->fbuf;
+	md->full_len = (size_t)n;
+	return 1;
+}
+
 /* Loads the whole message: 1, 0 gone, -1 (logged). */
 static int md_load_full(struct imapd_session *s, struct msgdata *md,
 			size_t idx, const struct mailstore_msg *m)
 {
-	struct stat st;
 	int fd, ret;
 
 	if (md->full != NULL)
 		return 1;
 	if ((ret = md_open(s, md, idx, m, &fd)) <= 0)
 		return ret;
-	if (fstat(fd, &st) < 0 || st.st_size < 0) {
-		md_log(s, m, "fstat", strerror(errno));
+	ret = m->size <= MSG_READ_MAX ? md_read_all(md, fd, m->size) : 0;
+	if (ret < 0) {
+		md_log(s, m, "read", strerror(errno));
 		return -1;
 	}
-	size_t size = (size_t)st.st_size;
-	if (size <= MSG_READ_MAX) {
-		grow(&md->fbuf, &md->fbuf_cap, size + 1);
-		ssize_t n = fs_pread_all(fd, md->fbuf, size, 0);
-		if (n < 0) {
-			md_log(s, m, "read", strerror(errno));
-			return -1;
-		}
-		md->full = md->fbuf;
-		md->full_len = (size_t)n;
-	} else {
-		void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (p == MAP_FAILED) {
-			md_log(s, m, "mmap", strerror(errno));
-			return -1;
-		}
-		md->map = p;
-		md->full = p;
-		md->full_len = size;
-	}
+	if (ret == 0 && md_map(s, md, fd, m) < 0)
+		return -1;
 	if (md->hdr == NULL) {
 		md->hdr = md->full;
 		md->hdr_len = mime_header_block_len(md->full, md->full_len);
@@ -274,17 +386,18 @@ static int md_read_header(struct imapd_session *s, struct msgdata *md,
 		(size_t)m->size + 1 : HEADER_CHUNK;
 	int fd, ret;
 
+	if (want < HEADER_CHUNK_MIN)	/* the size is a hint only */
+		want = HEADER_CHUNK_MIN;
 	if ((ret = md_open(s, md, idx, m, &fd)) <= 0)
 		return ret;
 	grow(&md->hbuf, &md->hbuf_cap, want);
 	for (;;) {
-		ssize_t n = fs_pread_all(fd, md->hbuf + got, want - got,
-					 (off_t)got);
+		ssize_t n = md_pread(fd, md->hbuf, got, want, m->size);
 		if (n < 0) {
 			md_log(s, m, "read", strerror(errno));
 			return -1;
 		}
-		got += (size_t)n;
+		got = (size_t)n;
 		size_t hl = mime_header_block_len(md->hbuf, got);
 		if (got < want) {	/* the end of the file */
 			md->full = md->hbuf;
@@ -386,10 +499,8 @@ static int md_body_from(struct imapd_session *s, struct msgdata *md,
 {
 	size_t start = out->len;
 
-	if (imap_bodystrip(bs, len, out) < 0) {
-		md_log(s, m, "BODY", "response too long");
+	if (imap_bodystrip(bs, len, out) < 0)
 		return -1;
-	}
 	md_cache_put(s, md, m, MS_CACHE_BODY, out->data + start,
 		     out->len - start);
 	return 1;
@@ -406,14 +517,20 @@ static int md_struct_write(struct imapd_session *s, struct msgdata *md,
 	if (imap_bodystructure_write(out, md->full, md->full_len, md->mime,
 				     true, 0, &error) < 0) {
 		buf_truncate(out, start);
-		md_log(s, m, "BODYSTRUCTURE", error);
 		return -1;
 	}
 	if (out->len - start <= MS_CACHE_VALUE_MAX)
-		md_cache_put(s, md, m, MS_CACHE_BODYSTRUCTURE, out->data + start,
-			     out->len - start);
+		md_cache_put(s, md, m, MS_CACHE_BODYSTRUCTURE,
+			     out->data + start, out->len - start);
 	if (md->hdr_len <= MS_CACHE_VALUE_MAX)
 		md_cache_put(s, md, m, MS_CACHE_HEADER, md->hdr, md->hdr_len);
+	/* Where the text parts lie, for a later SEARCH BODY/TEXT: the
+	 * message is parsed now anyway (imapd_search_text.c reads it). */
+	struct buf map;
+	buf_init(&map, MS_CACHE_VALUE_MAX);
+	if (mime_body_textmap_write(md->mime, md->full_len, &map) == 0)
+		md_cache_put(s, md, m, MS_CACHE_TEXTMAP, map.data, map.len);
+	buf_deinit(&map);
 	return 1;
 }
 
@@ -517,10 +634,8 @@ void imapd_msg_release(struct imapd_session *s)
 		xfree(&md->hbuf);
 		md->hbuf_cap = 0;
 	}
-	if (md->fbuf_cap > HEADER_WHOLE_MAX) {
-		xfree(&md->fbuf);
-		md->fbuf_cap = 0;
-	}
+	if (md->fbuf_cap > HEADER_WHOLE_MAX)
+		fbuf_free(md);
 	if (md->cache != NULL && md->cache_fresh) {
 		ms_cache_flush(md->cache);
 		md->cache_fresh = false;
@@ -541,7 +656,7 @@ void imapd_msgcache_close(struct imapd_session *s)
 	md_drop(md);
 	ms_cache_close(&md->cache);
 	free(md->hbuf);
-	free(md->fbuf);
+	fbuf_free(md);
 	free(md);
 	s->sel->msgcache = NULL;
 }

@@ -64,6 +64,57 @@ static const struct {
 };
 #define FILTER_NAME_COUNT (sizeof(filter_names) / sizeof(filter_names[0]))
 
+static bool group_matches(const struct imapd_session *s,
+			  const struct notify_group *g, const char *name,
+			  bool subscribed)
+{
+	char sep = s->p->separator;
+
+	switch (g->filter) {
+	case NOTIFY_FILTER_INBOXES:
+		/* Mail is delivered to INBOX only. */
+		return strcmp(name, "INBOX") == 0;
+	case NOTIFY_FILTER_PERSONAL:
+		return true;
+	case NOTIFY_FILTER_SUBSCRIBED:
+		return subscribed;
+	case NOTIFY_FILTER_SUBTREE:
+		for (size_t i = 0; i < g->count; i++) {
+			size_t len = strlen(g->names[i]);
+			if (strncmp(name, g->names[i], len) == 0 &&
+			    (name[len] == '\0' || name[len] == sep))
+				return true;
+		}
+		return false;
+	case NOTIFY_FILTER_MAILBOXES:
+	default:
+		for (size_t i = 0; i < g->count; i++)
+			if (strcmp(name, g->names[i]) == 0)
+				return true;
+		return false;
+	}
+}
+
+/* The events of the groups that match, in order, up to one that says
+ * NONE for the mailbox (RFC 5465 3.1: "(personal (...)) (subtree Lists
+ * NONE)" is meant to leave Lists out only if NONE comes first). */
+unsigned notify_events_of(const struct imapd_session *s,
+			  const struct imapd_notify *n, const char *name,
+			  bool subscribed)
+{
+	unsigned ev = 0;
+
+	for (size_t i = 0; i < n->ngroups; i++) {
+		const struct notify_group *g = &n->groups[i];
+		if (!group_matches(s, g, name, subscribed))
+			continue;
+		if (g->events == 0)
+			break;
+		ev |= g->events;
+	}
+	return ev;
+}
+
 /* A NOTIFY SET being parsed. */
 struct notify_parse {
 	struct imapd_session *s;
@@ -124,8 +175,8 @@ static unsigned event_bit(const char *atom)
 /* MessageNew's fetch-att list (SELECTED groups only). The parser of
  * FETCH items wants the list alone, so it gets a copy of it without
  * what follows it in the event list. */
-static void parse_fetch_atts(struct notify_parse *p, const struct imap_arg *list,
-			     bool selected)
+static void parse_fetch_atts(struct notify_parse *p,
+			     const struct imap_arg *list, bool selected)
 {
 	struct imap_arg alone = *list;
 	const char *error;
@@ -141,7 +192,8 @@ static void parse_fetch_atts(struct notify_parse *p, const struct imap_arg *list
 	alone.next = NULL;
 	if (list->list_count == 0 ||
 	    imap_fetch_items_parse(&alone, IMAP_FETCH_ITEMS_MAX,
-				   IMAPD_FIELDS_MAX, &p->n->fetch, &error) < 0) {
+				   IMAPD_FIELDS_MAX, &p->n->fetch,
+				   &error) < 0) {
 		p->bad = "Invalid MessageNew fetch-att list.";
 		return;
 	}

@@ -17,8 +17,9 @@
  * file), at most IMAPD_NOTIFY_MAILBOXES_MAX mailboxes; past that, NO or
  * "* OK [NOTIFICATIONOVERFLOW]" and NOTIFY is off, as the RFC says.
  *
- * Files: imapd_notify.c (the command, the session hooks),
- * imapd_notify_watch.c (watches, changes, STATUS and LIST responses). */
+ * Files: imapd_notify.c (the command, the filters, the session hooks),
+ * imapd_notify_watch.c (the watches and each round of work),
+ * imapd_notify_report.c (the STATUS, LIST and FETCH responses). */
 #ifndef SUREL_IMAPD_NOTIFY_H
 #define SUREL_IMAPD_NOTIFY_H
 #include <stdbool.h>
@@ -113,6 +114,8 @@ struct notify_rename {
 	char *from, *to;	/* Maildir++ names; to NULL until seen */
 };
 #define NOTIFY_RENAMES_MAX 64
+/* Rescans (RETRY_MS apart) that wait for a new folder's new/ and cur/. */
+#define NOTIFY_INCOMPLETE_ROUNDS 30
 
 struct imapd_notify {
 	/* What the client asked for. */
@@ -142,17 +145,28 @@ struct imapd_notify {
 	struct notify_rename renames[NOTIFY_RENAMES_MAX];
 	size_t nrenames;
 	bool rescan;		/* the folder list may have changed */
+	bool rescan_later;	/* a new folder was not complete yet */
+	unsigned incomplete_rounds;	/* rescans that found one so */
 	bool subs_changed;	/* the subscriptions file may have changed */
 	bool overflow;		/* NOTIFICATIONOVERFLOW: stop */
-	bool fetch_pending;	/* fetch-atts left for the next round */
 };
+
+/* imapd_notify.c */
+
+/* The events the groups give mailbox name (UTF-8), subscribed or
+ * not: those of the groups that match, in order, up to one that says
+ * NONE. */
+unsigned notify_events_of(const struct imapd_session *s,
+			  const struct imapd_notify *n, const char *name,
+			  bool subscribed);
 
 /* imapd_notify_watch.c */
 
 /* Opens the watches and reads the mailboxes' state for a new n (groups
  * set). 0, or -1 with *error_r the text of the NO reply. */
 int notify_watch_start(struct imapd_session *s, struct imapd_notify *n,
-		       const char **error_r) __attribute__((warn_unused_result));
+		       const char **error_r)
+	__attribute__((warn_unused_result));
 /* Closes what notify_watch_start opened and frees the lists. */
 void notify_watch_stop(struct imapd_notify *n);
 /* The STATUS indicator: the STATUS of every watched mailbox but the
@@ -167,15 +181,6 @@ void notify_watch_process(struct imapd_session *s, struct imapd_notify *n,
  * (with SELECTED events), and the mailbox left again counted as it is
  * now without a STATUS. */
 void notify_watch_selected(struct imapd_session *s, struct imapd_notify *n);
-/* The events the groups give mailbox name (UTF-8), subscribed or
- * not: those of the groups that match, in order, up to one that says
- * NONE. */
-unsigned notify_events_of(const struct imapd_session *s,
-			  const struct imapd_notify *n, const char *name,
-			  bool subscribed);
-/* Makes the box list what the groups, folders and subscriptions give
- * now (n->overflow when there would be too many). */
-void notify_boxes_rebuild(struct imapd_session *s, struct imapd_notify *n);
 /* Sorted string lists: membership, and the two lists read. */
 bool notify_list_has(char *const *list, size_t n, const char *s);
 int notify_subs_read(struct imapd_session *s, char ***subs_r, size_t *n_r)
@@ -202,7 +207,10 @@ void notify_rename_note(struct imapd_notify *n, uint32_t cookie,
 			const char *folder, bool to);
 void notify_renames_clear(struct imapd_notify *n);
 /* Reads the folder list again and sends LIST for what was created,
- * deleted or renamed (MailboxName). */
+ * deleted or renamed (MailboxName). A new folder counts once its new/
+ * and cur/ are there (CREATE makes the directory first): then it can be
+ * watched at once, before the client hears of it (else
+ * n->rescan_later). */
 void notify_folders_update(struct imapd_session *s, struct imapd_notify *n);
 /* Reads the subscriptions again and sends LIST for what was subscribed
  * or unsubscribed (SubscriptionChange). True when the box list depends

@@ -13,6 +13,7 @@
  * say which deletion and creation were one rename. */
 #include "config.h"
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "imap_subscriptions.h"
@@ -91,10 +92,10 @@ void notify_status_send(struct imapd_session *s, const struct notify_box *b)
 	if (r == 0)
 		r = imapd_name_write(s, &out, b->name);
 	if (r == 0)
-		r = buf_printf(&out, " (MESSAGES %llu UIDNEXT %u UIDVALIDITY %u "
-			       "UNSEEN %llu", (unsigned long long)st->messages,
-			       st->uidnext, st->uidvalidity,
-			       (unsigned long long)st->unseen);
+		r = buf_printf(&out, " (MESSAGES %llu UIDNEXT %u "
+			       "UIDVALIDITY %u UNSEEN %llu",
+			       (unsigned long long)st->messages, st->uidnext,
+			       st->uidvalidity, (unsigned long long)st->unseen);
 	if (r == 0 && (s->enabled & IMAPD_ENABLED_CONDSTORE) != 0)
 		r = buf_printf(&out, " HIGHESTMODSEQ %llu",
 			       (unsigned long long)st->highestmodseq);
@@ -117,11 +118,13 @@ void notify_rename_note(struct imapd_notify *n, uint32_t cookie,
 		n->renames[n->nrenames++].to = NULL;
 		return;
 	}
-	for (size_t i = 0; i < n->nrenames; i++)
-		if (n->renames[i].cookie == cookie && n->renames[i].to == NULL) {
-			n->renames[i].to = xstrdup(folder);
+	for (size_t i = 0; i < n->nrenames; i++) {
+		struct notify_rename *r = &n->renames[i];
+		if (r->cookie == cookie && r->to == NULL) {
+			r->to = xstrdup(folder);
 			return;
 		}
+	}
 }
 
 void notify_renames_clear(struct imapd_notify *n)
@@ -214,24 +217,6 @@ static void report_name(struct imapd_session *s, const struct imapd_notify *n,
 	buf_deinit(&newname);
 }
 
-/* Index of str in a sorted list, or SIZE_MAX. */
-static size_t list_index(char *const *list, size_t n, const char *str)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(list[mid], str);
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return SIZE_MAX;
-}
-
 /* Marks in gone[] what only a has and in added[] what only b has (both
  * sorted). */
 static void lists_diff(char *const *a, size_t na, char *const *b, size_t nb,
@@ -250,6 +235,64 @@ static void lists_diff(char *const *a, size_t na, char *const *b, size_t nb,
 	}
 }
 
+/* Index of str in a sorted list, or SIZE_MAX. */
+static size_t list_index(char *const *list, size_t n, const char *str)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(list[mid], str);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
+}
+
+/* Whether folder has its new/ and cur/. */
+static bool folder_complete(const struct imapd_session *s, const char *folder)
+{
+	char path[PATH_MAX], sub[PATH_MAX + 8];
+	const char *error;
+
+	if (mailstore_folder_path(s->maildir, folder, path, sizeof(path),
+				  &error) < 0)
+		return false;
+	snprintf(sub, sizeof(sub), "%s/new", path);
+	if (!imapd_folder_exists(sub))
+		return false;
+	snprintf(sub, sizeof(sub), "%s/cur", path);
+	return imapd_folder_exists(sub);
+}
+
+/* Leaves out of now the new folders that are not complete yet (for
+ * NOTIFY_INCOMPLETE_ROUNDS rescans at most: a stray directory is taken
+ * as it is then). */
+static void drop_incomplete(struct imapd_session *s, struct imapd_notify *n,
+			    char **now, size_t *count)
+{
+	size_t kept = 0;
+	bool later = false;
+
+	for (size_t j = 0; j < *count; j++) {
+		if (n->incomplete_rounds < NOTIFY_INCOMPLETE_ROUNDS &&
+		    list_index(n->folders, n->nfolders, now[j]) == SIZE_MAX &&
+		    !folder_complete(s, now[j])) {
+			free(now[j]);
+			later = true;
+			continue;
+		}
+		now[kept++] = now[j];
+	}
+	*count = kept;
+	n->rescan_later = later;
+	n->incomplete_rounds = later ? n->incomplete_rounds + 1 : 0;
+}
+
 void notify_folders_update(struct imapd_session *s, struct imapd_notify *n)
 {
 	char **old = n->folders, **now;
@@ -260,6 +303,7 @@ void notify_folders_update(struct imapd_session *s, struct imapd_notify *n)
 		notify_renames_clear(n);
 		return;
 	}
+	drop_incomplete(s, n, now, &count);
 	/* The attributes of the LIST responses are the new list's. */
 	n->folders = now;
 	n->nfolders = count;
@@ -369,8 +413,11 @@ bool notify_fetch_new(struct imapd_session *s, struct imapd_notify *n)
 		ctx.need |= IMAPD_FETCH_NEED_HEADER;
 	for (size_t i = 0; i < ctx.items.count; i++)
 		ctx.need |= imapd_fetch_body_need(&ctx.items.items[i]);
+	/* As imapd_cmd_fetch sets its context up (imapd_fetch.h). */
 	buf_init(&ctx.resp, FETCH_RESP_MAX);
 	buf_init(&ctx.tmp, 64);
+	ctx.block = xmalloc(2 * IMAPD_FETCH_BLOCK);
+	buf_init(&ctx.env, FETCH_RESP_MAX);
 	size_t i = view_after(sel, n->fetch_last_uid);
 	for (size_t budget = FETCH_PER_ROUND;
 	     i < sel->count && budget > 0 && !s->closing; i++, budget--) {
@@ -384,5 +431,7 @@ bool notify_fetch_new(struct imapd_session *s, struct imapd_notify *n)
 	imapd_msg_release(s);
 	buf_deinit(&ctx.resp);
 	buf_deinit(&ctx.tmp);
+	free(ctx.block);
+	buf_deinit(&ctx.env);
 	return i < sel->count;
 }

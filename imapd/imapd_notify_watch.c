@@ -32,10 +32,10 @@
 #define READS_PER_ROUND 4
 /* STATUS looks in one round. */
 #define BOXES_PER_ROUND 32
-/* A folder seen before its new/ and cur/ exist is tried again this
- * often, this many times (mkdir of the folder comes first). */
+/* A folder seen before its new/ and cur/ exist is looked at again this
+ * often (mkdir of the folder comes first), this many times. */
 #define RETRY_MS 100
-#define RETRIES_MAX 30
+#define RETRIES_MAX NOTIFY_INCOMPLETE_ROUNDS
 
 #define ROOT_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 		   IN_ONLYDIR)
@@ -71,7 +71,8 @@ int notify_subs_read(struct imapd_session *s, char ***subs_r, size_t *n_r)
 	const char *error;
 
 	if (imapd_subscriptions_read(s, subs_r, n_r, &error) < 0) {
-		log_warn("user=<%s>: NOTIFY: subscriptions: %s", s->user, error);
+		log_warn("user=<%s>: NOTIFY: subscriptions: %s", s->user,
+			 error);
 		return -1;
 	}
 	if (*n_r > 1)
@@ -92,59 +93,8 @@ int notify_folders_read(struct imapd_session *s, char ***folders_r,
 	return 0;
 }
 
-static bool group_matches(const struct imapd_session *s,
-			  const struct notify_group *g, const char *name,
-			  bool subscribed)
-{
-	char sep = s->p->separator;
-
-	switch (g->filter) {
-	case NOTIFY_FILTER_INBOXES:
-		/* Mail is delivered to INBOX only. */
-		return strcmp(name, "INBOX") == 0;
-	case NOTIFY_FILTER_PERSONAL:
-		return true;
-	case NOTIFY_FILTER_SUBSCRIBED:
-		return subscribed;
-	case NOTIFY_FILTER_SUBTREE:
-		for (size_t i = 0; i < g->count; i++) {
-			size_t len = strlen(g->names[i]);
-			if (strncmp(name, g->names[i], len) == 0 &&
-			    (name[len] == '\0' || name[len] == sep))
-				return true;
-		}
-		return false;
-	case NOTIFY_FILTER_MAILBOXES:
-	default:
-		for (size_t i = 0; i < g->count; i++)
-			if (strcmp(name, g->names[i]) == 0)
-				return true;
-		return false;
-	}
-}
-
-/* The events of the groups that match, in order, up to one that says
- * NONE for the mailbox (RFC 5465 3.1: "(personal (...)) (subtree Lists
- * NONE)" is meant to leave Lists out only if NONE comes first). */
-unsigned notify_events_of(const struct imapd_session *s,
-			  const struct imapd_notify *n, const char *name,
-			  bool subscribed)
-{
-	unsigned ev = 0;
-
-	for (size_t i = 0; i < n->ngroups; i++) {
-		const struct notify_group *g = &n->groups[i];
-		if (!group_matches(s, g, name, subscribed))
-			continue;
-		if (g->events == 0)
-			break;
-		ev |= g->events;
-	}
-	return ev;
-}
-
-/* Watches new/ and cur/ of b. 1 watched, 0 not there (yet), -1 the
- * watch limit or another failure. */
+/* Watches new/ and cur/ of b. 1 watched, 0 not possible (yet), -1 the
+ * watch limit. */
 static int box_watch(struct imapd_session *s, struct imapd_notify *n,
 		     struct notify_box *b)
 {
@@ -164,13 +114,16 @@ static int box_watch(struct imapd_session *s, struct imapd_notify *n,
 		*wds[i] = inotify_add_watch(n->in, sub, BOX_MASK);
 		if (*wds[i] >= 0)
 			continue;
-		if (errno == ENOENT || errno == ENOTDIR) {
-			b->retries++;
-			return 0;
+		/* Out of watches (fs.inotify.max_user_watches, shared by
+		 * all of the mail owner's processes): overflow. Anything
+		 * else is this folder's (half made, gone, unreadable). */
+		if (errno == ENOSPC || errno == ENOMEM) {
+			log_warn("user=<%s>: NOTIFY: inotify_add_watch %s: %s",
+				 s->user, sub, strerror(errno));
+			return -1;
 		}
-		log_warn("user=<%s>: NOTIFY: inotify_add_watch %s: %s",
-			 s->user, sub, strerror(errno));
-		return -1;
+		b->retries++;
+		return 0;
 	}
 	return 1;
 }
@@ -199,7 +152,7 @@ static struct notify_box *boxes_wanted(struct imapd_session *s,
 				       struct imapd_notify *n, size_t *count_r)
 {
 	struct notify_box *out = NULL;
-	size_t count = 0;
+	size_t count = 0, alloc = 0;
 	struct buf name;
 
 	buf_init(&name, IMAPD_MAILBOX_NAME_MAX * 2);
@@ -217,7 +170,10 @@ static struct notify_box *boxes_wanted(struct imapd_session *s,
 			n->overflow = true;
 			break;
 		}
-		out = xreallocarray(out, count + 1, sizeof(*out));
+		if (count == alloc) {
+			alloc = alloc == 0 ? 16 : alloc * 2;
+			out = xreallocarray(out, alloc, sizeof(*out));
+		}
 		memset(&out[count], 0, sizeof(*out));
 		out[count].folder = xstrdup(folder);
 		out[count].name = xstrdup(name.data);
@@ -248,7 +204,7 @@ static void box_begin(struct imapd_session *s, struct imapd_notify *n,
  * now. Boxes that stay keep their watches and state; the watches of
  * those that go are dropped before any is added, since a renamed
  * folder's directories are the inodes the old name watched. */
-void notify_boxes_rebuild(struct imapd_session *s, struct imapd_notify *n)
+static void boxes_rebuild(struct imapd_session *s, struct imapd_notify *n)
 {
 	size_t count = 0, i = 0, j = 0;
 	struct notify_box *nb = boxes_wanted(s, n, &count);
@@ -310,7 +266,7 @@ int notify_watch_start(struct imapd_session *s, struct imapd_notify *n,
 		*error_r = "[SERVERBUG] Internal error, see the server log.";
 		return -1;
 	}
-	notify_boxes_rebuild(s, n);
+	boxes_rebuild(s, n);
 	if (n->overflow) {
 		*error_r = OVERFLOW_TEXT;
 		return -1;
@@ -481,9 +437,11 @@ static bool boxes_retry(struct imapd_session *s, struct imapd_notify *n)
 		if (ret < 0)
 			n->overflow = true;
 		else if (ret == 0)
-			waiting = b->retries < RETRIES_MAX;
-		else
-			b->dirty = true;
+			waiting |= b->retries < RETRIES_MAX;
+		else if (b->st.valid)
+			b->dirty = true;	/* changes while unwatched */
+		else	/* a new folder: what it has now is the base */
+			notify_status_read(s, b->folder, &b->st);
 	}
 	return waiting;
 }
@@ -549,6 +507,43 @@ static bool take_events(struct imapd_session *s, struct imapd_notify *n)
 	return selected;
 }
 
+/* Whether the store has messages the view lacks, or lacks messages the
+ * view still shows (the store just synced). */
+static bool view_behind(const struct imapd_selected *sel)
+{
+	size_t count = mailstore_count(sel->box), live = 0;
+	uint32_t last = sel->count > 0 ? sel->msgs[sel->count - 1].uid : 0;
+
+	if (count > 0 && mailstore_msg(sel->box, count - 1)->uid > last)
+		return true;
+	/* Nothing new: every message of the store is in the view. */
+	for (size_t i = 0; i < sel->count; i++)
+		if (!sel->msgs[i].expunged)
+			live++;
+	return count < live;
+}
+
+/* The selected mailbox changed on disk. The view reports flag changes
+ * together with everything else, so without FlagChange only a new or
+ * expunged message is a reason to sync it now; the flags are then told
+ * at the end of the next command, as RFC 3501 has it. */
+static void selected_changed(struct imapd_session *s, struct imapd_notify *n,
+			     bool allow_expunge)
+{
+	const char *error;
+
+	if ((n->sel_events & NOTIFY_EV_FLAG_CHANGE) == 0) {
+		if (mailstore_sync(s->sel->box, &error) < 0) {
+			log_warn("user=<%s>: %s: sync: %s", s->user,
+				 s->sel->path, error);
+			return;
+		}
+		if (!view_behind(s->sel))
+			return;
+	}
+	imapd_view_sync(s, allow_expunge);
+}
+
 void notify_watch_process(struct imapd_session *s, struct imapd_notify *n,
 			  bool allow_expunge)
 {
@@ -556,7 +551,11 @@ void notify_watch_process(struct imapd_session *s, struct imapd_notify *n,
 
 	notify_watch_selected(s, n);
 	if (take_events(s, n) && s->sel != NULL)
-		imapd_view_sync(s, allow_expunge);
+		selected_changed(s, n, allow_expunge);
+	if (n->rescan_later) {
+		n->rescan_later = false;
+		n->rescan = true;
+	}
 	/* Folders first: a subscription's LIST says whether it exists. */
 	if (n->rescan) {
 		notify_folders_update(s, n);
@@ -565,17 +564,17 @@ void notify_watch_process(struct imapd_session *s, struct imapd_notify *n,
 	if (n->subs_changed)
 		rebuild |= notify_subs_update(s, n);
 	if (rebuild)
-		notify_boxes_rebuild(s, n);
+		boxes_rebuild(s, n);
 	bool waiting = boxes_retry(s, n);
 	more = boxes_report(s, n);
 	more |= notify_fetch_new(s, n);
 	if (n->overflow) {
-		imapd_untagged(s, "OK [NOTIFICATIONOVERFLOW] Too many mailboxes "
-			       "to watch; NOTIFY is off.");
+		imapd_untagged(s, "OK [NOTIFICATIONOVERFLOW] Too many "
+			       "mailboxes to watch; NOTIFY is off.");
 		return;
 	}
 	if (more)
 		timer_arm(n, 1);
-	else if (waiting)
+	else if (waiting || n->rescan_later)
 		timer_arm(n, RETRY_MS);
 }

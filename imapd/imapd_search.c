@@ -80,6 +80,33 @@ void imapd_search_condstore(struct imapd_session *s)
 		       (unsigned long long)s->sel->highest_modseq);
 }
 
+void imapd_search_reply_matches(struct imapd_session *s,
+				const struct imap_arg *args,
+				imapd_search_reply_fn *reply, void *ctx,
+				const char *done_text)
+{
+	struct imap_search_program *prog;
+	struct imapd_search_result res;
+
+	if (!imapd_search_charset_ok(s, args))
+		return;
+	if ((prog = imapd_search_parse(s, args->next, false, NULL)) == NULL)
+		return;
+	s->stats.search_count++;
+	if (imapd_search_run(s, prog, &res) == 0 && res.modseq_used)
+		imapd_search_condstore(s);
+	if (res.msns == NULL || reply(s, &res, ctx) < 0) {
+		free(res.msns);
+		imap_search_program_free(&prog);
+		imapd_no(s, "[SERVERBUG] Internal error occurred. "
+			    "Refer to server log for more information.");
+		return;
+	}
+	free(res.msns);
+	imap_search_program_free(&prog);
+	imapd_ok(s, "%s", done_text);
+}
+
 /* ---- output ---- */
 
 static void out_flush(struct imapd_session *s, struct buf *out, bool all)
@@ -245,7 +272,8 @@ static bool args_want_save(const struct imap_arg *args)
 		return false;
 	for (const struct imap_arg *a = args->next->list; a != NULL;
 	     a = a->next)
-		if (imap_arg_get_atom(a, &atom) && strcasecmp(atom, "SAVE") == 0)
+		if (imap_arg_get_atom(a, &atom) &&
+		    strcasecmp(atom, "SAVE") == 0)
 			return true;
 	return false;
 }

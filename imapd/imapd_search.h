@@ -24,6 +24,7 @@
 #include "imap_casemap.h"
 #include "imap_search.h"
 #include "imapd.h"
+#include "mailstore_cache.h"
 
 /* ---- imapd_search_match.c ---- */
 
@@ -63,6 +64,22 @@ bool imapd_search_charset_ok(struct imapd_session *s,
  * Dovecot). */
 void imapd_search_condstore(struct imapd_session *s);
 
+/* What SORT and THREAD do with the matches: reply with them (untagged);
+ * -1 when a message could not be read (logged). */
+typedef int imapd_search_reply_fn(struct imapd_session *s,
+				  const struct imapd_search_result *res,
+				  void *ctx);
+
+/* SORT's and THREAD's common part, after their own first argument: args
+ * is the charset, args->next the search keys. Checks the charset, parses
+ * and runs the search (a MODSEQ key enables CONDSTORE), hands the
+ * matches to reply and ends the command: OK done_text, NO [SERVERBUG]
+ * when the search or reply failed, or the BAD/NO of a bad argument. */
+void imapd_search_reply_matches(struct imapd_session *s,
+				const struct imap_arg *args,
+				imapd_search_reply_fn *reply, void *ctx,
+				const char *done_text);
+
 /* ---- imapd_sort.c ---- */
 
 /* The sent date of a header block for SORT and THREAD (RFC 5256 2.2):
@@ -75,6 +92,8 @@ int64_t imapd_sort_sent_date(const char *hdr, size_t len, int64_t internal);
 /* What the keys of one message look at, loaded when first needed. */
 struct imapd_search_text {
 	struct imapd_session *s;
+	struct ms_cache *cache;	/* the folder's cache, for text maps; NULL
+				 * until a body key needs it */
 	uint32_t msn;
 	int gone;		/* 1: expunged meanwhile, -1: I/O error */
 	const char *hdr;	/* header block, or NULL */
@@ -84,9 +103,13 @@ struct imapd_search_text {
 	const struct mime_message *mime;
 	bool sent_known;	/* sent: the Date: field, read */
 	int64_t sent;
-	struct imapd_search_seg *segs;	/* the text's pieces (parts) */
+	int fd;			/* the file, for pieces read alone; or -1 */
+	struct imapd_search_seg *segs;	/* the text's pieces */
 	size_t nsegs, segs_alloc;
 	bool segs_listed;
+	char *raw;		/* pieces read from the file */
+	size_t raw_len, raw_cap;
+	struct buf map;		/* a text map */
 	struct buf decoded;	/* decoded pieces */
 	struct buf value;	/* a header value, unfolded and decoded */
 	struct buf value2;
@@ -112,7 +135,9 @@ int imapd_search_text_header(struct imapd_search_text *t, const char *name,
 int imapd_search_text_sent(struct imapd_search_text *t, int64_t *local_r);
 /* BODY: the text of the text parts, decoded; with headers (TEXT): also
  * every header block (the message's, each part's, each embedded
- * message's), decoded. */
+ * message's), decoded. Where the pieces lie comes from the message's
+ * text map in the cache (then only they are read from the file), else
+ * from a parse of the message, whose map is then cached. */
 int imapd_search_text_body(struct imapd_search_text *t,
 			   const struct imap_casemap_needle *n,
 			   bool headers);

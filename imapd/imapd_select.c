@@ -146,11 +146,14 @@ static int select_open(struct imapd_session *s, const struct imap_arg *arg,
 	/* INBOX always exists (it is made at first use, as by delivery);
 	 * any other folder must have been created. */
 	bool inbox = strcmp(folder, "INBOX") == 0;
+	/* A read-write SELECT takes \Recent (RFC 3501 2.3.2: later sessions
+	 * do not see it); EXAMINE only looks. */
+	unsigned flags = (inbox ? MAILSTORE_OPEN_CREATE : 0) |
+		(readonly ? 0 : MAILSTORE_OPEN_CLAIM_RECENT);
 	if (!inbox && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		imapd_no(s, "[NONEXISTENT] Mailbox doesn't exist: %s",
 			 name_echo(name));
-	} else if (mailstore_open(path, inbox ? MAILSTORE_OPEN_CREATE : 0,
-				  &box, &error) < 0) {
+	} else if (mailstore_open(path, flags, &box, &error) < 0) {
 		log_error("user=<%s>: %s: %s", s->user, path, error);
 		imapd_no(s, "[SERVERBUG] Internal error occurred. Refer to "
 			    "server log for more information.");
@@ -403,7 +406,15 @@ void imapd_cmd_expunge(struct imapd_session *s, const struct imap_arg *args)
 		}
 	}
 	free(msns);
-	imapd_view_sync(s, true);
+	/* The store was synced a moment ago (by the expunge, under the
+	 * lock): the view is told, and the tagged reply syncs nothing more
+	 * (it would only read the directories again). */
+	if (s->sel->readonly) {
+		imapd_view_sync(s, true);
+	} else {
+		imapd_view_report(s, true);
+		s->cmd_flags |= IMAPD_CMD_NOSYNC;
+	}
 	if ((s->enabled & IMAPD_ENABLED_QRESYNC) != 0)
 		imapd_ok(s, "[HIGHESTMODSEQ %llu] Expunge completed.",
 			 (unsigned long long)s->sel->highest_modseq);

@@ -194,11 +194,23 @@ static int sort_matches(struct imapd_session *s,
 	return ret;
 }
 
+struct sort_ctx {
+	const struct imap_sort_criterion *crit;
+	size_t ncrit;
+};
+
+static int sort_reply(struct imapd_session *s,
+		      const struct imapd_search_result *res, void *ctx)
+{
+	const struct sort_ctx *c = ctx;
+
+	return sort_matches(s, c->crit, c->ncrit, res);
+}
+
 void imapd_cmd_sort(struct imapd_session *s, const struct imap_arg *args)
 {
 	struct imap_sort_criterion crit[IMAP_SORT_CRITERIA_MAX];
-	struct imap_search_program *prog;
-	struct imapd_search_result res;
+	struct sort_ctx c = { .crit = crit };
 	const char *error;
 	int ncrit;
 
@@ -206,23 +218,7 @@ void imapd_cmd_sort(struct imapd_session *s, const struct imap_arg *args)
 		imapd_bad(s, "%s", error);
 		return;
 	}
-	if (!imapd_search_charset_ok(s, args->next))
-		return;
-	if ((prog = imapd_search_parse(s, args->next->next, false, NULL)) ==
-	    NULL)
-		return;
-	s->stats.search_count++;
-	if (imapd_search_run(s, prog, &res) == 0 && res.modseq_used)
-		imapd_search_condstore(s);
-	if (res.msns == NULL ||
-	    sort_matches(s, crit, (size_t)ncrit, &res) < 0) {
-		free(res.msns);
-		imap_search_program_free(&prog);
-		imapd_no(s, "[SERVERBUG] Internal error occurred. "
-			    "Refer to server log for more information.");
-		return;
-	}
-	free(res.msns);
-	imap_search_program_free(&prog);
-	imapd_ok(s, "Sort completed.");
+	c.ncrit = (size_t)ncrit;
+	imapd_search_reply_matches(s, args->next, sort_reply, &c,
+				   "Sort completed.");
 }

@@ -111,12 +111,10 @@ static void status_of_box(struct mailstore *box, struct status_data *d)
 	d->uidvalidity = mailstore_uidvalidity(box);
 	d->highestmodseq = mailstore_highest_modseq(box);
 	d->mailboxid = mailstore_guid(box);
-	for (size_t i = 0; i < n; i++) {
-		const struct mailstore_msg *m = mailstore_msg(box, i);
-		count_msg(d, m);
-		if (m->recent)
-			d->recent++;
-	}
+	/* Recent for the next SELECT; this look claims nothing. */
+	d->recent = mailstore_recent_count(box);
+	for (size_t i = 0; i < n; i++)
+		count_msg(d, mailstore_msg(box, i));
 }
 
 static int status_format(struct imapd_session *s, const char *name,

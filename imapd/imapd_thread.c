@@ -137,7 +137,9 @@ static int thread_matches(struct imapd_session *s, enum imap_thread_alg alg,
 			fields_fix(&msgs[i], &fields[i], arena.data);
 		buf_init(&out, (size_t)1 << 40);
 		/* "* THREAD" alone when nothing matched */
-		if (buf_append_str(&out, n > 0 ? "* THREAD " : "* THREAD") < 0 ||
+		const char *head = n > 0 ? "* THREAD " : "* THREAD";
+
+		if (buf_append_str(&out, head) < 0 ||
 		    imap_thread_write(alg, msgs, n, &out) < 0 ||
 		    buf_append(&out, "\r\n", 2) < 0)
 			ret = -1;
@@ -152,10 +154,14 @@ static int thread_matches(struct imapd_session *s, enum imap_thread_alg alg,
 	return ret;
 }
 
+static int thread_reply(struct imapd_session *s,
+			const struct imapd_search_result *res, void *ctx)
+{
+	return thread_matches(s, *(const enum imap_thread_alg *)ctx, res);
+}
+
 void imapd_cmd_thread(struct imapd_session *s, const struct imap_arg *args)
 {
-	struct imap_search_program *prog;
-	struct imapd_search_result res;
 	enum imap_thread_alg alg;
 	const char *name;
 
@@ -164,23 +170,6 @@ void imapd_cmd_thread(struct imapd_session *s, const struct imap_arg *args)
 		imapd_bad(s, "Unknown thread algorithm");
 		return;
 	}
-	if (!imapd_search_charset_ok(s, args->next))
-		return;
-	if ((prog = imapd_search_parse(s, args->next->next, false, NULL)) ==
-	    NULL)
-		return;
-	s->stats.search_count++;
-	if (imapd_search_run(s, prog, &res) == 0 && res.modseq_used)
-		imapd_search_condstore(s);
-	if (res.msns == NULL ||
-	    thread_matches(s, alg, &res) < 0) {
-		free(res.msns);
-		imap_search_program_free(&prog);
-		imapd_no(s, "[SERVERBUG] Internal error occurred. "
-			    "Refer to server log for more information.");
-		return;
-	}
-	free(res.msns);
-	imap_search_program_free(&prog);
-	imapd_ok(s, "Thread completed.");
+	imapd_search_reply_matches(s, args->next, thread_reply, &alg,
+				   "Thread completed.");
 }

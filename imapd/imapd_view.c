@@ -224,6 +224,15 @@ void imapd_view_sync(struct imapd_session *s, bool allow_expunge)
 	 * hears of nothing new, and the next sync tries again. */
 	if (mailstore_sync(sel->box, &error) < 0)
 		log_warn("user=<%s>: %s: sync: %s", s->user, sel->path, error);
+	imapd_view_report(s, allow_expunge);
+}
+
+void imapd_view_report(struct imapd_session *s, bool allow_expunge)
+{
+	struct imapd_selected *sel = s->sel;
+
+	if (s->state != IMAPD_STATE_SELECTED || sel == NULL)
+		return;
 	/* The UID map was lost and remade: no UID the client holds means
 	 * anything now. Dovecot ends the session the same way. */
 	if (mailstore_uidvalidity(sel->box) != sel->uidvalidity) {

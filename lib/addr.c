@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include "addr.h"
+#include "utf8.h"
 
 struct cursor {
 	const char *s;
@@ -37,53 +38,9 @@ static bool out_add(struct out *o, const char *p, size_t n)
 	return true;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are not). */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (avail == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 bool addr_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq_len(p + i, len - i);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
+	return utf8_valid(s, len);
 }
 
 /* Takes one non-ASCII UTF-8 character when allowed; returns its length
@@ -92,8 +49,8 @@ static size_t take_utf8(struct cursor *c)
 {
 	if ((c->flags & ADDR_FLAG_UTF8) == 0 || cur_peek(c) < 0x80)
 		return 0;
-	size_t n = utf8_seq_len((const unsigned char *)c->s + c->pos,
-				c->len - c->pos);
+	size_t n = utf8_decode((const unsigned char *)c->s + c->pos,
+			       c->len - c->pos, NULL);
 	if (n > 0) {
 		c->pos += n;
 		c->utf8 = true;

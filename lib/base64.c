@@ -8,8 +8,7 @@
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* The value of c in the alphabet, or -1 ('=' included). */
-static int b64_value(unsigned char c)
+int base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -74,7 +73,7 @@ static int b64_group(const unsigned char *g, bool last, uint32_t *v_r,
 	int pad = 0, vals[4];
 
 	for (int k = 0; k < 4; k++) {
-		vals[k] = b64_value(g[k]);
+		vals[k] = base64_value(g[k]);
 		if (vals[k] >= 0 && pad == 0)
 			continue;
 		/* "xx==" and "xxx=" only, in the last group */

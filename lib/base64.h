@@ -16,6 +16,11 @@ size_t base64_encoded_len(size_t len);
 /* The most bytes base64_decode can produce from b64_len characters. */
 size_t base64_decoded_max(size_t b64_len);
 
+/* The value (0 to 63) of c in the RFC 4648 section 4 alphabet, or -1
+ * for any other octet ('=' included). For decoders with other rules
+ * (lenient MIME bodies, IMAP's modified UTF-7). */
+int base64_value(unsigned char c);
+
 /* Encodes len bytes of data into out (size outsize) with a terminating
  * NUL. Returns the encoded length, or -1 (out set to "" when outsize > 0)
  * if out is too small: never truncates. */

@@ -6,6 +6,7 @@
  * buffer unchanged, and the caller drops it all anyway. */
 #include "config.h"
 #include <string.h>
+#include "crlf.h"
 #include "imap_bodystructure.h"
 #include "imap_envelope.h"
 #include "imap_string.h"
@@ -36,21 +37,19 @@ static void put_nstring(struct bs_ctx *c, const char *s)
 
 size_t imap_bodystructure_crlf_size(const char *data, size_t len)
 {
-	size_t size = len;
+	uint64_t lf, bare;
 
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			size++;
-	return size;
+	crlf_count(data, len, &lf, &bare);
+	return len + bare;
 }
 
-/* The body's octets, or none when the tree does not fit data. */
+/* The body's octets as sent (counted by the parser), or none when the
+ * tree does not fit data. */
 static size_t body_size(const struct bs_ctx *c, const struct mime_part *p)
 {
 	if (p->body_offset > c->len || p->body_len > c->len - p->body_offset)
 		return 0;
-	return imap_bodystructure_crlf_size(c->data + p->body_offset,
-					    p->body_len);
+	return p->body_len + p->body_bare_lfs;
 }
 
 /* ("name" "value" ...) or NIL; charset=us-ascii added when asked. */

@@ -8,7 +8,8 @@
  * Additional and Greek Extended (U+0000..U+052F, U+1E00..U+1FFF); other
  * characters are their own fold. So "strasse" does not match "straße"
  * (simple mappings only), but "cafe" matches "café", "Ǆ" is "DŽ", and
- * Greek and Cyrillic letters match in any case ("ΣΊΣΥΦΟΣ" ~ "σίσυφος").
+ * Greek and Cyrillic letters match in any case ("ΣΊΣΥΦΟΣ" is
+ * "σίσυφος").
  * A no-break space folds to a space.
  *
  * Text should be UTF-8; an octet that is not part of a valid sequence is
@@ -18,6 +19,7 @@
 #define SUREL_IMAP_CASEMAP_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "buf.h"
 
 /* The fold of n octets of text is at most this many times longer. */
@@ -37,7 +39,11 @@ struct imap_casemap_needle {
 	char *folded;		/* owned */
 	size_t len;
 	bool ascii;		/* the fold is all ASCII */
-	size_t skip[256];	/* Horspool shifts, ASCII needles only */
+	uint64_t ascii_set[2];	/* the fold's ASCII octets, as bits */
+	unsigned char first_mask, first_want;	/* the vector search's */
+	unsigned char last_mask, last_want;	/* comparisons */
+	uint64_t relevant[27];	/* ASCII needles: the characters of the
+				 * table whose fold adds a needle octet */
 };
 
 /* Prepares the fold of s[0..len) (an empty string matches every text). */
@@ -46,14 +52,23 @@ void imap_casemap_needle_init(struct imap_casemap_needle *n, const char *s,
 void imap_casemap_needle_deinit(struct imap_casemap_needle *n);
 
 /* Whether the fold of text[0..len) contains the needle. An ASCII needle
- * is looked for in the text itself (fast: a skip table, ASCII case
- * folded on the fly), and the text is folded into scratch only when that
- * fails and the text holds characters whose fold holds ASCII; other
- * needles need the fold. scratch is reset first; it is made large enough
- * by the caller (len * IMAP_CASEMAP_GROWTH). 1 found, 0 not, -1 scratch
- * too small. */
+ * is looked for in the text itself (sixteen positions at a time, ASCII
+ * case folded on the fly); when that fails, only the stretches around
+ * characters whose fold adds one of the needle's octets are folded
+ * (into scratch) and searched. Other needles need the whole fold.
+ * scratch is reset first; its maximum is the caller's (len *
+ * IMAP_CASEMAP_GROWTH always does). 1 found, 0 not, -1 scratch too
+ * small. */
 int imap_casemap_find(const struct imap_casemap_needle *n, const char *text,
 		      size_t len, struct buf *scratch)
+	__attribute__((warn_unused_result));
+
+/* The same for octets that should be UTF-8 but were not checked: -2 when
+ * the answer would depend on an octet that is not (the caller converts
+ * the text, lib/mime_body, and searches that). A match of an ASCII
+ * needle in the octets themselves is a match whatever they are. */
+int imap_casemap_find_utf8(const struct imap_casemap_needle *n,
+			   const char *text, size_t len, struct buf *scratch)
 	__attribute__((warn_unused_result));
 
 /* The same in already folded text. */

@@ -5,24 +5,20 @@
 #include <string.h>
 #include <strings.h>
 #include "imap_mailbox.h"
+#include "base64.h"
 #include "mailstore.h"
+#include "utf8.h"
 
 static const char b64_chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
+/* Modified BASE64 (RFC 3501 5.1.3): RFC 4648's alphabet with ',' for
+ * '/'. */
 static int b64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
 	if (c == ',')
 		return 63;
-	return -1;
+	return c == '/' ? -1 : base64_value(c);
 }
 
 static bool is_direct(unsigned char c)
@@ -34,68 +30,24 @@ static bool is_direct(unsigned char c)
 static int utf8_next(const unsigned char *s, size_t len, size_t *i,
 		     uint32_t *cp_r)
 {
-	unsigned char c = s[*i];
-	uint32_t cp, min;
-	size_t n;
+	size_t n = utf8_decode(s + *i, len - *i, cp_r);
 
-	if (c < 0x80) {
-		*cp_r = c;
-		(*i)++;
-		return 0;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1; cp = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3; cp = c & 0x07; min = 0x10000;
-	} else {
+	if (n == 0)
 		return -1;
-	}
-	if (len - *i <= n)
-		return -1;
-	for (size_t k = 1; k <= n; k++) {
-		unsigned char d = s[*i + k];
-
-		if ((d & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (d & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i += n + 1;
-	*cp_r = cp;
+	*i += n;
 	return 0;
 }
 
 bool imap_mailbox_utf8_valid(const char *s, size_t len)
 {
-	size_t i = 0;
-	uint32_t cp;
-
-	while (i < len)
-		if (utf8_next((const unsigned char *)s, len, &i, &cp) < 0)
-			return false;
-	return true;
+	return utf8_valid(s, len);
 }
 
 static int put_utf8(struct buf *out, uint32_t cp)
 {
 	char b[4];
-	size_t n;
 
-	if (cp < 0x80) {
-		b[0] = (char)cp; n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xc0 | (cp >> 6)); n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | (cp >> 12)); n = 3;
-	} else {
-		b[0] = (char)(0xf0 | (cp >> 18)); n = 4;
-	}
-	for (size_t k = 1; k < n; k++)
-		b[k] = (char)(0x80 | ((cp >> (6 * (n - 1 - k))) & 0x3f));
-	return buf_append(out, b, n);
+	return buf_append(out, b, utf8_encode(cp, b));
 }
 
 static int fail(struct buf *out, size_t start, const char **error_r,

@@ -38,9 +38,9 @@ enum imap_sort_addr_kind {
 };
 
 /* Appends the key of an address field's value (folded or not; NULL/0:
- * no field, the empty key), not case-folded. Addresses are read as ENVELOPE reads them
- * (lib/imap_envelope); group names are not addresses. 0 or -1 (out
- * full). */
+ * no field, the empty key), not case-folded. Addresses are read as
+ * ENVELOPE reads them (lib/imap_envelope); group names are not
+ * addresses. 0 or -1 (out full). */
 int imap_sort_address_key(const char *value, size_t len,
 			  enum imap_sort_addr_kind kind, struct buf *out)
 	__attribute__((warn_unused_result));

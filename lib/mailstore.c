@@ -147,13 +147,21 @@ mode_t ms_file_mode(const struct mailstore *box)
 	return (st.st_mode & 0666) | 0600;
 }
 
+/* Eight octets a step: a sync hashes every name of the folder a few
+ * times (names of 50-60 octets). Only for tables in memory. */
 static uint32_t hash_name(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 0x9e3779b97f4a7c15u ^ len, w;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+	return (uint32_t)(h ^ (h >> 29));
 }
 
 void ms_hash_init(struct ms_hash *h, size_t n)
@@ -293,12 +301,14 @@ int mailstore_open(const char *path, unsigned flags, struct mailstore **box_r,
 	box->keywords_path = ms_path_join(path, MS_KEYWORDS_NAME);
 	box->new_path = ms_path_join(path, "new");
 	box->cur_path = ms_path_join(path, "cur");
+	box->stamps_path = ms_path_join(path, MS_STAMPS_NAME);
+	box->claim_recent = (flags & MAILSTORE_OPEN_CLAIM_RECENT) != 0;
 	ms_map_init(&box->ul);
 	ms_map_init(&box->ix);
 	/* Missing or damaged: rebuilt by the first sync. */
 	(void)ms_index_read(box->index_path, &box->ix, &box->ix_stamp);
 	if (ms_keywords_refresh(box, error_r) < 0 ||
-	    ms_sync(box, true, error_r) < 0) {
+	    (ms_open_fast(box) == 0 && ms_sync(box, true, error_r) < 0)) {
 		box->ix_dirty = false;
 		mailstore_close(&box);
 		return -1;
@@ -314,6 +324,7 @@ void mailstore_close(struct mailstore **boxp)
 	if (box == NULL)
 		return;
 	ms_save_index_if_dirty(box);
+	ms_limbo_purge(box, true);
 	ms_msgs_free(box->msgs, box->count);
 	ms_graveyard_clear(box);
 	ms_map_clear(&box->ul);
@@ -327,6 +338,7 @@ void mailstore_close(struct mailstore **boxp)
 	free(box->keywords_path);
 	free(box->new_path);
 	free(box->cur_path);
+	free(box->stamps_path);
 	free(box);
 	*boxp = NULL;
 }
@@ -372,6 +384,21 @@ const char *mailstore_guid(const struct mailstore *box)
 uint64_t mailstore_highest_modseq(const struct mailstore *box)
 {
 	return box->ix.highest_modseq;
+}
+
+size_t mailstore_recent_count(const struct mailstore *box)
+{
+	size_t lo = 0, hi = box->count;
+
+	/* The first message at or above the first recent UID. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (box->msgs[mid].uid < box->ix.first_recent_uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return box->count - lo;
 }
 
 size_t mailstore_count(const struct mailstore *box)

@@ -12,7 +12,8 @@
  *                     in the ":2," part of a file name.
  *   surel-index       surel's own file beside them (sizes, dates, save
  *                     dates, MODSEQs and the highest one given, the
- *                     record of expunges, and a copy of the UID map):
+ *                     record of expunges, the first recent UID, and a
+ *                     copy of the UID map):
  *                     rebuilt from the Maildir when missing or damaged
  *                     (UIDs never depend on it; MODSEQs then start again
  *                     above the current time, and every missing UID counts
@@ -27,7 +28,12 @@
  *
  * UIDs are never reused: the next UID is the highest of the uidlist's N,
  * its last UID + 1 and the index's record of it. If the uidlist is lost,
- * the index restores the UID map; if both are lost, UIDVALIDITY changes.
+ * the index restores the UID map; if both are lost, UIDVALIDITY changes,
+ * always upwards, above every value the Maildir gave (surel-uidvalidity
+ * in its root), even within one second.
+ *
+ * An unchanged folder opens from surel-index alone when surel-stamps
+ * vouches for it (see doc/mailstore.md, Sync).
  *
  * The library does not log. Pointers into the store (messages, names)
  * stay valid until the next call that changes it (sync, flags, expunge,
@@ -53,6 +59,15 @@
 
 #define MAILSTORE_OPEN_CREATE 0x1	/* make the folder (tmp new cur)
 					 * when missing */
+/* IMAP \Recent is Dovecot's: the folder's index keeps a first recent
+ * UID, and the messages from it on are recent for whoever claims them.
+ * A handle opened with this flag (a read-write SELECT) claims them at
+ * open and at every later sync: under the uidlist lock it moves the
+ * first recent UID to UIDNEXT and its messages from the old value on
+ * get msg.recent. Any other handle (STATUS, EXAMINE, POP3, COPY, APPEND
+ * targets) claims nothing: its msg.recent marks the messages from the
+ * first recent UID on, which stay recent for the next claimer. */
+#define MAILSTORE_OPEN_CLAIM_RECENT 0x2
 
 struct mailstore;
 
@@ -76,9 +91,11 @@ struct mailstore_msg {
 	int64_t savedate;	/* SAVEDATE: when the message got its UID
 				 * in this folder (index; the mtime when
 				 * the index was rebuilt) */
-	bool recent;		/* IMAP \Recent: this handle's sync moved
-				 * it out of new/, or this handle saved or
-				 * copied it (kept until close) */
+	bool recent;		/* IMAP \Recent for this handle (see
+				 * MAILSTORE_OPEN_CLAIM_RECENT): claimed by
+				 * it, or (a handle that does not claim)
+				 * not yet claimed by anyone; once set it
+				 * stays until close */
 };
 
 /* Opens the folder at path (a directory with tmp/ new/ cur/) and syncs it
@@ -88,12 +105,17 @@ struct mailstore_msg {
 int mailstore_open(const char *path, unsigned flags, struct mailstore **box_r,
 		   const char **error_r)
 	__attribute__((warn_unused_result));
-/* Saves the index if it changed; never fails (a lost cache is rebuilt). */
+/* Saves the index if it changed and deletes the files this handle
+ * expunged (see mailstore_expunge); never fails (a lost cache is
+ * rebuilt, a file left in tmp/ is cleaned up later). */
 void mailstore_close(struct mailstore **box);
 
 /* Looks at the directories again: files that appeared (delivery, another
  * session, mutt) get UIDs, files that vanished are dropped, renamed files
- * (flag changes by others) are followed, files in new/ move to cur/.
+ * (flag changes by others) are followed, files in new/ move to cur/, a
+ * handle that claims \Recent claims the new ones, and (at most once an
+ * hour per folder) files left in tmp/ for 36 hours by a crashed writer
+ * are deleted, as Dovecot does.
  * Every message then has size and vsize (from ",S=" / ",W=" in its name,
  * the uidlist's W extension, the index, or by reading it once). 0 or -1
  * (*error_r static); after -1 the earlier list stays. */
@@ -125,12 +147,22 @@ int mailstore_msg_set_flags(struct mailstore *box, size_t i, unsigned flags,
 			    uint32_t keywords, const char **error_r)
 	__attribute__((warn_unused_result));
 /* Deletes the messages with these UIDs (unknown UIDs and files already
- * gone are skipped) and drops them from the uidlist. *bytes_r / *count_r
- * (may be NULL) get what was freed, for the Maildir++ quota. 0 or -1. */
+ * gone are skipped) and drops them from the uidlist: on return they are
+ * gone for every reader, durably. Their files wait in tmp/ and are
+ * unlinked at mailstore_close (or by a sync 30 s later): freeing a
+ * file's blocks can be slow, and no client waits for it then.
+ * *bytes_r / *count_r (may be NULL) get what was freed, for the
+ * Maildir++ quota. 0 or -1. */
 int mailstore_expunge(struct mailstore *box, const uint32_t *uids, size_t n,
 		      uint64_t *bytes_r, uint64_t *count_r,
 		      const char **error_r)
 	__attribute__((warn_unused_result));
+
+/* How many listed messages are recent for the next claimer (UID at
+ * least the first recent UID, as the last sync read it), without
+ * claiming them: IMAP STATUS RECENT. 0 for a handle that claims, after
+ * its claim. O(log n). */
+size_t mailstore_recent_count(const struct mailstore *box);
 
 /* The folder's GUID (the uidlist's G, 32 hex digits; made when absent):
  * IMAP OBJECTID's MAILBOXID. */
@@ -197,8 +229,9 @@ struct mailstore_new_msg {
  * ",S=<size>,W=<vsize>" and the ":2," flags (fsync of the directory),
  * and gives them consecutive UIDs under the uidlist lock; uids_r (n
  * entries) gets them and the folder is synced (store indexes may change
- * as after mailstore_sync). The new messages are \Recent for box. All or
- * nothing: on -1 no message stays. *bytes_r (may be NULL) gets the
+ * as after mailstore_sync). The new messages are \Recent for box (and
+ * claimed by it when it claims; else recent for the next claimer). All
+ * or nothing: on -1 no message stays. *bytes_r (may be NULL) gets the
  * octets stored, for the Maildir++ quota. */
 int mailstore_save(struct mailstore *box, const struct mailstore_new_msg *msgs,
 		   size_t n, uint32_t *uids_r, uint64_t *bytes_r,

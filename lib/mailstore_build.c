@@ -144,28 +144,18 @@ static void set_modseq(struct ms_sync *c, const struct ms_map *latest,
 	c->need_lock = true;
 }
 
-/* \Recent: moved out of new/ or saved by this handle, now or before. */
-static bool is_recent(const struct ms_sync *c, const struct ms_rec *rec,
-		      long f)
-{
-	const struct mailstore *box = c->box;
-	size_t i;
-
-	if (f >= 0 && c->scan.files[f].moved)
-		return true;
-	if (c->save_count > 0 && rec->uid >= c->save_first &&
-	    rec->uid - c->save_first < c->save_count)
-		return true;
-	return mailstore_find_uid(box, rec->uid, &i) &&
-		box->msgs[i].recent && strcmp(box->msgs[i].base, rec->base) == 0;
-}
-
+/* f: the message's file in the scan, or -1. */
 static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
-		    const char *name, bool in_new)
+		    const char *name, bool in_new, long f)
 {
 	struct mailstore_msg *m = &c->msgs[c->count++];
 	const char *p3;
 	size_t p3len;
+
+	/* Ascending UIDs: the first one found in new/ is the lowest. */
+	if ((in_new || (f >= 0 && c->scan.files[f].moved)) &&
+	    rec->uid < c->new_min_uid)
+		c->new_min_uid = rec->uid;
 
 	m->uid = rec->uid;
 	m->base = rec->base;
@@ -178,7 +168,6 @@ static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
 	m->mtime = rec->mtime;
 	m->modseq = rec->modseq;
 	m->savedate = rec->savedate;
-	m->recent = is_recent(c, rec, ms_scan_find(&c->scan, rec->base));
 	/* Dovecot: an empty P means "the base name". */
 	m->pop3_uidl = NULL;
 	if (ms_ext_find(rec->ext, 'P', &p3, &p3len))
@@ -186,12 +175,12 @@ static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
 			xstrndup(p3, p3len);
 }
 
-/* Where message r is: the scan, or (when the scan raced with renames)
- * where it was before. NULL when it is gone. */
+/* Where message r is: the scan (*f_r its file there), or (when the scan
+ * raced with renames) where it was before. NULL when it is gone. */
 static const char *locate(const struct ms_sync *c, const struct ms_rec *r,
-			  bool *in_new_r)
+			  bool *in_new_r, long *f_r)
 {
-	long f = ms_scan_find(&c->scan, r->base);
+	long f = *f_r = ms_scan_find(&c->scan, r->base);
 	size_t i;
 
 	if (f >= 0) {
@@ -227,7 +216,8 @@ static int build_one(struct ms_sync *c, const struct ms_map *latest,
 		     const char **error_r)
 {
 	bool in_new;
-	const char *name = locate(c, r, &in_new);
+	long f;
+	const char *name = locate(c, r, &in_new, &f);
 	unsigned flags;
 
 	if (name == NULL)
@@ -236,25 +226,27 @@ static int build_one(struct ms_sync *c, const struct ms_map *latest,
 	struct ms_rec *rec = ms_map_add(&c->ix, r->uid, r->base,
 					strlen(r->base), r->ext,
 					strlen(r->ext));
+	size_t blen = strlen(r->base);
 	ms_name_flags(name, &flags, &rec->keywords);
 	rec->flags = (uint8_t)flags;
+	rec->where = ms_name_where(name, blen, in_new);
 	int ret = fill_sizes(c, rec, cache, name, in_new, dfd);
 	if (ret == 0 && (name = follow(c, r->base, &in_new)) != NULL) {
 		ms_name_flags(name, &flags, &rec->keywords);
 		rec->flags = (uint8_t)flags;
+		rec->where = ms_name_where(name, blen, in_new);
 		ret = fill_sizes(c, rec, cache, name, in_new, dfd);
 	}
 	if (ret <= 0) {
 		/* Gone since the scan (or unreadable): not listed now. */
 		c->ix.count--;
 		free(rec->base);
-		free(rec->ext);
 		if (ret < 0)
 			*error_r = ms_error("%s: %s", name, strerror(errno));
 		return ret;
 	}
 	set_modseq(c, latest, rec, map_find(c, latest, r));
-	add_msg(c, rec, name, in_new);
+	add_msg(c, rec, name, in_new, f);
 	return 0;
 }
 
@@ -280,6 +272,42 @@ static void record_expunges(struct ms_sync *c, const struct ms_map *latest)
 	ms_exp_compact(&c->ix);
 	c->dirty = true;
 	c->need_lock = true;
+}
+
+/* \Recent, as Dovecot has it: the messages from the first recent UID on
+ * are recent for whoever claims them; a handle that claims (a read-write
+ * SELECT) moves it to UIDNEXT, which only the holder of the lock may do
+ * (two SELECTs never both get a message as recent). Without an index
+ * the messages from the first one found in new/ on are recent (nobody
+ * has looked at them; Dovecot would call everything recent, even what a
+ * client of Dovecot moved to cur/ long ago). Once recent in a handle, a
+ * message stays so until it closes. */
+static void mark_recent(struct ms_sync *c, const struct ms_map *latest)
+{
+	const struct mailstore *box = c->box;
+	uint32_t from = latest != NULL ? latest->first_recent_uid :
+		c->new_min_uid;
+	size_t j = 0;
+
+	if (from == 0)
+		from = 1;
+	if (from > c->ix.nextuid)
+		from = c->ix.nextuid;
+	for (size_t i = 0; i < c->count; i++) {
+		struct mailstore_msg *m = &c->msgs[i];
+		while (j < box->count && box->msgs[j].uid < m->uid)
+			j++;
+		m->recent = m->uid >= from ||
+			(j < box->count && box->msgs[j].uid == m->uid &&
+			 box->msgs[j].recent &&
+			 strcmp(box->msgs[j].base, m->base) == 0);
+	}
+	c->ix.first_recent_uid = from;
+	if (box->claim_recent && from < c->ix.nextuid) {
+		c->ix.first_recent_uid = c->ix.nextuid;
+		c->dirty = true;
+		c->need_lock = true;
+	}
 }
 
 /* The current time in milliseconds: MODSEQs after a lost index start
@@ -331,6 +359,7 @@ int ms_build(struct ms_sync *c, const char **error_r)
 	int ret = 0;
 
 	c->need_lock = false;
+	c->new_min_uid = UINT32_MAX;
 	build_header(c, latest);
 	c->msgs = xcalloc(ul->count + 1, sizeof(*c->msgs));
 	if (dfd.new_fd < 0 || dfd.cur_fd < 0) {
@@ -343,8 +372,10 @@ int ms_build(struct ms_sync *c, const char **error_r)
 		close(dfd.new_fd);
 	if (dfd.cur_fd >= 0)
 		close(dfd.cur_fd);
-	if (ret == 0)
+	if (ret == 0) {
 		record_expunges(c, latest);
+		mark_recent(c, latest);
+	}
 	return ret;
 }
 
@@ -358,4 +389,47 @@ void ms_build_discard(struct ms_sync *c)
 	c->ix.hdr_ext = NULL;
 	c->dirty = false;
 	c->need_lock = false;
+}
+
+/* An unchanged folder opened from surel-index alone (surel-stamps
+ * vouches for it): the list the last full sync made, with no uidlist to
+ * parse and no directory to read. What is recent follows the index's
+ * first recent UID, as mark_recent has it for a sync that claims
+ * nothing (a handle that claims only gets here with nothing to claim). */
+int ms_build_from_index(struct mailstore *box)
+{
+	const struct ms_map *ix = &box->ix;
+	struct mailstore_msg *msgs = xcalloc(ix->count + 1, sizeof(*msgs));
+	uint32_t from = ms_index_first_recent(ix);
+	char name[MS_BASE_MAX + 64];
+	const char *p3;
+	size_t p3len;
+
+	for (size_t i = 0; i < ix->count; i++) {
+		const struct ms_rec *r = &ix->recs[i];
+		struct mailstore_msg *m = &msgs[i];
+		if (ms_rec_name(r, name, sizeof(name)) < 0) {
+			ms_msgs_free(msgs, i);
+			return -1;
+		}
+		m->uid = r->uid;
+		m->base = r->base;
+		m->name = xstrdup(name);
+		m->in_new = (r->where & MS_WHERE_NEW) != 0;
+		m->flags = r->flags;
+		m->keywords = r->keywords;
+		m->size = r->size;
+		m->vsize = r->vsize;
+		m->mtime = r->mtime;
+		m->modseq = r->modseq;
+		m->savedate = r->savedate;
+		m->recent = r->uid >= from;
+		if (ms_ext_find(r->ext, 'P', &p3, &p3len))
+			m->pop3_uidl = p3len == 0 ? xstrdup(r->base) :
+				xstrndup(p3, p3len);
+	}
+	ms_msgs_free(box->msgs, box->count);
+	box->msgs = msgs;
+	box->count = ix->count;
+	return 0;
 }

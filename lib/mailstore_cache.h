@@ -16,7 +16,8 @@
  * messages, superseded records), it is damaged or torn, or it passes its
  * size limit (1 GiB: then the newest messages are kept), the next flush
  * rewrites it (temp file + rename, under the lock: the folder's uidlist
- * lock is not needed). The file is mapped: readers share the page cache.
+ * lock is not needed). A reader holds a copy of the file (at most 64 MiB,
+ * in huge pages: cheaper to walk than a mapping); a bigger one is mapped.
  *
  * Only a cache: any damage, any failure means "not cached"; nothing here
  * is needed for correctness. */
@@ -36,6 +37,8 @@ enum ms_cache_field {
 	MS_CACHE_BODY,		/* FETCH BODY's value */
 	MS_CACHE_PREVIEW,	/* FETCH PREVIEW's text (UTF-8) */
 	MS_CACHE_ENVELOPE,	/* FETCH ENVELOPE's value */
+	MS_CACHE_TEXTMAP,	/* where the text lies for SEARCH: a text map
+				 * of lib/mime_body */
 	MS_CACHE_FIELD_COUNT
 };
 

@@ -1,6 +1,8 @@
-/* mailstore_expunged: the index's record of expunges, for QRESYNC
- * (RFC 7162): which UIDs left the folder after a given MODSEQ, whoever
- * removed them (IMAP, POP3, Dovecot, mutt deleting a file).
+/* mailstore_expunged: expunges. mailstore_expunge takes the files out of
+ * the folder (into tmp/, deleted later: see MS_LIMBO_PREFIX), and the
+ * index's record of expunges, for QRESYNC (RFC 7162), says which UIDs
+ * left the folder after a given MODSEQ, whoever removed them (IMAP,
+ * POP3, Dovecot, mutt deleting a file).
  *
  * Every sync that sees UIDs leave the uidlist records them as one range
  * list with a new MODSEQ (so HIGHESTMODSEQ moves). A range may bridge
@@ -12,8 +14,13 @@
  * 7162 allows that: the client ignores UIDs it does not know) but never
  * leaves one out. */
 #include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "mailstore_impl.h"
 #include "mem.h"
 
@@ -220,4 +227,220 @@ int mailstore_expunged_since(struct mailstore *box, uint64_t since,
 	*uids_r = uids;
 	*count_r = k;
 	return 0;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The directories of one expunge, opened once: each step names a file
+ * in its directory, with no path to walk. */
+struct exp_dirs {
+	struct mailstore *box;
+	int cur_fd;
+	int new_fd;		/* -1 until a file in new/ needs it */
+	int tmp_fd;		/* -1: files are deleted at once */
+	bool cur_used;
+	bool new_used;
+};
+
+static int exp_dir_fd(struct exp_dirs *d, bool in_new)
+{
+	if (!in_new) {
+		d->cur_used = true;
+		return d->cur_fd;
+	}
+	if (d->new_fd < 0)
+		d->new_fd = open(d->box->new_path,
+				 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->new_used = true;
+	return d->new_fd;
+}
+
+/* Takes name out of the directory dfd: into tmp/ as lname (its blocks
+ * are freed later, by ms_limbo_purge), or deleted where that cannot be
+ * done (no tmp/, another file system). 1 moved, 0 deleted, -1 errno. */
+static int limbo_take(struct exp_dirs *d, int dfd, const char *name,
+		      const char *lname)
+{
+	if (d->tmp_fd >= 0 && renameat(dfd, name, d->tmp_fd, lname) == 0)
+		return 1;
+	if (d->tmp_fd >= 0 && errno == ENOENT)
+		return -1;
+	return unlinkat(dfd, name, 0) == 0 ? 0 : -1;
+}
+
+/* Message m leaves the Maildir. 1 done (*limbo_r: its name in tmp/, or
+ * NULL when deleted at once), 0 already gone, -1 error. Follows a
+ * rename by someone else. */
+static int limbo_msg(struct exp_dirs *d, const struct mailstore_msg *m,
+		     char **limbo_r, const char **error_r)
+{
+	struct mailstore *box = d->box;
+	char lname[64], *name = NULL;
+	bool in_new = m->in_new;
+
+	*limbo_r = NULL;
+	snprintf(lname, sizeof(lname), MS_LIMBO_PREFIX "%u.%u",
+		 box->ul.uidvalidity, m->uid);
+	for (int tries = 0; tries < 3; tries++) {
+		int dfd = exp_dir_fd(d, in_new);
+		int ret = dfd < 0 ? -1 :
+			limbo_take(d, dfd, name != NULL ? name : m->name, lname);
+		int saved = errno;
+		free(name);
+		name = NULL;
+		if (ret >= 0) {
+			if (ret > 0)
+				*limbo_r = xstrdup(lname);
+			return 1;
+		}
+		if (saved != ENOENT) {
+			*error_r = ms_error("expunge %s: %s", m->name,
+					    strerror(saved));
+			return -1;
+		}
+		if ((ret = ms_find_base(box, m->base, &name, &in_new,
+					error_r)) <= 0)
+			return ret;
+	}
+	free(name);
+	return 0;
+}
+
+static void limbo_add(struct mailstore *box, char *name)
+{
+	if (box->limbo_count == 0)
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &box->limbo_since);
+	box->limbo = xreallocarray(box->limbo, box->limbo_count + 1,
+				   sizeof(*box->limbo));
+	box->limbo[box->limbo_count++] = name;
+}
+
+void ms_limbo_purge(struct mailstore *box, bool all)
+{
+	struct timespec now;
+
+	if (box->limbo_count == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (!all && now.tv_sec - box->limbo_since.tv_sec < MS_LIMBO_SECS)
+		return;
+	char *tmp = ms_path_join(box->path, "tmp");
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(tmp);
+	for (size_t i = 0; i < box->limbo_count; i++) {
+		if (fd >= 0)
+			(void)unlinkat(fd, box->limbo[i], 0);
+		free(box->limbo[i]);
+	}
+	if (fd >= 0)
+		close(fd);
+	xfree(&box->limbo);
+	box->limbo_count = 0;
+}
+
+/* Makes the departures durable: a file coming back after a crash would
+ * get a new UID (a POP3 client would fetch a message it deleted). tmp/
+ * is not synced: a move into it that a crash loses leaves the file's
+ * blocks to fsck, never the message in the folder. */
+static int exp_dirs_close(struct exp_dirs *d, const char **error_r)
+{
+	int ret = 0;
+
+	if ((d->cur_used && fsync(d->cur_fd) < 0) ||
+	    (d->new_used && d->new_fd >= 0 && fsync(d->new_fd) < 0)) {
+		*error_r = ms_error("fsync %s: %s", d->box->path,
+				    strerror(errno));
+		ret = -1;
+	}
+	if (d->cur_fd >= 0)
+		close(d->cur_fd);
+	if (d->new_fd >= 0)
+		close(d->new_fd);
+	if (d->tmp_fd >= 0)
+		close(d->tmp_fd);
+	return ret;
+}
+
+/* Takes the files of uids (found in the list) out of the Maildir into
+ * gone (sorted); -1 on the first file that cannot be removed, after
+ * which what is gone so far must still leave the uidlist. */
+static int expunge_files(struct mailstore *box, const uint32_t *uids,
+			 size_t n, uint32_t *gone, size_t *gone_count_r,
+			 uint64_t *bytes_r, uint64_t *count_r,
+			 const char **error_r)
+{
+	char *tmp = ms_path_join(box->path, "tmp");
+	struct exp_dirs d = {
+		box, open(box->cur_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+		-1, open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC), false,
+		false
+	};
+	size_t i;
+	int ret = 0;
+
+	free(tmp);
+	*gone_count_r = 0;
+	if (d.cur_fd < 0) {
+		*error_r = ms_error("open %s: %s", box->cur_path,
+				    strerror(errno));
+		ret = -1;
+	}
+	for (size_t k = 0; k < n && ret >= 0; k++) {
+		if (!mailstore_find_uid(box, uids[k], &i))
+			continue;
+		struct mailstore_msg *m = &box->msgs[i];
+		char *limbo;
+		if ((ret = limbo_msg(&d, m, &limbo, error_r)) < 0)
+			break;
+		gone[(*gone_count_r)++] = m->uid;
+		if (limbo != NULL)
+			limbo_add(box, limbo);
+		if (ret > 0) {
+			*bytes_r += m->size;
+			(*count_r)++;
+		}
+	}
+	qsort(gone, *gone_count_r, sizeof(*gone), uid_cmp);
+	if (exp_dirs_close(&d, error_r) < 0)
+		return -1;
+	return ret < 0 ? -1 : 0;
+}
+
+/* Under the lock: a sync in between must not see the uidlist before the
+ * files are gone, nor drop them from it before. */
+int mailstore_expunge(struct mailstore *box, const uint32_t *uids, size_t n,
+		      uint64_t *bytes_r, uint64_t *count_r,
+		      const char **error_r)
+{
+	uint64_t bytes = 0, count = 0;
+	struct ms_lock lk = { .fd = -1 };
+	uint32_t *gone = xcalloc(n + 1, sizeof(*gone));
+	size_t gone_count = 0;
+	const char *error = NULL;
+	int ret = 0;
+
+	if (n > 0) {
+		if (ms_lock_uidlist(box, &lk, ms_lock_wait_ms(), error_r) <= 0)
+			ret = -1;
+		else if (expunge_files(box, uids, n, gone, &gone_count, &bytes,
+				       &count, &error) < 0)
+			ret = -1;
+		if (lk.fd >= 0 && ms_sync_expunged(box, &lk, gone, gone_count,
+						    error_r) < 0)
+			ret = -1;
+		else if (error != NULL)
+			*error_r = error;
+		ms_lock_release(&lk);
+	}
+	free(gone);
+	if (bytes_r != NULL)
+		*bytes_r = bytes;
+	if (count_r != NULL)
+		*count_r = count;
+	return ret;
 }

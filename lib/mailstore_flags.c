@@ -13,10 +13,11 @@
  * changes. */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fsutil.h"
+#include <unistd.h>
 #include "mailstore_impl.h"
 #include "mem.h"
 
@@ -27,7 +28,21 @@ struct flag_undo {
 	unsigned flags;
 	uint32_t keywords;
 	uint64_t modseq;
+	uint8_t where;
 };
+
+/* Where the index says m's file will be once renamed to carry r's
+ * flags (the index is written before the renames). */
+static uint8_t target_where(const struct mailstore_msg *m,
+			    const struct ms_rec *r)
+{
+	char name[MS_BASE_MAX + 1];
+
+	if (ms_name_set_flags(m->name, r->flags, r->keywords, name,
+			      sizeof(name)) < 0)
+		return MS_WHERE_ODD;
+	return ms_name_where(name, strlen(m->base), m->in_new);
+}
 
 static bool needs_change(const struct mailstore_msg *m, unsigned flags,
 			 uint32_t keywords)
@@ -77,6 +92,7 @@ static int write_index(struct mailstore *box, bool newer,
 			r->flags = ours->flags;
 			r->keywords = ours->keywords;
 			r->modseq = ours->modseq;
+			r->where = ours->where;
 		}
 		if (box->ix.highest_modseq > disk->highest_modseq)
 			disk->highest_modseq = box->ix.highest_modseq;
@@ -100,12 +116,13 @@ static void assign_modseqs(struct mailstore *box, uint64_t highest,
 		struct mailstore_msg *m = &box->msgs[ch->idx];
 		struct ms_rec *r = &box->ix.recs[ch->idx];
 		undo[k] = (struct flag_undo){ ch->idx, m->flags, m->keywords,
-					      m->modseq };
+					      m->modseq, r->where };
 		m->flags = ch->flags & MAILSTORE_FLAGS_ALL;
 		m->keywords = ch->keywords &
 			((1u << MAILSTORE_KEYWORDS_MAX) - 1);
 		r->flags = (uint8_t)m->flags;
 		r->keywords = m->keywords;
+		r->where = target_where(m, r);
 		r->modseq = m->modseq = ++highest;
 	}
 	box->ix.highest_modseq = highest;
@@ -123,13 +140,33 @@ static void undo_all(struct mailstore *box, const struct flag_undo *undo,
 		r->flags = (uint8_t)m->flags;
 		r->keywords = m->keywords;
 		r->modseq = m->modseq;
+		r->where = undo[k].where;
 	}
 	box->ix.highest_modseq = old_highest;
 }
 
+/* new/ and cur/, opened once per call: each rename then names a file
+ * in its directory, with no path to walk (the rename is most of what a
+ * STORE on many messages costs). */
+struct flag_dirs {
+	struct mailstore *box;
+	int cur_fd;
+	int new_fd;		/* -1 until a message in new/ needs it */
+};
+
+static int dir_fd(struct flag_dirs *d, bool in_new)
+{
+	if (!in_new)
+		return d->cur_fd;
+	if (d->new_fd < 0)
+		d->new_fd = open(d->box->new_path,
+				 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return d->new_fd;
+}
+
 /* Renames message m's file to carry flags and keywords, following a
  * rename by someone else. 1 done, 0 the file is gone, -1 error. */
-static int rename_msg(struct mailstore *box, struct mailstore_msg *m,
+static int rename_msg(struct flag_dirs *d, struct mailstore_msg *m,
 		      unsigned flags, uint32_t keywords, const char **error_r)
 {
 	char name[MS_BASE_MAX + 1];
@@ -141,27 +178,26 @@ static int rename_msg(struct mailstore *box, struct mailstore_msg *m,
 					    m->name);
 			return -1;
 		}
+		size_t len = strlen(name);
 		if (strcmp(name, m->name) == 0)
 			return 1;
-		char *from = ms_msg_path(box, m, m->name);
-		char *to = ms_msg_path(box, m, name);
-		int ret = rename(from, to);
-		int saved = errno;
-		free(from);
-		free(to);
-		if (ret == 0) {
-			free((char *)m->name);
-			m->name = xstrdup(name);
+		int fd = dir_fd(d, m->in_new);
+		if (fd >= 0 && renameat(fd, m->name, fd, name) == 0) {
+			/* Usually the same block: a letter more or less. */
+			char *owned = xrealloc((char *)m->name, len + 1);
+			memcpy(owned, name, len + 1);
+			m->name = owned;
 			return 1;
 		}
-		if (saved != ENOENT) {
+		if (fd < 0 || errno != ENOENT) {
 			*error_r = ms_error("rename %s: %s", m->name,
-					    strerror(saved));
+					    strerror(errno));
 			return -1;
 		}
 		/* Follow sets the flags of the name it finds; ours are put
 		 * back by the caller. */
-		if ((ret = ms_msg_follow(box, m, error_r)) <= 0)
+		int ret = ms_msg_follow(d->box, m, error_r);
+		if (ret <= 0)
 			return ret;
 	}
 	return 0;
@@ -172,17 +208,26 @@ static int rename_msg(struct mailstore *box, struct mailstore_msg *m,
 static long rename_all(struct mailstore *box, const struct flag_undo *undo,
 		       size_t n, size_t *gone_r, const char **error_r)
 {
+	struct flag_dirs d = {
+		box, open(box->cur_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), -1
+	};
 	long changed = 0;
-	bool failed = false, any_new = false;
+	bool failed = false;
 
+	if (d.cur_fd < 0) {
+		/* The files keep their flags: the next sync gives them
+		 * MODSEQs of their own (see the top of this file). */
+		*error_r = ms_error("open %s: %s", box->cur_path,
+				    strerror(errno));
+		return -1;
+	}
 	for (size_t k = 0; k < n; k++) {
 		struct mailstore_msg *m = &box->msgs[undo[k].idx];
 		unsigned flags = m->flags;
 		uint32_t keywords = m->keywords;
-		int ret = rename_msg(box, m, flags, keywords, error_r);
+		int ret = rename_msg(&d, m, flags, keywords, error_r);
 		m->flags = flags;
 		m->keywords = keywords;
-		any_new |= m->in_new;
 		if (ret < 0)
 			failed = true;
 		else if (ret == 0)
@@ -190,12 +235,15 @@ static long rename_all(struct mailstore *box, const struct flag_undo *undo,
 		else
 			changed++;
 	}
-	/* Flags are mail too: a crash must not bring old ones back. */
-	if (fs_fsync_dir(box->cur_path) < 0 ||
-	    (any_new && fs_fsync_dir(box->new_path) < 0)) {
+	/* Flags are mail too: a crash must not bring old ones back. One
+	 * fsync per directory, however many files. */
+	if (fsync(d.cur_fd) < 0 || (d.new_fd >= 0 && fsync(d.new_fd) < 0)) {
 		*error_r = ms_error("fsync %s: %s", box->path, strerror(errno));
 		failed = true;
 	}
+	close(d.cur_fd);
+	if (d.new_fd >= 0)
+		close(d.new_fd);
 	return failed ? -1 : changed;
 }
 

@@ -322,3 +322,62 @@ int mailstore_folder_rename(const char *root, const char *from, const char *to,
 		ret = folder_fail("fsync", root, error_r);
 	return ret;
 }
+
+/* The Maildir a folder belongs to: a Maildir++ folder (".Name" with a
+ * maildirfolder file) is its parent's; anything else is its own. */
+static char *folder_root(const char *path)
+{
+	char *marker = ms_path_join(path, FOLDER_MARKER);
+	char *root = xstrdup(path);
+	char *slash = strrchr(root, '/');
+	struct stat st;
+
+	if (slash != NULL && slash > root && slash[1] == '.' &&
+	    stat(marker, &st) == 0)
+		*slash = '\0';
+	free(marker);
+	return root;
+}
+
+/* The value surel-uidvalidity holds, or 0. */
+static uint32_t uidvalidity_last(const char *file)
+{
+	char *data;
+	size_t len;
+	struct ms_stamp st;
+	const char *error;
+	uint64_t v = 0;
+
+	if (ms_read_file(file, 64, &data, &len, &st, &error) <= 0)
+		return 0;
+	for (size_t i = 0; i < len && data[i] >= '0' && data[i] <= '9' &&
+	     v <= UINT32_MAX; i++)
+		v = v * 10 + (uint64_t)(data[i] - '0');
+	free(data);
+	return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+uint32_t ms_uidvalidity_new(const struct mailstore *box, uint32_t floor)
+{
+	char *root = folder_root(box->path);
+	char *file = ms_path_join(root, MS_UIDVALIDITY_NAME);
+	uint32_t now = (uint32_t)time(NULL);
+	uint32_t v = floor > now ? floor : now;
+	struct ms_lock lk = { .fd = -1 };
+	const char *error;
+	char buf[16];
+
+	if (ms_lock_take(&lk, file, ms_file_mode(box), ms_lock_wait_ms(),
+			 &error) > 0) {
+		uint32_t last = uidvalidity_last(file);
+		if (last >= v && last < UINT32_MAX)
+			v = last + 1;
+		int n = snprintf(buf, sizeof(buf), "%u\n", v);
+		if (fs_write_all(lk.fd, buf, (size_t)n) < 0 ||
+		    ms_lock_replace(&lk, file, &error) < 0)
+			ms_lock_release(&lk);
+	}
+	free(file);
+	free(root);
+	return v == 0 ? 1 : v;
+}

@@ -65,17 +65,26 @@ void ms_hash_insert(struct ms_hash *h, const char *key, size_t len,
 
 /* One message of the UID map: a dovecot-uidlist record, or an index
  * record (which also caches the fields after ext). */
+/* Where a message's file is and how its name is made (index version 4):
+ * the name is the base alone (MS_WHERE_BARE), or the base, ":2," and
+ * the letters of its flags and keywords in ASCII order; MS_WHERE_ODD
+ * when it is neither (other letters, another info) or not known. */
+#define MS_WHERE_NEW 0x1	/* in new/ (else cur/) */
+#define MS_WHERE_BARE 0x2	/* no ":2," info */
+#define MS_WHERE_ODD 0x4
 struct ms_rec {
 	uint32_t uid;
 	uint32_t keywords;
 	uint8_t flags;
+	uint8_t where;		/* MS_WHERE_* (index only) */
 	uint64_t size;
 	uint64_t vsize;
 	int64_t mtime;
 	uint64_t modseq;
 	int64_t savedate;	/* when the UID was given (index only) */
-	char *base;		/* owned; never NULL */
-	char *ext;		/* owned; the extension fields verbatim, space
+	char *base;		/* owned (with ext: one block, freed by
+				 * freeing base); never NULL */
+	char *ext;		/* the extension fields verbatim, space
 				 * separated ("W123 P"); "" when none */
 };
 
@@ -94,6 +103,9 @@ struct ms_map {
 	uint32_t uidvalidity;
 	uint32_t nextuid;	/* the header's N (uidlist) or next UID */
 	uint64_t highest_modseq;	/* index only */
+	uint32_t first_recent_uid;	/* index only: UIDs from here on are
+					 * \Recent for the next claimer; 0
+					 * unknown */
 	char guid[MS_GUID_LEN + 1];	/* "" when absent */
 	char *hdr_ext;		/* owned; other header fields; "" none */
 	struct ms_rec *recs;	/* ascending UIDs */
@@ -102,6 +114,10 @@ struct ms_map {
 	struct ms_exp *exp;	/* index only: the expunge record, in
 				 * ascending MODSEQ order; owned */
 	size_t exp_count;
+	uint64_t id;		/* index only: the file's random id, 0 for
+				 * none (before version 4) */
+	uint32_t crc;		/* index only: the file's CRC, as read or
+				 * written */
 	/* Set by ms_uidlist_parse: */
 	bool header_ok;		/* uidvalidity and nextuid were read */
 	uint32_t max_uid_seen;	/* highest UID number anywhere in the file,
@@ -111,6 +127,8 @@ struct ms_map {
 void ms_map_init(struct ms_map *map);
 void ms_map_clear(struct ms_map *map);
 /* Appends a record (copies base and ext); returns it. */
+/* Room for n records in all (a parser that knows the count). */
+void ms_map_reserve(struct ms_map *map, size_t n);
 struct ms_rec *ms_map_add(struct ms_map *map, uint32_t uid, const char *base,
 			  size_t base_len, const char *ext, size_t ext_len);
 /* The record with uid, or NULL. O(log n). */
@@ -162,12 +180,24 @@ bool ms_keyword_name_valid(const char *name);
  * version 1 file (no save dates, no expunge record) is read with the
  * mtimes as save dates and one expunge range [1, next UID - 1] at a
  * MODSEQ one above its highest (which becomes the highest): every UID
- * missing before it may have been expunged at any time. Always written
- * as version 2. */
+ * missing before it may have been expunged at any time. Versions 1 and
+ * 2 (no first recent UID) are read with their next UID as the first
+ * recent UID. Always written as version 3. */
 int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 		   const char **error_r);
 int ms_index_format(const struct ms_map *map, struct buf *out)
 	__attribute__((warn_unused_result));
+/* The CRC the index of map would have with the id id (0 when it cannot
+ * be written): equal to a file's CRC means equal to that file. */
+uint32_t ms_index_crc(const struct ms_map *map, uint64_t id);
+/* The where bits of a message's file name. */
+uint8_t ms_name_where(const char *name, size_t base_len, bool in_new);
+/* The name where says the message has (base + ":2," + letters), for a
+ * record that is not MS_WHERE_ODD; into out, 0, or -1 when too long. */
+int ms_rec_name(const struct ms_rec *r, char *out, size_t outsize);
+/* The first recent UID as written: 1 when unknown, never above the
+ * next UID. */
+uint32_t ms_index_first_recent(const struct ms_map *map);
 uint32_t ms_crc32(const void *data, size_t len);
 
 /* File names (mailstore_msg.c). */
@@ -202,6 +232,35 @@ struct ms_stamp {
 int ms_stamp_get(const char *path, struct ms_stamp *st);
 bool ms_stamp_eq(const struct ms_stamp *a, const struct ms_stamp *b);
 
+/* surel-stamps (mailstore_scan.c): what a sync vouches for. The index
+ * with this id is the folder's list (every message, its name and place)
+ * for as long as dovecot-uidlist, new/ and cur/ have these stamps: the
+ * scan that made the list was stable and trusted, so any later change
+ * shows in a stamp. Written (tmp/, rename; no fsync: a lost or stale
+ * file only costs a full sync) by a sync that can vouch; read at open
+ * (ms_open_fast). Fixed size, CRC last:
+ *   "SURELSTP" u32 version (1) u32 0 u64 index id
+ *   3 x { u64 dev u64 ino i64 size i64 mtime_sec i64 mtime_nsec }
+ *   u32 CRC-32 */
+#define MS_STAMPS_NAME "surel-stamps"
+#define MS_STAMPS_SIZE 148
+struct ms_stamps {
+	uint64_t index_id;
+	struct ms_stamp ul;
+	struct ms_stamp new_dir;
+	struct ms_stamp cur_dir;
+};
+/* 0, or -1 (anything unexpected; a stamp of a missing file included). */
+int ms_stamps_parse(const unsigned char *data, size_t len,
+		    struct ms_stamps *st);
+void ms_stamps_format(const struct ms_stamps *st,
+		      unsigned char out[MS_STAMPS_SIZE]);
+bool ms_stamps_eq(const struct ms_stamps *a, const struct ms_stamps *b);
+/* 1 read and valid, 0 missing or not valid. */
+int ms_stamps_read(const struct mailstore *box, struct ms_stamps *st);
+/* Errors are ignored: the file is a hint. */
+void ms_stamps_write(const struct mailstore *box, const struct ms_stamps *st);
+
 /* Dotlocks (mailstore_lock.c). */
 struct ms_lock {
 	int fd;			/* -1 when not held */
@@ -228,7 +287,7 @@ struct ms_file {
 	char *name;		/* owned */
 	uint16_t base_len;
 	bool in_new;
-	bool moved;		/* this sync moved it from new/ (\Recent) */
+	bool moved;		/* this sync moved it from new/ */
 };
 
 /* new/ and cur/ as read by one scan (mailstore_scan.c). */
@@ -237,6 +296,8 @@ struct ms_scan {
 	size_t count;
 	size_t alloc;
 	struct ms_hash hash;	/* base -> files[] */
+	size_t cur_entries;	/* every entry of cur/ (not . and ..),
+				 * message or not */
 	bool stable;		/* no directory changed while read: a file
 				 * missing from it is gone */
 	bool trusted;		/* their mtimes are old enough for the
@@ -246,7 +307,11 @@ struct ms_scan {
 	bool done;
 	struct ms_stamp ul_st;	/* the uidlist read before this scan */
 };
-int ms_scan_dirs(struct mailstore *box, struct ms_scan *sc,
+struct ms_sync;
+/* Reads new/ and cur/ for the sync c (its expunged UIDs are not looked
+ * for when telling whether a scan that raced with a rename must be made
+ * again). */
+int ms_scan_dirs(const struct ms_sync *c, struct ms_scan *sc,
 		 const char **error_r);
 void ms_scan_clear(struct ms_scan *sc);
 /* The file with base, or -1. */
@@ -286,6 +351,9 @@ struct ms_sync {
 	struct mailstore_msg *msgs;
 	size_t count;
 	bool dirty;		/* ix has something surel-index lacks */
+	uint32_t new_min_uid;	/* the lowest UID of a file found in new/
+				 * (UINT32_MAX none): the first recent
+				 * UID of an index being rebuilt */
 };
 bool ms_sync_gone(const struct ms_sync *c, uint32_t uid);
 /* The lowest UID a new file may get. */
@@ -301,6 +369,9 @@ const struct ms_map *ms_sync_latest(const struct ms_sync *c);
  * that left the uidlist get new MODSEQs (c->need_lock). */
 int ms_build(struct ms_sync *c, const char **error_r);
 void ms_build_discard(struct ms_sync *c);
+/* box->msgs from box->ix alone (ms_open_fast): 0, or -1 when a record's
+ * name is not known (MS_WHERE_ODD). */
+int ms_build_from_index(struct mailstore *box);
 
 struct mailstore {
 	char *path;
@@ -309,10 +380,17 @@ struct mailstore {
 	char *keywords_path;
 	char *new_path;
 	char *cur_path;
+	char *stamps_path;
 
 	struct ms_map ul;		/* dovecot-uidlist as read/written */
 	struct ms_stamp ul_stamp;
 	bool ul_loaded;
+	bool ul_header_only;		/* opened from the index alone: ul
+					 * has the header, not the records
+					 * (the index's; read again when a
+					 * sync needs them) */
+	struct ms_stamps stamps;	/* surel-stamps as read or written */
+	bool stamps_valid;
 
 	struct ms_map ix;		/* one record per message: msgs[i]
 					 * is ix.recs[i] */
@@ -330,10 +408,18 @@ struct mailstore {
 	struct ms_stamp cur_stamp;
 	bool dirs_trusted;		/* their mtimes were old enough */
 	bool synced;
+	bool claim_recent;		/* MAILSTORE_OPEN_CLAIM_RECENT */
+	bool tmp_checked;		/* tmp/ was looked at ... */
+	struct timespec tmp_checked_at;	/* ... then (CLOCK_MONOTONIC) */
 
 	char **graveyard;		/* names replaced by msg_open, freed
 					 * at the next change */
 	size_t graveyard_count;
+
+	char **limbo;			/* names in tmp/ of files expunged
+					 * by this handle, not yet deleted */
+	size_t limbo_count;
+	struct timespec limbo_since;	/* the oldest (CLOCK_MONOTONIC) */
 };
 
 /* The error text of the last failure (static buffer). */
@@ -350,6 +436,10 @@ mode_t ms_file_mode(const struct mailstore *box);
 
 /* mailstore_sync.c */
 int ms_sync(struct mailstore *box, bool force, const char **error_r);
+/* Opens from surel-index alone when surel-stamps vouches for it (and no
+ * \Recent is to be claimed): 1 done (the handle is synced), 0 not
+ * possible (a full sync is needed). */
+int ms_open_fast(struct mailstore *box);
 /* Takes the uidlist lock with the uidlist's mode; as ms_lock_take. */
 int ms_lock_uidlist(struct mailstore *box, struct ms_lock *lk,
 		    unsigned wait_ms, const char **error_r);
@@ -367,6 +457,42 @@ void ms_save_index_if_dirty(struct mailstore *box);
 /* Frees the message list (names, uidls). */
 void ms_msgs_free(struct mailstore_msg *msgs, size_t count);
 void ms_graveyard_clear(struct mailstore *box);
+
+/* mailstore_scan.c: deletes files a crashed writer left in tmp/ (not
+ * changed for MS_TMP_MAX_AGE seconds), at most once per
+ * MS_TMP_CHECK_SECS per folder (tmp/'s atime records the last look, for
+ * every process) and per handle, looking at no more than
+ * MS_TMP_SCAN_MAX entries. Errors are ignored: it is housekeeping. */
+#define MS_TMP_MAX_AGE (36 * 3600)
+#define MS_TMP_CHECK_SECS 3600
+#define MS_TMP_SCAN_MAX 100000
+void ms_tmp_cleanup(struct mailstore *box);
+
+/* Expunge in two steps (mailstore_msg.c): a file is moved into tmp/ as
+ * MS_LIMBO_PREFIX<uidvalidity>.<uid> (out of the Maildir for every
+ * reader, and the move made durable before the uidlist forgets it),
+ * and deleted later, when freeing its blocks no longer delays the
+ * client: at close, or at a sync MS_LIMBO_SECS after the expunge.
+ * Left over by a crash, such files go at the next tmp/ clean-up once
+ * MS_LIMBO_MAX_AGE old. */
+#define MS_LIMBO_PREFIX "surel-expunged."
+#define MS_LIMBO_SECS 30
+#define MS_LIMBO_MAX_AGE 3600
+/* Deletes this handle's expunged files (all, or only when they waited
+ * MS_LIMBO_SECS). Errors are ignored: what stays is tmp/'s. */
+void ms_limbo_purge(struct mailstore *box, bool all);
+/* For tests: other age and interval (seconds). */
+void ms_tmp_set_limits(unsigned max_age, unsigned check_secs);
+
+/* mailstore_folder.c: a UIDVALIDITY for a folder whose UID map is
+ * lost (or new): above floor, the current time and every UIDVALIDITY
+ * given before in its Maildir, which surel-uidvalidity in the Maildir's
+ * root records (written under its own dotlock, so that two processes
+ * never both take one value). A folder deleted and made again, or whose
+ * files were all lost, within one second still gets a new value. When
+ * the file cannot be used, the higher of floor and the time. */
+#define MS_UIDVALIDITY_NAME "surel-uidvalidity"
+uint32_t ms_uidvalidity_new(const struct mailstore *box, uint32_t floor);
 
 /* mailstore_keywords.c: re-reads dovecot-keywords when it changed. */
 int ms_keywords_refresh(struct mailstore *box, const char **error_r);
@@ -390,8 +516,9 @@ void ms_exp_compact(struct ms_map *map);
 /* mailstore_index.c: file I/O of the index. */
 /* Reads surel-index; 1 valid, 0 missing or damaged (map empty). */
 int ms_index_read(const char *path, struct ms_map *map, struct ms_stamp *st);
-/* Writes map as surel-index (tmp, fsync, rename); caller holds the lock. */
-int ms_index_write(const struct mailstore *box, const struct ms_map *map,
+/* Writes map as surel-index (tmp, fsync, rename) with a new id; map's
+ * id and crc become the file's. The caller holds the lock. */
+int ms_index_write(const struct mailstore *box, struct ms_map *map,
 		   struct ms_stamp *st_r, const char **error_r);
 
 /* mailstore_msg.c: finds base again in new/ and cur/ (renamed by

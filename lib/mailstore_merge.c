@@ -8,9 +8,12 @@
  * ever gave out. */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "mailstore_impl.h"
 #include "mem.h"
 
@@ -143,37 +146,108 @@ static int assign_uids(struct ms_sync *c, struct ms_map *out,
 	return 0;
 }
 
-/* Moves files from new/ to cur/, adding ":2," to a name without info. */
+/* From this many files in new/ on, an empty cur/ trades places with
+ * new/ (exchange_dirs) instead of each file being moved. */
+#define EXCHANGE_MIN 64
+
+/* The first open of a folder filled by delivery: cur/ is empty, new/
+ * holds many files. Moving them one by one costs a rename each (10-20
+ * us: most of such an open, Dovecot's too); new/ and cur/ trade places
+ * instead, in one atomic renameat2(RENAME_EXCHANGE): every file is in
+ * cur/ at once, and new/ is the old, empty cur/ (a delivery at that
+ * moment lands in one or the other: either is seen). The names get no
+ * ":2,": a name without info has no flags, for Dovecot and mutt as for
+ * us, and a flag change adds it. Only when both directories have the
+ * same owner and mode (deliveries must still write new/). If neither
+ * changed meanwhile (the same stamps, traded), the scan's stamps go with
+ * their directories and stay trusted. true when done. */
+static bool exchange_dirs(struct ms_sync *c, size_t in_new)
+{
+	struct mailstore *box = c->box;
+	struct ms_scan *sc = &c->scan;
+	struct stat n, k;
+	struct ms_stamp now_new, now_cur;
+
+	if (sc->cur_entries != 0 || in_new < EXCHANGE_MIN)
+		return false;
+	int fd = open(box->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool ok = fstatat(fd, "new", &n, AT_SYMLINK_NOFOLLOW) == 0 &&
+		fstatat(fd, "cur", &k, AT_SYMLINK_NOFOLLOW) == 0 &&
+		S_ISDIR(n.st_mode) && S_ISDIR(k.st_mode) &&
+		n.st_mode == k.st_mode && n.st_uid == k.st_uid &&
+		n.st_gid == k.st_gid && n.st_dev == k.st_dev &&
+		n.st_ino == sc->new_st.ino && k.st_ino == sc->cur_st.ino &&
+		renameat2(fd, "new", fd, "cur", RENAME_EXCHANGE) == 0;
+	close(fd);
+	if (!ok)
+		return false;
+	for (size_t i = 0; i < sc->count; i++) {
+		struct ms_file *f = &sc->files[i];
+		if (f->in_new) {
+			f->in_new = false;
+			f->moved = true;
+		}
+	}
+	if (ms_stamp_get(box->new_path, &now_new) == 0 &&
+	    ms_stamp_get(box->cur_path, &now_cur) == 0 &&
+	    ms_stamp_eq(&now_new, &sc->cur_st) &&
+	    ms_stamp_eq(&now_cur, &sc->new_st)) {
+		sc->new_st = now_new;
+		sc->cur_st = now_cur;
+	} else {
+		c->dirs_changed = true;
+	}
+	return true;
+}
+
+/* Moves one file from new/ to cur/, adding ":2," to a name without
+ * info (Dovecot's rule). */
+static void move_one(struct ms_sync *c, int new_fd, int cur_fd,
+		     struct ms_file *f)
+{
+	size_t len = strlen(f->name);
+	bool info = strchr(f->name, ':') != NULL;
+	char *to_name = xmalloc(len + 4);
+
+	memcpy(to_name, f->name, len + 1);
+	if (!info)
+		memcpy(to_name + len, ":2,", 4);
+	/* ENOENT: someone else moved it already. Other errors (a full
+	 * disk, a read-only Maildir) leave it in new/. */
+	int ret = renameat(new_fd, f->name, cur_fd, to_name);
+	if (ret == 0 || errno == ENOENT) {
+		free(f->name);
+		f->name = to_name;
+		f->in_new = false;
+		f->moved = ret == 0;
+		c->dirs_changed = true;
+	} else {
+		free(to_name);
+	}
+}
+
+/* Moves the files from new/ to cur/. */
 static void move_new(struct ms_sync *c)
 {
 	struct mailstore *box = c->box;
+	size_t in_new = 0;
 
-	for (size_t i = 0; i < c->scan.count; i++) {
-		struct ms_file *f = &c->scan.files[i];
-		if (!f->in_new)
-			continue;
-		bool info = strchr(f->name, ':') != NULL;
-		char *to_name = xmalloc(strlen(f->name) + 4);
-		memcpy(to_name, f->name, strlen(f->name) + 1);
-		if (!info)
-			memcpy(to_name + strlen(f->name), ":2,", 4);
-		char *from = ms_path_join(box->new_path, f->name);
-		char *to = ms_path_join(box->cur_path, to_name);
-		/* ENOENT: someone else moved it already. Other errors (a
-		 * full disk, a read-only Maildir) leave it in new/. */
-		int ret = rename(from, to);
-		if (ret == 0 || errno == ENOENT) {
-			free(f->name);
-			f->name = to_name;
-			f->in_new = false;
-			f->moved = ret == 0;
-			c->dirs_changed = true;
-		} else {
-			free(to_name);
-		}
-		free(from);
-		free(to);
-	}
+	for (size_t i = 0; i < c->scan.count; i++)
+		in_new += c->scan.files[i].in_new;
+	if (in_new == 0 || exchange_dirs(c, in_new))
+		return;
+	int new_fd = open(box->new_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int cur_fd = open(box->cur_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; i < c->scan.count && new_fd >= 0 && cur_fd >= 0;
+	     i++)
+		if (c->scan.files[i].in_new)
+			move_one(c, new_fd, cur_fd, &c->scan.files[i]);
+	if (new_fd >= 0)
+		close(new_fd);
+	if (cur_fd >= 0)
+		close(cur_fd);
 }
 
 /* Files mailstore_save put into cur/: the next UIDs, in their order,

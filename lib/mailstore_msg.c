@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-#include "fsutil.h"
 #include "mailstore_impl.h"
 #include "mem.h"
 
@@ -109,6 +109,46 @@ static int put_letters(struct buf *out, const char *old, unsigned flags,
 	if (buf_append(out, ours + next, n - next) < 0)
 		return -1;
 	return old != NULL && *old == ',' ? buf_append_str(out, old) : 0;
+}
+
+uint8_t ms_name_where(const char *name, size_t base_len, bool in_new)
+{
+	uint8_t where = in_new ? MS_WHERE_NEW : 0;
+	const unsigned char *p = (const unsigned char *)name + base_len;
+	unsigned prev = 0;
+
+	if (*p == '\0')
+		return where | MS_WHERE_BARE;
+	if (strncmp((const char *)p, ":2,", 3) != 0)
+		return where | MS_WHERE_ODD;
+	/* Known letters in strictly ascending order: what ms_name_set_flags
+	 * makes of the flags they stand for. */
+	for (p += 3; *p != '\0'; prev = *p++)
+		if (!known_letter((char)*p) || *p <= prev)
+			return where | MS_WHERE_ODD;
+	return where;
+}
+
+int ms_rec_name(const struct ms_rec *r, char *out, size_t outsize)
+{
+	size_t n = strlen(r->base);
+
+	if ((r->where & MS_WHERE_ODD) != 0 || n + 4 + FLAG_LETTERS +
+	    MAILSTORE_KEYWORDS_MAX > outsize)
+		return -1;
+	memcpy(out, r->base, n);
+	if ((r->where & MS_WHERE_BARE) == 0) {
+		memcpy(out + n, ":2,", 3);
+		n += 3;
+		for (size_t i = 0; i < FLAG_LETTERS; i++)
+			if (r->flags & flag_letters[i].flag)
+				out[n++] = flag_letters[i].letter;
+		for (unsigned i = 0; i < MAILSTORE_KEYWORDS_MAX; i++)
+			if (r->keywords & (1u << i))
+				out[n++] = (char)('a' + i);
+	}
+	out[n] = '\0';
+	return 0;
 }
 
 int ms_name_set_flags(const char *name, unsigned flags, uint32_t keywords,
@@ -354,111 +394,4 @@ int mailstore_msg_open(struct mailstore *box, size_t i, int *fd_r,
 		if (ret <= 0)
 			return ret;
 	}
-}
-
-static int uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* 1 deleted, 0 already gone, -1 error. Follows a rename. */
-static int unlink_msg(struct mailstore *box, struct mailstore_msg *m,
-		      const char **error_r)
-{
-	char *name = NULL;
-	bool in_new = m->in_new;
-
-	for (int tries = 0; tries < 3; tries++) {
-		char *path = ms_path_join(in_new ? box->new_path :
-					  box->cur_path, name != NULL ? name :
-					  m->name);
-		int ret = unlink(path);
-		int saved = errno;
-		free(path);
-		free(name);
-		name = NULL;
-		if (ret == 0)
-			return 1;
-		if (saved != ENOENT) {
-			*error_r = ms_error("unlink %s: %s", m->name,
-					    strerror(saved));
-			return -1;
-		}
-		if ((ret = ms_find_base(box, m->base, &name, &in_new,
-					error_r)) <= 0)
-			return ret;
-	}
-	free(name);
-	return 0;
-}
-
-/* Deletes the files of uids (found in the list) into gone (sorted);
- * -1 on the first file that cannot be deleted, after which what is gone
- * so far must still leave the uidlist. */
-static int expunge_files(struct mailstore *box, const uint32_t *uids,
-			 size_t n, uint32_t *gone, size_t *gone_count_r,
-			 uint64_t *bytes_r, uint64_t *count_r,
-			 const char **error_r)
-{
-	size_t i;
-	int ret = 0;
-
-	*gone_count_r = 0;
-	for (size_t k = 0; k < n && ret >= 0; k++) {
-		if (!mailstore_find_uid(box, uids[k], &i))
-			continue;
-		struct mailstore_msg *m = &box->msgs[i];
-		if ((ret = unlink_msg(box, m, error_r)) < 0)
-			break;
-		gone[(*gone_count_r)++] = m->uid;
-		if (ret > 0) {
-			*bytes_r += m->size;
-			(*count_r)++;
-		}
-	}
-	qsort(gone, *gone_count_r, sizeof(*gone), uid_cmp);
-	/* A file coming back after a crash would get a new UID: a POP3
-	 * client would fetch a message it deleted. */
-	if (fs_fsync_dir(box->cur_path) < 0 ||
-	    fs_fsync_dir(box->new_path) < 0) {
-		*error_r = ms_error("fsync %s: %s", box->path, strerror(errno));
-		return -1;
-	}
-	return ret < 0 ? -1 : 0;
-}
-
-/* Under the lock: a sync in between must not see the uidlist before the
- * files are gone, nor drop them from it before. */
-int mailstore_expunge(struct mailstore *box, const uint32_t *uids, size_t n,
-		      uint64_t *bytes_r, uint64_t *count_r,
-		      const char **error_r)
-{
-	uint64_t bytes = 0, count = 0;
-	struct ms_lock lk = { .fd = -1 };
-	uint32_t *gone = xcalloc(n + 1, sizeof(*gone));
-	size_t gone_count = 0;
-	const char *error = NULL;
-	int ret = 0;
-
-	if (n > 0) {
-		if (ms_lock_uidlist(box, &lk, ms_lock_wait_ms(), error_r) <= 0)
-			ret = -1;
-		else if (expunge_files(box, uids, n, gone, &gone_count, &bytes,
-				       &count, &error) < 0)
-			ret = -1;
-		if (lk.fd >= 0 && ms_sync_expunged(box, &lk, gone, gone_count,
-						    error_r) < 0)
-			ret = -1;
-		else if (error != NULL)
-			*error_r = error;
-		ms_lock_release(&lk);
-	}
-	free(gone);
-	if (bytes_r != NULL)
-		*bytes_r = bytes;
-	if (count_r != NULL)
-		*count_r = count;
-	return ret;
 }

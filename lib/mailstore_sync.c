@@ -59,7 +59,8 @@ static int ul_refresh(struct mailstore *box, struct ms_map *damaged,
 				    strerror(errno));
 		return -2;
 	}
-	if (box->ul_loaded && ms_stamp_eq(&st, &box->ul_stamp))
+	if (box->ul_loaded && !box->ul_header_only &&
+	    ms_stamp_eq(&st, &box->ul_stamp))
 		return 1;
 	int ret = ms_read_file(box->uidlist_path, MS_FILE_MAX, &data, &len,
 			       &st, error_r);
@@ -74,6 +75,7 @@ static int ul_refresh(struct mailstore *box, struct ms_map *damaged,
 		box->ul = map;
 		box->ul_stamp = st;
 		box->ul_loaded = true;
+		box->ul_header_only = false;
 		return 1;
 	}
 	ms_map_clear(damaged);
@@ -98,7 +100,8 @@ static void recover(struct ms_sync *c, struct ms_map *damaged, int state)
 
 	if (state < 0 && damaged->header_ok)
 		srcs[n++] = damaged;
-	if (box->ul_loaded)
+	/* A header-only copy has its records in box->ix. */
+	if (box->ul_loaded && !box->ul_header_only)
 		srcs[n++] = &box->ul;
 	if (c->cache2.uidvalidity != 0)
 		srcs[n++] = &c->cache2;
@@ -124,8 +127,8 @@ static void recover(struct ms_sync *c, struct ms_map *damaged, int state)
 		ms_map_union(&out, srcs, same);
 		ms_map_copy_header(&out, srcs[0]);
 	} else {
-		uint32_t now = (uint32_t)time(NULL);
-		out.uidvalidity = max_uv < now ? now : max_uv + 1;
+		out.uidvalidity = ms_uidvalidity_new(box, max_uv < UINT32_MAX ?
+						     max_uv + 1 : max_uv);
 		if (n > 0)
 			ms_map_copy_header(&out, srcs[0]);
 	}
@@ -135,6 +138,7 @@ static void recover(struct ms_sync *c, struct ms_map *damaged, int state)
 	free(box->ul.hdr_ext);
 	box->ul = out;
 	box->ul_loaded = true;
+	box->ul_header_only = false;
 	memset(&box->ul_stamp, 0, sizeof(box->ul_stamp));
 	c->ul_changed = true;
 }
@@ -280,6 +284,57 @@ static int write_out(struct ms_sync *c, bool *saved_r, const char **error_r)
 	return 0;
 }
 
+/* Whether box->ul (read or written at box->ul_stamp) and c's list say
+ * the same: one record with a file per message, the same header. */
+static bool ul_matches(const struct ms_sync *c)
+{
+	const struct mailstore *box = c->box;
+	const struct ms_map *ul = &box->ul;
+
+	return box->ul_loaded && !box->ul_header_only &&
+		box->ul_stamp.exists && ul->version == 3 &&
+		ul->count == c->count && ul->uidvalidity == c->ix.uidvalidity &&
+		ms_map_next_uid(ul) == c->ix.nextuid &&
+		strcmp(ul->guid, c->ix.guid) == 0 &&
+		strcmp(ul->hdr_ext, c->ix.hdr_ext) == 0;
+}
+
+/* The new list takes the id and CRC of the index file it will stand for
+ * (box->ix_stamp after swap_in): the one written now, or the latest
+ * on disk. Then surel-stamps is written when this sync can vouch that
+ * the index is the folder's list for as long as the stamps stay: its
+ * scan was trusted and is still current, the uidlist agrees, every name
+ * can be made from the index, and the index on disk is the list (written
+ * now, or the same to the octet). */
+static void vouch(struct ms_sync *c)
+{
+	struct mailstore *box = c->box;
+	const struct ms_map *latest = ms_sync_latest(c);
+	struct ms_stamps st;
+
+	if (!c->index_written) {
+		c->ix.id = latest != NULL ? latest->id : 0;
+		c->ix.crc = latest != NULL ? latest->crc : 0;
+	}
+	if (!c->scan.done || !c->scan.trusted || c->dirs_changed ||
+	    c->ix.id == 0 || !ul_matches(c))
+		return;
+	for (size_t i = 0; i < c->ix.count; i++)
+		if ((c->ix.recs[i].where & MS_WHERE_ODD) != 0)
+			return;
+	if (!c->index_written && ms_index_crc(&c->ix, c->ix.id) != c->ix.crc)
+		return;
+	st.index_id = c->ix.id;
+	st.ul = box->ul_stamp;
+	st.new_dir = c->scan.new_st;
+	st.cur_dir = c->scan.cur_st;
+	if (box->stamps_valid && ms_stamps_eq(&st, &box->stamps))
+		return;
+	ms_stamps_write(box, &st);
+	box->stamps = st;
+	box->stamps_valid = true;
+}
+
 static void swap_in(struct ms_sync *c, bool saved)
 {
 	struct mailstore *box = c->box;
@@ -320,7 +375,7 @@ static int rescan_if_needed(struct ms_sync *c, int state,
 	if (c->scan.done && state == 1 &&
 	    ms_stamp_eq(&c->box->ul_stamp, &c->scan.ul_st))
 		return 0;
-	if (ms_scan_dirs(c->box, &c->scan, error_r) < 0)
+	if (ms_scan_dirs(c, &c->scan, error_r) < 0)
 		return -1;
 	c->scan.done = true;
 	c->scan.ul_st = c->box->ul_stamp;
@@ -398,6 +453,7 @@ static int sync_run(struct ms_sync *c, const char **error_r)
 	}
 	if (c->lock.fd >= 0 && write_out(c, &saved, error_r) < 0)
 		return -1;
+	vouch(c);
 	swap_in(c, saved);
 	return 0;
 }
@@ -421,6 +477,7 @@ int ms_sync(struct mailstore *box, bool force, const char **error_r)
 
 	if (ms_keywords_refresh(box, error_r) < 0)
 		return -1;
+	ms_tmp_cleanup(box);
 	if (!force && unchanged(box))
 		return 0;
 	ctx_init(&c, box);
@@ -429,8 +486,47 @@ int ms_sync(struct mailstore *box, bool force, const char **error_r)
 	return ret;
 }
 
+int ms_open_fast(struct mailstore *box)
+{
+	struct ms_stamps st;
+	struct ms_stamp ul, n, cur;
+
+	/* A handle that claims \Recent takes the lock to move the first
+	 * recent UID: only when there is nothing to claim. */
+	if (box->ix.id == 0 || ms_stamps_read(box, &st) == 0 ||
+	    st.index_id != box->ix.id ||
+	    (box->claim_recent &&
+	     ms_index_first_recent(&box->ix) < box->ix.nextuid) ||
+	    ms_stamp_get(box->uidlist_path, &ul) < 0 ||
+	    !ms_stamp_eq(&ul, &st.ul) ||
+	    ms_stamp_get(box->new_path, &n) < 0 ||
+	    !ms_stamp_eq(&n, &st.new_dir) ||
+	    ms_stamp_get(box->cur_path, &cur) < 0 ||
+	    !ms_stamp_eq(&cur, &st.cur_dir) ||
+	    ms_build_from_index(box) < 0)
+		return 0;
+	ms_map_clear(&box->ul);
+	box->ul.version = 3;
+	box->ul.uidvalidity = box->ix.uidvalidity;
+	box->ul.nextuid = box->ix.nextuid;
+	ms_map_copy_header(&box->ul, &box->ix);
+	box->ul_loaded = true;
+	box->ul_header_only = true;
+	box->ul_stamp = st.ul;
+	box->new_stamp = st.new_dir;
+	box->cur_stamp = st.cur_dir;
+	box->dirs_trusted = true;
+	box->synced = true;
+	box->ix_dirty = false;
+	box->stamps = st;
+	box->stamps_valid = true;
+	ms_tmp_cleanup(box);
+	return 1;
+}
+
 int mailstore_sync(struct mailstore *box, const char **error_r)
 {
+	ms_limbo_purge(box, false);
 	return ms_sync(box, false, error_r);
 }
 

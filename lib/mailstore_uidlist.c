@@ -19,14 +19,20 @@ void ms_map_init(struct ms_map *map)
 
 void ms_map_clear(struct ms_map *map)
 {
-	for (size_t i = 0; i < map->count; i++) {
-		free(map->recs[i].base);
-		free(map->recs[i].ext);
-	}
+	for (size_t i = 0; i < map->count; i++)
+		free(map->recs[i].base);	/* ext too: one block */
 	free(map->recs);
 	free(map->exp);
 	free(map->hdr_ext);
 	ms_map_init(map);
+}
+
+void ms_map_reserve(struct ms_map *map, size_t n)
+{
+	if (n <= map->alloc)
+		return;
+	map->recs = xreallocarray(map->recs, n, sizeof(*map->recs));
+	map->alloc = n;
 }
 
 struct ms_rec *ms_map_add(struct ms_map *map, uint32_t uid, const char *base,
@@ -40,8 +46,14 @@ struct ms_rec *ms_map_add(struct ms_map *map, uint32_t uid, const char *base,
 	struct ms_rec *r = &map->recs[map->count++];
 	memset(r, 0, sizeof(*r));
 	r->uid = uid;
-	r->base = xstrndup(base, base_len);
-	r->ext = xstrndup(ext, ext_len);
+	/* One allocation for both: a folder has as many records as
+	 * messages, and a sync makes a map or two. */
+	r->base = xmalloc(base_len + ext_len + 2);
+	memcpy(r->base, base, base_len);
+	r->base[base_len] = '\0';
+	r->ext = r->base + base_len + 1;
+	memcpy(r->ext, ext, ext_len);
+	r->ext[ext_len] = '\0';
 	return r;
 }
 
@@ -266,8 +278,7 @@ static void drop_duplicates(struct ms_map *map)
 	ms_hash_deinit(&h);
 	for (size_t i = 0; i < map->count && dups > 0; i++) {
 		if (drop[i]) {
-			free(map->recs[i].base);
-			free(map->recs[i].ext);
+			free(map->recs[i].base);	/* and ext */
 			continue;
 		}
 		map->recs[out++] = map->recs[i];

@@ -5,7 +5,8 @@
  *     with their offsets, unfold values, look a field up by name;
  *   - structure (mime_struct.c): the tree of MIME parts (RFC 2045, 2046)
  *     with, per part, the offsets of its header and body, the body's line
- *     count and the fields BODYSTRUCTURE needs, and IMAP part numbers.
+ *     count and size with CRLF line ends, and the fields BODYSTRUCTURE
+ *     needs, and IMAP part numbers.
  * No I/O, no globals, no logging, no recursion: the tree is built with a
  * work list and every limit is fixed at creation.
  *
@@ -17,8 +18,8 @@
  * contrast, returns pointers into the caller's buffer.
  *
  * Sizes are in octets of the buffer as given (with LF line ends in a
- * Maildir file); counting the CRs an IMAP client sees (RFC822.SIZE,
- * BODYSTRUCTURE sizes) is the caller's.
+ * Maildir file); each body's size as an IMAP client sees it (CRLF line
+ * ends, for BODYSTRUCTURE) is len + body_bare_lfs.
  *
  * Malformed input never fails the parse; it gets a defined result:
  *   - a header line that is neither "name:" nor a continuation (no colon,
@@ -124,6 +125,10 @@ struct mime_part {
 	size_t header_offset, header_len;	/* header_len: with the empty line */
 	size_t body_offset, body_len;
 	size_t body_lines;	/* LFs, plus one for an unterminated last line */
+	size_t body_bare_lfs;	/* LFs no CR precedes (the body's first
+				 * octet counts as after no CR): with CRLF
+				 * line ends the body is body_len +
+				 * body_bare_lfs octets */
 	unsigned depth;		/* 0: the message */
 	unsigned flags;
 	char *type, *subtype;	/* lower-case; never NULL */
@@ -159,6 +164,13 @@ bool mime_part_is(const struct mime_part *part, const char *type,
 		  const char *subtype);
 /* True for message/rfc822 and message/global with an embedded message. */
 bool mime_part_is_message(const struct mime_part *part);
+
+/* The part after part in document order (pre-order, as the parts stand
+ * in the message): its first child when descend is true and it has one,
+ * else the next sibling of part or of its nearest ancestor that has one;
+ * NULL after the last. descend false skips part's subtree. */
+const struct mime_part *mime_part_next(const struct mime_part *part,
+				       bool descend);
 
 /* The part named by an IMAP part number (RFC 3501 6.4.5): nums[0..count),
  * each >= 1, count >= 1. A non-multipart message has one part, 1, itself;

@@ -51,4 +51,45 @@ bool mime_body_is_text(const struct mime_part *part);
 int mime_body_text(const char *data, size_t len, const struct mime_part *part,
 		   struct buf *out) __attribute__((warn_unused_result));
 
+/* ---- text maps ----
+ * Where the text of a message lies, cached (lib/mailstore_cache) so that
+ * a later SEARCH reads only those octets of the file, not the
+ * attachments, and needs no MIME parse. One line per piece, in message
+ * order:
+ *   "H <offset> <length>\n"                        a part's header block
+ *                                                  (not the message's own)
+ *   "B <offset> <length> <encoding> <charset>\n"   a text body
+ *                                                  (mime_body_is_text)
+ * Offsets and lengths are octets of the file; <encoding> is the part's
+ * Content-Transfer-Encoding and <charset> its charset parameter or "-",
+ * each a token of at most 40 characters from [A-Za-z0-9._:+-] (others
+ * are written "x-unknown" and "-", which decode the same way). */
+
+/* Appends the text map of msg, parsed from len octets. 0, or -1 when
+ * out's maximum would be passed. */
+int mime_body_textmap_write(const struct mime_message *msg, size_t len,
+			    struct buf *out)
+	__attribute__((warn_unused_result));
+
+struct mime_body_piece {
+	bool header;
+	size_t offset, len;
+	char encoding[41];	/* "" for a header */
+	char charset[41];	/* "-": none */
+};
+
+/* Reads the piece at map[*pos..len) (*pos 0 first): 1 with *piece and
+ * *pos advanced, 0 at the end, -1 when the map is malformed (a damaged
+ * cache: the caller parses the message instead). */
+int mime_body_textmap_next(const char *map, size_t len, size_t *pos,
+			   struct mime_body_piece *piece)
+	__attribute__((warn_unused_result));
+
+/* Appends the text of a body piece from its octets raw[0..len) as
+ * mime_body_text() would (a header piece: its octets as they are). 0 or
+ * -1 (out full). */
+int mime_body_piece_text(const struct mime_body_piece *piece,
+			 const char *raw, size_t len, struct buf *out)
+	__attribute__((warn_unused_result));
+
 #endif

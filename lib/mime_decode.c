@@ -13,6 +13,7 @@
 #include "base64.h"
 #include "mem.h"
 #include "mime_decode.h"
+#include "utf8.h"
 
 /* Longer names are not charsets anyone registered (RFC 2978 allows 40). */
 #define CHARSET_NAME_MAX 40
@@ -120,48 +121,6 @@ static ssize_t word_decode(const struct word *w, char *out)
 	return (ssize_t)n;
 }
 
-/* Whether s[0..len) is well-formed UTF-8 (no overlongs, surrogates, or
- * values past U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 static bool charset_is(const struct word *w, const char *name)
 {
 	return strlen(name) == w->charset_len &&
@@ -210,7 +169,7 @@ static int word_append(const struct word *w, struct buf *out)
 		for (ssize_t i = 0; ascii && i < n; i++)
 			if ((unsigned char)raw[i] >= 0x80)
 				ok = false;
-		if (ok && utf8_valid((unsigned char *)raw, (size_t)n))
+		if (ok && utf8_valid(raw, (size_t)n))
 			r = buf_append(out, raw, (size_t)n) < 0 ? -1 : 1;
 	} else if (charset_is(w, "iso-8859-1") || charset_is(w, "latin1")) {
 		r = 1;

@@ -11,9 +11,16 @@
 #include "mem.h"
 #include "mime_impl.h"
 
+/* RFC 2045 tspecials, as a table: tokens are read an octet at a time. */
+static const bool tspecial[256] = {
+	['('] = true, [')'] = true, ['<'] = true, ['>'] = true, ['@'] = true,
+	[','] = true, [';'] = true, [':'] = true, ['\\'] = true, ['"'] = true,
+	['/'] = true, ['['] = true, [']'] = true, ['?'] = true, ['='] = true,
+};
+
 static bool is_tspecial(char c)
 {
-	return strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+	return tspecial[(unsigned char)c];
 }
 
 static bool is_token_char(char c)

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include "mime_body.h"
 #include "mime_preview.h"
+#include "utf8.h"
 
 /* Decoded text of a part: the input is at most MIME_PREVIEW_INPUT_MAX
  * octets, which decoding and charset conversion may grow; past this the
@@ -98,25 +99,7 @@ static void sink_code_point(struct sink *k, unsigned long cp)
 
 	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
+	n = utf8_encode((uint32_t)cp, u);
 	sink_char(k, u, n);
 }
 
@@ -263,19 +246,12 @@ static const struct mime_part *find_text(const struct mime_message *msg,
 	const struct mime_part *p = msg->root;
 
 	while (p != NULL) {
-		if (!is_attachment(p)) {
-			if (p->children == NULL &&
-			    mime_part_is(p, "text", subtype))
-				return p;
-			if (p->children != NULL) {
-				p = p->children;
-				continue;
-			}
-		}
-		while (p != NULL && p->next == NULL)
-			p = p->parent;
-		if (p != NULL)
-			p = p->next;
+		bool inside = !is_attachment(p);
+
+		if (inside && p->children == NULL &&
+		    mime_part_is(p, "text", subtype))
+			return p;
+		p = mime_part_next(p, inside);
 	}
 	return NULL;
 }

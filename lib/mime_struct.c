@@ -4,11 +4,20 @@
  * looks for its children (multipart boundaries, or the message embedded
  * in a message/rfc822 part), appending them in turn. Parents come before
  * their children in the list, so a part's parent is complete when the
- * part is parsed (multipart/digest changes its children's default). */
+ * part is parsed (multipart/digest changes its children's default).
+ *
+ * Line ends are counted once the tree is complete, children before
+ * parents: a leaf's body is counted, a container's is summed from its
+ * children and the boundary lines between them, so that each octet of
+ * the message is looked at once rather than once per level. */
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include "crlf.h"
 #include "mem.h"
 #include "mime_impl.h"
 
@@ -17,21 +26,6 @@ static size_t line_end(const char *data, size_t end, size_t pos)
 	const char *lf = memchr(data + pos, '\n', end - pos);
 
 	return lf == NULL ? end : (size_t)(lf - data) + 1;
-}
-
-static size_t count_lines(const char *data, size_t len)
-{
-	size_t n = 0;
-
-	for (const char *s = data, *e = data + len; s < e; s++) {
-		s = memchr(s, '\n', (size_t)(e - s));
-		if (s == NULL)
-			break;
-		n++;
-	}
-	if (len > 0 && data[len - 1] != '\n')
-		n++;
-	return n;
 }
 
 bool mime_part_is(const struct mime_part *part, const char *type,
@@ -66,8 +60,6 @@ static struct mime_part *part_new(struct mime_parser *p,
 	part->header_len = mime_header_block_len(p->data + start, end - start);
 	part->body_offset = start + part->header_len;
 	part->body_len = end - part->body_offset;
-	part->body_lines = count_lines(p->data + part->body_offset,
-				       part->body_len);
 	part->parent = parent;
 	part->depth = parent == NULL ? 0 : parent->depth + 1;
 	return part;
@@ -200,6 +192,59 @@ static size_t content_end(const char *data, size_t start, size_t pos)
 	return pos;
 }
 
+/* The first i in [pos, end - 2) with "\n--" at i, or end: 16 octets at a
+ * time, since a body's lines between boundaries (base64 above all, whose
+ * alphabet has no "-") rarely hold the sequence at all. */
+static size_t find_lf_dashes(const char *data, size_t pos, size_t end)
+{
+	size_t i = pos;
+
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n'), dash = _mm_set1_epi8('-');
+
+	for (; end - i >= 18; i += 16) {
+		const char *q = data + i;
+		__m128i at = _mm_loadu_si128((const __m128i *)q);
+		__m128i next = _mm_loadu_si128((const __m128i *)(q + 1));
+		__m128i after = _mm_loadu_si128((const __m128i *)(q + 2));
+		__m128i m = _mm_and_si128(
+			_mm_cmpeq_epi8(at, lf),
+			_mm_and_si128(_mm_cmpeq_epi8(next, dash),
+				      _mm_cmpeq_epi8(after, dash)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return i + (size_t)__builtin_ctz(bits);
+	}
+#endif
+	for (; end - i > 2; i++)
+		if (data[i] == '\n' && data[i + 1] == '-' && data[i + 2] == '-')
+			return i;
+	return end;
+}
+
+/* The next line at or after pos (a line start, or first) that starts with
+ * "--" and the boundary (needle, nlen octets), or end. */
+static size_t next_candidate(const char *data, size_t first, size_t end,
+			     size_t pos, const char *needle, size_t nlen)
+{
+	if (pos >= end)
+		return end;
+	if (end - pos >= nlen && memcmp(data + pos, needle, nlen) == 0 &&
+	    (pos == first || data[pos - 1] == '\n'))
+		return pos;
+	for (size_t i = pos; end - i > 2;) {
+		i = find_lf_dashes(data, i, end);
+		if (i >= end)
+			break;
+		if (end - i - 1 >= nlen &&
+		    memcmp(data + i + 1, needle, nlen) == 0)
+			return i + 1;
+		i++;
+	}
+	return end;
+}
+
 static void split_multipart(struct mime_parser *p, struct mime_part *part)
 {
 	const char *b = mime_param_get(part->params, part->param_count,
@@ -212,6 +257,11 @@ static void split_multipart(struct mime_parser *p, struct mime_part *part)
 		part->flags |= MIME_PART_BROKEN;
 		return;
 	}
+	char *needle = xmalloc(blen + 3);
+	memcpy(needle, "--", 2);
+	memcpy(needle + 2, b, blen + 1);
+	size_t first = pos;
+	pos = next_candidate(p->data, first, end, pos, needle, blen + 2);
 	while (pos < end) {
 		size_t le = line_end(p->data, end, pos);
 		int kind = boundary_line(p->data + pos, le - pos, b, blen);
@@ -220,6 +270,7 @@ static void split_multipart(struct mime_parser *p, struct mime_part *part)
 			if (p->msg->part_count >= p->limits->parts_max) {
 				p->msg->flags |= MIME_TRUNC_PARTS;
 				part->flags |= MIME_PART_OPAQUE;
+				free(needle);
 				return;
 			}
 			add_child(p, part, &last, start,
@@ -229,8 +280,9 @@ static void split_multipart(struct mime_parser *p, struct mime_part *part)
 			break;	/* the rest is the epilogue */
 		if (kind == 1)
 			start = le;
-		pos = le;
+		pos = next_candidate(p->data, first, end, le, needle, blen + 2);
 	}
+	free(needle);
 	/* No closing boundary: the last part runs to the end. */
 	if (pos >= end && start != SIZE_MAX) {
 		if (p->msg->part_count >= p->limits->parts_max) {
@@ -270,6 +322,59 @@ static void find_children(struct mime_parser *p, struct mime_part *part)
 	}
 }
 
+/* Adds the LFs and bare LFs of data[start..end) to *lf and *bare, as part
+ * of a body that starts at first: an LF at start that a CR precedes is not
+ * bare there, unless start is the body's first octet. */
+static void count_range(const char *data, size_t first, size_t start,
+			size_t end, uint64_t *lf, uint64_t *bare)
+{
+	uint64_t l, b;
+
+	if (end <= start)
+		return;
+	crlf_count(data + start, end - start, &l, &b);
+	if (start > first && data[start] == '\n' && data[start - 1] == '\r')
+		b--;
+	*lf += l;
+	*bare += b;
+}
+
+/* body_lines and body_bare_lfs of part; its children's are known. */
+static void count_part(const char *data, struct mime_part *part)
+{
+	size_t first = part->body_offset, pos = first;
+	size_t end = first + part->body_len;
+	uint64_t lf = 0, bare = 0;
+	const struct mime_part *c;
+
+	for (c = part->children; c != NULL; c = c->next) {
+		size_t c_end = c->body_offset + c->body_len;
+
+		if (c->header_offset < pos || c_end > end)
+			break;	/* cannot happen: children lie in order */
+		count_range(data, first, pos, c->header_offset, &lf, &bare);
+		count_range(data, first, c->header_offset, c->body_offset, &lf,
+			    &bare);
+		/* The child's body: its own counts, as a range of ours. */
+		if (c->body_len > 0) {
+			lf += c->body_lines - (data[c_end - 1] != '\n');
+			bare += c->body_bare_lfs;
+			if (c->body_offset > first &&
+			    data[c->body_offset] == '\n' &&
+			    data[c->body_offset - 1] == '\r')
+				bare--;
+		}
+		pos = c_end;
+	}
+	if (c != NULL) {	/* counted directly after all */
+		pos = first;
+		lf = bare = 0;
+	}
+	count_range(data, first, pos, end, &lf, &bare);
+	part->body_lines = lf + (end > first && data[end - 1] != '\n');
+	part->body_bare_lfs = bare;
+}
+
 struct mime_message *mime_parse(const char *data, size_t len,
 				const struct mime_limits *limits)
 {
@@ -282,6 +387,8 @@ struct mime_message *mime_parse(const char *data, size_t len,
 		parse_header(&p, p.msg->parts[i]);
 		find_children(&p, p.msg->parts[i]);
 	}
+	for (size_t i = p.msg->part_count; i-- > 0;)
+		count_part(data, p.msg->parts[i]);
 	return p.msg;
 }
 
@@ -329,6 +436,17 @@ static const struct mime_part *message_part(const struct mime_part *m,
 	if (strcmp(m->type, "multipart") == 0)
 		return nth_child(m, n);
 	return n == 1 ? m : NULL;
+}
+
+const struct mime_part *mime_part_next(const struct mime_part *part,
+				       bool descend)
+{
+	if (descend && part->children != NULL)
+		return part->children;
+	/* up through the tree's links: no recursion */
+	while (part != NULL && part->next == NULL)
+		part = part->parent;
+	return part != NULL ? part->next : NULL;
 }
 
 const struct mime_part *mime_part_find(const struct mime_message *msg,

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/imap_bodystrip.c lib/imap_bodystructure.c lib/imap_envelope.c lib/imap_string.c lib/addr.c lib/mime_header.c lib/mime_param.c lib/mime_struct.c
+// fuzz-sources: lib/imap_bodystrip.c lib/imap_bodystructure.c lib/imap_envelope.c lib/imap_string.c lib/addr.c lib/mime_header.c lib/mime_param.c lib/mime_struct.c lib/crlf.c
 /* libFuzzer target for lib/imap_bodystrip, two ways. The input as a
  * BODYSTRUCTURE text: stripping it must not crash, and a result must be
  * no longer than the input and strip to itself again. The input as a

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/mime_header.c lib/mime_param.c lib/mime_struct.c lib/addr.c lib/imap_string.c lib/imap_envelope.c lib/imap_bodystructure.c
+// fuzz-sources: lib/mime_header.c lib/mime_param.c lib/mime_struct.c lib/addr.c lib/imap_string.c lib/imap_envelope.c lib/imap_bodystructure.c lib/crlf.c
 /* libFuzzer target for the FETCH BODYSTRUCTURE, BODY and ENVELOPE writers
  * (lib/imap_bodystructure, lib/imap_envelope): the input is a message
  * file, parsed by lib/mime with small limits. Each output must have

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/imap_mailbox.c
+// fuzz-sources: lib/imap_mailbox.c lib/base64.c
 /* libFuzzer target for lib/imap_mailbox. The first octet picks the
  * hierarchy delimiter ('.' or '/'); the rest is tried as modified UTF-7
  * (decode then encode must give it back), as UTF-8 (encode then decode

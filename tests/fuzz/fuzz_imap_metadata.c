@@ -1,4 +1,4 @@
-// fuzz-sources: lib/imap_metadata.c lib/imap_mailbox.c
+// fuzz-sources: lib/imap_metadata.c lib/imap_mailbox.c lib/base64.c
 /* libFuzzer target for lib/imap_metadata: the input is tried as a
  * metadata file (a parsed file must format back to the very same bytes,
  * its names must be valid and sorted, its octet count right) and as an

@@ -1,8 +1,10 @@
-// fuzz-sources: lib/imap_sort.c lib/imap_thread.c lib/imap_casemap.c lib/imap_envelope.c lib/imap_string.c lib/imap_arg.c lib/addr.c lib/mime_decode.c lib/mime_header.c lib/base64.c
+// fuzz-sources: lib/imap_sort.c lib/imap_thread.c lib/imap_thread_tree.c lib/imap_casemap.c lib/imap_envelope.c lib/imap_string.c lib/imap_arg.c lib/addr.c lib/mime_decode.c lib/mime_header.c lib/base64.c lib/mime_body.c lib/mime_param.c lib/mime_struct.c lib/crlf.c
 /* libFuzzer target for the RFC 5256 code: lib/imap_casemap,
  * lib/imap_sort and lib/imap_thread. The input is lines:
  *   - the first two are a search string and a text: the fast search
- *     (imap_casemap_find) must agree with a search in the folded text;
+ *     (imap_casemap_find) must agree with a search in the folded text,
+ *     and so must imap_casemap_find_utf8 on valid UTF-8 (on other text
+ *     it says -2 or finds what is there);
  *   - the first is also taken as a Subject and an address field (base
  *     subject and keys must not fail with a large enough buffer);
  *   - every line is a message "message-id|references|in-reply-to|subject"
@@ -18,6 +20,7 @@
 #include "imap_casemap.h"
 #include "imap_sort.h"
 #include "imap_thread.h"
+#include "mime_body.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,6 +60,11 @@ static void check_find(const struct line *needle, const struct line *text)
 		abort();
 	slow = imap_casemap_find_folded(&n, folded.data, folded.len);
 	if (fast < 0 || (fast == 1) != slow)
+		abort();
+	fast = imap_casemap_find_utf8(&n, text->s, text->len, &scratch);
+	if (mime_body_utf8_valid(text->s, text->len) ?
+		    (fast == 1) != slow :
+		    (fast != -2 && (fast != 1 || !slow)))
 		abort();
 	buf_deinit(&folded);
 	buf_deinit(&scratch);

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/mailstore_cache.c
+// fuzz-sources: lib/mailstore_cache.c lib/mailstore_cache_write.c
 /* libFuzzer target for surel-cache (lib/mailstore_cache): the input is a
  * cache file (its UIDVALIDITY is taken from where the header keeps it).
  * ms_cache_parse must stay inside the input, report records back to back

@@ -3,9 +3,11 @@
  * The CRC makes random input fail early, so each input is read twice:
  * as it is, and with its last 4 octets replaced by the right CRC, which
  * lets the fuzzer reach the record checks. A valid index is sane (the
- * records and the expunge record within their bounds) and written back
- * octet for octet (version 2), or, read as version 1, written as version
- * 2 that reads back the same. Run: tests/run-fuzz, or by hand
+ * records, the expunge record and the first recent UID within their
+ * bounds) and written back octet for octet (version 4), or, read as
+ * version 1, 2 or 3, written as version 4 that reads back the same. The
+ * same input is read as surel-stamps too (what vouches for an index).
+ * Run: tests/run-fuzz, or by hand
  *   ./fuzz_mailstore_index -max_total_time=60 tests/fuzz/corpus/mailstore_index */
 #include "config.h"
 #include <stddef.h>
@@ -20,6 +22,7 @@ static bool maps_equal(const struct ms_map *a, const struct ms_map *b)
 {
 	if (a->uidvalidity != b->uidvalidity || a->count != b->count ||
 	    a->highest_modseq != b->highest_modseq ||
+	    a->first_recent_uid != b->first_recent_uid ||
 	    a->exp_count != b->exp_count || strcmp(a->guid, b->guid) != 0 ||
 	    strcmp(a->hdr_ext, b->hdr_ext) != 0 ||
 	    (a->exp_count > 0 &&
@@ -31,6 +34,7 @@ static bool maps_equal(const struct ms_map *a, const struct ms_map *b)
 		    x->savedate != y->savedate || x->mtime != y->mtime ||
 		    x->size != y->size || x->vsize != y->vsize ||
 		    x->flags != y->flags || x->keywords != y->keywords ||
+		    x->where != y->where ||
 		    strcmp(x->base, y->base) != 0 || strcmp(x->ext, y->ext) != 0)
 			return false;
 	}
@@ -51,7 +55,8 @@ static void check_exp(const struct ms_map *map)
 	}
 }
 
-/* A version 1 file comes back as version 2 with the same contents. */
+/* A version 1, 2 or 3 file comes back as version 4 with the same
+ * contents (its names not known). */
 static void check_upgrade(const struct ms_map *map, const struct buf *out)
 {
 	struct ms_map back;
@@ -83,26 +88,47 @@ static void check(const unsigned char *data, size_t size)
 		if (r->uid == 0 || r->uid >= map.nextuid ||
 		    (i > 0 && r->uid <= map.recs[i - 1].uid) ||
 		    r->modseq > map.highest_modseq ||
-		    r->flags > MAILSTORE_FLAGS_ALL || r->base[0] == '\0' ||
+		    r->flags > MAILSTORE_FLAGS_ALL || r->where > 7 ||
+		    (data[8] < 4 && r->where != MS_WHERE_ODD) ||
+		    r->base[0] == '\0' ||
 		    strchr(r->base, ':') != NULL || strchr(r->base, '/'))
 			abort();
 	}
 	check_exp(&map);
-	buf_init(&out, MS_FILE_MAX);
-	if (ms_index_format(&map, &out) < 0)
+	if (map.first_recent_uid == 0 || map.first_recent_uid > map.nextuid)
 		abort();
-	if (data[8] == 1)
+	buf_init(&out, MS_FILE_MAX);
+	if (ms_index_format(&map, &out) < 0 || out.data[8] != 4)
+		abort();
+	if (data[8] != 4)
 		check_upgrade(&map, &out);
-	else if (out.len != size || memcmp(out.data, data, size) != 0)
+	else if (out.len != size || memcmp(out.data, data, size) != 0 ||
+		 ms_index_crc(&map, map.id) != map.crc)
 		abort();
 	buf_deinit(&out);
 	ms_map_clear(&map);
 	free(map.hdr_ext);
 }
 
+/* surel-stamps, read by the same open: valid means written back octet
+ * for octet. */
+static void check_stamps(const unsigned char *data, size_t size)
+{
+	struct ms_stamps st;
+	unsigned char out[MS_STAMPS_SIZE];
+
+	if (ms_stamps_parse(data, size, &st) < 0)
+		return;
+	ms_stamps_format(&st, out);
+	if (st.index_id == 0 || size != MS_STAMPS_SIZE ||
+	    memcmp(out, data, size) != 0 || !ms_stamps_eq(&st, &st))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check(data, size);
+	check_stamps(data, size);
 	if (size < 4)
 		return 0;
 	unsigned char *fixed = malloc(size);
@@ -113,6 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 4; i++)
 		fixed[size - 4 + i] = (unsigned char)(crc >> (8 * i));
 	check(fixed, size);
+	check_stamps(fixed, size);
 	free(fixed);
 	return 0;
 }

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/mime_header.c lib/mime_param.c lib/mime_struct.c
+// fuzz-sources: lib/mime_header.c lib/mime_param.c lib/mime_struct.c lib/crlf.c
 /* libFuzzer target for the MIME parser (lib/mime): the input is a message
  * file. It is parsed with small limits; every part's ranges must lie in
  * the input and inside its parent's, its line count must match its body,

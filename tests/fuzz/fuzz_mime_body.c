@@ -1,10 +1,14 @@
-// fuzz-sources: lib/mime_body.c lib/mime_header.c lib/mime_param.c lib/mime_struct.c
+// fuzz-sources: lib/mime_body.c lib/mime_header.c lib/mime_param.c lib/mime_struct.c lib/crlf.c lib/base64.c
 /* libFuzzer target for lib/mime_body. The first octet picks a transfer
  * encoding and a charset, the rest is a body: it is decoded with a
  * generous bound and again with one of half that (which must fail or give
  * the same octets), then converted to UTF-8, which must be valid UTF-8.
  * The whole input is also parsed as a message and the text of every part
- * taken: valid UTF-8 every time. Run: tests/run-fuzz, or by hand
+ * taken: valid UTF-8 every time; its text map must read back, piece by
+ * piece, within the input, one body per text part, each giving valid
+ * UTF-8. The input is also
+ * read as a text map (nothing may go wrong but an error). Run:
+ * tests/run-fuzz, or by hand
  * ./fuzz_mime_body -max_total_time=60 CORPUS_COPY */
 #include "config.h"
 #include <stddef.h>
@@ -66,6 +70,46 @@ static void check_utf8(const char *cs, const char *in, size_t len)
 	buf_deinit(&out);
 }
 
+/* The text map of msg reads back: inside the input, one body per text
+ * part, each valid UTF-8 once decoded. */
+static void check_map(const char *in, size_t len,
+		      const struct mime_message *msg)
+{
+	struct mime_body_piece piece;
+	struct buf map, a;
+	size_t pos = 0, texts = 0, k = 0;
+	int r;
+
+	buf_init(&map, 1 << 20);
+	buf_init(&a, len * 8 + 64);
+	if (mime_body_textmap_write(msg, len, &map) < 0)
+		abort();
+	for (size_t i = 0; i < msg->part_count; i++)
+		texts += mime_body_is_text(msg->parts[i]);
+	while ((r = mime_body_textmap_next(map.data, map.len, &pos, &piece)) >
+	       0) {
+		if (piece.offset > len || piece.len > len - piece.offset)
+			abort();
+		if (piece.header)
+			continue;
+		k++;
+		buf_reset(&a);
+		if (mime_body_piece_text(&piece, in + piece.offset, piece.len,
+					 &a) < 0 ||
+		    !mime_body_utf8_valid(a.data, a.len))
+			abort();
+	}
+	if (r != 0 || k != texts)
+		abort();
+	buf_deinit(&a);
+	buf_deinit(&map);
+	/* arbitrary octets as a map */
+	pos = 0;
+	while ((r = mime_body_textmap_next(in, len, &pos, &piece)) > 0)
+		if (strlen(piece.encoding) > 40 || strlen(piece.charset) > 40)
+			abort();
+}
+
 static void check_parts(const char *in, size_t len)
 {
 	struct mime_message *msg = mime_parse(in, len, &limits);
@@ -81,6 +125,7 @@ static void check_parts(const char *in, size_t len)
 		    (!mime_body_is_text(p) && out.len != 0))
 			abort();
 	}
+	check_map(in, len, msg);
 	buf_deinit(&out);
 	mime_message_free(&msg);
 }

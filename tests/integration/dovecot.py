@@ -25,6 +25,8 @@ import subprocess
 import tempfile
 import time
 
+from instance import free_port  # noqa: F401 (one source of ports)
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 IS_ROOT = os.geteuid() == 0
@@ -45,14 +47,6 @@ def skip_reason():
     return None if available() else (
         "Dovecot is not installed (dev/deps installs dovecot-core, "
         "dovecot-imapd and dovecot-pop3d)")
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _listening(port):

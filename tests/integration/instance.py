@@ -68,6 +68,30 @@ def password_of(address):
     return "pw-" + address.split("@")[0]
 
 
+# The domain of the mailboxes users_of() makes.
+TEST_DOMAIN = "example.test"
+
+
+def users_of(*classes):
+    """A mailbox per test of the classes: test_foo -> foo@example.test
+    (Maildir example.test/foo/), for Instance(users=...)."""
+    out = {}
+    for cls in classes:
+        for n in dir(cls):
+            if n.startswith("test_"):
+                name = n[len("test_"):]
+                out["%s@%s" % (name, TEST_DOMAIN)] = "%s/%s/" % (TEST_DOMAIN,
+                                                                name)
+    return out
+
+
+def b64_plain(authcid, password, authzid=""):
+    """The SASL PLAIN message (RFC 4616) in base64."""
+    import base64
+    raw = ("%s\0%s\0%s" % (authzid, authcid, password)).encode("utf-8")
+    return base64.b64encode(raw).decode()
+
+
 _CERT_CACHE = {}
 
 
@@ -107,13 +131,23 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "ERROR: UndefinedBehaviorSanitizer")
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A loopback port nobody listens on now (bind to port 0)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port nobody listens on now (bind to port 0), never one
+    this process was given before: an instance takes several at once,
+    before any of them is listened on, and the kernel may hand the same
+    free port out twice."""
+    for _ in range(1000):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no free port not given out before")
 
 
 def ensure_test_user():
@@ -804,6 +838,23 @@ class Instance:
                 pass
         return not self.queue_files("active") and not self.queue_files("deferred")
 
+    def deliver(self, address, n=1, prefix="m", body=None, subject="test"):
+        """n messages to address through SMTP, one at a time, each waited
+        for in the Maildir (so delivery order is UID order). body(marker),
+        when given, makes each message (str, CRLF). Returns the markers
+        in delivery order."""
+        markers = []
+        for _ in range(n):
+            m = new_marker(prefix)
+            code, text, _ = self.send(address, marker=m, subject=subject,
+                                      body=None if body is None else body(m))
+            if code != 250:
+                raise AssertionError("DATA to %s: %d %s" % (address, code,
+                                                             text))
+            self.find_message(address, m)
+            markers.append(m)
+        return markers
+
     def settle(self, timeout=30):
         """Sends a sentinel message to alice and waits until it is
         delivered and the queue is empty, so that a message that was
@@ -941,6 +992,86 @@ class SharedInstanceCase(unittest.TestCase):
             reports = inst.cleanup()
             if reports:
                 raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+
+
+class MailboxPerTestCase(SharedInstanceCase):
+    """A class whose tests share one instance with mail access and a
+    mailbox each (users_of the class, no aliases): test_foo is
+    foo@example.test (self.addr). INSTANCE_ARGS and CONFIG add to or
+    override that."""
+
+    INSTANCE_ARGS = {"access": True, "aliases": {}}
+
+    @classmethod
+    def make_shared_instance(cls):
+        args = dict(cls.INSTANCE_ARGS, **cls.CONFIG)
+        args.setdefault("users", users_of(cls))
+        return Instance(**args)
+
+    @property
+    def addr(self):
+        return "%s@%s" % (self._testMethodName[len("test_"):], TEST_DOMAIN)
+
+
+class ClientProgramCase(SharedInstanceCase):
+    """Tests that run real mail clients (fetchmail, mbsync...): each test
+    has a private HOME (self.home, mode HOME_MODE) for their rc and state
+    files, and run_client() bounds every run by CLIENT_TIMEOUT."""
+
+    HOME_MODE = 0o700
+    CLIENT_TIMEOUT = 60
+
+    def setUp(self):
+        super().setUp()
+        self.home = tempfile.mkdtemp(prefix="surel-client-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+        os.chmod(self.home, self.HOME_MODE)
+
+    def run_client(self, argv, what, env=None):
+        """(exit status, stdout and stderr as text) of argv run with HOME
+        and env; fails with the instance's log when it does not end in
+        time."""
+        env = dict(os.environ, HOME=self.home, LC_ALL="C", **(env or {}))
+        try:
+            p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True,
+                               timeout=self.CLIENT_TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError("%s did not finish in %ss: %r\n%s" % (
+                what, self.CLIENT_TIMEOUT, e.output, self.inst.diagnostics()))
+        return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+    def fetchmail_tls_options(self):
+        """fetchmail's user options that trust the instance's certificate
+        (checked against its name, not the "via" address)."""
+        return ['sslcertfile "%s"' % self.inst.cert, "sslcertck",
+                'sslcommonname "mx.example.test"']
+
+    def run_fetchmail(self, protocol, port, user, password, options,
+                      outdir, server_options=""):
+        """One fetchmail run (poll once) of user's mail over protocol
+        ("POP3", "IMAP") from port, with the user options given
+        (keep/nokeep, ssl...) and server options (uidl), delivering each
+        message into HOME/outdir through an MDA. (exit status, output)."""
+        out = os.path.join(self.home, outdir)
+        os.makedirs(out, exist_ok=True)
+        rc = os.path.join(self.home, "fetchmailrc")
+        with open(rc, "w") as f:
+            f.write('set no bouncemail\n'
+                    'poll localhost via 127.0.0.1 protocol %s port %d '
+                    'timeout 30 %s\n'
+                    '  user "%s" there with password "%s" is "nobody" here\n'
+                    '  %s\n'
+                    '  mda "cat > $(mktemp %s/msg.XXXXXX)"\n' % (
+                        protocol, port, server_options, user, password,
+                        " ".join(options), out))
+        # fetchmail refuses an rc file others can read.
+        os.chmod(rc, 0o600)
+        return self.run_client(
+            [shutil.which("fetchmail"), "-v", "--nosyslog", "-f", rc,
+             "--pidfile", os.path.join(self.home, "fetchmail.pid"),
+             "--idfile", os.path.join(self.home, "fetchids")],
+            "fetchmail", env={"FETCHMAILHOME": self.home})
 
 
 class OwnInstanceCase(unittest.TestCase):

@@ -9,12 +9,9 @@ bounded by a timeout.
 import email
 import os
 import shutil
-import subprocess
-import tempfile
 import unittest
 
-from instance import (IS_ROOT, SharedInstanceCase, new_marker,
-                      password_of)
+from instance import IS_ROOT, ClientProgramCase, password_of
 
 FETCHMAIL = shutil.which("fetchmail")
 GETMAIL = shutil.which("getmail")
@@ -44,28 +41,17 @@ def markers_in(directory):
     return sorted(out)
 
 
-class ClientCase(SharedInstanceCase):
+class ClientCase(ClientProgramCase):
     CONFIG = {"disable_plaintext_auth": "no"}
     INSTANCE_ARGS = {"access": True, "users": CLIENT_USERS, "aliases": {}}
-
-    def setUp(self):
-        super().setUp()
-        self.home = tempfile.mkdtemp(prefix="surel-client-")
-        self.addCleanup(shutil.rmtree, self.home, True)
-        # getmail, as root, delivers as the owner of the Maildir.
-        os.chmod(self.home, 0o755)
+    CLIENT_TIMEOUT = CLIENT_TIMEOUT
+    # getmail, as root, delivers as the owner of the Maildir.
+    HOME_MODE = 0o755
 
     def deliver(self, user, n):
         """n messages to user through SMTP, each waited for in the
         Maildir; returns their markers, sorted."""
-        markers = []
-        for _ in range(n):
-            m = new_marker("fm")
-            code, text, _ = self.inst.send(user, marker=m)
-            self.assertEqual(code, 250, text)
-            self.inst.find_message(user, m)
-            markers.append(m)
-        return sorted(markers)
+        return sorted(self.inst.deliver(user, n, prefix="fm"))
 
     def server_count(self, user):
         """Messages in user's drop, as POP3S STAT says."""
@@ -77,52 +63,16 @@ class ClientCase(SharedInstanceCase):
         finally:
             p.quit()
 
-    def run_client(self, argv, what):
-        env = dict(os.environ, HOME=self.home, FETCHMAILHOME=self.home,
-                   LC_ALL="C")
-        try:
-            p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
-                               capture_output=True, timeout=CLIENT_TIMEOUT)
-        except subprocess.TimeoutExpired as e:
-            raise AssertionError("%s did not finish in %ss: %r\n%s" % (
-                what, CLIENT_TIMEOUT, e.output, self.inst.diagnostics()))
-        out = (p.stdout + p.stderr).decode("utf-8", "replace")
-        return p.returncode, out
-
 
 @unittest.skipUnless(FETCHMAIL, "fetchmail is not installed (dev/deps)")
 class Fetchmail(ClientCase):
 
     def fetchmail(self, user, options, password=None, port=None,
                   outdir="out", server_options=""):
-        """One fetchmail run (poll once) for user with the user options
-        given (keep/nokeep, ssl...) and server options (uidl), delivering
-        each message into HOME/outdir through an MDA. Returns (exit
-        status, output)."""
-        out = os.path.join(self.home, outdir)
-        os.makedirs(out, exist_ok=True)
-        rc = os.path.join(self.home, "fetchmailrc")
-        with open(rc, "w") as f:
-            f.write('set no bouncemail\n'
-                    'poll localhost via 127.0.0.1 protocol POP3 port %d timeout 30 %s\n'
-                    '  user "%s" there with password "%s" is "nobody" here\n'
-                    '  %s\n'
-                    '  mda "cat > $(mktemp %s/msg.XXXXXX)"\n' % (
-                        port or self.inst.pop3_port, server_options, user,
-                        password or password_of(user), " ".join(options),
-                        out))
-        # fetchmail refuses an rc file others can read.
-        os.chmod(rc, 0o600)
-        return self.run_client(
-            [FETCHMAIL, "-v", "--nosyslog", "-f", rc,
-             "--pidfile", os.path.join(self.home, "fetchmail.pid"),
-             "--idfile", os.path.join(self.home, "fetchids")], "fetchmail")
-
-    def tls_options(self):
-        # The name fetchmail checks the certificate against: the "via"
-        # address otherwise.
-        return ['sslcertfile "%s"' % self.inst.cert, "sslcertck",
-                'sslcommonname "mx.example.test"']
+        """One fetchmail run over POP3 (run_fetchmail)."""
+        return self.run_fetchmail("POP3", port or self.inst.pop3_port, user,
+                                  password or password_of(user), options,
+                                  outdir, server_options)
 
     def test_plain_keep(self):
         user = "fm1@example.test"
@@ -148,7 +98,7 @@ class Fetchmail(ClientCase):
     def test_pop3s(self):
         user = "fm3@example.test"
         sent = self.deliver(user, 2)
-        status, out = self.fetchmail(user, ["nokeep", "ssl"] + self.tls_options(),
+        status, out = self.fetchmail(user, ["nokeep", "ssl"] + self.fetchmail_tls_options(),
                                      port=self.inst.pop3s_port)
         self.assertEqual(status, 0, out)
         self.assertEqual(markers_in(os.path.join(self.home, "out")), sent, out)
@@ -158,7 +108,7 @@ class Fetchmail(ClientCase):
         user = "fm4@example.test"
         sent = self.deliver(user, 2)
         status, out = self.fetchmail(
-            user, ["keep", 'sslproto "tls1.2+"'] + self.tls_options())
+            user, ["keep", 'sslproto "tls1.2+"'] + self.fetchmail_tls_options())
         self.assertEqual(status, 0, out)
         self.assertIn("POP3> STLS", out)
         self.assertEqual(markers_in(os.path.join(self.home, "out")), sent, out)

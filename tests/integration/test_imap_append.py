@@ -10,27 +10,12 @@ client that disconnects in the middle of a literal. Python's imaplib where
 it can say it, raw sockets for the rest. One mailbox per test."""
 
 import datetime
-import imaplib
 import os
 import re
 import time
 
-from instance import (Instance, LineConn, SharedInstanceCase, new_marker,
-                      password_of, read_file)
-
-DOMAIN = "example.test"
-TIMEOUT = 15
-
-
-def users_of(*classes):
-    """A mailbox per test: test_foo -> foo@example.test."""
-    out = {}
-    for cls in classes:
-        for n in dir(cls):
-            if n.startswith("test_"):
-                name = n[len("test_"):]
-                out["%s@%s" % (name, DOMAIN)] = "%s/%s/" % (DOMAIN, name)
-    return out
+from imap_util import ImapCase, ImapConn
+from instance import new_marker, password_of, read_file
 
 
 def message(marker, body="Hello.", subject="append test"):
@@ -41,96 +26,20 @@ def message(marker, body="Hello.", subject="append test"):
                 subject, marker, marker, marker, body)).encode("utf-8")
 
 
-class ImapRaw(LineConn):
-    """A raw IMAP connection: whole responses (literals included) as
-    bytes, for what imaplib cannot send (LITERAL+, MULTIAPPEND, literal8,
-    bad input, a disconnect in the middle of a literal). Every read is
-    bounded by the socket timeout."""
-
-    def __init__(self, port, timeout=TIMEOUT, **kw):
-        super().__init__(port, timeout, **kw)
-        self.greeting = self.response()
-        self.seq = 0
-
-    def response(self):
-        """One response line with the literals it announces, as bytes
-        without the final CRLF."""
-        out = b""
-        for _ in range(10000):
-            line = self.raw_line()
-            m = re.search(rb"\{(\d+)\}\r\n$", line)
-            if m is None:
-                return out + line.rstrip(b"\r\n")
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._fill()
-            out += line + self.buf[:n]
-            self.buf = self.buf[n:]
-        raise ValueError("endless response")
-
-    def tag(self):
-        self.seq += 1
-        return "t%d" % self.seq
-
-    def until_tagged(self, tag):
-        """(untagged responses, tagged response), as bytes."""
-        untagged = []
-        for _ in range(100000):
-            r = self.response()
-            if r.startswith(tag.encode() + b" "):
-                return untagged, r
-            untagged.append(r)
-        raise ValueError("no tagged response")
-
-    def cmd(self, text):
-        """Sends one command (str or bytes, CRLF added) and reads to its
-        tagged response."""
-        tag = self.tag()
-        if isinstance(text, str):
-            text = text.encode("utf-8")
-        self.send(tag.encode() + b" " + text + b"\r\n")
-        return self.until_tagged(tag)
-
-    def login(self, user):
-        _, r = self.cmd('LOGIN "%s" "%s"' % (user, password_of(user)))
-        assert r.split()[1] == b"OK", r
-        return r
-
-
-class AppendBase(SharedInstanceCase):
+class AppendBase(ImapCase):
     """Helpers shared by the test classes."""
 
-    CONFIG = {"disable_plaintext_auth": "no"}
-
-    @classmethod
-    def make_shared_instance(cls):
-        """Each class its own instance, with a mailbox per test."""
-        return Instance(access=True, users=users_of(cls), aliases={},
-                        **cls.CONFIG)
-
-    @property
-    def addr(self):
-        return "%s@%s" % (self._testMethodName[len("test_"):], DOMAIN)
-
-    def raw(self):
-        c = ImapRaw(self.inst.imap_port)
+    def raw(self, login=True):
+        """A raw connection for what imaplib cannot send (LITERAL+,
+        MULTIAPPEND, literal8, bad input, a disconnect in the middle of
+        a literal): command() gives whole responses as bytes."""
+        c = ImapConn(self.inst.imap_port, binary=True)
         self.addCleanup(c.close)
-        c.login(self.addr)
+        if login:
+            _, r = c.command('LOGIN "%s" "%s"' % (self.addr,
+                                                  password_of(self.addr)))
+            self.assertEqual(r.split()[1], b"OK", r)
         return c
-
-    def imap(self):
-        m = self.inst.imap(timeout=TIMEOUT)
-        self.addCleanup(self._logout, m)
-        typ, _ = m.login(self.addr, password_of(self.addr))
-        self.assertEqual(typ, "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def folder_dir(self, folder=None):
         base = self.inst.maildir(self.addr)
@@ -207,7 +116,10 @@ class AppendTest(AppendBase):
         self.assertEqual(typ, "OK")
         text = resp[0].decode()
         flags = re.search(r"FLAGS \(([^)]*)\)", text).group(1).split()
-        self.assertEqual(sorted(flags), ["\\Flagged", "\\Seen"])
+        # Appended to a mailbox nobody had selected: \Recent for the
+        # SELECT that follows (as in Dovecot).
+        self.assertEqual(sorted(flags), ["\\Flagged", "\\Recent",
+                                         "\\Seen"])
         idate = re.search(r'INTERNALDATE "([^"]+)"', text).group(1)
         self.assertRegex(idate, r"^\d\d-[A-Z][a-z]{2}-\d{4} "
                                 r"\d\d:\d\d:\d\d [+-]\d{4}$")
@@ -227,7 +139,7 @@ class AppendTest(AppendBase):
     def test_day_with_space(self):
         c = self.raw()
         data = message(new_marker("ap"))
-        _, r = c.cmd(b'APPEND INBOX " 1-Feb-2020 10:00:00 +0000" {%d+}\r\n'
+        _, r = c.command(b'APPEND INBOX " 1-Feb-2020 10:00:00 +0000" {%d+}\r\n'
                      % len(data) + data)
         self.assertTrue(r.split()[1] == b"OK", r)
         self.assertEqual(int(os.stat(self.files()[0]).st_mtime), 1580551200)
@@ -269,7 +181,8 @@ class AppendTest(AppendBase):
         typ, resp = m.uid("FETCH", str(uid), "FLAGS")
         flags = re.search(rb"FLAGS \(([^)]*)\)", resp[0]).group(1).split()
         self.assertEqual(sorted(flags), sorted([b"$Label1", b"Work",
-                                                b"\\Answered"]))
+                                                b"\\Answered",
+                                                b"\\Recent"]))
         # The same keyword again (any case) uses the same letter.
         typ, _ = m.append("INBOX", r"(work)", None,
                           message(new_marker("ap")))
@@ -282,7 +195,7 @@ class AppendTest(AppendBase):
         c = self.raw()
         data = message(new_marker("ap"))
         # One write: no continuation request may come.
-        untagged, r = c.cmd(b"APPEND INBOX (\\Draft) {%d+}\r\n" % len(data)
+        untagged, r = c.command(b"APPEND INBOX (\\Draft) {%d+}\r\n" % len(data)
                             + data)
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertFalse(any(u.startswith(b"+") for u in untagged))
@@ -308,7 +221,7 @@ class AppendTest(AppendBase):
         data = message(new_marker("ap"), body=body)
         raw = data.replace(b"Unicode", b"8bit \xff\xfe Unicode")
         c = self.raw()
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n" % len(raw) + raw)
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n" % len(raw) + raw)
         self.assertEqual(r.split()[1], b"OK", r)
         uid = self.assert_appenduid(r)[0]
         path = self.files()[0]
@@ -323,18 +236,18 @@ class AppendTest(AppendBase):
 
     def test_empty_message(self):
         c = self.raw()
-        _, r = c.cmd(b"APPEND INBOX {0+}\r\n")
+        _, r = c.command(b"APPEND INBOX {0+}\r\n")
         self.assertEqual(r.split()[1], b"NO", r)
         self.assertEqual(self.files(), [])
 
     def test_nul_in_literal(self):
         c = self.raw()
         data = message(new_marker("ap"), body="a\0b")
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n" % len(data) + data)
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n" % len(data) + data)
         self.assertEqual(r.split()[1], b"NO", r)
         self.assertEqual(self.files(), [])
         # As a literal8 (BINARY) it is taken, octet for octet.
-        _, r = c.cmd(b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
+        _, r = c.command(b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertEqual(read_file(self.files()[0]),
                          data.replace(b"\r\n", b"\n"))
@@ -344,13 +257,13 @@ class AppendTest(AppendBase):
         data = message(new_marker("ap"))
         for flags in (b"(\\Recent)", b"(\\Foo)", b"(\\Seen \"x\")",
                       b"((\\Seen))", b"(\\Seen {1+}\r\nx)"):
-            _, r = c.cmd(b"APPEND INBOX %s {%d+}\r\n" % (flags, len(data))
+            _, r = c.command(b"APPEND INBOX %s {%d+}\r\n" % (flags, len(data))
                          + data)
             self.assertEqual(r.split()[1], b"BAD", (flags, r))
         # A keyword with characters an atom cannot hold ("*", "%", "]"):
         # refused (syntax, or the flags code's NO [CANNOT]).
         for flags in (b"(a*b)", b"(a%b)", b"(a]b)"):
-            _, r = c.cmd(b"APPEND INBOX %s {%d+}\r\n" % (flags, len(data))
+            _, r = c.command(b"APPEND INBOX %s {%d+}\r\n" % (flags, len(data))
                          + data)
             self.assertTrue(r.split()[1] == b"BAD" or
                             r.split()[1:3] == [b"NO", b"[CANNOT]"],
@@ -363,7 +276,7 @@ class AppendTest(AppendBase):
         for date in (b"31-Feb-2024 00:00:00 +0000", b"1-Jan-2024 00:00:00",
                      b"01-Jan-24 00:00:00 +0000", b"01-Jan-2024 24:00:00 +0000",
                      b"Mon, 1 Jan 2024 00:00:00 +0000", b""):
-            _, r = c.cmd(b'APPEND INBOX "%s" {%d+}\r\n' % (date, len(data))
+            _, r = c.command(b'APPEND INBOX "%s" {%d+}\r\n' % (date, len(data))
                          + data)
             self.assertEqual(r.split()[1], b"BAD", (date, r))
         self.assertEqual(self.files(), [])
@@ -376,7 +289,7 @@ class AppendTest(AppendBase):
                     b"APPEND INBOX {1+}\r\nx extra",
                     b'APPEND INBOX "01-Jan-2024 00:00:00 +0000" (\\Seen) '
                     b'{1+}\r\nx'):
-            _, r = c.cmd(cmd)
+            _, r = c.command(cmd)
             self.assertEqual(r.split()[1], b"BAD", (cmd, r))
         self.assertEqual(self.files(), [])
 
@@ -422,12 +335,10 @@ class AppendTest(AppendBase):
         self.assertEqual(typ, "OK")
         # APPEND from this session to its selected mailbox: EXISTS comes
         # before the tagged OK (for both messages).
-        c = ImapRaw(self.inst.imap_port)
-        self.addCleanup(c.close)
-        c.login(self.addr)
-        c.cmd("SELECT INBOX")
+        c = self.raw()
+        c.command("SELECT INBOX")
         data = message(new_marker("ap"))
-        untagged, r = c.cmd(b"APPEND INBOX {%d+}\r\n" % len(data) + data)
+        untagged, r = c.command(b"APPEND INBOX {%d+}\r\n" % len(data) + data)
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertIn(b"* 2 EXISTS", untagged)
         # The first session hears of both at its next command.
@@ -441,7 +352,7 @@ class AppendTest(AppendBase):
         cmd = (b"APPEND INBOX (\\Seen) {%d+}\r\n%s "
                b"(\\Flagged) \"01-Jan-2020 00:00:00 +0000\" {%d+}\r\n%s "
                b"~{%d+}\r\n%s" % (len(a), a, len(b), b, len(d), d))
-        _, r = c.cmd(cmd)
+        _, r = c.command(cmd)
         self.assertEqual(r.split()[1], b"OK", r)
         uids = self.assert_appenduid(r, count=3)
         self.assertEqual(uids, [uids[0], uids[0] + 1, uids[0] + 2])
@@ -471,12 +382,12 @@ class AppendTest(AppendBase):
             (b"NO", b"{%d+}\r\n%s {%d+}\r\nx\0y" % (len(a), a, 3)),
         ]
         for want, rest in bad_cases:
-            _, r = c.cmd(b"APPEND INBOX " + rest)
+            _, r = c.command(b"APPEND INBOX " + rest)
             self.assertEqual(r.split()[1], want, (rest[-40:], r))
         self.assertEqual(self.files(), [])
         self.assertEqual(self.files(subs=("tmp",)), [])
         # No UID was used up: the next message gets the first one.
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(a), a))
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(a), a))
         self.assertEqual(r.split()[1], b"OK", r)
         v, n, uids = self.uidlist()
         self.assertEqual(list(uids.values()), [max(n_before, 1)])
@@ -484,12 +395,12 @@ class AppendTest(AppendBase):
     def test_replace(self):
         c = self.raw()
         old = message(new_marker("old"))
-        _, r = c.cmd(b"APPEND INBOX (\\Draft) {%d+}\r\n%s" % (len(old), old))
+        _, r = c.command(b"APPEND INBOX (\\Draft) {%d+}\r\n%s" % (len(old), old))
         old_uid = self.assert_appenduid(r)[0]
-        untagged, r = c.cmd("SELECT INBOX")
+        untagged, r = c.command("SELECT INBOX")
         self.assertIn(b"* 1 EXISTS", untagged)
         new = message(new_marker("new"), body="Edited.")
-        untagged, r = c.cmd(b"UID REPLACE %d INBOX (\\Draft \\Seen) "
+        untagged, r = c.command(b"UID REPLACE %d INBOX (\\Draft \\Seen) "
                             b"{%d+}\r\n%s" % (old_uid, len(new), new))
         self.assertEqual(r.split()[1], b"OK", r)
         v, _, _ = self.uidlist()
@@ -514,10 +425,10 @@ class AppendTest(AppendBase):
         c = self.raw()
         for i in range(2):
             d = message(new_marker("r%d" % i))
-            c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(d), d))
-        c.cmd("SELECT INBOX")
+            c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(d), d))
+        c.command("SELECT INBOX")
         new = message(new_marker("sent"))
-        untagged, r = c.cmd(b"REPLACE 1 Sent2 {%d+}\r\n%s" % (len(new), new))
+        untagged, r = c.command(b"REPLACE 1 Sent2 {%d+}\r\n%s" % (len(new), new))
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertTrue(untagged[0].startswith(b"* OK [APPENDUID "),
                         untagged)
@@ -529,9 +440,9 @@ class AppendTest(AppendBase):
         self.assertEqual(len(sent), 1)
         self.assertEqual(read_file(sent[0]), new.replace(b"\r\n", b"\n"))
         # Sequence number 2 is gone now; a UID that does not exist is NO.
-        _, r = c.cmd(b"REPLACE 2 INBOX {%d+}\r\n%s" % (len(new), new))
+        _, r = c.command(b"REPLACE 2 INBOX {%d+}\r\n%s" % (len(new), new))
         self.assertEqual(r.split()[1], b"BAD", r)
-        _, r = c.cmd(b"UID REPLACE 999 INBOX {%d+}\r\n%s" % (len(new), new))
+        _, r = c.command(b"UID REPLACE 999 INBOX {%d+}\r\n%s" % (len(new), new))
         self.assertEqual(r.split()[1], b"NO", r)
         self.assertEqual(len(self.files()), 1)
         self.assertEqual(len(self.files("Sent2")), 1)
@@ -539,19 +450,19 @@ class AppendTest(AppendBase):
     def test_replace_errors(self):
         c = self.raw()
         d = message(new_marker("re"))
-        c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(d), d))
+        c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(d), d))
         # Not selected: REPLACE is a selected-state command.
-        _, r = c.cmd(b"REPLACE 1 INBOX {%d+}\r\n%s" % (len(d), d))
+        _, r = c.command(b"REPLACE 1 INBOX {%d+}\r\n%s" % (len(d), d))
         self.assertEqual(r.split()[1], b"BAD", r)
-        c.cmd("EXAMINE INBOX")
-        _, r = c.cmd(b"REPLACE 1 INBOX {%d+}\r\n%s" % (len(d), d))
+        c.command("EXAMINE INBOX")
+        _, r = c.command(b"REPLACE 1 INBOX {%d+}\r\n%s" % (len(d), d))
         self.assertEqual(r.split()[1], b"NO", r)
-        c.cmd("SELECT INBOX")
+        c.command("SELECT INBOX")
         # Missing mailbox: TRYCREATE, and the old message stays.
-        _, r = c.cmd(b"REPLACE 1 Nowhere {%d+}\r\n%s" % (len(d), d))
+        _, r = c.command(b"REPLACE 1 Nowhere {%d+}\r\n%s" % (len(d), d))
         self.assertIn(b"NO [TRYCREATE]", r)
         # One message only.
-        _, r = c.cmd(b"REPLACE 1 INBOX {%d+}\r\n%s {%d+}\r\n%s" % (
+        _, r = c.command(b"REPLACE 1 INBOX {%d+}\r\n%s {%d+}\r\n%s" % (
             len(d), d, len(d), d))
         self.assertEqual(r.split()[1], b"BAD", r)
         self.assertEqual(len(self.files()), 1)
@@ -561,27 +472,25 @@ class AppendTest(AppendBase):
         data = ("Subject: \u00fcber \u2603\r\nFrom: <j\u00f6@example.test>"
                 "\r\n\r\nUTF-8 headers.\r\n").encode("utf-8")
         item = b"APPEND INBOX UTF8 (~{%d+}\r\n%s)" % (len(data), data)
-        _, r = c.cmd(item)
+        _, r = c.command(item)
         self.assertEqual(r.split()[1], b"BAD", r)
-        _, r = c.cmd("ENABLE UTF8=ACCEPT")
+        _, r = c.command("ENABLE UTF8=ACCEPT")
         self.assertEqual(r.split()[1], b"OK", r)
-        _, r = c.cmd(item)
+        _, r = c.command(item)
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertEqual(read_file(self.files()[0]),
                          data.replace(b"\r\n", b"\n"))
-        _, r = c.cmd(b"APPEND INBOX UTF8 ({%d+}\r\n%s)" % (len(data), data))
+        _, r = c.command(b"APPEND INBOX UTF8 ({%d+}\r\n%s)" % (len(data), data))
         self.assertEqual(r.split()[1], b"BAD", r)
 
     def test_not_authenticated(self):
-        c = ImapRaw(self.inst.imap_port)
-        self.addCleanup(c.close)
-        _, r = c.cmd(b"APPEND INBOX {1+}\r\nx")
+        c = self.raw(login=False)
+        _, r = c.command(b"APPEND INBOX {1+}\r\nx")
         self.assertEqual(r.split()[1], b"BAD", r)
         self.assertEqual(self.files(), [])
 
     def disconnect_mid_literal(self, nonsync):
-        c = ImapRaw(self.inst.imap_port)
-        c.login(self.addr)
+        c = self.raw()
         since = self.inst.log_size()
         data = message(new_marker("dc"), body="x" * 5000)
         if nonsync:
@@ -628,23 +537,23 @@ class QuotaTest(AppendBase):
         c = self.raw()
         big = message(new_marker("q"), body="y" * 2500)
         stored = len(big.replace(b"\r\n", b"\n"))
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(big), big))
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(big), big))
         self.assertEqual(r.split()[1], b"OK", r)
         limit, total = self.maildirsize()
         self.assertEqual(limit, "%dS" % QUOTA)
         self.assertEqual(total, [stored, 1])
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(big), big))
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(big), big))
         self.assertIn(b"NO [OVERQUOTA]", r)
         self.assertEqual(len(self.files()), 1)
         self.assertEqual(self.maildirsize()[1], [stored, 1])
         # A MULTIAPPEND whose parts fit alone but not together: nothing.
         small = message(new_marker("q"), body="z" * 600)
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s" % (
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s" % (
             len(small), small, len(small), small))
         self.assertIn(b"NO [OVERQUOTA]", r)
         self.assertEqual(len(self.files()), 1)
         # One of them fits.
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(small), small))
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(small), small))
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertEqual(self.maildirsize()[1],
                          [stored + len(small.replace(b"\r\n", b"\n")), 2])
@@ -652,15 +561,15 @@ class QuotaTest(AppendBase):
     def test_replace_within_quota(self):
         c = self.raw()
         draft = message(new_marker("q"), body="y" * 3000)
-        _, r = c.cmd(b"APPEND INBOX (\\Draft) {%d+}\r\n%s" % (
+        _, r = c.command(b"APPEND INBOX (\\Draft) {%d+}\r\n%s" % (
             len(draft), draft))
         self.assertEqual(r.split()[1], b"OK", r)
-        c.cmd("SELECT INBOX")
+        c.command("SELECT INBOX")
         # The edited draft fits only because the old one goes.
         edited = message(new_marker("q"), body="w" * 3100)
-        _, r = c.cmd(b"APPEND INBOX {%d+}\r\n%s" % (len(edited), edited))
+        _, r = c.command(b"APPEND INBOX {%d+}\r\n%s" % (len(edited), edited))
         self.assertIn(b"NO [OVERQUOTA]", r)
-        untagged, r = c.cmd(b"REPLACE 1 INBOX (\\Draft) {%d+}\r\n%s" % (
+        untagged, r = c.command(b"REPLACE 1 INBOX (\\Draft) {%d+}\r\n%s" % (
             len(edited), edited))
         self.assertEqual(r.split()[1], b"OK", r)
         self.assertIn(b"* 1 EXPUNGE", untagged)
@@ -683,7 +592,7 @@ class TooBigTest(AppendBase):
 
     def test_toobig(self):
         c = self.raw()
-        untagged, r = c.cmd("CAPABILITY")
+        untagged, r = c.command("CAPABILITY")
         self.assertIn(b" APPENDLIMIT=%d" % self.LIMIT, untagged[0])
         c.send(b"b1 APPEND INBOX {%d}\r\n" % (self.LIMIT + 1))
         r = c.response()
@@ -700,11 +609,11 @@ class TooBigTest(AppendBase):
         self.assertEqual(len(self.files()), 1)
         # Announcements of 4 GiB and beyond: refused before any data.
         for size in (4294967295, 4294967296, 2 ** 63):
-            _, r = c.cmd(b"APPEND INBOX {%d}" % size)
+            _, r = c.command(b"APPEND INBOX {%d}" % size)
             self.assertTrue(r.startswith(b"t%d NO [TOOBIG]" % c.seq), r)
-        _, r = c.cmd(b"APPEND INBOX {%d}" % 10 ** 30)
+        _, r = c.command(b"APPEND INBOX {%d}" % 10 ** 30)
         self.assertTrue(r.split()[1] in (b"NO", b"BAD"), r)
-        _, r = c.cmd("NOOP")
+        _, r = c.command("NOOP")
         self.assertEqual(r.split()[1], b"OK", r)
 
     def test_toobig_nonsync(self):

@@ -19,15 +19,13 @@ mailbox at once."""
 import ctypes
 import ctypes.util
 import os
-import re
 import struct
 import threading
 import time
 import unittest
 
-from instance import IS_ROOT, SharedInstanceCase, read_file
-from test_imap_select import (ImapClient, make_folder, uidvalidity_of,
-                              users_of)
+from imap_util import ImapCase, fetch_lines, put_file, uidvalidity_of
+from instance import read_file
 
 CACHE = "surel-cache"
 
@@ -36,17 +34,6 @@ IN_OPEN = 0x20
 IN_ISDIR = 0x40000000
 IN_NONBLOCK = 0o4000
 IN_CLOEXEC = 0o2000000
-
-
-def fetch_lines(untagged):
-    """{msn: text inside the parentheses} of FETCH responses (literals
-    inlined, CRLFs and all)."""
-    out = {}
-    for u in untagged:
-        m = re.match(r"(\d+) FETCH \((.*)\)$", u, re.S)
-        if m:
-            out[int(m.group(1))] = m.group(2)
-    return out
 
 
 class OpenWatch:
@@ -84,26 +71,6 @@ class OpenWatch:
         os.close(self.fd)
 
 
-def chown(inst, path):
-    if IS_ROOT:
-        os.chown(path, inst.owner.pw_uid, inst.owner.pw_gid)
-
-
-_seq = [0]
-
-
-def write_message(inst, folder, data, flags=""):
-    """A message file (bytes, LF line ends) in folder's cur/; names sort
-    in the order made. Returns the path."""
-    _seq[0] += 1
-    base = "1700000000.M%06dP%d.cache" % (_seq[0], os.getpid())
-    path = os.path.join(folder, "cur", base + ":2," + flags)
-    with open(path, "wb") as f:
-        f.write(data)
-    chown(inst, path)
-    return path
-
-
 PLAIN = (b"From: Alice <alice@example.test>\nTo: bob@example.test\n"
          b"Subject: plain one\nDate: Tue, 14 Nov 2023 10:00:00 +0000\n"
          b"Message-ID: <plain@test>\n\nHello Bob,\nhow are you?\n")
@@ -134,28 +101,16 @@ ITEMS = ("(UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY "
          "BODY.PEEK[HEADER.FIELDS (Subject From)] PREVIEW)")
 
 
-class CacheCase(SharedInstanceCase):
-    CONFIG = {"disable_plaintext_auth": "no"}
-
-    @property
-    def addr(self):
-        return "%s@example.test" % self._testMethodName[len("test_"):]
-
-    def inbox(self):
-        return make_folder(self.inst, self.inst.maildir(self.addr))
-
-    def client(self):
-        c = ImapClient(self.inst.imap_port).login(self.addr)
-        self.addCleanup(c.close)
-        return c
+class CacheCase(ImapCase):
 
     def watch(self, folder):
         w = OpenWatch(folder)
         self.addCleanup(w.close)
         return w
 
-    def fill(self, box):
-        return [write_message(self.inst, box, m)
+    def put_samples(self, box):
+        """PLAIN, MIXED, ALTERNATIVE and FORWARD in box; their paths."""
+        return [put_file(self.inst, box, m)
                 for m in (PLAIN, MIXED, ALTERNATIVE, FORWARD)]
 
     def session_fetch(self, items=ITEMS, watch=None, select="SELECT INBOX"):
@@ -175,7 +130,7 @@ class Cache(CacheCase):
 
     def test_second_session_opens_nothing(self):
         box = self.inbox()
-        paths = self.fill(box)
+        paths = self.put_samples(box)
         names = sorted(os.path.basename(p) for p in paths)
         w = self.watch(box)
         first, opened = self.session_fetch(watch=w)
@@ -214,7 +169,7 @@ class Cache(CacheCase):
 
     def test_same_session_second_fetch(self):
         box = self.inbox()
-        self.fill(box)
+        self.put_samples(box)
         w = self.watch(box)
         c = self.client()
         c.ok("SELECT INBOX")
@@ -232,7 +187,7 @@ class Cache(CacheCase):
         """A file changed in place (same name and size) keeps its cached
         items: they do not come from the file. Body sections do."""
         box = self.inbox()
-        path = write_message(self.inst, box, PLAIN)
+        path = put_file(self.inst, box, PLAIN)
         before, _ = self.session_fetch("(ENVELOPE BODYSTRUCTURE)")
         changed = PLAIN.replace(b"plain one", b"CHANGED!!").replace(
             b"Hello Bob", b"Bye-bye X")
@@ -247,7 +202,7 @@ class Cache(CacheCase):
 
     def test_new_uidvalidity(self):
         box = self.inbox()
-        path = write_message(self.inst, box, PLAIN)
+        path = put_file(self.inst, box, PLAIN)
         before, _ = self.session_fetch("(ENVELOPE)")
         self.assertIn('"plain one"', before[1])
         uv = uidvalidity_of(box)
@@ -267,7 +222,7 @@ class Cache(CacheCase):
 
     def test_damaged_cache_file(self):
         box = self.inbox()
-        self.fill(box)
+        self.put_samples(box)
         good, _ = self.session_fetch()
         cache = os.path.join(box, CACHE)
         data = bytearray(read_file(cache))
@@ -290,14 +245,14 @@ class Cache(CacheCase):
 
     def test_expunge_and_new(self):
         box = self.inbox()
-        paths = self.fill(box)
+        paths = self.put_samples(box)
         self.session_fetch()
         c = self.client()
         c.ok("SELECT INBOX")
         c.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
         c.ok("EXPUNGE")
         c.ok("LOGOUT")
-        new = write_message(self.inst, box, PLAIN.replace(
+        new = put_file(self.inst, box, PLAIN.replace(
             b"plain one", b"newcomer!"))
         w = self.watch(box)
         got, opened = self.session_fetch("(UID ENVELOPE BODYSTRUCTURE)",
@@ -317,7 +272,7 @@ class Cache(CacheCase):
                             for i in range(4000))
         data = received + PLAIN
         self.assertGreater(len(received), 256 * 1024)
-        write_message(self.inst, box, data)
+        put_file(self.inst, box, data)
         header = data[:data.index(b"\n\n") + 2].replace(b"\n", b"\r\n")
         for _ in range(2):
             c = self.client()
@@ -336,7 +291,7 @@ class Cache(CacheCase):
                         for i in range(20000))
         data = (b"From: h@example.test\nSubject: big\n"
                 b"Content-Type: text/plain\n\n" + body)
-        write_message(self.inst, box, data)
+        put_file(self.inst, box, data)
         first, _ = self.session_fetch("(BODYSTRUCTURE PREVIEW)")
         self.assertEqual(first[1], (
             'BODYSTRUCTURE ("text" "plain" ("charset" "us-ascii") NIL NIL '
@@ -352,7 +307,7 @@ class Cache(CacheCase):
         the same answers, and afterwards everything is cached."""
         box = self.inbox()
         for i in range(60):
-            write_message(self.inst, box, PLAIN.replace(
+            put_file(self.inst, box, PLAIN.replace(
                 b"plain one", b"msg %04d!" % i))
         results = [None, None]
         errors = []
@@ -378,10 +333,9 @@ class Cache(CacheCase):
 
     def test_examine_and_folder(self):
         """EXAMINE uses and fills the cache too; each folder has its own."""
-        root = self.inst.maildir(self.addr)
-        self.inbox()
-        box = make_folder(self.inst, root, "Archive")
-        write_message(self.inst, box, MIXED)
+        root = self.inbox()
+        box = self.folder("Archive")
+        put_file(self.inst, box, MIXED)
         first, _ = self.session_fetch("(BODYSTRUCTURE)",
                                       select="EXAMINE Archive")
         self.assertTrue(os.path.exists(os.path.join(box, CACHE)))
@@ -394,9 +348,6 @@ class Cache(CacheCase):
         self.assertIn('("attachment" ("filename*" "utf-8\'\'r%C3%A9.pdf"))',
                       first[1])
 
-
-Cache.INSTANCE_ARGS = {"access": True, "users": users_of(Cache),
-                       "aliases": {}}
 
 if __name__ == "__main__":
     unittest.main()

@@ -14,19 +14,18 @@ run has a timeout. One user per test on one shared instance."""
 
 import base64
 import email
-import imaplib
 import json
 import os
 import queue
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from instance import (SRC, SharedInstanceCase, new_marker, password_of,
+from imap_util import imaplib_client
+from instance import (SRC, ClientProgramCase, new_marker, password_of,
                       read_file)
 
 MBSYNC = shutil.which("mbsync")
@@ -107,40 +106,19 @@ class LocalMaildir:
         os.rename(tmp, os.path.join(self.folder(name), "new", base))
 
 
-class ClientCase(SharedInstanceCase):
+class ClientCase(ClientProgramCase):
     CONFIG = {"disable_plaintext_auth": "no"}
     INSTANCE_ARGS = {"access": True, "users": USERS, "aliases": {}}
-
-    def setUp(self):
-        super().setUp()
-        self.home = tempfile.mkdtemp(prefix="surel-imapclient-")
-        self.addCleanup(shutil.rmtree, self.home, True)
-        os.chmod(self.home, 0o700)
+    CLIENT_TIMEOUT = CLIENT_TIMEOUT
 
     def deliver(self, user, body=None, subject="client test"):
-        """One message to user through SMTP, waited for in the Maildir;
-        returns its marker."""
-        m = new_marker("cl")
-        if body is not None:
-            body = body(m)
-        code, text, _ = self.inst.send(user, body=body, marker=m,
-                                       subject=subject)
-        self.assertEqual(code, 250, text)
-        self.inst.find_message(user, m)
-        return m
+        """One message to user through SMTP (body(marker) makes it),
+        waited for in the Maildir; returns its marker."""
+        return self.inst.deliver(user, prefix="cl", body=body,
+                                 subject=subject)[0]
 
     def imap(self, user):
-        m = self.inst.imaps(timeout=30)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(user, password_of(user))[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
+        return imaplib_client(self, self.inst, user, tls=True, timeout=30)
 
     def server_state(self, m, mailbox):
         """{marker: set of flags} of a mailbox, as the server says."""
@@ -172,16 +150,6 @@ class ClientCase(SharedInstanceCase):
                 email.message_from_bytes(item[1])["X-Marker"] == marker]
         self.assertEqual(len(uids), 1, (mailbox, marker, data))
         return uids[0]
-
-    def run_client(self, argv, what, env=None):
-        env = dict(os.environ, HOME=self.home, LC_ALL="C", **(env or {}))
-        try:
-            p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
-                               capture_output=True, timeout=CLIENT_TIMEOUT)
-        except subprocess.TimeoutExpired as e:
-            raise AssertionError("%s did not finish in %ss: %r\n%s" % (
-                what, CLIENT_TIMEOUT, e.output, self.inst.diagnostics()))
-        return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
 
 
 def server_files(inst, user, folder=None):
@@ -306,26 +274,10 @@ class Mbsync(ClientCase):
 class FetchmailImap(ClientCase):
 
     def fetchmail(self, user, options, outdir):
-        out = os.path.join(self.home, outdir)
-        os.makedirs(out, exist_ok=True)
-        rc = os.path.join(self.home, "fetchmailrc")
-        with open(rc, "w") as f:
-            f.write('set no bouncemail\n'
-                    'poll localhost via 127.0.0.1 protocol IMAP port %d '
-                    'timeout 30\n'
-                    '  user "%s" there with password "%s" is "nobody" here\n'
-                    '  ssl sslcertfile "%s" sslcertck '
-                    'sslcommonname "mx.example.test"\n'
-                    '  %s\n'
-                    '  mda "cat > $(mktemp %s/msg.XXXXXX)"\n' % (
-                        self.inst.imaps_port, user, password_of(user),
-                        self.inst.cert, " ".join(options), out))
-        os.chmod(rc, 0o600)
-        return self.run_client(
-            [FETCHMAIL, "-v", "--nosyslog", "-f", rc,
-             "--pidfile", os.path.join(self.home, "fetchmail.pid"),
-             "--idfile", os.path.join(self.home, "fetchids")],
-            "fetchmail", env={"FETCHMAILHOME": self.home})
+        """One fetchmail run over IMAPS (run_fetchmail)."""
+        return self.run_fetchmail(
+            "IMAP", self.inst.imaps_port, user, password_of(user),
+            ["ssl"] + self.fetchmail_tls_options() + options, outdir)
 
     def fetched(self, outdir):
         d = os.path.join(self.home, outdir)

@@ -12,11 +12,7 @@ import threading
 import time
 import unittest
 
-from instance import SharedInstanceCase, new_marker
-from test_imap_select import (ImapClient, fetch_lines, make_folder,
-                              put_message, users_of)
-
-DOMAIN = "example.test"
+from imap_util import ImapCase, fetch_lines
 
 
 def uids_of(c):
@@ -35,44 +31,16 @@ def exists_of(untagged):
     return n[-1] if n else None
 
 
-class Concurrency(SharedInstanceCase):
-    CONFIG = {"disable_plaintext_auth": "no"}
+class Concurrency(ImapCase):
 
-    @property
-    def addr(self):
-        return "%s@%s" % (self._testMethodName[len("test_"):], DOMAIN)
-
-    def client(self):
-        c = ImapClient(self.inst.imap_port).login(self.addr)
-        self.addCleanup(c.close)
-        return c
-
-    def inbox(self):
-        return make_folder(self.inst, self.inst.maildir(self.addr))
-
-    def fill(self, n):
-        box = self.inbox()
-        return [put_message(self.inst, box, subject="m%d" % i)
-                for i in range(n)]
+    def two_sessions(self, n, select="SELECT INBOX"):
+        """n messages in INBOX and two sessions that selected it."""
+        self.fill(n)
+        a, b = self.client(select=select), self.client(select=select)
+        return a, b
 
     def deliver(self, n):
-        before = len(self.inst.messages(self.addr))
-        for i in range(n):
-            code, text, _ = self.inst.send(self.addr,
-                                           marker=new_marker("imap"))
-            self.assertEqual(code, 250, text)
-            self.inst.wait_for_maildir(self.addr, before + i + 1)
-
-    def noop_until(self, c, pred, timeout=10):
-        """NOOPs until pred(untagged lines so far) holds; the lines."""
-        seen = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            seen += c.ok("NOOP")
-            if pred(seen):
-                return seen
-            time.sleep(0.05)
-        self.fail("not seen in %ss: %r" % (timeout, seen))
+        self.inst.deliver(self.addr, n, prefix="imap")
 
     def test_deliveries_both_sessions(self):
         self.fill(1)
@@ -94,10 +62,7 @@ class Concurrency(SharedInstanceCase):
         self.assertEqual(uids_of(c), uids_of(a))
 
     def test_expunge_deferred(self):
-        self.fill(4)
-        a, b = self.client(), self.client()
-        a.ok("SELECT INBOX")
-        b.ok("SELECT INBOX")
+        a, b = self.two_sessions(4)
         b.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
         self.assertEqual(b.cmd("EXPUNGE"),
                          (["2 EXPUNGE"], "OK Expunge completed."))
@@ -120,10 +85,7 @@ class Concurrency(SharedInstanceCase):
 
     def test_expunge_during_uid_command(self):
         """A UID command may hear of an expunge at once."""
-        self.fill(3)
-        a, b = self.client(), self.client()
-        a.ok("SELECT INBOX")
-        b.ok("SELECT INBOX")
+        a, b = self.two_sessions(3)
         b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
         b.ok("EXPUNGE")
         # The FETCH with the number valid when it is sent, then the
@@ -136,10 +98,7 @@ class Concurrency(SharedInstanceCase):
     def test_expunge_deleted_by_other(self):
         """\\Deleted set by one connection, EXPUNGE on another before it
         heard of it (Thunderbird does this): the message goes."""
-        self.fill(3)
-        a, b = self.client(), self.client()
-        a.ok("SELECT INBOX")
-        b.ok("SELECT INBOX")
+        a, b = self.two_sessions(3)
         b.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
         self.assertEqual(a.cmd("EXPUNGE"),
                          (["2 EXPUNGE"], "OK Expunge completed."))
@@ -160,10 +119,7 @@ class Concurrency(SharedInstanceCase):
         self.assertRegex(untagged[1], r"^OK \[HIGHESTMODSEQ \d+\]")
 
     def test_flags_seen_by_other(self):
-        self.fill(2)
-        a, b = self.client(), self.client()
-        a.ok("SELECT INBOX")
-        b.ok("SELECT INBOX")
+        a, b = self.two_sessions(2)
         b.ok("STORE 2 +FLAGS (\\Flagged)")
         self.assertEqual(a.ok("NOOP"), ["2 FETCH (FLAGS (\\Flagged))"])
         self.assertEqual(a.ok("NOOP"), [])
@@ -179,10 +135,7 @@ class Concurrency(SharedInstanceCase):
     def test_expunge_and_delivery(self):
         """An expunge and a delivery at once: EXPUNGE comes first, then
         the EXISTS that counts the new message."""
-        self.fill(3)
-        a, b = self.client(), self.client()
-        a.ok("SELECT INBOX")
-        b.ok("SELECT INBOX")
+        a, b = self.two_sessions(3)
         b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
         b.ok("EXPUNGE")
         self.deliver(1)
@@ -194,10 +147,7 @@ class Concurrency(SharedInstanceCase):
     def test_modseq_no_collision(self):
         """Two sessions storing flags at the same time: every MODSEQ
         given out is given once."""
-        self.fill(20)
-        a, b = self.client(), self.client()
-        a.ok("SELECT INBOX (CONDSTORE)")
-        b.ok("SELECT INBOX (CONDSTORE)")
+        a, b = self.two_sessions(20, "SELECT INBOX (CONDSTORE)")
         got = {"a": [], "b": []}
         errors = []
 
@@ -253,9 +203,6 @@ class Concurrency(SharedInstanceCase):
         untagged, tagged = a.wait_tagged(tag)
         self.assertTrue(tagged.startswith("OK"), tagged)
 
-
-Concurrency.INSTANCE_ARGS = {"access": True, "users": users_of(Concurrency),
-                             "aliases": {}}
 
 if __name__ == "__main__":
     unittest.main()

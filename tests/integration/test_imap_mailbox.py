@@ -18,75 +18,12 @@ import re
 import unittest
 
 import dovecot
-from instance import (IS_ROOT, LineConn, SharedInstanceCase, new_marker,
-                      password_of, read_file)
+from imap_util import ImapCase, crlf_len, put_message, uidvalidity_of
+from instance import password_of, read_file
 
-DOMAIN = "example.test"
-TIMEOUT = 15
 SPECIAL = [("Archive", r"\Archive"), ("Drafts", r"\Drafts"),
            ("Junk", r"\Junk"), ("Sent", r"\Sent"), ("Trash", r"\Trash")]
 CANNOT = "NO [CANNOT] Invalid mailbox name: "
-
-
-def users_of(*classes):
-    """A mailbox per test: test_foo -> foo@example.test."""
-    out = {}
-    for cls in classes:
-        for n in dir(cls):
-            if n.startswith("test_"):
-                name = n[len("test_"):]
-                out["%s@%s" % (name, DOMAIN)] = "%s/%s/" % (DOMAIN, name)
-    return out
-
-
-class Client(LineConn):
-    """A raw IMAP connection: cmd() sends one command and returns the
-    untagged responses (without "* ", literal data inlined as bytes
-    decoded with surrogateescape) and the tagged reply without its tag."""
-
-    def __init__(self, port, timeout=TIMEOUT):
-        super().__init__(port, timeout)
-        self.greeting = self.response()
-        self.seq = 0
-
-    def response(self):
-        out = b""
-        for _ in range(10000):
-            line = self.raw_line()
-            m = re.search(rb"\{(\d+)\}\r\n$", line)
-            if m is None:
-                return (out + line.rstrip(b"\r\n")).decode(
-                    "utf-8", "surrogateescape")
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._fill()
-            out += line + self.buf[:n]
-            self.buf = self.buf[n:]
-        raise ValueError("endless response")
-
-    def cmd(self, line):
-        self.seq += 1
-        tag = "t%d" % self.seq
-        self.send((tag + " ").encode() + (
-            line.encode("utf-8") if isinstance(line, str) else line)
-            + b"\r\n")
-        untagged = []
-        for _ in range(100000):
-            r = self.response()
-            if r.startswith(tag + " "):
-                return untagged, r[len(tag) + 1:]
-            untagged.append(r[2:] if r.startswith("* ") else r)
-        raise ValueError("no tagged response")
-
-    def ok(self, line):
-        untagged, tagged = self.cmd(line)
-        if not tagged.startswith("OK"):
-            raise AssertionError("%s -> %s" % (line, tagged))
-        return untagged
-
-    def login(self, addr):
-        self.ok('LOGIN "%s" "%s"' % (addr, password_of(addr)))
-        return self
 
 
 def folders_on_disk(maildir):
@@ -96,52 +33,20 @@ def folders_on_disk(maildir):
                   and os.path.isdir(os.path.join(maildir, n)))
 
 
-def put_message(inst, folder, subject="test", body="Hello.", flags=""):
-    """One message file into folder's cur/, as another program would."""
-    put_message.seq += 1
-    base = "1700000000.M%06dP%d.test" % (put_message.seq, os.getpid())
-    data = ("From: <s@example.test>\nTo: <r@example.test>\nSubject: %s\n"
-            "\n%s\n" % (subject, body)).encode()
-    path = os.path.join(folder, "cur", base + ":2," + flags)
-    with open(path, "wb") as f:
-        f.write(data)
-    if IS_ROOT:
-        os.chown(path, inst.owner.pw_uid, inst.owner.pw_gid)
-    return len(data) + data.count(b"\n")      # RFC822.SIZE (CRLF)
+def put_sized(inst, folder, flags=""):
+    """A message file in folder's cur/ (put_message); its RFC822.SIZE."""
+    return crlf_len(read_file(put_message(inst, folder, flags=flags)))
 
 
-put_message.seq = 0
-
-
-class MailboxCase(SharedInstanceCase):
-    CONFIG = {"disable_plaintext_auth": "no"}
-
-    @classmethod
-    def make_shared_instance(cls):
-        from instance import Instance
-        return Instance(access=True, users=users_of(cls), **cls.CONFIG)
-
-    @property
-    def addr(self):
-        return "%s@%s" % (self._testMethodName[len("test_"):], DOMAIN)
+class MailboxCase(ImapCase):
+    """self.maildir: the test's Maildir (imapd makes it at login)."""
 
     @property
     def maildir(self):
         return self.inst.maildir(self.addr)
 
-    def client(self, login=True):
-        c = Client(self.inst.imap_port)
-        self.addCleanup(c.close)
-        return c.login(self.addr) if login else c
-
     def deliver(self, n=1):
-        addr = self.addr
-        before = len(self.inst.messages(addr))
-        for i in range(n):
-            m = new_marker("mbox")
-            code, text, _ = self.inst.send(addr, marker=m)
-            self.assertEqual(code, 250, text)
-            self.inst.wait_for_maildir(addr, before + i + 1)
+        self.inst.deliver(self.addr, n, prefix="mbox")
 
 
 class TestNames(MailboxCase):
@@ -372,7 +277,7 @@ class TestNames(MailboxCase):
         # RFC 3501 6.3.5: INBOX's messages move to the new folder, INBOX
         # stays and is empty (Dovecot refuses this for a Maildir root).
         c = self.client()
-        sizes = [put_message(self.inst, self.maildir, flags=f)
+        sizes = [put_sized(self.inst, self.maildir, flags=f)
                  for f in ("S", "FS", "")]
         c.ok("SETMETADATA INBOX (/shared/comment \"inbox note\")")
         before = c.ok("STATUS INBOX (UIDVALIDITY UIDNEXT)")[0]
@@ -385,10 +290,12 @@ class TestNames(MailboxCase):
         # INBOX keeps its UIDVALIDITY; its UIDs are not reused.
         after = c.ok("STATUS INBOX (UIDVALIDITY UIDNEXT)")[0]
         self.assertEqual(before, after)
+        # New to Old: \Recent for its first SELECT (as a COPY's).
         c.ok("SELECT Old")
         self.assertEqual(sorted(c.ok("FETCH 1:* FLAGS")), [
-            "1 FETCH (FLAGS (\\Seen))", "2 FETCH (FLAGS (\\Flagged \\Seen))",
-            "3 FETCH (FLAGS ())"])
+            "1 FETCH (FLAGS (\\Seen \\Recent))",
+            "2 FETCH (FLAGS (\\Flagged \\Seen \\Recent))",
+            "3 FETCH (FLAGS (\\Recent))"])
         # Annotations are copied (RFC 5464 4.1) and INBOX keeps its own.
         for box in ("INBOX", "Old"):
             self.assertEqual(c.ok("GETMETADATA %s /shared/comment" % box), [
@@ -497,8 +404,8 @@ class TestNames(MailboxCase):
         c = self.client()
         c.ok("CREATE Box.Sub")
         box = os.path.join(self.maildir, ".Box.Sub")
-        size = put_message(self.inst, box, flags="S")
-        size += put_message(self.inst, box)
+        size = put_sized(self.inst, box, flags="S")
+        size += put_sized(self.inst, box)
         self.assertEqual(c.ok('LIST "" "Box*" RETURN (STATUS (MESSAGES '
                               'UNSEEN SIZE))'), [
             'LIST (\\NonExistent \\HasChildren) "." "Box"',
@@ -521,9 +428,7 @@ class TestStatusQuota(MailboxCase):
         c = self.client()
         st = c.ok("STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN "
                   "DELETED SIZE APPENDLIMIT)")
-        head = read_file(os.path.join(self.maildir, "dovecot-uidlist"))
-        head = head.split(b"\n")[0].decode().split()
-        uidvalidity = int([f for f in head if f.startswith("V")][0][1:])
+        uidvalidity = uidvalidity_of(self.maildir)
         sizes = [os.path.getsize(p) for p in self.inst.messages(self.addr)]
         lines = [read_file(p).count(b"\n") for p in
                  self.inst.messages(self.addr)]
@@ -722,11 +627,7 @@ class TestDovecotNames(MailboxCase):
     subscriptions, whichever of them made them."""
 
     def dovecot(self):
-        dv = dovecot.Dovecot(self.inst.owner, {
-            self.addr: (None, password_of(self.addr), self.maildir)},
-            directory=os.path.join(self.inst.dir, "dovecot-" + self.addr))
-        self.addCleanup(dv.cleanup)
-        return dv.start()
+        return self.start_dovecot(self.maildir, "dovecot-" + self.addr)
 
     @staticmethod
     def names(untagged, kind):

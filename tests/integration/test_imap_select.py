@@ -13,173 +13,13 @@ test."""
 
 import os
 import re
-import time
 import unittest
 
-from instance import (IS_ROOT, LineConn, SharedInstanceCase, password_of,
-                      read_file)
+from imap_util import (ImapCase, chown_tree, fetch_lines, files_of,
+                       put_message, uidvalidity_of)
+from instance import password_of, read_file
 
-DOMAIN = "example.test"
-TIMEOUT = 15
 SYSTEM_FLAGS = r"\Answered \Flagged \Deleted \Seen \Draft"
-
-
-def users_of(*classes):
-    """A mailbox per test: test_foo -> foo@example.test."""
-    out = {}
-    for cls in classes:
-        for n in dir(cls):
-            if n.startswith("test_"):
-                name = n[len("test_"):]
-                out["%s@%s" % (name, DOMAIN)] = "%s/%s/" % (DOMAIN, name)
-    return out
-
-
-class ImapClient(LineConn):
-    """A raw IMAP connection: cmd() sends one command and returns every
-    untagged response (literal data inlined) and the tagged line, as
-    text. Every read is bounded by the socket timeout."""
-
-    def __init__(self, port, timeout=TIMEOUT):
-        super().__init__(port, timeout)
-        self.greeting = self.response()
-        self.seq = 0
-
-    def response(self):
-        out = ""
-        for _ in range(10000):
-            line = self.raw_line()
-            m = re.search(rb"\{(\d+)\}\r\n$", line)
-            if m is None:
-                return out + line.rstrip(b"\r\n").decode("utf-8", "replace")
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._fill()
-            out += (line + self.buf[:n]).decode("utf-8", "replace")
-            self.buf = self.buf[n:]
-        raise ValueError("endless response")
-
-    def send_cmd(self, line):
-        self.seq += 1
-        tag = "t%d" % self.seq
-        self.send("%s %s\r\n" % (tag, line))
-        return tag
-
-    def wait_tagged(self, tag):
-        untagged = []
-        for _ in range(1000000):
-            r = self.response()
-            if r.startswith(tag + " "):
-                return untagged, r[len(tag) + 1:]
-            untagged.append(r)
-        raise ValueError("no tagged response")
-
-    def cmd(self, line):
-        """(untagged lines without "* ", tagged reply without the tag)."""
-        untagged, tagged = self.wait_tagged(self.send_cmd(line))
-        return [u[2:] if u.startswith("* ") else u for u in untagged], tagged
-
-    def ok(self, line):
-        """cmd() that must end in OK; returns the untagged lines."""
-        untagged, tagged = self.cmd(line)
-        if not tagged.startswith("OK"):
-            raise AssertionError("%s -> %s" % (line, tagged))
-        return untagged
-
-    def login(self, addr):
-        self.ok('LOGIN "%s" "%s"' % (addr, password_of(addr)))
-        return self
-
-
-def fetch_lines(untagged):
-    """{msn: text inside the parentheses} of FETCH responses."""
-    out = {}
-    for u in untagged:
-        m = re.match(r"(\d+) FETCH \((.*)\)$", u)
-        if m:
-            out[int(m.group(1))] = m.group(2)
-    return out
-
-
-_seq = [0]
-
-
-def chown_tree(path, owner):
-    if not IS_ROOT:
-        return
-    for dirpath, dirs, files in os.walk(path):
-        os.chown(dirpath, owner.pw_uid, owner.pw_gid)
-        for n in files:
-            os.chown(os.path.join(dirpath, n), owner.pw_uid, owner.pw_gid)
-
-
-def make_folder(inst, maildir, name=None):
-    """The Maildir (name None) or its Maildir++ folder .name, as a
-    program other than imapd would make it."""
-    path = maildir if name is None else os.path.join(maildir, "." + name)
-    for sub in ("cur", "new", "tmp"):
-        os.makedirs(os.path.join(path, sub), exist_ok=True)
-    if name is not None:
-        open(os.path.join(path, "maildirfolder"), "a").close()
-    chown_tree(os.path.dirname(maildir.rstrip("/")), inst.owner)
-    return path
-
-
-def put_message(inst, folder, subject="test", body="Hello.", flags="",
-                new=False):
-    """One message file into folder's cur/ (":2,flags") or new/; names
-    sort in the order made, so UIDs follow it. Returns the path."""
-    _seq[0] += 1
-    base = "1700000000.M%06dP%d.test" % (_seq[0], os.getpid())
-    data = ("From: <sender@example.test>\nTo: <rcpt@example.test>\n"
-            "Subject: %s\nMessage-ID: <%s@test>\n\n%s\n" % (
-                subject, base, body)).encode()
-    name = base if new else base + ":2," + flags
-    path = os.path.join(folder, "new" if new else "cur", name)
-    with open(path, "wb") as f:
-        f.write(data)
-    if IS_ROOT:
-        os.chown(path, inst.owner.pw_uid, inst.owner.pw_gid)
-    return path
-
-
-def files_of(folder):
-    """{base name: flags} of the messages in folder (new/: None)."""
-    out = {}
-    for sub in ("new", "cur"):
-        for n in os.listdir(os.path.join(folder, sub)):
-            base, _, info = n.partition(":2,")
-            out[base] = None if sub == "new" else info
-    return out
-
-
-def uidvalidity_of(folder):
-    head = read_file(os.path.join(folder, "dovecot-uidlist")).split(b"\n")[0]
-    return int([f for f in head.split() if f.startswith(b"V")][0][1:])
-
-
-class ImapCase(SharedInstanceCase):
-    CONFIG = {"disable_plaintext_auth": "no"}
-
-    @property
-    def addr(self):
-        return "%s@%s" % (self._testMethodName[len("test_"):], DOMAIN)
-
-    def inbox(self):
-        return make_folder(self.inst, self.inst.maildir(self.addr))
-
-    def folder(self, name):
-        return make_folder(self.inst, self.inst.maildir(self.addr), name)
-
-    def client(self):
-        c = ImapClient(self.inst.imap_port).login(self.addr)
-        self.addCleanup(c.close)
-        return c
-
-    def fill(self, n, folder=None, **kw):
-        folder = folder or self.inbox()
-        return [put_message(self.inst, folder, subject="m%d" % i, **kw)
-                for i in range(n)]
 
 
 class Select(ImapCase):
@@ -692,10 +532,68 @@ class Quota(ImapCase):
         self.assertEqual(sum(int(l.split()[1]) for l in lines[1:]), 1)
 
 
-for _cls in (Select, Condstore, Store, Expunge, CopyMove, Quota):
-    _cls.INSTANCE_ARGS = {"access": True, "users": users_of(_cls),
-                          "aliases": {}}
-del _cls
+class Recent(ImapCase):
+    """\\Recent as Dovecot has it: STATUS, LIST-STATUS, EXAMINE and a POP3
+    session only look; the first read-write SELECT takes the new
+    messages, and later sessions do not see them as recent."""
+
+    def deliver(self):
+        self.inst.deliver(self.addr, prefix="recent")
+
+    def noop_until_exists(self, c, n):
+        return self.noop_until(c, lambda seen: "%d EXISTS" % n in seen)
+
+    def test_recent_claimed_by_select(self):
+        self.inbox()
+        self.deliver()
+        c = self.client()
+        for _ in range(2):
+            self.assertEqual(c.ok("STATUS INBOX (MESSAGES RECENT)"),
+                             ['STATUS "INBOX" (MESSAGES 1 RECENT 1)'])
+        self.assertEqual(c.ok('LIST "" INBOX RETURN (STATUS (RECENT))'),
+                         ['LIST (\\HasNoChildren) "." "INBOX"',
+                          'STATUS "INBOX" (RECENT 1)'])
+        pop = self.inst.pop3()
+        try:
+            pop.user(self.addr)
+            pop.pass_(password_of(self.addr))
+            self.assertEqual(pop.stat()[0], 1)
+        finally:
+            pop.quit()
+        untagged = c.ok("EXAMINE INBOX")
+        self.assertIn("1 RECENT", untagged)
+        self.assertEqual(fetch_lines(c.ok("FETCH 1 (FLAGS)")),
+                         {1: "FLAGS (\\Recent)"})
+        c.ok("UNSELECT")
+        self.assertEqual(c.ok("STATUS INBOX (RECENT)"),
+                         ['STATUS "INBOX" (RECENT 1)'])
+        # The first SELECT takes it.
+        untagged = c.ok("SELECT INBOX")
+        self.assertIn("1 EXISTS", untagged)
+        self.assertIn("1 RECENT", untagged)
+        self.assertEqual(fetch_lines(c.ok("FETCH 1 (FLAGS)")),
+                         {1: "FLAGS (\\Recent)"})
+        self.assertEqual(c.ok("STATUS INBOX (RECENT)"),
+                         ['STATUS "INBOX" (RECENT 1)'])
+        # Nobody else sees it as recent.
+        c2 = self.client()
+        self.assertEqual(c2.ok("STATUS INBOX (MESSAGES RECENT)"),
+                         ['STATUS "INBOX" (MESSAGES 1 RECENT 0)'])
+        untagged = c2.ok("SELECT INBOX")
+        self.assertIn("1 EXISTS", untagged)
+        self.assertIn("0 RECENT", untagged)
+        self.assertEqual(fetch_lines(c2.ok("FETCH 1 (FLAGS)")),
+                         {1: "FLAGS ()"})
+        # A new delivery: recent for the selected session that looks
+        # first, not for the other.
+        self.deliver()
+        self.assertIn("2 RECENT", self.noop_until_exists(c, 2))
+        self.assertIn("0 RECENT", self.noop_until_exists(c2, 2))
+        self.assertEqual(fetch_lines(c.ok("FETCH 2 (FLAGS)")),
+                         {2: "FLAGS (\\Recent)"})
+        self.assertEqual(fetch_lines(c2.ok("FETCH 2 (FLAGS)")),
+                         {2: "FLAGS ()"})
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,30 +9,28 @@ error budget), bounded memory, the autologout and IDLE. Each test logs in
 to a mailbox of its own, named after it; raw sockets for what imaplib
 cannot send."""
 
-import base64
 import imaplib
 import os
 import re
 import socket
-import ssl
 import struct
 import time
 import zlib
 
+from imap_util import ImapCase, ImapRaw
 from instance import (SANITIZED, LineConn, OwnInstanceCase, RssSampler,
-                      SharedInstanceCase, new_marker, password_of)
+                      b64_plain, new_marker, password_of)
 
-DOMAIN = "example.test"
 BANNER = "surel ready."
 CAPS_LOGIN = "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE IDLE LITERAL+"
 APPENDLIMIT = 1048576       # message_size_limit of the test instances
 CAPS_AUTHED = (
     "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE IDLE LITERAL+ NAMESPACE UIDPLUS "
     "MOVE SPECIAL-USE CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
-    "SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT CONDSTORE QRESYNC QUOTA "
+    "SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT CONDSTORE QRESYNC QUOTA "
     "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=%d COMPRESS=DEFLATE "
     "UTF8=ACCEPT METADATA METADATA-SERVER STATUS=SIZE PREVIEW SAVEDATE "
-    "OBJECTID REPLACE MULTIAPPEND BINARY WITHIN UNSELECT" % APPENDLIMIT)
+    "OBJECTID REPLACE MULTIAPPEND BINARY WITHIN UNSELECT NOTIFY" % APPENDLIMIT)
 PRIVACY = ("NO [PRIVACYREQUIRED] Plaintext authentication disallowed on "
            "non-secure (SSL/TLS) connections.")
 AUTH_FAILED = "NO [AUTHENTICATIONFAILED] Authentication failed."
@@ -48,85 +46,8 @@ for _name, _states in (("ID", ("NONAUTH", "AUTH", "SELECTED")),
     imaplib.Commands.setdefault(_name, _states)
 
 
-def users_of(*classes):
-    """A mailbox per test: test_foo -> foo@example.test."""
-    out = {}
-    for cls in classes:
-        for n in dir(cls):
-            if n.startswith("test_"):
-                name = n[len("test_"):]
-                out["%s@%s" % (name, DOMAIN)] = "%s/%s/" % (DOMAIN, name)
-    return out
-
-
-def b64_plain(authcid, password, authzid=""):
-    raw = ("%s\0%s\0%s" % (authzid, authcid, password)).encode("utf-8")
-    return base64.b64encode(raw).decode()
-
-
-class ImapRaw(LineConn):
-    """A raw IMAP connection: bytes in, lines out, for what imaplib cannot
-    send (pipelining, bad input, literals at will). After compress() both
-    directions go through raw deflate, as RFC 4978 says. Every read is
-    bounded by the socket timeout."""
-
-    def __init__(self, port, timeout=15, context=None, greeting=True):
-        super().__init__(port, timeout, context=context)
-        self.deflate = self.inflate = None
-        self.greeting = self.line() if greeting else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if self.deflate is not None:
-            data = (self.deflate.compress(data)
-                    + self.deflate.flush(zlib.Z_SYNC_FLUSH))
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed by server")
-        if self.inflate is not None:
-            chunk = self.inflate.decompress(chunk)
-        self.buf += chunk
-
-    def compress(self):
-        self.deflate = zlib.compressobj(wbits=-15)
-        self.inflate = zlib.decompressobj(wbits=-15)
-
-    def cmd(self, tag, text):
-        """Sends "tag text" and returns every line up to and including
-        the tagged reply."""
-        self.send("%s %s\r\n" % (tag, text))
-        return self.until(tag)
-
-    def until(self, tag):
-        lines = []
-        for _ in range(100000):
-            line = self.line()
-            lines.append(line)
-            if line.startswith(tag + " "):
-                return lines
-        raise ValueError("no tagged reply for %s" % tag)
-
-    def login(self, user, password=None, tag="L1"):
-        return self.cmd(tag, "LOGIN %s %s" % (
-            user, password if password is not None else password_of(user)))
-
-    def line_or_eof(self):
-        try:
-            return self.line()
-        except (EOFError, ConnectionResetError, BrokenPipeError):
-            return None
-
-
-class ImapCase(SharedInstanceCase):
+class SessionCase(ImapCase):
     """Helpers shared by the test classes."""
-
-    @property
-    def addr(self):
-        return "%s@%s" % (self._testMethodName[len("test_"):], DOMAIN)
 
     def raw(self, tls=False, **kw):
         if tls:
@@ -141,35 +62,15 @@ class ImapCase(SharedInstanceCase):
         self.assertTrue(reply[-1].startswith("L1 OK [CAPABILITY "), reply)
         return r
 
-    def imap(self):
-        m = self.inst.imap()
-        self.addCleanup(self.close_imap, m)
-        return m
-
-    @staticmethod
-    def close_imap(m):
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError, EOFError):
-            pass
-        try:
-            m.shutdown()
-        except OSError:
-            pass
-
     def imapd_pids(self):
         return self.inst.processes("imapd")
 
 
-class PlainLoopback(ImapCase):
+class PlainLoopback(SessionCase):
     """disable_plaintext_auth = no: passwords over loopback in the
     clear, as a local webmail would send them."""
 
-    @classmethod
-    def make_shared_instance(cls):
-        from instance import Instance
-        return Instance(access=True, users=users_of(cls), aliases={},
-                        disable_plaintext_auth="no")
+    CONFIG = {"disable_plaintext_auth": "no"}
 
     def test_greeting_and_capabilities(self):
         with self.raw() as r:
@@ -187,7 +88,7 @@ class PlainLoopback(ImapCase):
 
     def test_login_logout(self):
         since = self.inst.log_size()
-        m = self.imap()
+        m = self.imap(login=False)
         self.assertEqual(m.login(self.addr, password_of(self.addr))[0], "OK")
         # The Maildir of a user who never had mail is made at login.
         md = self.inst.maildir(self.addr)
@@ -265,7 +166,7 @@ class PlainLoopback(ImapCase):
             r.send(b64_plain(self.addr, password_of(self.addr)) + "\r\n")
             self.assertTrue(r.until("a")[-1].startswith(
                 "a OK [CAPABILITY IMAP4rev1"))
-        m = self.imap()
+        m = self.imap(login=False)
         typ, data = m.authenticate("PLAIN", lambda _: (
             "\0%s\0%s" % (self.addr, password_of(self.addr))).encode())
         self.assertEqual(typ, "OK")
@@ -391,7 +292,7 @@ class PlainLoopback(ImapCase):
             r"id: rip=127\.0\.0\.1, name=Thunderbird, version=$", 10, since))
 
     def test_namespace(self):
-        m = self.imap()
+        m = self.imap(login=False)
         m.login(self.addr, password_of(self.addr))
         self.assertEqual(m.namespace(), ("OK", [b'(("" ".")) NIL NIL']))
         r = self.logged_in()
@@ -667,14 +568,11 @@ class PlainLoopback(ImapCase):
         self.assertEqual(lines[-1], "b OK Idle completed.")
 
 
-class Secure(ImapCase):
+class Secure(SessionCase):
     """The default disable_plaintext_auth = yes: passwords only over TLS,
     STARTTLS or IMAPS."""
 
-    @classmethod
-    def make_shared_instance(cls):
-        from instance import Instance
-        return Instance(access=True, users=users_of(cls), aliases={})
+    CONFIG = {}
 
     def test_logindisabled(self):
         since = self.inst.log_size()
@@ -691,7 +589,7 @@ class Secure(ImapCase):
 
     def test_starttls(self):
         since = self.inst.log_size()
-        m = self.imap()
+        m = self.imap(login=False)
         self.assertIn("LOGINDISABLED", m.capabilities)
         m.starttls(self.inst.ssl_context())
         self.assertIn("AUTH=PLAIN", m.capabilities)
@@ -735,8 +633,7 @@ class Secure(ImapCase):
                              ["a BAD TLS is already active."])
 
     def test_imaps(self):
-        m = self.inst.imaps()
-        self.addCleanup(self.close_imap, m)
+        m = self.imap(login=False, tls=True)
         self.assertEqual(m.welcome.decode(), "* OK [CAPABILITY %s "
                          "AUTH=PLAIN] %s" % (CAPS_LOGIN, BANNER))
         self.assertEqual(m.login(self.addr, password_of(self.addr))[0], "OK")

@@ -4,7 +4,6 @@ POP3S; STAT/LIST/RETR/TOP/UIDL against mail delivered through SMTP; DELE
 applied only at QUIT; one session per maildrop; the bad input of the
 issue. Each test has a mailbox of its own, named after it."""
 
-import base64
 import os
 import poplib
 import re
@@ -13,24 +12,13 @@ import struct
 import time
 import unittest
 
-from instance import (IS_ROOT, LineConn, OwnInstanceCase, SharedInstanceCase,
-                      make_message, new_marker, password_of, read_file,
-                      wait_until)
+from instance import (IS_ROOT, LineConn, MailboxPerTestCase, OwnInstanceCase,
+                      b64_plain, make_message, new_marker, password_of,
+                      read_file)
 
 DOMAIN = "example.test"
 PLAINTEXT_REFUSED = ("-ERR [AUTH] Plaintext authentication disallowed on "
                      "non-secure connections")
-
-
-def users_of(cls):
-    """A mailbox per test of cls: test_foo -> foo@example.test."""
-    names = [n[len("test_"):] for n in dir(cls) if n.startswith("test_")]
-    return {"%s@%s" % (n, DOMAIN): "%s/%s/" % (DOMAIN, n) for n in names}
-
-
-def b64_plain(authcid, password, authzid=""):
-    raw = ("%s\0%s\0%s" % (authzid, authcid, password)).encode("utf-8")
-    return base64.b64encode(raw).decode()
 
 
 class PopRaw(LineConn):
@@ -64,12 +52,8 @@ class PopRaw(LineConn):
         return self.cmd("PASS " + (password or password_of(user)))
 
 
-class Pop3Case(SharedInstanceCase):
+class Pop3Case(MailboxPerTestCase):
     """Helpers shared by the test classes."""
-
-    @property
-    def addr(self):
-        return "%s@%s" % (self._testMethodName[len("test_"):], DOMAIN)
 
     def raw(self, tls=False):
         if tls:
@@ -81,18 +65,10 @@ class Pop3Case(SharedInstanceCase):
         """Sends n messages to addr through SMTP and waits until the
         Maildir has them; returns their markers."""
         addr = addr or self.addr
-        before = len(self.inst.messages(addr))
-        markers = []
-        for _ in range(n):
-            m = new_marker("pop")
-            code, text, _ = self.inst.send(
-                addr, marker=m, body=None if body is None else make_message(
-                    "sender@remote.example", [addr], m, body=body))
-            self.assertEqual(code, 250, text)
-            markers.append(m)
-            # One at a time: delivery order is UID order.
-            self.inst.wait_for_maildir(addr, before + len(markers))
-        return markers
+        return self.inst.deliver(
+            addr, n, prefix="pop", body=None if body is None else (
+                lambda m: make_message("sender@remote.example", [addr], m,
+                                       body=body)))
 
     def uidlist(self, addr=None):
         """(UIDVALIDITY, {base name: UID}) from the Maildir's
@@ -800,11 +776,6 @@ class OwnInstances(OwnInstanceCase):
                                       r"does not contain %u", 10),
                         inst.diagnostics())
 
-
-for _cls in (PlainLoopback, Secure):
-    _cls.INSTANCE_ARGS = {"access": True, "users": users_of(_cls),
-                          "aliases": {}}
-del _cls
 
 if __name__ == "__main__":
     unittest.main()

@@ -172,7 +172,8 @@ static void test_malformed(void)
 	const char *good = "((\"text\" \"plain\" (\"charset\" \"a\") NIL NIL "
 		"\"7bit\" 1 1 NIL NIL NIL NIL)(\"message\" \"rfc822\" NIL NIL "
 		"NIL \"7bit\" 9 (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL NIL) "
-		"(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) 2 "
+		"(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) "
+		"2 "
 		"NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"b\") NIL NIL NIL)";
 	size_t len = strlen(good), prefixes = 0;
 	for (size_t l = 0; l < len; l++) {
@@ -182,7 +183,8 @@ static void test_malformed(void)
 	UNIT_CHECK(prefixes == len);
 	UNIT_CHECK(strip(good, &out) == 0);
 	UNIT_STREQ(out.data, "((\"text\" \"plain\" (\"charset\" \"a\") NIL NIL "
-		   "\"7bit\" 1 1)(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 9 "
+		   "\"7bit\" 1 1)(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" "
+		   "9 "
 		   "(NIL \"s\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"text\" "
 		   "\"plain\" NIL NIL NIL \"7bit\" 0 0) 2) \"mixed\")");
 
@@ -217,7 +219,8 @@ static void test_limits(void)
 			unit_put(&deep, " \"mixed\")");
 		buf_init(&out, 1 << 16);
 		int r = imap_bodystrip(deep.data, deep.len, &out);
-		UNIT_CHECK(extra == 0 ? r == 0 && out.len == deep.len : r == -1);
+		UNIT_CHECK(extra == 0 ? r == 0 && out.len == deep.len :
+				       r == -1);
 		buf_deinit(&out);
 		buf_deinit(&deep);
 	}

@@ -78,6 +78,42 @@ static void test_casemap(void)
 	UNIT_CHECK(find("cafe", "un caf\xc3\xa9 noir") == 1);
 	UNIT_CHECK(find("a b", "a\xc2\xa0" "b") == 1);
 	UNIT_CHECK(find("cafe", "un caf\xe2\x80\x9c noir") == 0);
+	/* ... far into a long text, near one producer of many */
+	{
+		struct buf long_text;
+
+		buf_init(&long_text, 10000);
+		for (int i = 0; i < 300; i++)
+			unit_put(&long_text, "%s", i % 50 == 0 ? "\xc3\xbc " :
+								"xyz ");
+		unit_put(&long_text, "%s", "caf\xc3\xa9");
+		for (int i = 0; i < 300; i++)
+			unit_put(&long_text, "%s", "yy ");
+		UNIT_CHECK(find("cafe", long_text.data) == 1);
+		UNIT_CHECK(find("z cafe", long_text.data) == 1);
+		UNIT_CHECK(find("cafey", long_text.data) == 0);
+		UNIT_CHECK(find("xyz u", long_text.data) == 1);
+		UNIT_CHECK(find("u xyz", long_text.data) == 0);
+		UNIT_CHECK(find("xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz "
+				"xyz xyz xyz xyz xyz xyz xyz xyz xyz cafe",
+				long_text.data) == 1);
+		UNIT_CHECK(find("xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz "
+				"xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz "
+				"xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz "
+				"xyz xyz xyz xyz xyz xyz xyz xyz xyz caf",
+				long_text.data) == 1);
+		buf_deinit(&long_text);
+	}
+	UNIT_CHECK(find("e a", "\xc3\xa9 a") == 0);	/* the mark between */
+	UNIT_CHECK(find("cafex", "caf\xc3\xa9x") == 0);
+	UNIT_CHECK(find("1", "\xc2\xbc") == 1);	/* "1", U+2044, "4" */
+	UNIT_CHECK(find("4x", "\xc2\xbcx") == 1);
+	UNIT_CHECK(find("x1", "x\xc2\xbc") == 1);
+	UNIT_CHECK(find("14", "\xc2\xbc") == 0);
+	UNIT_CHECK(find("xdz", "x\xc7\x86") == 1);	/* "DZ" then a mark */
+	UNIT_CHECK(find("dzx", "\xc7\x86x") == 0);
+	UNIT_CHECK(find("a z", "\xc2\xaa\xc2\xa0z") == 1);
+	UNIT_CHECK(find("dz", "\xc7\x86") == 1);
 	/* non-ASCII needles */
 	UNIT_CHECK(find("caf\xc3\xa9", "CAFE\xcc\x81") == 1);
 	UNIT_CHECK(find("CAF\xc3\x89", "un caf\xc3\xa9") == 1);

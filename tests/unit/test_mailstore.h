@@ -79,12 +79,17 @@ static inline void tmaildir(const char *path)
 	mkdir(tpath("%s/cur", path), 0700);
 }
 
-/* Sets the mtime of path secs into the past. */
+/* Sets the mtime of path secs into the past. The nanoseconds differ at
+ * every call, as a clock's would: a directory changed and set back twice
+ * within one second must not get its old stamp again (the store takes
+ * equal stamps for "unchanged"). */
 static inline void tpast(const char *path, time_t secs)
 {
-	struct timespec ts[2] = { { time(NULL) - secs, 0 },
-				  { time(NULL) - secs, 0 } };
+	static long ns;
+	struct timespec ts[2];
 
+	ns = ns % 999999999 + 1;
+	ts[0] = ts[1] = (struct timespec){ time(NULL) - secs, ns };
 	utimensat(AT_FDCWD, path, ts, 0);
 }
 

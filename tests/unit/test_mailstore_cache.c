@@ -1,6 +1,7 @@
 /* Unit tests of lib/mailstore_cache: values survive a flush and a reopen,
  * two handles append concurrently, a torn tail and damage in the middle
- * lose only what they must and are repaired by the next flush, a new
+ * lose only what they must and are repaired by the next flush, a first
+ * use writes as it goes (more than may wait in memory), a new
  * UIDVALIDITY starts afresh, dead records are compacted away, and the
  * pure parser accepts a file written by hand (layout and CRC-32C) and
  * every prefix of a valid file up to the last whole record. */
@@ -230,6 +231,49 @@ static void test_many(void)
 			ok++;
 	}
 	UNIT_CHECK(ok == 400);
+	ms_cache_close(&c);
+}
+
+/* A first FETCH of a mailbox without a cache file: the file is made as
+ * soon as 256 KiB are pending and appended to as values come, so that
+ * more than the 8 MiB that may wait are all kept. */
+static void test_first_use(void)
+{
+	static char val[3000];
+	char base[32];
+	size_t ok = 0;
+
+	fresh();
+	struct ms_cache *c = ms_cache_open(dir, 9);
+	for (uint32_t uid = 1; uid <= 4000; uid++) {
+		snprintf(base, sizeof(base), "%u.M%uP1.host", uid, uid * 3);
+		memset(val, 'a' + uid % 26, sizeof(val));
+		ms_cache_put(c, uid, base, MS_CACHE_BODYSTRUCTURE, val,
+			     sizeof(val));
+		if (uid == 200)
+			UNIT_CHECK(file_size() > 256 * 1024);
+	}
+	UNIT_CHECK(file_size() > 8 * 1024 * 1024);
+	ms_cache_flush(c);
+	ms_cache_close(&c);
+	c = ms_cache_open(dir, 9);
+	for (uint32_t uid = 1; uid <= 4000; uid++) {
+		const char *data;
+		size_t len;
+		snprintf(base, sizeof(base), "%u.M%uP1.host", uid, uid * 3);
+		if (ms_cache_get(c, uid, base, MS_CACHE_BODYSTRUCTURE, &data,
+				 &len) == 1 && len == sizeof(val) &&
+		    data[0] == (char)('a' + uid % 26))
+			ok++;
+	}
+	UNIT_CHECK(ok == 4000);
+	ms_cache_close(&c);
+	/* Where the file cannot be made, puts go on (and are dropped). */
+	c = ms_cache_open("/nonexistent/dir/x", 9);
+	for (uint32_t uid = 1; uid <= 4000; uid++)
+		ms_cache_put(c, uid, "b", MS_CACHE_HEADER, val, sizeof(val));
+	ms_cache_flush(c);
+	UNIT_CHECK(absent(c, 1, "b", MS_CACHE_HEADER));
 	ms_cache_close(&c);
 }
 
@@ -612,6 +656,7 @@ int main(void)
 	test_limits();
 	test_two_writers();
 	test_many();
+	test_first_use();
 	test_pointer_life();
 	test_torn_tail();
 	test_damage();

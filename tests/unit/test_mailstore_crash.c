@@ -1,6 +1,7 @@
 /* test_mailstore_crash: what each crash point leaves behind, and that
  * the next open makes sense of it without reusing a UID (see the table
- * in doc/mailstore.md); then several processes syncing one folder while
+ * in doc/mailstore.md), files a dead writer left in tmp/ deleted once
+ * old (at most once an hour per folder); then several processes syncing one folder while
  * a mutt-like process adds, renames and deletes files, one of them
  * killed while it may hold the lock: afterwards every file has exactly
  * one UID, no UID ever named two files, and no file ever had two UIDs. */
@@ -554,10 +555,63 @@ static void test_concurrency(void)
 	check_uidlist();
 }
 
+/* Makes tmp/ look unvisited for two hours (its atime is the stamp of
+ * the last look). */
+static void tmp_unvisited(const char *p)
+{
+	struct timespec ts[2] = { { time(NULL) - 7200, 0 }, { 0, UTIME_OMIT } };
+
+	utimensat(AT_FDCWD, tpath("%s/tmp", p), ts, 0);
+}
+
+/* Files left in tmp/ by a writer that died: deleted by a sync once
+ * neither their data nor their inode changed for the age limit (36 hours;
+ * 1 second here, since a ctime cannot be set back), at most once an hour
+ * per folder (tmp/'s atime) and per handle; directories stay. */
+static void test_tmp_leftovers(void)
+{
+	const char *p = tkeep(tpath("%s/tmpclean", dir));
+	const char *error = "";
+	struct mailstore *h1, *h2, *h3;
+	struct stat st;
+
+	tmaildir(p);
+	twrite(tpath("%s/tmp/left.M1P1.h", p), "partial");
+	mkdir(tpath("%s/tmp/dir", p), 0700);
+	/* 40 hours old by its mtime, but linked just now (a copy): kept. */
+	tpast(tpath("%s/tmp/left.M1P1.h", p), 40 * 3600);
+	tmp_unvisited(p);
+	h1 = open_ok(p);
+	UNIT_CHECK(texists(tpath("%s/tmp/left.M1P1.h", p)));
+	UNIT_CHECK(stat(tpath("%s/tmp", p), &st) == 0 &&
+		   st.st_atime >= time(NULL) - 5);
+	ms_tmp_set_limits(1, 3600);
+	sleep(2);
+	twrite(tpath("%s/tmp/young.M2P1.h", p), "being written");
+	/* Looked at within the hour: by this handle, by the folder's
+	 * stamp. */
+	UNIT_CHECK(mailstore_sync(h1, &error) == 0);
+	h2 = open_ok(p);
+	tmp_unvisited(p);
+	UNIT_CHECK(mailstore_sync(h1, &error) == 0);
+	UNIT_CHECK(texists(tpath("%s/tmp/left.M1P1.h", p)));
+	/* A look: the old file goes, the young one and the directory stay. */
+	h3 = open_ok(p);
+	UNIT_CHECK(!texists(tpath("%s/tmp/left.M1P1.h", p)));
+	UNIT_CHECK(texists(tpath("%s/tmp/young.M2P1.h", p)) &&
+		   texists(tpath("%s/tmp/dir", p)));
+	UNIT_CHECK(mailstore_count(h3) == 0);
+	ms_tmp_set_limits(MS_TMP_MAX_AGE, MS_TMP_CHECK_SECS);
+	mailstore_close(&h1);
+	mailstore_close(&h2);
+	mailstore_close(&h3);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
 		return 2;
+	test_tmp_leftovers();
 	test_stale_lock();
 	test_dead_holder();
 	test_damaged_index();

@@ -296,6 +296,7 @@ static void index_sample(struct ms_map *map)
 	r->savedate = 1700000000;
 	ms_exp_add(map, 1, 2, 100);
 	ms_exp_add(map, 4, 8, 499);
+	map->first_recent_uid = 4;
 }
 
 static void test_index(void)
@@ -311,7 +312,8 @@ static void test_index(void)
 	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &back,
 				  &error) == 0);
 	UNIT_CHECK(back.uidvalidity == 77 && back.nextuid == 10 &&
-		   back.highest_modseq == 500 && back.count == 2);
+		   back.highest_modseq == 500 && back.count == 2 &&
+		   back.first_recent_uid == 4);
 	UNIT_STREQ(back.guid, map.guid);
 	UNIT_STREQ(back.hdr_ext, "Zx");
 	UNIT_STREQ(back.recs[0].ext, "W7 P");
@@ -365,8 +367,7 @@ static void test_index_invalid(void)
 				  &error) < 0);
 	buf_reset(&b);
 	map.recs[1].modseq = 1;
-	free(map.recs[1].base);
-	map.recs[1].base = xstrdup("a:2,S");
+	map.recs[1].base[1] = ':';	/* "2:M1.h" */
 	UNIT_CHECK(ms_index_format(&map, &b) == 0);
 	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &back,
 				  &error) < 0);
@@ -426,6 +427,63 @@ static void test_index_exp_invalid(void)
 	buf_deinit(&b);
 }
 
+/* The CRC of an index whose octets a test changed. */
+static void fix_crc(struct buf *b)
+{
+	uint32_t crc = ms_crc32(b->data, b->len - 4);
+
+	for (size_t i = 0; i < 4; i++)
+		b->data[b->len - 4 + i] = (char)(crc >> (8 * i));
+}
+
+/* The first recent UID (version 3 on, at octet 32): 1..next UID; a
+ * version 2 file has none (nor version 4's id after it) and is read with
+ * its next UID (nothing it lists is recent). */
+static void test_index_first_recent(void)
+{
+	static const uint32_t bad[] = { 0, 11, UINT32_MAX };
+	struct ms_map map, back;
+	struct buf b;
+	const char *error;
+
+	index_sample(&map);
+	buf_init(&b, 1 << 20);
+	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[8] == 4 &&
+		   b.data[32] == 4);
+	ms_map_init(&back);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (size_t k = 0; k < 4; k++)
+			b.data[32 + k] = (char)(bad[i] >> (8 * k));
+		fix_crc(&b);
+		UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len,
+					  &back, &error) < 0);
+	}
+	b.data[32] = 10;	/* the next UID: nothing recent */
+	b.data[33] = b.data[34] = b.data[35] = 0;
+	fix_crc(&b);
+	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &back,
+				  &error) == 0 && back.first_recent_uid == 10);
+	/* The same as version 2. */
+	memmove(b.data + 32, b.data + 44, b.len - 44);
+	b.len -= 12;
+	b.data[8] = 2;
+	fix_crc(&b);
+	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &back,
+				  &error) == 0 && back.first_recent_uid == 10 &&
+		   back.count == 2 && back.exp_count == 2);
+	/* Not known (a rebuilt map not yet told): written as 1; never
+	 * above the next UID. */
+	map.first_recent_uid = 0;
+	buf_reset(&b);
+	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[32] == 1);
+	map.first_recent_uid = 50;
+	buf_reset(&b);
+	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[32] == 10);
+	buf_deinit(&b);
+	map_free(&back);
+	map_free(&map);
+}
+
 static void put_le(struct buf *b, uint64_t v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -478,15 +536,21 @@ static void test_index_v1(void)
 		   map.recs[0].modseq == 500 && map.highest_modseq == 501);
 	UNIT_CHECK(map.exp_count == 1 && map.exp[0].first == 1 &&
 		   map.exp[0].last == 9 && map.exp[0].modseq == 501);
-	/* Written back as version 2, which reads the same. */
+	/* What it lists was seen: the UIDs after it are recent. */
+	UNIT_CHECK(map.first_recent_uid == 10);
+	/* Written back as version 4, which reads the same (the name not
+	 * known: a version 1 file did not record it). */
 	struct buf out;
 	struct ms_map back;
 	buf_init(&out, 1 << 20);
-	UNIT_CHECK(ms_index_format(&map, &out) == 0 && out.data[8] == 2);
+	UNIT_CHECK(map.recs[0].where == MS_WHERE_ODD);
+	UNIT_CHECK(ms_index_format(&map, &out) == 0 && out.data[8] == 4);
 	ms_map_init(&back);
 	UNIT_CHECK(ms_index_parse((unsigned char *)out.data, out.len, &back,
 				  &error) == 0 && back.highest_modseq == 501 &&
-		   back.exp_count == 1 && back.recs[0].savedate == 1600000000);
+		   back.exp_count == 1 && back.recs[0].savedate == 1600000000 &&
+		   back.first_recent_uid == 10 &&
+		   back.recs[0].where == MS_WHERE_ODD);
 	map_free(&back);
 	map_free(&map);
 	buf_deinit(&out);
@@ -671,6 +735,7 @@ int main(void)
 	test_index_invalid();
 	test_index_exp_invalid();
 	test_index_v1();
+	test_index_first_recent();
 	test_exp_compact();
 	test_exp_record();
 	test_name_flags();

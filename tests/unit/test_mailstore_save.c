@@ -5,7 +5,9 @@
  * when a step fails, and a process killed between any two steps never
  * loses a message it was told was saved nor gives a UID twice. Copies
  * are hard links (or real copies across file systems) with flags kept
- * and keywords mapped by name. */
+ * and keywords mapped by name. And who new messages are \Recent for:
+ * the first handle that claims them (a read-write SELECT), never one
+ * that only looks (STATUS, EXAMINE, POP3, a save or copy target). */
 #include "config.h"
 #include <errno.h>
 #include <regex.h>
@@ -62,7 +64,8 @@ static off_t file_size(const char *path)
 static void test_save(void)
 {
 	const char *p = tkeep(tpath("%s/save", dir));
-	struct mailstore *box = open_box(p, MAILSTORE_OPEN_CREATE);
+	struct mailstore *box = open_box(p, MAILSTORE_OPEN_CREATE |
+					 MAILSTORE_OPEN_CLAIM_RECENT);
 	const char *error = "";
 	unsigned kw;
 	static const char one[] = "Subject: one\r\n\r\nline\r\nbare\nend\r\n";
@@ -113,7 +116,7 @@ static void test_save(void)
 	UNIT_CHECK(mailstore_save(box, msgs, 0, uids, &bytes, &error) == 0 &&
 		   bytes == 0);
 	/* Another handle: the same UIDs, sizes and save dates; not recent
-	 * there. */
+	 * there (box claimed them). */
 	struct mailstore *other = open_box(p, 0);
 	UNIT_CHECK(mailstore_count(other) == 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -403,11 +406,191 @@ static void test_copy(const char *dst_root, bool want_link)
 	unit_rmtree(dp);
 }
 
+/* The messages of box that are recent for it, as "uid,uid". */
+static const char *recent_of(struct mailstore *box)
+{
+	static char out[256];
+	size_t len = 0;
+	const char *error = "";
+
+	if (mailstore_sync(box, &error) < 0) {
+		fprintf(stderr, "sync: %s\n", error);
+		return "(sync failed)";
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < mailstore_count(box) && len < 200; i++)
+		if (mailstore_msg(box, i)->recent)
+			len += (size_t)snprintf(out + len, sizeof(out) - len,
+						"%s%u", len > 0 ? "," : "",
+						mailstore_msg(box, i)->uid);
+	return out;
+}
+
+static size_t status_recent(const char *p)
+{
+	struct mailstore *box = open_box(p, 0);
+	size_t n = mailstore_recent_count(box);
+
+	mailstore_close(&box);
+	return n;
+}
+
+static void deliver(const char *p, unsigned n)
+{
+	twrite(tpath("%s/new/%u.M%uP7.h,S=2,W=3", p, 1600000000 + n, n),
+	       "m\n");
+}
+
+/* Dovecot's \Recent: looking (STATUS, EXAMINE, POP3) never takes it
+ * away; the first claimer gets each message, the next one none. */
+static void test_recent_claims(void)
+{
+	const char *p = tkeep(tpath("%s/recent", dir));
+	const uint32_t claim = MAILSTORE_OPEN_CLAIM_RECENT;
+
+	tmaildir(p);
+	deliver(p, 1);
+	deliver(p, 2);
+	/* STATUS: both recent, nothing claimed (twice, moving them to
+	 * cur/ and giving UIDs the first time). */
+	UNIT_CHECK(status_recent(p) == 2 && status_recent(p) == 2);
+	UNIT_CHECK(tcount(tpath("%s/new", p)) == 0);
+	/* EXAMINE sees them recent and leaves them so. */
+	struct mailstore *ex = open_box(p, 0);
+	UNIT_STREQ(recent_of(ex), "1,2");
+	UNIT_CHECK(status_recent(p) == 2);
+	/* The first SELECT claims them; a second gets none. */
+	struct mailstore *a = open_box(p, claim);
+	UNIT_STREQ(recent_of(a), "1,2");
+	UNIT_CHECK(mailstore_recent_count(a) == 0 && status_recent(p) == 0);
+	struct mailstore *b = open_box(p, claim);
+	UNIT_STREQ(recent_of(b), "");
+	/* A delivery goes to the claimer that syncs first; STATUS and a
+	 * looker syncing before it take nothing. */
+	deliver(p, 3);
+	UNIT_CHECK(status_recent(p) == 1);
+	UNIT_STREQ(recent_of(ex), "1,2,3");
+	UNIT_STREQ(recent_of(b), "3");
+	UNIT_STREQ(recent_of(a), "1,2");
+	UNIT_CHECK(status_recent(p) == 0);
+	deliver(p, 4);
+	UNIT_STREQ(recent_of(a), "1,2,4");
+	UNIT_STREQ(recent_of(b), "3");
+	/* Saved by a handle that only looks (APPEND to a folder that is
+	 * not selected): recent for the next claimer; saved by a claimer:
+	 * its own. */
+	struct mailstore_new_msg msg = { "x\n", 2, 0, 0, 0 };
+	uint32_t uid;
+	const char *error = "";
+	struct mailstore *t = open_box(p, 0);
+	UNIT_CHECK(mailstore_save(t, &msg, 1, &uid, NULL, &error) == 0 &&
+		   uid == 5 && mailstore_msg(t, 4)->recent);
+	mailstore_close(&t);
+	UNIT_CHECK(status_recent(p) == 1);
+	UNIT_CHECK(mailstore_save(b, &msg, 1, &uid, NULL, &error) == 0 &&
+		   uid == 6);
+	UNIT_STREQ(recent_of(b), "3,5,6");
+	UNIT_STREQ(recent_of(a), "1,2,4");
+	UNIT_CHECK(status_recent(p) == 0);
+	/* A new claimer after both closed: nothing left. */
+	mailstore_close(&a);
+	mailstore_close(&b);
+	mailstore_close(&ex);
+	a = open_box(p, claim);
+	UNIT_STREQ(recent_of(a), "");
+	mailstore_close(&a);
+	/* The index lost: what waits in new/ is recent (from the first
+	 * UID found there on), what is in cur/ is not. */
+	deliver(p, 7);
+	unlink(tpath("%s/surel-index", p));
+	UNIT_CHECK(status_recent(p) == 1);
+	a = open_box(p, claim);
+	UNIT_STREQ(recent_of(a), "7");
+	mailstore_close(&a);
+	unit_rmtree(p);
+}
+
+enum { CLAIMERS = 3, CLAIM_MSGS = 40 };
+
+/* A SELECT-like process: claims for a while, then writes what it got. */
+static void claimer(const char *p, int k)
+{
+	struct mailstore *box = open_box(p, MAILSTORE_OPEN_CLAIM_RECENT);
+	const char *error = "";
+	FILE *log = fopen(tpath("%s/claimed.%d", dir, k), "w");
+
+	for (int i = 0; i < 150; i++) {
+		if (mailstore_sync(box, &error) < 0)
+			_exit(1);
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	for (size_t i = 0; i < mailstore_count(box); i++)
+		if (mailstore_msg(box, i)->recent)
+			fprintf(log, "%u\n", mailstore_msg(box, i)->uid);
+	fclose(log);
+	mailstore_close(&box);
+	_exit(0);
+}
+
+/* Claimers, a looker (STATUS) and deliveries at once: each message is
+ * recent for exactly one claimer, or left for the next one. */
+static void test_recent_concurrency(void)
+{
+	const char *p = tkeep(tpath("%s/claims", dir));
+	pid_t pids[CLAIMERS + 1];
+	int status, seen[CLAIM_MSGS + 2] = { 0 };
+	unsigned uid;
+
+	tmaildir(p);
+	for (int k = 0; k <= CLAIMERS; k++) {
+		if ((pids[k] = fork()) == 0 && k < CLAIMERS)
+			claimer(p, k);
+		if (pids[k] == 0) {
+			for (int i = 0; i < 30; i++) {
+				if (status_recent(p) > CLAIM_MSGS)
+					_exit(1);
+				nanosleep(&(struct timespec){ 0, 30000000 },
+					  NULL);
+			}
+			_exit(0);
+		}
+	}
+	for (unsigned i = 1; i <= CLAIM_MSGS; i++) {
+		deliver(p, i);
+		nanosleep(&(struct timespec){ 0, 25000000 }, NULL);
+	}
+	for (int k = 0; k <= CLAIMERS; k++)
+		UNIT_CHECK(waitpid(pids[k], &status, 0) == pids[k] &&
+			   WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* What nobody claimed goes to the next SELECT. */
+	struct mailstore *last = open_box(p, MAILSTORE_OPEN_CLAIM_RECENT);
+	for (size_t i = 0; i < mailstore_count(last); i++)
+		if (mailstore_msg(last, i)->recent &&
+		    mailstore_msg(last, i)->uid <= CLAIM_MSGS)
+			seen[mailstore_msg(last, i)->uid]++;
+	UNIT_CHECK(mailstore_count(last) == CLAIM_MSGS);
+	mailstore_close(&last);
+	for (int k = 0; k < CLAIMERS; k++) {
+		FILE *log = fopen(tpath("%s/claimed.%d", dir, k), "r");
+		while (log != NULL && fscanf(log, "%u", &uid) == 1)
+			seen[uid <= CLAIM_MSGS ? uid : CLAIM_MSGS + 1]++;
+		if (log != NULL)
+			fclose(log);
+	}
+	size_t once = 0;
+	for (unsigned i = 1; i <= CLAIM_MSGS; i++)
+		once += seen[i] == 1;
+	UNIT_CHECK(once == CLAIM_MSGS && seen[CLAIM_MSGS + 1] == 0);
+	unit_rmtree(p);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
 		return 2;
 	ms_lock_set_wait_ms(5000);
+	test_recent_claims();
+	test_recent_concurrency();
 	test_save();
 	test_save_with_deliveries();
 	test_all_or_nothing();

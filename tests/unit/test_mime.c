@@ -1,7 +1,8 @@
 /* Unit tests of lib/mime: header fields (unfolding, look-up, malformed
  * lines), Content-Type parameters, the part tree of simple, multipart and
- * nested messages with LF and CRLF, IMAP part numbers, line counts, and
- * the limits (depth with 10,000 levels, parts, parameters). */
+ * nested messages with LF and CRLF, IMAP part numbers, line counts and
+ * CRLF sizes (random nested messages against a plain count of each
+ * part), and the limits (depth with 10,000 levels, parts, parameters). */
 #include "config.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -455,6 +456,103 @@ static void test_limits(void)
 	mime_message_free(&m);
 }
 
+/* A line end: LF, CR LF, or a stray CR before either. */
+static void random_eol(struct buf *b)
+{
+	static const char *const eol[] = { "\n", "\r\n", "\r\n", "\r\r\n",
+					   "\n" };
+
+	unit_put(b, "%s", eol[rand() % 5]);
+}
+
+/* A random body of kind depth levels deep into b: text, multipart (some
+ * lines near its boundary) or message/rfc822, with mixed line ends. */
+static void random_part(struct buf *b, int depth, unsigned *serial)
+{
+	int kind = depth >= 3 ? 0 : rand() % 3;
+	unsigned id = (*serial)++;
+
+	if (kind == 1) {
+		unit_put(b, "Content-Type: multipart/mixed; boundary=b%u", id);
+		random_eol(b);
+		random_eol(b);
+		for (int n = rand() % 4; n >= 0; n--) {
+			unit_put(b, n % 2 ? "preamble\r" : "--b%u--x", id);
+			random_eol(b);
+			unit_put(b, "--b%u", id);
+			random_eol(b);
+			random_part(b, depth + 1, serial);
+			random_eol(b);
+		}
+		unit_put(b, rand() % 4 ? "--b%u--" : "--b%u", id);
+		random_eol(b);
+		if (rand() % 2)
+			unit_put(b, "epilogue\n\n");
+		return;
+	}
+	if (kind == 2) {
+		unit_put(b, "Content-Type: message/rfc822");
+		random_eol(b);
+		random_eol(b);
+		unit_put(b, "Subject: inner %u", id);
+		random_eol(b);
+		random_part(b, depth + 1, serial);
+		return;
+	}
+	unit_put(b, "Content-Type: text/plain");
+	random_eol(b);
+	random_eol(b);
+	for (int n = rand() % 6; n > 0; n--) {
+		unit_put(b, "%s", rand() % 3 ? "text line" : "\r");
+		if (n > 1 || rand() % 2)
+			random_eol(b);
+	}
+}
+
+/* body_lines and body_bare_lfs of every part, counted plainly. */
+static bool counts_ok(const char *s, const struct mime_message *m)
+{
+	for (size_t i = 0; i < m->part_count; i++) {
+		const struct mime_part *p = m->parts[i];
+		const char *d = s + p->body_offset;
+		size_t lf = 0, bare = 0;
+
+		for (size_t k = 0; k < p->body_len; k++) {
+			if (d[k] != '\n')
+				continue;
+			lf++;
+			bare += k == 0 || d[k - 1] != '\r';
+		}
+		if (p->body_len > 0 && d[p->body_len - 1] != '\n')
+			lf++;
+		if (p->body_lines != lf || p->body_bare_lfs != bare)
+			return false;
+	}
+	return true;
+}
+
+static void test_counts(void)
+{
+	struct buf b;
+	size_t bad = 0, nested = 0;
+
+	buf_init(&b, 1 << 20);
+	srand(11);
+	for (int round = 0; round < 2000; round++) {
+		unsigned serial = 0;
+
+		buf_reset(&b);
+		random_part(&b, 0, &serial);
+		struct mime_message *m = mime_parse(b.data, b.len, &limits);
+		bad += !counts_ok(b.data, m);
+		nested += m->part_count > 3;
+		mime_message_free(&m);
+	}
+	UNIT_CHECK(bad == 0);
+	UNIT_CHECK(nested > 100);
+	buf_deinit(&b);
+}
+
 int main(void)
 {
 	test_header();
@@ -462,6 +560,7 @@ int main(void)
 	test_alternative();
 	test_mixed_nested();
 	test_broken();
+	test_counts();
 	test_params();
 	test_depth();
 	test_limits();

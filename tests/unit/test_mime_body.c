@@ -215,11 +215,93 @@ static void test_text(void)
 	mime_message_free(&msg);
 }
 
+static void test_textmap(void)
+{
+	struct mime_message *msg =
+		mime_parse(multipart, sizeof(multipart) - 1, &limits);
+	struct mime_body_piece piece;
+	struct buf map, text, direct;
+	size_t pos = 0, bodies = 0, headers = 0;
+	const struct mime_part *p = msg->root->children;
+	int r;
+
+	buf_init(&map, 4096);
+	buf_init(&text, 4096);
+	buf_init(&direct, 4096);
+	UNIT_CHECK(mime_body_textmap_write(msg, sizeof(multipart) - 1, &map) ==
+		   0);
+	/* each part's header, and the text of the four text parts, with the
+	 * same text as mime_body_text gives */
+	for (; p != NULL; p = p->next) {
+		r = mime_body_textmap_next(map.data, map.len, &pos, &piece);
+		UNIT_CHECK(r == 1 && piece.header &&
+			   piece.offset == p->header_offset &&
+			   piece.len == p->header_len);
+		headers += r == 1;
+		if (!mime_body_is_text(p))
+			continue;
+		r = mime_body_textmap_next(map.data, map.len, &pos, &piece);
+		UNIT_CHECK(r == 1 && !piece.header &&
+			   piece.offset == p->body_offset &&
+			   piece.len == p->body_len);
+		if (r != 1)
+			break;
+		bodies++;
+		buf_reset(&text);
+		buf_reset(&direct);
+		UNIT_CHECK(mime_body_piece_text(&piece, multipart + piece.offset,
+						piece.len, &text) == 0);
+		UNIT_CHECK(mime_body_text(multipart, sizeof(multipart) - 1, p,
+					  &direct) == 0);
+		UNIT_CHECK(text.len == direct.len &&
+			   memcmp(text.data, direct.data, text.len) == 0);
+	}
+	r = mime_body_textmap_next(map.data, map.len, &pos, &piece);
+	UNIT_CHECK(r == 0 && headers == 5 && bodies == 4);
+	UNIT_CHECK(strstr(map.data, "B ") != NULL &&
+		   strstr(map.data, " base64 utf-8\n") != NULL &&
+		   strstr(map.data, " quoted-printable iso-8859-1\n") != NULL &&
+		   strstr(map.data, " 7bit -\n") != NULL);
+	/* the bound */
+	buf_deinit(&map);
+	buf_init(&map, 10);
+	UNIT_CHECK(mime_body_textmap_write(msg, sizeof(multipart) - 1, &map) ==
+		   -1);
+	buf_deinit(&map);
+	/* malformed maps */
+	static const char *const bad[] = {
+		"X 1 2\n", "H 1 2", "H 1\n", "H 01 2\n", "H -1 2\n",
+		"B 1 2 base64\n", "B 1 2 base64 utf-8", "B 1 2  utf-8\n",
+		"B 1 2 base64 ut/f8\n", "H 99999999999999999999999 1\n",
+		"B 1 2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pos = 0;
+		UNIT_CHECK(mime_body_textmap_next(bad[i], strlen(bad[i]), &pos,
+						  &piece) == -1);
+	}
+	pos = 0;
+	UNIT_CHECK(mime_body_textmap_next("H 0 5\nB 5 7 8bit -\n", 19, &pos,
+					  &piece) == 1 &&
+		   piece.header && piece.offset == 0 && piece.len == 5);
+	UNIT_CHECK(mime_body_textmap_next("H 0 5\nB 5 7 8bit -\n", 19, &pos,
+					  &piece) == 1 &&
+		   !piece.header && piece.offset == 5 && piece.len == 7 &&
+		   strcmp(piece.encoding, "8bit") == 0 &&
+		   strcmp(piece.charset, "-") == 0);
+	UNIT_CHECK(mime_body_textmap_next("H 0 5\nB 5 7 8bit -\n", 19, &pos,
+					  &piece) == 0);
+	buf_deinit(&text);
+	buf_deinit(&direct);
+	mime_message_free(&msg);
+}
+
 int main(void)
 {
 	test_decode();
 	test_charsets();
 	test_utf8_valid();
 	test_text();
+	test_textmap();
 	return unit_done();
 }
