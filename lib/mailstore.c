@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "buf.h"
@@ -145,6 +146,77 @@ mode_t ms_file_mode(const struct mailstore *box)
 	if (stat(box->path, &st) < 0)
 		return 0600;
 	return (st.st_mode & 0666) | 0600;
+}
+
+int ms_arena_init(struct ms_arena *a, size_t len)
+{
+	memset(a, 0, sizeof(*a));
+	if (len == 0)
+		return -1;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	a->base = p;
+	a->len = len;
+	return 0;
+}
+
+void *ms_arena_alloc(struct ms_arena *a, size_t n)
+{
+	size_t at;
+
+	if (a == NULL || a->base == NULL)
+		return NULL;
+	at = (a->used + 7) & ~(size_t)7;
+	if (at > a->len || n > a->len - at)
+		return NULL;
+	a->used = at + n;
+	return a->base + at;
+}
+
+bool ms_arena_has(const struct ms_arena *a, const void *p)
+{
+	const char *c = p;
+
+	return a != NULL && a->base != NULL && c >= a->base &&
+		c < a->base + a->len;
+}
+
+void ms_arena_free(struct ms_arena *a)
+{
+	if (a->base != NULL)
+		munmap(a->base, a->len);
+	memset(a, 0, sizeof(*a));
+}
+
+int ms_arena_take(struct ms_arena *to, struct ms_arena *spare, size_t len)
+{
+	ms_arena_free(to);
+	if (spare->base != NULL && spare->len >= len) {
+		*to = *spare;
+		to->used = 0;
+		memset(spare, 0, sizeof(*spare));
+		return 0;
+	}
+	return ms_arena_init(to, len);
+}
+
+/* A folder this large keeps no spare: its memory would double. */
+#define ARENA_SPARE_MAX ((size_t)32 << 20)
+
+void ms_arena_keep(struct ms_arena *spare, struct ms_arena *a)
+{
+	if (a->base == NULL)
+		return;
+	if (a->len <= ARENA_SPARE_MAX &&
+	    (spare->base == NULL || spare->len < a->len)) {
+		ms_arena_free(spare);
+		*spare = *a;
+	} else {
+		ms_arena_free(a);
+	}
+	memset(a, 0, sizeof(*a));
 }
 
 /* Eight octets a step: a sync hashes every name of the folder a few
@@ -306,7 +378,7 @@ int mailstore_open(const char *path, unsigned flags, struct mailstore **box_r,
 	ms_map_init(&box->ul);
 	ms_map_init(&box->ix);
 	/* Missing or damaged: rebuilt by the first sync. */
-	(void)ms_index_read(box->index_path, &box->ix, &box->ix_stamp);
+	ms_index_read_box(box);
 	if (ms_keywords_refresh(box, error_r) < 0 ||
 	    (ms_open_fast(box) == 0 && ms_sync(box, true, error_r) < 0)) {
 		box->ix_dirty = false;
@@ -325,12 +397,14 @@ void mailstore_close(struct mailstore **boxp)
 		return;
 	ms_save_index_if_dirty(box);
 	ms_limbo_purge(box, true);
-	ms_msgs_free(box->msgs, box->count);
+	ms_msgs_free(&box->arena, box->msgs, box->count);
 	ms_graveyard_clear(box);
 	ms_map_clear(&box->ul);
 	free(box->ul.hdr_ext);
 	ms_map_clear(&box->ix);
 	free(box->ix.hdr_ext);
+	ms_arena_free(&box->arena);
+	ms_arena_free(&box->spare);
 	ms_keywords_free(box->keywords);
 	free(box->path);
 	free(box->uidlist_path);
@@ -343,19 +417,24 @@ void mailstore_close(struct mailstore **boxp)
 	*boxp = NULL;
 }
 
-void ms_msgs_free(struct mailstore_msg *msgs, size_t count)
+void ms_msgs_free(const struct ms_arena *arena, struct mailstore_msg *msgs,
+		  size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		free((char *)msgs[i].name);
-		free((char *)msgs[i].pop3_uidl);
+		if (!ms_arena_has(arena, msgs[i].name))
+			free((char *)msgs[i].name);
+		if (!ms_arena_has(arena, msgs[i].pop3_uidl))
+			free((char *)msgs[i].pop3_uidl);
 	}
-	free(msgs);
+	if (!ms_arena_has(arena, msgs))
+		free(msgs);
 }
 
 void ms_graveyard_clear(struct mailstore *box)
 {
 	for (size_t i = 0; i < box->graveyard_count; i++)
-		free(box->graveyard[i]);
+		if (!ms_arena_has(&box->arena, box->graveyard[i]))
+			free(box->graveyard[i]);
 	xfree(&box->graveyard);
 	box->graveyard_count = 0;
 }

@@ -144,6 +144,18 @@ static void set_modseq(struct ms_sync *c, const struct ms_map *latest,
 	c->need_lock = true;
 }
 
+/* A copy of n octets of s (and a NUL) in arena, else allocated alone. */
+static char *arena_strndup(struct ms_arena *arena, const char *s, size_t n)
+{
+	char *p = ms_arena_alloc(arena, n + 1);
+
+	if (p == NULL)
+		return xstrndup(s, n);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
 /* f: the message's file in the scan, or -1. */
 static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
 		    const char *name, bool in_new, long f)
@@ -159,7 +171,7 @@ static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
 
 	m->uid = rec->uid;
 	m->base = rec->base;
-	m->name = xstrdup(name);
+	m->name = arena_strndup(&c->arena, name, strlen(name));
 	m->in_new = in_new;
 	m->flags = rec->flags;
 	m->keywords = rec->keywords;
@@ -171,8 +183,9 @@ static void add_msg(struct ms_sync *c, const struct ms_rec *rec,
 	/* Dovecot: an empty P means "the base name". */
 	m->pop3_uidl = NULL;
 	if (ms_ext_find(rec->ext, 'P', &p3, &p3len))
-		m->pop3_uidl = p3len == 0 ? xstrdup(rec->base) :
-			xstrndup(p3, p3len);
+		m->pop3_uidl = p3len == 0 ?
+			arena_strndup(&c->arena, rec->base, strlen(rec->base)) :
+			arena_strndup(&c->arena, p3, p3len);
 }
 
 /* Where message r is: the scan (*f_r its file there), or (when the scan
@@ -240,7 +253,8 @@ static int build_one(struct ms_sync *c, const struct ms_map *latest,
 	if (ret <= 0) {
 		/* Gone since the scan (or unreadable): not listed now. */
 		c->ix.count--;
-		free(rec->base);
+		if (!ms_arena_has(&c->arena, rec->base))
+			free(rec->base);
 		if (ret < 0)
 			*error_r = ms_error("%s: %s", name, strerror(errno));
 		return ret;
@@ -346,6 +360,29 @@ static void build_header(struct ms_sync *c, const struct ms_map *latest)
 	}
 }
 
+/* From this many messages on, the new list is made in an arena. */
+#define BUILD_ARENA_MIN 256
+
+/* An arena for the list of the uidlist's records (ms_arena: a large
+ * folder's list is megabytes of fresh memory), sized by them: a record,
+ * a message, and for each its strings and name. */
+static void build_arena(struct ms_sync *c)
+{
+	const struct ms_map *ul = &c->box->ul;
+	size_t strings = 0;
+
+	ms_arena_keep(&c->box->spare, &c->arena);
+	if (ul->count < BUILD_ARENA_MIN)
+		return;
+	for (size_t i = 0; i < ul->count; i++)
+		strings += strlen(ul->recs[i].base) + strlen(ul->recs[i].ext);
+	(void)ms_arena_take(&c->arena, &c->box->spare, ul->count *
+			    (sizeof(struct ms_rec) +
+			     sizeof(struct mailstore_msg) + 96) +
+			    3 * strings + 4096);
+	c->ix.arena = &c->arena;
+}
+
 /* The new list: every message of the uidlist that has a file. */
 int ms_build(struct ms_sync *c, const char **error_r)
 {
@@ -361,7 +398,13 @@ int ms_build(struct ms_sync *c, const char **error_r)
 	c->need_lock = false;
 	c->new_min_uid = UINT32_MAX;
 	build_header(c, latest);
-	c->msgs = xcalloc(ul->count + 1, sizeof(*c->msgs));
+	build_arena(c);
+	c->msgs = ms_arena_alloc(&c->arena, (ul->count + 1) * sizeof(*c->msgs));
+	if (c->msgs == NULL)
+		c->msgs = xcalloc(ul->count + 1, sizeof(*c->msgs));
+	else	/* a kept arena is not fresh */
+		memset(c->msgs, 0, (ul->count + 1) * sizeof(*c->msgs));
+	ms_map_reserve(&c->ix, ul->count);
 	if (dfd.new_fd < 0 || dfd.cur_fd < 0) {
 		*error_r = ms_error("open %s: %s", box->path, strerror(errno));
 		ret = -1;
@@ -381,40 +424,48 @@ int ms_build(struct ms_sync *c, const char **error_r)
 
 void ms_build_discard(struct ms_sync *c)
 {
-	ms_msgs_free(c->msgs, c->count);
+	ms_msgs_free(&c->arena, c->msgs, c->count);
 	c->msgs = NULL;
 	c->count = 0;
 	ms_map_clear(&c->ix);
 	free(c->ix.hdr_ext);
 	c->ix.hdr_ext = NULL;
+	ms_arena_keep(&c->box->spare, &c->arena);
 	c->dirty = false;
 	c->need_lock = false;
 }
 
 /* An unchanged folder opened from surel-index alone (surel-stamps
  * vouches for it): the list the last full sync made, with no uidlist to
- * parse and no directory to read. What is recent follows the index's
- * first recent UID, as mark_recent has it for a sync that claims
- * nothing (a handle that claims only gets here with nothing to claim). */
+ * parse and no directory to read, in the arena the index was read into.
+ * What is recent follows the index's first recent UID, as mark_recent
+ * has it for a sync that claims nothing (a handle that claims only gets
+ * here with nothing to claim). */
 int ms_build_from_index(struct mailstore *box)
 {
 	const struct ms_map *ix = &box->ix;
-	struct mailstore_msg *msgs = xcalloc(ix->count + 1, sizeof(*msgs));
+	size_t n = ix->count + 1;
+	struct mailstore_msg *msgs = ms_arena_alloc(&box->arena,
+						    n * sizeof(*msgs));
 	uint32_t from = ms_index_first_recent(ix);
 	char name[MS_BASE_MAX + 64];
 	const char *p3;
 	size_t p3len;
 
+	if (msgs == NULL)
+		msgs = xcalloc(n, sizeof(*msgs));
+	else
+		memset(msgs, 0, n * sizeof(*msgs));
 	for (size_t i = 0; i < ix->count; i++) {
 		const struct ms_rec *r = &ix->recs[i];
 		struct mailstore_msg *m = &msgs[i];
 		if (ms_rec_name(r, name, sizeof(name)) < 0) {
-			ms_msgs_free(msgs, i);
+			ms_msgs_free(&box->arena, msgs, i);
 			return -1;
 		}
 		m->uid = r->uid;
 		m->base = r->base;
-		m->name = xstrdup(name);
+		m->name = arena_strndup(&box->arena, name, strlen(name));
 		m->in_new = (r->where & MS_WHERE_NEW) != 0;
 		m->flags = r->flags;
 		m->keywords = r->keywords;
@@ -425,10 +476,12 @@ int ms_build_from_index(struct mailstore *box)
 		m->savedate = r->savedate;
 		m->recent = r->uid >= from;
 		if (ms_ext_find(r->ext, 'P', &p3, &p3len))
-			m->pop3_uidl = p3len == 0 ? xstrdup(r->base) :
-				xstrndup(p3, p3len);
+			m->pop3_uidl = p3len == 0 ?
+				arena_strndup(&box->arena, r->base,
+					      strlen(r->base)) :
+				arena_strndup(&box->arena, p3, p3len);
 	}
-	ms_msgs_free(box->msgs, box->count);
+	ms_msgs_free(&box->arena, box->msgs, box->count);
 	box->msgs = msgs;
 	box->count = ix->count;
 	return 0;

@@ -183,8 +183,11 @@ static int rename_msg(struct flag_dirs *d, struct mailstore_msg *m,
 			return 1;
 		int fd = dir_fd(d, m->in_new);
 		if (fd >= 0 && renameat(fd, m->name, fd, name) == 0) {
-			/* Usually the same block: a letter more or less. */
-			char *owned = xrealloc((char *)m->name, len + 1);
+			/* Usually the same block: a letter more or less (a
+			 * name in the open's arena is copied out of it). */
+			char *owned = ms_arena_has(&d->box->arena, m->name) ?
+				xmalloc(len + 1) :
+				xrealloc((char *)m->name, len + 1);
 			memcpy(owned, name, len + 1);
 			m->name = owned;
 			return 1;

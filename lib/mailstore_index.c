@@ -247,9 +247,11 @@ int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 		   const char **error_r)
 {
 	struct rd r = { .p = data, .left = len };
+	struct ms_arena *arena = map->arena;
 	uint32_t count;
 
 	ms_map_clear(map);
+	map->arena = arena;
 	if (len < IX_HEADER_SIZE + 4 || len > MS_FILE_MAX) {
 		*error_r = ms_error("surel-index: bad size %zu", len);
 		return -1;
@@ -470,14 +472,35 @@ static uint64_t new_id(void)
  * 10,000 messages), and a copy of it costs more than parsing it. The
  * file is only ever replaced by rename(), never changed in place, so
  * the mapping stays what it was. */
+/* The arena for an index of len octets and the list made from it: the
+ * records and the messages (their count is at octet 44 of version 4;
+ * an older index cannot open a folder alone: no arena), the strings
+ * (within the file's size), the names (base, info, letters). */
+static size_t arena_size(const unsigned char *data, size_t len)
+{
+	const size_t per = sizeof(struct ms_rec) +
+		sizeof(struct mailstore_msg) + MAILSTORE_KEYWORDS_MAX + 40;
+	uint64_t count = 0;
+
+	if (len < 48 || memcmp(data, IX_MAGIC, 8) != 0 || data[8] != 4)
+		return 0;
+	for (size_t i = 0; i < 4; i++)
+		count |= (uint64_t)data[44 + i] << (8 * i);
+	if (count > MS_MSGS_MAX || count * 46 > len)
+		return 0;
+	return (size_t)(count * per) + 2 * len + 4096;
+}
+
 int ms_index_read(const char *path, struct ms_map *map, struct ms_stamp *st)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct ms_arena *arena = map->arena;
 	struct stat s;
 	const char *error;
 	int ret = -1;
 
 	ms_map_clear(map);
+	map->arena = arena;
 	memset(st, 0, sizeof(*st));
 	if (fd < 0)
 		return 0;
@@ -488,8 +511,11 @@ int ms_index_read(const char *path, struct ms_map *map, struct ms_stamp *st)
 	if (S_ISREG(s.st_mode) && s.st_size > 0 &&
 	    (uint64_t)s.st_size <= MS_FILE_MAX) {
 		void *data = mmap(NULL, (size_t)s.st_size, PROT_READ,
-				  MAP_PRIVATE, fd, 0);
+				  MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (data != MAP_FAILED) {
+			if (arena != NULL && arena->base == NULL)
+				(void)ms_arena_init(arena, arena_size(
+					data, (size_t)s.st_size));
 			ret = ms_index_parse(data, (size_t)s.st_size, map,
 					     &error);
 			munmap(data, (size_t)s.st_size);
@@ -502,6 +528,12 @@ int ms_index_read(const char *path, struct ms_map *map, struct ms_stamp *st)
 	st->size = s.st_size;
 	st->mtime = s.st_mtim;
 	return ret < 0 ? 0 : 1;
+}
+
+void ms_index_read_box(struct mailstore *box)
+{
+	box->ix.arena = &box->arena;
+	(void)ms_index_read(box->index_path, &box->ix, &box->ix_stamp);
 }
 
 int ms_index_write(const struct mailstore *box, struct ms_map *map,

@@ -339,10 +339,17 @@ static void swap_in(struct ms_sync *c, bool saved)
 {
 	struct mailstore *box = c->box;
 
-	ms_msgs_free(box->msgs, box->count);
+	ms_msgs_free(&box->arena, box->msgs, box->count);
+	ms_graveyard_clear(box);
 	ms_map_clear(&box->ix);
 	free(box->ix.hdr_ext);
+	/* Nothing points into the old arena any more: kept for the next
+	 * sync. The new list's comes along with it. */
+	ms_arena_keep(&box->spare, &box->arena);
+	box->arena = c->arena;
+	memset(&c->arena, 0, sizeof(c->arena));
 	box->ix = c->ix;
+	box->ix.arena = box->ix.arena != NULL ? &box->arena : NULL;
 	box->msgs = c->msgs;
 	box->count = c->count;
 	c->msgs = NULL;

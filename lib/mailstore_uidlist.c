@@ -3,6 +3,7 @@
  * exactly as Dovecot 2.3 does, so that either can take over the other's
  * Maildir. Pure functions: no I/O. */
 #include "config.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,35 +21,56 @@ void ms_map_init(struct ms_map *map)
 void ms_map_clear(struct ms_map *map)
 {
 	for (size_t i = 0; i < map->count; i++)
-		free(map->recs[i].base);	/* ext too: one block */
-	free(map->recs);
+		if (!ms_arena_has(map->arena, map->recs[i].base))
+			free(map->recs[i].base);	/* ext too: one block */
+	if (!ms_arena_has(map->arena, map->recs))
+		free(map->recs);
 	free(map->exp);
 	free(map->hdr_ext);
 	ms_map_init(map);
 }
 
+/* Room for n records; records in an arena are copied out of it. */
+static void map_grow(struct ms_map *map, size_t n)
+{
+	if (ms_arena_has(map->arena, map->recs)) {
+		struct ms_rec *recs = xreallocarray(NULL, n, sizeof(*recs));
+		memcpy(recs, map->recs, map->count * sizeof(*recs));
+		map->recs = recs;
+	} else {
+		map->recs = xreallocarray(map->recs, n, sizeof(*map->recs));
+	}
+	map->alloc = n;
+}
+
 void ms_map_reserve(struct ms_map *map, size_t n)
 {
+	struct ms_rec *recs;
+
 	if (n <= map->alloc)
 		return;
-	map->recs = xreallocarray(map->recs, n, sizeof(*map->recs));
-	map->alloc = n;
+	if (map->recs == NULL && n <= SIZE_MAX / sizeof(*recs) &&
+	    (recs = ms_arena_alloc(map->arena, n * sizeof(*recs))) != NULL) {
+		map->recs = recs;
+		map->alloc = n;
+		return;
+	}
+	map_grow(map, n);
 }
 
 struct ms_rec *ms_map_add(struct ms_map *map, uint32_t uid, const char *base,
 			  size_t base_len, const char *ext, size_t ext_len)
 {
-	if (map->count == map->alloc) {
-		map->alloc = map->alloc < 64 ? 64 : map->alloc * 2;
-		map->recs = xreallocarray(map->recs, map->alloc,
-					  sizeof(*map->recs));
-	}
+	if (map->count == map->alloc)
+		map_grow(map, map->alloc < 64 ? 64 : map->alloc * 2);
 	struct ms_rec *r = &map->recs[map->count++];
 	memset(r, 0, sizeof(*r));
 	r->uid = uid;
 	/* One allocation for both: a folder has as many records as
 	 * messages, and a sync makes a map or two. */
-	r->base = xmalloc(base_len + ext_len + 2);
+	r->base = ms_arena_alloc(map->arena, base_len + ext_len + 2);
+	if (r->base == NULL)
+		r->base = xmalloc(base_len + ext_len + 2);
 	memcpy(r->base, base, base_len);
 	r->base[base_len] = '\0';
 	r->ext = r->base + base_len + 1;
@@ -278,7 +300,8 @@ static void drop_duplicates(struct ms_map *map)
 	ms_hash_deinit(&h);
 	for (size_t i = 0; i < map->count && dups > 0; i++) {
 		if (drop[i]) {
-			free(map->recs[i].base);	/* and ext */
+			if (!ms_arena_has(map->arena, map->recs[i].base))
+				free(map->recs[i].base);	/* and ext */
 			continue;
 		}
 		map->recs[out++] = map->recs[i];

@@ -248,6 +248,25 @@ static void test_open_fast(void)
 		   mailstore_msg(a, 7)->uid == mailstore_uidnext(a) - 1);
 	mailstore_close(&a);
 	mailstore_close(&b);
+
+	/* A handle opened so, whose file mutt renames: followed (its old
+	 * name stays valid until the next change), then its own rename. */
+	vouched(p);
+	a = open_box(p);
+	UNIT_CHECK(a->ul_header_only);
+	const char *old = tkeep(mailstore_msg(a, 0)->name);
+	UNIT_CHECK(rename(tpath("%s/cur/%s", p, old),
+			  tpath("%s/cur/%s:2,D", p, mailstore_msg(a, 0)->base))
+		   == 0);
+	UNIT_CHECK(mailstore_msg_open(a, 0, &fd, &error) == 1);
+	close(fd);
+	UNIT_CHECK(strcmp(mailstore_msg(a, 0)->name, old) != 0);
+	UNIT_CHECK(mailstore_msg_set_flags(a, 1, MAILSTORE_FLAG_ANSWERED, 0,
+					   &error) == 1);
+	sync_ok(a);
+	UNIT_CHECK(mailstore_msg(a, 0)->flags == MAILSTORE_FLAG_DRAFT &&
+		   mailstore_msg(a, 1)->flags == MAILSTORE_FLAG_ANSWERED);
+	mailstore_close(&a);
 }
 
 /* Whatever changed since the stamps, the open is a full sync. */
@@ -316,7 +335,8 @@ static void test_fast_refused(void)
 
 /* The first open of a folder filled by delivery: new/ and cur/ trade
  * places, the files keep their names, UIDs go in Dovecot's order, and
- * the open vouches for its index at once. */
+ * the open vouches for its index at once. (300 messages: the lists are
+ * made in arenas, which later syncs take over.) */
 static void test_exchange(void)
 {
 	const char *p = tkeep(tpath("%s/xchg", dir));
@@ -326,7 +346,7 @@ static void test_exchange(void)
 
 	tmaildir(p);
 	/* Written in reverse: the UIDs follow the time in the names. */
-	for (unsigned i = 100; i >= 1; i--)
+	for (unsigned i = 300; i >= 1; i--)
 		twrite(tpath("%s/new/%u.M%uP1.h,S=2,W=3", p, 1600000000 + i, i),
 		       "m\n");
 	tsettle(p);
@@ -335,8 +355,8 @@ static void test_exchange(void)
 	UNIT_CHECK(stat(tpath("%s/cur", p), &after) == 0 &&
 		   after.st_ino == before.st_ino);
 	UNIT_CHECK(tcount(tpath("%s/new", p)) == 0 &&
-		   tcount(tpath("%s/cur", p)) == 100);
-	UNIT_CHECK(mailstore_count(box) == 100 &&
+		   tcount(tpath("%s/cur", p)) == 300);
+	UNIT_CHECK(mailstore_count(box) == 300 &&
 		   mailstore_recent_count(box) == 0);
 	bool ordered = true;
 	for (size_t i = 0; i < mailstore_count(box); i++) {
@@ -349,7 +369,10 @@ static void test_exchange(void)
 	UNIT_CHECK(ordered);
 	UNIT_CHECK(texists(tpath("%s/%s", p, MS_STAMPS_NAME)));
 	again = open_box(p);
-	UNIT_CHECK(again->ul_header_only && mailstore_count(again) == 100);
+	UNIT_CHECK(again->ul_header_only && mailstore_count(again) == 300);
+	struct mailstore *full = open_box(p);
+	UNIT_CHECK(ms_sync(full, true, &error) == 0 && same_list(full, again));
+	mailstore_close(&full);
 	mailstore_close(&again);
 	/* A flag change gives the name its ":2,". */
 	UNIT_CHECK(mailstore_msg_set_flags(box, 0, MAILSTORE_FLAG_SEEN, 0,
@@ -358,8 +381,18 @@ static void test_exchange(void)
 	/* Deliveries go on into the new new/. */
 	twrite(tpath("%s/new/1700000000.M1P2.h", p), "x\n");
 	sync_ok(box);
-	UNIT_CHECK(mailstore_count(box) == 101 &&
-		   mailstore_msg(box, 100)->uid == 101);
+	UNIT_CHECK(mailstore_count(box) == 301 &&
+		   mailstore_msg(box, 300)->uid == 301);
+	/* More syncs, each list in the arena the one before left. */
+	for (unsigned i = 0; i < 3; i++) {
+		twrite(tpath("%s/new/1700000001.M%uP2.h", p, i), "y\n");
+		sync_ok(box);
+	}
+	uint32_t uid = mailstore_msg(box, 5)->uid;
+	UNIT_CHECK(mailstore_count(box) == 304 &&
+		   mailstore_expunge(box, &uid, 1, NULL, NULL, &error) == 0 &&
+		   mailstore_count(box) == 303 &&
+		   mailstore_msg(box, 0)->flags == MAILSTORE_FLAG_SEEN);
 	mailstore_close(&box);
 
 	/* cur/ not empty (a dot file is enough), or few files: each file
