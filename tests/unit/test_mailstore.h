@@ -79,6 +79,30 @@ static inline void tmaildir(const char *path)
 	mkdir(tpath("%s/cur", path), 0700);
 }
 
+/* dir/name as a Maildir with n messages delivered into new/, named in
+ * time order (kept in a buffer of its own). */
+static inline const char *tnew_box(const char *dir, const char *name,
+				   unsigned n)
+{
+	const char *p = tkeep(tpath("%s/%s", dir, name));
+
+	tmaildir(p);
+	for (unsigned i = 1; i <= n; i++)
+		twrite(tpath("%s/new/%u.M%uP1.h,S=2,W=3", p, 1600000000 + i, i),
+		       "m\n");
+	return p;
+}
+
+static inline void tsync_ok(struct mailstore *box)
+{
+	const char *error = "";
+
+	if (mailstore_sync(box, &error) < 0) {
+		fprintf(stderr, "sync: %s\n", error);
+		UNIT_CHECK(false);
+	}
+}
+
 /* Sets the mtime of path secs into the past. The nanoseconds differ at
  * every call, as a clock's would: a directory changed and set back twice
  * within one second must not get its old stamp again (the store takes

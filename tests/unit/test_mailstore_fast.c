@@ -38,28 +38,6 @@ static struct mailstore *open_box(const char *p)
 	return open_flags(p, 0);
 }
 
-static void sync_ok(struct mailstore *box)
-{
-	const char *error = "";
-
-	if (mailstore_sync(box, &error) < 0) {
-		fprintf(stderr, "sync: %s\n", error);
-		UNIT_CHECK(false);
-	}
-}
-
-/* A folder with n messages delivered into new/, names in time order. */
-static const char *make_box(const char *name, unsigned n)
-{
-	const char *p = tkeep(tpath("%s/%s", dir, name));
-
-	tmaildir(p);
-	for (unsigned i = 1; i <= n; i++)
-		twrite(tpath("%s/new/%u.M%uP1.h,S=2,W=3", p, 1600000000 + i, i),
-		       "m\n");
-	return p;
-}
-
 /* Opened (claiming \Recent, moving new/ to cur/), then synced once more
  * with its directories settled: that sync can vouch for the index. */
 static void vouched(const char *p)
@@ -69,7 +47,7 @@ static void vouched(const char *p)
 	tsettle(p);
 	box = open_flags(p, MAILSTORE_OPEN_CLAIM_RECENT);
 	tsettle(p);
-	sync_ok(box);
+	tsync_ok(box);
 	mailstore_close(&box);
 }
 
@@ -205,7 +183,7 @@ static void test_stamps_file(void)
  * list a full sync makes; the next change is seen by its first sync. */
 static void test_open_fast(void)
 {
-	const char *p = make_box("fast", 6);
+	const char *p = tnew_box(dir, "fast", 6);
 	struct mailstore *w, *a, *b;
 	const char *error;
 	struct mailstore_flag_change ch[2] = {
@@ -240,10 +218,10 @@ static void test_open_fast(void)
 	UNIT_CHECK(mailstore_msg_open(a, 2, &fd, &error) == 1);
 	close(fd);
 	/* Nothing changed: syncs stay cheap, and see a delivery. */
-	sync_ok(a);
+	tsync_ok(a);
 	UNIT_CHECK(a->ul_header_only);
 	twrite(tpath("%s/new/1700000001.M10P1.h", p), "new\n");
-	sync_ok(a);
+	tsync_ok(a);
 	UNIT_CHECK(!a->ul_header_only && mailstore_count(a) == 8 &&
 		   mailstore_msg(a, 7)->uid == mailstore_uidnext(a) - 1);
 	mailstore_close(&a);
@@ -263,7 +241,7 @@ static void test_open_fast(void)
 	UNIT_CHECK(strcmp(mailstore_msg(a, 0)->name, old) != 0);
 	UNIT_CHECK(mailstore_msg_set_flags(a, 1, MAILSTORE_FLAG_ANSWERED, 0,
 					   &error) == 1);
-	sync_ok(a);
+	tsync_ok(a);
 	UNIT_CHECK(mailstore_msg(a, 0)->flags == MAILSTORE_FLAG_DRAFT &&
 		   mailstore_msg(a, 1)->flags == MAILSTORE_FLAG_ANSWERED);
 	mailstore_close(&a);
@@ -272,7 +250,7 @@ static void test_open_fast(void)
 /* Whatever changed since the stamps, the open is a full sync. */
 static void test_fast_refused(void)
 {
-	const char *p = make_box("refused", 4);
+	const char *p = tnew_box(dir, "refused", 4);
 	struct mailstore *a, *b;
 	const char *error;
 
@@ -293,7 +271,7 @@ static void test_fast_refused(void)
 	tsettle(p);
 	a = open_box(p);
 	tsettle(p);
-	sync_ok(a);
+	tsync_ok(a);
 	mailstore_close(&a);
 	a = open_box(p);
 	UNIT_CHECK(a->ul_header_only && mailstore_recent_count(a) == 1 &&
@@ -380,13 +358,13 @@ static void test_exchange(void)
 	UNIT_CHECK(texists(tpath("%s/cur/1600000001.M1P1.h,S=2,W=3:2,S", p)));
 	/* Deliveries go on into the new new/. */
 	twrite(tpath("%s/new/1700000000.M1P2.h", p), "x\n");
-	sync_ok(box);
+	tsync_ok(box);
 	UNIT_CHECK(mailstore_count(box) == 301 &&
 		   mailstore_msg(box, 300)->uid == 301);
 	/* More syncs, each list in the arena the one before left. */
 	for (unsigned i = 0; i < 3; i++) {
 		twrite(tpath("%s/new/1700000001.M%uP2.h", p, i), "y\n");
-		sync_ok(box);
+		tsync_ok(box);
 	}
 	uint32_t uid = mailstore_msg(box, 5)->uid;
 	UNIT_CHECK(mailstore_count(box) == 304 &&
@@ -397,13 +375,13 @@ static void test_exchange(void)
 
 	/* cur/ not empty (a dot file is enough), or few files: each file
 	 * is moved and gets ":2,". */
-	const char *q = make_box("xchg2", 70);
+	const char *q = tnew_box(dir, "xchg2", 70);
 	twrite(tpath("%s/cur/.keep", q), "");
 	box = open_box(q);
 	UNIT_CHECK(tcount(tpath("%s/new", q)) == 0 &&
 		   texists(tpath("%s/cur/1600000001.M1P1.h,S=2,W=3:2,", q)));
 	mailstore_close(&box);
-	q = make_box("few", 10);
+	q = tnew_box(dir, "few", 10);
 	box = open_box(q);
 	UNIT_CHECK(tcount(tpath("%s/new", q)) == 0 &&
 		   texists(tpath("%s/cur/1600000001.M1P1.h,S=2,W=3:2,", q)));
@@ -429,7 +407,7 @@ static size_t limbo_files(const char *p)
  * leftovers. */
 static void test_expunge_limbo(void)
 {
-	const char *p = make_box("limbo", 5);
+	const char *p = tnew_box(dir, "limbo", 5);
 	struct mailstore *a, *b;
 	uint64_t bytes = 0, count = 0;
 	const char *error;
@@ -448,7 +426,7 @@ static void test_expunge_limbo(void)
 	UNIT_CHECK(tcount(tpath("%s/cur", p)) == 3 && limbo_files(p) == 2);
 	/* Gone for another handle at once, before it syncs. */
 	UNIT_CHECK(mailstore_msg_open(b, 1, &fd, &error) == 0);
-	sync_ok(b);
+	tsync_ok(b);
 	UNIT_CHECK(mailstore_count(b) == 3 && tuid(b, gone) == 0);
 	mailstore_close(&b);
 	b = open_box(p);
@@ -474,7 +452,7 @@ static void test_expunge_limbo(void)
  * value its Maildir gave. */
 static void test_uidvalidity(void)
 {
-	const char *root = make_box("uvroot", 2);
+	const char *root = tnew_box(dir, "uvroot", 2);
 	struct mailstore *box;
 	const char *error;
 	uint32_t v[4];

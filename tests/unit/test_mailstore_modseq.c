@@ -35,28 +35,6 @@ static struct mailstore *open_box(const char *p)
 	return box;
 }
 
-static void sync_ok(struct mailstore *box)
-{
-	const char *error = "";
-
-	if (mailstore_sync(box, &error) < 0) {
-		fprintf(stderr, "sync: %s\n", error);
-		UNIT_CHECK(false);
-	}
-}
-
-/* A folder with n messages delivered into new/. */
-static const char *make_box(const char *name, unsigned n)
-{
-	const char *p = tkeep(tpath("%s/%s", dir, name));
-
-	tmaildir(p);
-	for (unsigned i = 1; i <= n; i++)
-		twrite(tpath("%s/new/%u.M%uP1.h,S=2,W=3", p, 1600000000 + i, i),
-		       "m\n");
-	return p;
-}
-
 static long set_one(struct mailstore *box, size_t idx, unsigned flags)
 {
 	struct mailstore_flag_change ch = { idx, flags, 0 };
@@ -75,7 +53,7 @@ static uint64_t modseq_of(struct mailstore *box, size_t idx)
 
 static void test_two_handles_flags(void)
 {
-	const char *p = make_box("flags", 5);
+	const char *p = tnew_box(dir, "flags", 5);
 	struct mailstore *a = open_box(p), *b = open_box(p);
 	const char *error = "";
 
@@ -96,8 +74,8 @@ static void test_two_handles_flags(void)
 	uint64_t a3 = modseq_of(a, 3);
 	UNIT_CHECK(a3 == b2 + 1);
 	/* After a sync both see every change with the MODSEQ it got. */
-	sync_ok(a);
-	sync_ok(b);
+	tsync_ok(a);
+	tsync_ok(b);
 	for (size_t i = 0; i < 5; i++)
 		UNIT_CHECK(modseq_of(a, i) == modseq_of(b, i) &&
 			   mailstore_msg(a, i)->flags ==
@@ -111,11 +89,11 @@ static void test_two_handles_flags(void)
 	const struct mailstore_msg *m = mailstore_msg(b, 4);
 	rename(tpath("%s/cur/%s", p, m->name),
 	       tpath("%s/cur/%s:2,F", p, m->base));
-	sync_ok(b);
+	tsync_ok(b);
 	uint64_t m4 = modseq_of(b, 4);
 	UNIT_CHECK(m4 == a3 + 1 &&
 		   mailstore_msg(b, 4)->flags == MAILSTORE_FLAG_FLAGGED);
-	sync_ok(a);
+	tsync_ok(a);
 	UNIT_CHECK(modseq_of(a, 4) == m4 && mailstore_highest_modseq(a) == m4);
 	/* No change, no MODSEQ. */
 	UNIT_CHECK(set_one(a, 0, MAILSTORE_FLAG_SEEN) == 0 &&
@@ -157,7 +135,7 @@ static char *expunged(struct mailstore *box, uint64_t since)
 
 static void test_expunged_since(void)
 {
-	const char *p = make_box("exp", 8);
+	const char *p = tnew_box(dir, "exp", 8);
 	struct mailstore *a = open_box(p), *b = open_box(p);
 	const char *error = "";
 
@@ -173,7 +151,7 @@ static void test_expunged_since(void)
 	UNIT_STREQ(expunged(b, h1), "");
 	/* The other handle learns it at its sync, with the same MODSEQ. */
 	UNIT_STREQ(expunged(a, h0), "");
-	sync_ok(a);
+	tsync_ok(a);
 	UNIT_CHECK(mailstore_highest_modseq(a) == h1 &&
 		   mailstore_count(a) == 6);
 	UNIT_STREQ(expunged(a, h0), "2,3");
@@ -182,11 +160,11 @@ static void test_expunged_since(void)
 	UNIT_CHECK(mailstore_msg(a, 2)->uid == 5);
 	unlink(tpath("%s/cur/%s", p, mailstore_msg(a, 2)->name));
 	tsettle(p);
-	sync_ok(a);
+	tsync_ok(a);
 	uint64_t h2 = mailstore_highest_modseq(a);
 	UNIT_CHECK(h2 > h1 && mailstore_count(a) == 5);
 	UNIT_STREQ(expunged(a, h1), "5");
-	sync_ok(b);
+	tsync_ok(b);
 	UNIT_CHECK(mailstore_highest_modseq(b) == h2);
 	UNIT_STREQ(expunged(b, h1), "5");
 	UNIT_STREQ(expunged(b, h0), "2,3,5");
@@ -207,7 +185,7 @@ static void test_expunged_since(void)
 	/* A flag change moves HIGHESTMODSEQ but expunges nothing. */
 	UNIT_CHECK(set_one(a, 0, MAILSTORE_FLAG_SEEN) == 1);
 	UNIT_STREQ(expunged(a, h3), "");
-	sync_ok(b);
+	tsync_ok(b);
 	UNIT_STREQ(expunged(b, h2), "1,7");
 	mailstore_close(&a);
 	mailstore_close(&b);
@@ -225,7 +203,7 @@ static void test_expunged_since(void)
 
 static void test_savedate_recent_guid(void)
 {
-	const char *p = make_box("dates", 2);
+	const char *p = tnew_box(dir, "dates", 2);
 	time_t now = time(NULL);
 
 	tpast(tpath("%s/new/1600000001.M1P1.h,S=2,W=3", p), 100000);
@@ -237,8 +215,8 @@ static void test_savedate_recent_guid(void)
 	struct mailstore *b = open_box(p);
 	UNIT_CHECK(mailstore_msg(b, 0)->savedate == m->savedate);
 	twrite(tpath("%s/new/1600000009.M9P1.h", p), "n\n");
-	sync_ok(b);
-	sync_ok(a);
+	tsync_ok(b);
+	tsync_ok(a);
 	UNIT_CHECK(mailstore_count(a) == 3 && mailstore_count(b) == 3);
 	UNIT_CHECK(mailstore_msg(a, 2)->savedate ==
 		   mailstore_msg(b, 2)->savedate);
@@ -432,7 +410,7 @@ static int u64_cmp(const void *a, const void *b)
 
 static void test_concurrency(void)
 {
-	const char *p = make_box("conc", 30);
+	const char *p = tnew_box(dir, "conc", 30);
 	pid_t pids[WORKERS + 1];
 	int status;
 
