@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fuzz_imap_commands.h"
 #include "imap_parser.h"
 #include "imap_search.h"
 
@@ -99,30 +100,6 @@ static void check_command(const struct imap_command *cmd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct imap_parser *p;
-	size_t pos = 0;
-
-	if (size > 8192)
-		return 0;
-	if (p == NULL)
-		p = imap_parser_new(&plimits);
-	imap_parser_reset(p);
-	while (pos < size) {
-		const struct imap_command *cmd = NULL;
-		const char *error = NULL;
-		size_t used = 0;
-		int r = imap_parser_feed(p, data + pos, size - pos, &used, &cmd,
-					 &error);
-
-		pos += used;
-		if (r == IMAP_PARSER_COMMAND)
-			check_command(cmd);
-		else if (r == IMAP_PARSER_LITERAL)
-			imap_parser_literal_accept(p);
-		else if (r == IMAP_PARSER_ERROR && imap_parser_error_fatal(p))
-			break;
-		else if (r == IMAP_PARSER_MORE)
-			break;
-	}
+	fuzz_imap_commands(data, size, &plimits, check_command);
 	return 0;
 }
