@@ -9,12 +9,14 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +86,30 @@ static struct addrinfo *resolve_loopback(const char *host, const char *port)
 	if (!loop)
 		die("%s is not a loopback address; refusing", host);
 	return ai;
+}
+
+/* A TCP connection to ai, every read and write bounded by timeout_s
+ * seconds, Nagle off (the tools write a command, then wait for its reply:
+ * a delayed last segment would be measured as server time). The fd, or
+ * -1 with errno set. */
+static int bench_connect(const struct addrinfo *ai, unsigned timeout_s)
+{
+	struct timeval tv = { .tv_sec = timeout_s };
+	int one = 1, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 /* /proc/PID/stat: parent, CPU times, resident pages and command name. */

@@ -97,20 +97,9 @@ struct conn {
 
 static int conn_open(struct conn *c)
 {
-	struct timeval tv = { .tv_sec = opt.io_timeout };
-	int one = 1;
-
-	c->fd = socket(server_ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->fd = bench_connect(server_ai, opt.io_timeout);
 	if (c->fd < 0)
 		return -1;
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, server_ai->ai_addr, server_ai->ai_addrlen) < 0) {
-		close(c->fd);
-		c->fd = -1;
-		return -1;
-	}
 	c->len = c->off = 0;
 	c->status[0] = '\0';
 	c->out.active = false;
