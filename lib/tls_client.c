@@ -1,0 +1,2 @@
+/* lib/tls_client.c: placeholder, being written (issue 5). */
+extern int surel_placeholder_tls_client;

@@ -1,0 +1,1 @@
+/* lib/tls_client.h: placeholder, being written (issue 5). */

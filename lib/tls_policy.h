@@ -1,0 +1,1 @@
+/* lib/tls_policy.h: placeholder, being written (issue 5). */
