@@ -261,7 +261,7 @@ static int write_out(struct ms_sync *c, bool *saved_r, const char **error_r)
 	const char *error;
 
 	*saved_r = true;
-	if (c->dirty || c->ul_changed || box->ix_dirty) {
+	if (c->dirty || c->ul_changed || box->ix_dirty || c->pend_done) {
 		if (ms_index_write(box, &c->ix, &c->index_st, &error) < 0)
 			*saved_r = false;
 		else
@@ -317,7 +317,8 @@ static void vouch(struct ms_sync *c)
 		c->ix.crc = latest != NULL ? latest->crc : 0;
 	}
 	if (!c->scan.done || !c->scan.trusted || c->dirs_changed ||
-	    c->ix.id == 0 || !ul_matches(c))
+	    c->ix.id == 0 || !ul_matches(c) ||
+	    (latest != NULL && latest->pend_count > 0))
 		return;
 	for (size_t i = 0; i < c->ix.count; i++)
 		if ((c->ix.recs[i].where & MS_WHERE_ODD) != 0)
@@ -389,6 +390,37 @@ static int rescan_if_needed(struct ms_sync *c, int state,
 	return 0;
 }
 
+/* The latest index says a flag change's renames are pending (see
+ * mailstore_pending.c): its writer holds the lock until they are done,
+ * so we wait for the lock, as for any writer, and never let the old
+ * names win. Under the lock the writer is gone if the marker is still
+ * there: we complete its renames; the index is then written without
+ * the marker (pend_done). 1 when the lock was just taken, 0 go on, -1
+ * error. A folder we cannot lock (read-only) is read as it is. */
+static int pending_renames(struct ms_sync *c, const char **error_r)
+{
+	struct ms_map *latest = c->cache2_loaded ? &c->cache2 : &c->box->ix;
+
+	if (latest->pend_count == 0 || c->lock_failed)
+		return 0;
+	if (c->lock.fd < 0) {
+		int ret = take_lock(c, ms_lock_wait_ms(), error_r);
+		if (ret > 0)
+			return 1;
+		if (ret == 0)
+			return -1;
+		c->lock_failed = true;
+		return 0;
+	}
+	(void)ms_pending_complete(c->box, latest);
+	c->pend_done = true;
+	c->dirs_changed = true;
+	/* The names of the scan, if any, are those of before. */
+	ms_build_discard(c);
+	c->scan.done = false;
+	return 0;
+}
+
 /* One pass over the uidlist; 1 when the lock was just taken and the
  * pass must be made again under it. */
 static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
@@ -407,6 +439,9 @@ static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
 	free(damaged.hdr_ext);
 	if (state == -2)
 		return -1;
+	int pend = pending_renames(c, error_r);
+	if (pend != 0)
+		return pend;
 	if (c->lock.fd < 0 && state != 1)
 		return take_lock(c, ms_lock_wait_ms(), error_r) > 0 ? 1 : -1;
 	if (rescan_if_needed(c, c->lock.fd >= 0 ? state : 1, error_r) < 0)
@@ -467,9 +502,13 @@ static int sync_run(struct ms_sync *c, const char **error_r)
 
 static bool unchanged(struct mailstore *box)
 {
-	struct ms_stamp ul, n, cur;
+	struct ms_stamp ul, n, cur, ix;
 
+	/* The index too: a flag change writes it before its renames,
+	 * which another process's client may have been told of already. */
 	return box->synced && box->dirs_trusted && box->ul_loaded &&
+		ms_stamp_get(box->index_path, &ix) == 0 &&
+		ms_stamp_eq(&ix, &box->ix_stamp) &&
 		ms_stamp_get(box->uidlist_path, &ul) == 0 &&
 		ms_stamp_eq(&ul, &box->ul_stamp) &&
 		ms_stamp_get(box->new_path, &n) == 0 &&
@@ -500,7 +539,10 @@ int ms_open_fast(struct mailstore *box)
 
 	/* A handle that claims \Recent takes the lock to move the first
 	 * recent UID: only when there is nothing to claim. */
-	if (box->ix.id == 0 || ms_stamps_read(box, &st) == 0 ||
+	/* An index with renames pending is not the folder's list: its
+	 * files may still have their old names (the writer died). */
+	if (box->ix.id == 0 || box->ix.pend_count > 0 ||
+	    ms_stamps_read(box, &st) == 0 ||
 	    st.index_id != box->ix.id ||
 	    (box->claim_recent &&
 	     ms_index_first_recent(&box->ix) < box->ix.nextuid) ||
@@ -533,6 +575,7 @@ int ms_open_fast(struct mailstore *box)
 
 int mailstore_sync(struct mailstore *box, const char **error_r)
 {
+	ms_flags_settle(box);
 	ms_limbo_purge(box, false);
 	return ms_sync(box, false, error_r);
 }
