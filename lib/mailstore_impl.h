@@ -617,6 +617,16 @@ int ms_msg_follow(struct mailstore *box, struct mailstore_msg *m,
  * as it is (the next sync gives it a MODSEQ of its own, as for a
  * change made by someone else). */
 size_t ms_pending_complete(struct mailstore *box, struct ms_map *map);
+/* For a sync (mailstore_sync.c), after it read the latest index: when
+ * that index says a flag change's renames are pending, its writer holds
+ * the lock until they are done, so the sync waits for the lock, as for
+ * any writer, and never lets the old names win. Under the lock the
+ * writer is gone if the marker is still there: its renames are
+ * completed, a scan made before is discarded, and the index is written
+ * without the marker (pend_done). 1 when the lock was just taken (the
+ * pass is made again), 0 go on, -1 error. A folder that cannot be locked
+ * (read-only) is read as it is. */
+int ms_sync_pending(struct ms_sync *c, const char **error_r);
 /* The name a pending entry's file had before the change (rec is the
  * map's record for p->uid): 0, or -1 when it cannot be made. */
 int ms_pend_old_name(const struct ms_pend *p, const struct ms_rec *rec,

@@ -97,3 +97,29 @@ size_t ms_pending_complete(struct mailstore *box, struct ms_map *map)
 	ms_map_pend_clear(map);
 	return done;
 }
+
+/* A sync that finds the marker (see ms_sync_pending in mailstore_impl.h). */
+int ms_sync_pending(struct ms_sync *c, const char **error_r)
+{
+	struct ms_map *latest = c->cache2_loaded ? &c->cache2 : &c->box->ix;
+
+	if (latest->pend_count == 0 || c->lock_failed)
+		return 0;
+	if (c->lock.fd < 0) {
+		int ret = ms_lock_uidlist(c->box, &c->lock, ms_lock_wait_ms(),
+					  error_r);
+		if (ret > 0)
+			return 1;
+		if (ret == 0)
+			return -1;
+		c->lock_failed = true;
+		return 0;
+	}
+	(void)ms_pending_complete(c->box, latest);
+	c->pend_done = true;
+	c->dirs_changed = true;
+	/* The names of the scan, if any, are those of before. */
+	ms_build_discard(c);
+	c->scan.done = false;
+	return 0;
+}

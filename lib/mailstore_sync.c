@@ -390,37 +390,6 @@ static int rescan_if_needed(struct ms_sync *c, int state,
 	return 0;
 }
 
-/* The latest index says a flag change's renames are pending (see
- * mailstore_pending.c): its writer holds the lock until they are done,
- * so we wait for the lock, as for any writer, and never let the old
- * names win. Under the lock the writer is gone if the marker is still
- * there: we complete its renames; the index is then written without
- * the marker (pend_done). 1 when the lock was just taken, 0 go on, -1
- * error. A folder we cannot lock (read-only) is read as it is. */
-static int pending_renames(struct ms_sync *c, const char **error_r)
-{
-	struct ms_map *latest = c->cache2_loaded ? &c->cache2 : &c->box->ix;
-
-	if (latest->pend_count == 0 || c->lock_failed)
-		return 0;
-	if (c->lock.fd < 0) {
-		int ret = take_lock(c, ms_lock_wait_ms(), error_r);
-		if (ret > 0)
-			return 1;
-		if (ret == 0)
-			return -1;
-		c->lock_failed = true;
-		return 0;
-	}
-	(void)ms_pending_complete(c->box, latest);
-	c->pend_done = true;
-	c->dirs_changed = true;
-	/* The names of the scan, if any, are those of before. */
-	ms_build_discard(c);
-	c->scan.done = false;
-	return 0;
-}
-
 /* One pass over the uidlist; 1 when the lock was just taken and the
  * pass must be made again under it. */
 static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
@@ -439,7 +408,7 @@ static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
 	free(damaged.hdr_ext);
 	if (state == -2)
 		return -1;
-	int pend = pending_renames(c, error_r);
+	int pend = ms_sync_pending(c, error_r);
 	if (pend != 0)
 		return pend;
 	if (c->lock.fd < 0 && state != 1)
