@@ -387,6 +387,11 @@ int imapd_select_expunge(struct imapd_session *s, const uint32_t *uids,
  * body section without .PEEK), in one step (one MODSEQ update of the
  * index). The caller's FETCH responses then carry FLAGS. 0, or -1 with
  * *error_r (static). */
+/* The renames of the last STORE, after its reply: flushes the output
+ * and finishes the store's pending flag change (the client was told OK
+ * once the change was durable in the index). Called before the next
+ * command is read; nothing when no change is pending. */
+void imapd_store_finish(struct imapd_session *s);
 int imapd_store_add_seen(struct imapd_session *s, const uint32_t *msns,
 			 size_t n, const char **error_r)
 	__attribute__((warn_unused_result));

@@ -192,6 +192,8 @@ static void input_loop(struct imapd_session *s)
 		const char *data;
 		size_t len;
 
+		/* A STORE's renames run once its reply is out. */
+		imapd_store_finish(s);
 		if (s->error_count >= IMAPD_ERROR_LIMIT) {
 			imapd_bye(s, "too many invalid commands",
 				  "Too many invalid IMAP commands.");

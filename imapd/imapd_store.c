@@ -1,10 +1,20 @@
 /* imapd_store: STORE and UID STORE (RFC 3501 6.4.6, RFC 9051 6.4.6) with
  * CONDSTORE's UNCHANGEDSINCE (RFC 7162 3.1.3), and the implicit \Seen
  * of FETCH BODY[...]. All changes of one command go to the store in one
- * call (mailstore_set_flags_many): one lock, one index write, a new
- * MODSEQ per changed message. As in Dovecot, only messages whose flags
- * really change get a new MODSEQ and a FETCH response, and a read-only
- * (EXAMINEd) mailbox ignores the command. */
+ * call: one lock, one index write, a new MODSEQ per changed message. As
+ * in Dovecot, only messages whose flags really change get a new MODSEQ
+ * and a FETCH response, and a read-only (EXAMINEd) mailbox ignores the
+ * command.
+ *
+ * STORE answers before the files are renamed: mailstore_set_flags_begin
+ * makes the change durable in surel-index (a write-ahead record that any
+ * process completes if we die, lib/mailstore_pending.c), the FETCHes and
+ * the tagged OK are sent and flushed, and imapd_store_finish, called by
+ * the session before it reads the next command, does the renames (one
+ * per message: most of what a STORE costs). Other sessions see the new
+ * flags in the index at once and wait for the folder's lock until the
+ * renames are done. The implicit \Seen of FETCH is made whole before
+ * the FETCH answers (mailstore_set_flags_many). */
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
@@ -229,14 +239,16 @@ void imapd_cmd_store(struct imapd_session *s, const struct imap_arg *args)
 		return;
 	}
 	s->stats.store_count++;
-	if (r.conditional) {
-		/* RFC 7162 3.1: a CONDSTORE-enabling command. The store is
-		 * looked at again so that the MODSEQs compared are fresh. */
+	/* RFC 7162 3.1: a CONDSTORE-enabling command. */
+	if (r.conditional)
 		s->enabled |= IMAPD_ENABLED_CONDSTORE;
-		if (mailstore_sync(s->sel->box, &error) < 0)
-			log_warn("user=<%s>: %s: sync: %s", s->user,
-				 s->sel->path, error);
-	}
+	/* The store is looked at now, not at the reply: while our renames
+	 * wait for the reply a sync would do them first. What others
+	 * changed is reported with the reply as before, and UNCHANGEDSINCE
+	 * compares fresh MODSEQs. */
+	if (mailstore_sync(s->sel->box, &error) < 0)
+		log_warn("user=<%s>: %s: sync: %s", s->user, s->sel->path,
+			 error);
 	if (s->sel->readonly) {
 		free(msns);
 		imapd_ok(s, "Store ignored with read-only mailbox.");
@@ -250,8 +262,8 @@ void imapd_cmd_store(struct imapd_session *s, const struct imap_arg *args)
 	store_plan(s, &r, msns, n, &run);
 	free(msns);
 	if (run.changed > 0 &&
-	    mailstore_set_flags_many(s->sel->box, run.changes, run.changed,
-				     &error) < 0) {
+	    mailstore_set_flags_begin(s->sel->box, run.changes, run.changed,
+				      &error) < 0) {
 		log_error("user=<%s>: %s: store: %s", s->user, s->sel->path,
 			  error);
 		store_run_free(&run);
@@ -262,6 +274,20 @@ void imapd_cmd_store(struct imapd_session *s, const struct imap_arg *args)
 	store_report(s, &r, &run);
 	store_done(s, &run);
 	store_run_free(&run);
+}
+
+void imapd_store_finish(struct imapd_session *s)
+{
+	const char *error;
+
+	if (s->sel == NULL || !mailstore_set_flags_pending(s->sel->box))
+		return;
+	/* A client gone meanwhile changes nothing: the renames are due
+	 * anyway (the folder's lock is held until they are done). */
+	(void)imapd_flush(s);
+	if (mailstore_set_flags_finish(s->sel->box, &error) < 0)
+		log_error("user=<%s>: %s: store: %s", s->user, s->sel->path,
+			  error);
 }
 
 int imapd_store_add_seen(struct imapd_session *s, const uint32_t *msns,

@@ -221,8 +221,12 @@ void imapd_view_sync(struct imapd_session *s, bool allow_expunge)
 	if (s->state != IMAPD_STATE_SELECTED || sel == NULL)
 		return;
 	/* After a failure the store keeps its earlier list: the client
-	 * hears of nothing new, and the next sync tries again. */
-	if (mailstore_sync(sel->box, &error) < 0)
+	 * hears of nothing new, and the next sync tries again. While our
+	 * STORE's renames wait for its reply (imapd_store_finish) we hold
+	 * the folder's lock: no other writer changed it, and a sync would
+	 * do the renames before the reply. */
+	if (!mailstore_set_flags_pending(sel->box) &&
+	    mailstore_sync(sel->box, &error) < 0)
 		log_warn("user=<%s>: %s: sync: %s", s->user, sel->path, error);
 	imapd_view_report(s, allow_expunge);
 }

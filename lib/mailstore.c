@@ -395,6 +395,7 @@ void mailstore_close(struct mailstore **boxp)
 
 	if (box == NULL)
 		return;
+	ms_flags_settle(box);
 	ms_save_index_if_dirty(box);
 	ms_limbo_purge(box, true);
 	ms_msgs_free(&box->arena, box->msgs, box->count);

@@ -188,6 +188,28 @@ long mailstore_set_flags_many(struct mailstore *box,
 			      size_t n, const char **error_r)
 	__attribute__((warn_unused_result));
 
+/* mailstore_set_flags_many in two steps, so that a server can answer
+ * in between (imapd's STORE: the reply, then the renames). _begin does
+ * everything up to a durable write of surel-index with the new flags and
+ * MODSEQs (in mailstore_msg() at once) and a "renames pending" marker,
+ * and keeps the uidlist lock; from then on the change survives a crash
+ * of this process (the next process that holds the lock does the
+ * renames). It returns how many messages change (0: nothing pending), or
+ * -1 with nothing changed. _finish renames the files, fsync()s the
+ * directories, writes the index without the marker and drops the lock:
+ * 0, or -1 with *error_r (the change stays in the index; a file that
+ * could not be renamed is renamed by the next holder of the lock).
+ * Other processes wait for the lock in between, so call _finish soon.
+ * Every other call on the handle (mailstore_close included) finishes a
+ * pending change first, ignoring its errors. */
+long mailstore_set_flags_begin(struct mailstore *box,
+			       const struct mailstore_flag_change *changes,
+			       size_t n, const char **error_r)
+	__attribute__((warn_unused_result));
+int mailstore_set_flags_finish(struct mailstore *box, const char **error_r)
+	__attribute__((warn_unused_result));
+bool mailstore_set_flags_pending(const struct mailstore *box);
+
 /* QRESYNC (RFC 7162): the UIDs expunged (by anyone: IMAP, POP3, mutt
  * deleting a file) after MODSEQ since, as the last sync saw them, from
  * the index's record of expunges; each expunge gets a MODSEQ like a flag

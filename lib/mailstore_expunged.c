@@ -424,6 +424,7 @@ int mailstore_expunge(struct mailstore *box, const uint32_t *uids, size_t n,
 	const char *error = NULL;
 	int ret = 0;
 
+	ms_flags_settle(box);
 	if (n > 0) {
 		if (ms_lock_uidlist(box, &lk, ms_lock_wait_ms(), error_r) <= 0)
 			ret = -1;

@@ -1,16 +1,30 @@
 /* mailstore_flags: flag changes (IMAP STORE), with MODSEQs that every
- * process gives out from one counter.
+ * process gives out from one counter, in two steps so that imapd can
+ * answer between them.
  *
- * The counter is surel-index's highest MODSEQ. A change takes the uidlist
- * lock, reads the index again if someone else wrote it since we read it,
- * gives each changed message the next MODSEQ above both copies, writes
- * the index, renames the files and drops the lock: one lock, one index
- * write and one rename per message, however many messages change. The
- * index is written before the renames: if writing it fails nothing has
- * changed; if a rename fails or we die before it, the file keeps its old
- * flags, which differ from the index's, so the next sync (of any process)
- * gives it a MODSEQ of its own again. Either way no MODSEQ ever names two
- * changes. */
+ * The counter is surel-index's highest MODSEQ. mailstore_set_flags_begin
+ * takes the uidlist lock, reads the index again if someone else wrote it
+ * since we read it, gives each changed message the next MODSEQ above both
+ * copies, and writes the index (fsync()ed) with the new flags and the
+ * "renames pending" marker: the names the changed files have now
+ * (ms_pend). That write is the change's write-ahead record: once it is
+ * on disk the change is durable, and the client may hear OK. The lock
+ * stays held. mailstore_set_flags_finish renames the files (one rename
+ * per message, most of what a STORE costs), fsync()s the directories,
+ * writes the index again without the marker, and drops the lock.
+ *
+ * Crashes: before the first index write nothing changed. After it, the
+ * index says "renames pending" and nobody can hold the lock but us; the
+ * next process that holds it (ours died: its flock is gone, so after
+ * 2 s) completes the renames from the marker (mailstore_pending.c): files
+ * still under their name of before get the index's flags, a file renamed
+ * by someone else keeps its name. A reader never lets a file's old name
+ * win while the marker is there: it waits for the lock first, exactly as
+ * it waits for any writer (mailstore_sync.c). A rename that fails while
+ * we are alive leaves the marker on disk, so that the next holder of the
+ * lock tries again; if that fails too, the file's flags win and it gets
+ * a MODSEQ of its own, as for any change made by someone else. No MODSEQ
+ * ever names two changes. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +94,8 @@ static int write_index(struct mailstore *box, bool newer,
 	int ret;
 
 	if (!newer) {
+		/* A write that fails leaves the file as it was: ix_dirty
+		 * stays as it was too. */
 		ret = ms_index_write(box, &box->ix, &box->ix_stamp, error_r);
 		if (ret == 0)
 			box->ix_dirty = false;
@@ -250,14 +266,74 @@ static long rename_all(struct mailstore *box, const struct flag_undo *undo,
 	return failed ? -1 : changed;
 }
 
-static long flags_apply(struct mailstore *box,
-			const struct mailstore_flag_change *changes, size_t n,
-			size_t *gone_r, const char **error_r)
+/* A flag change between begin and finish. */
+struct ms_flags_pending {
+	struct ms_lock lock;
+	struct flag_undo *undo;
+	size_t n;
+	bool newer;		/* the index written is disk, not box->ix */
+	struct ms_map disk;
+};
+
+static int pend_cmp(const void *a, const void *b)
 {
-	struct ms_lock lk = { .fd = -1 };
+	const struct ms_pend *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* The marker: the names the changed files have now, ascending UIDs. */
+static void pend_make(struct mailstore *box, struct ms_map *map,
+		      const struct flag_undo *undo, size_t n)
+{
+	size_t k2 = 0;
+
+	ms_map_pend_clear(map);
+	map->pend = xcalloc(n, sizeof(*map->pend));
+	for (size_t k = 0; k < n; k++) {
+		const struct mailstore_msg *m = &box->msgs[undo[k].idx];
+		struct ms_pend *p = &map->pend[k];
+		unsigned flags;
+		ms_name_flags(m->name, &flags, &p->keywords);
+		p->uid = m->uid;
+		p->flags = (uint8_t)flags;
+		p->where = ms_name_where(m->name, strlen(m->base), m->in_new);
+		if ((p->where & MS_WHERE_ODD) != 0)
+			p->name = xstrdup(m->name);
+	}
+	qsort(map->pend, n, sizeof(*map->pend), pend_cmp);
+	/* One message listed twice in the changes: one entry. */
+	for (size_t k = 0; k < n; k++) {
+		if (k2 > 0 && map->pend[k2 - 1].uid == map->pend[k].uid)
+			free(map->pend[k].name);
+		else
+			map->pend[k2++] = map->pend[k];
+	}
+	map->pend_count = k2;
+}
+
+static void pending_free(struct ms_flags_pending **pp)
+{
+	struct ms_flags_pending *p = *pp;
+
+	if (p == NULL)
+		return;
+	ms_lock_release(&p->lock);
+	ms_map_clear(&p->disk);
+	free(p->disk.hdr_ext);
+	free(p->undo);
+	free(p);
+	*pp = NULL;
+}
+
+/* The messages of changes[] whose flags change (indexes into changes),
+ * or -1 for an invalid idx. */
+static long flags_plan(struct mailstore *box,
+		       const struct mailstore_flag_change *changes, size_t n,
+		       size_t **which_r, const char **error_r)
+{
 	size_t todo = 0;
 
-	*gone_r = 0;
 	for (size_t k = 0; k < n; k++) {
 		if (changes[k].idx >= box->count) {
 			*error_r = ms_error("no message %zu", changes[k].idx);
@@ -271,34 +347,114 @@ static long flags_apply(struct mailstore *box,
 				 changes[k].keywords &
 				 ((1u << MAILSTORE_KEYWORDS_MAX) - 1)))
 			which[todo++] = k;
-	if (todo == 0) {
-		free(which);
-		return 0;
+	*which_r = which;
+	return (long)todo;
+}
+
+long mailstore_set_flags_begin(struct mailstore *box,
+			       const struct mailstore_flag_change *changes,
+			       size_t n, const char **error_r)
+{
+	size_t *which;
+
+	ms_flags_settle(box);
+	long todo = flags_plan(box, changes, n, &which, error_r);
+	if (todo <= 0) {
+		if (todo == 0)
+			free(which);
+		return todo;
 	}
-	if (ms_lock_uidlist(box, &lk, ms_lock_wait_ms(), error_r) <= 0) {
+	struct ms_flags_pending *p = xcalloc(1, sizeof(*p));
+	p->lock.fd = -1;
+	ms_map_init(&p->disk);
+	if (ms_lock_uidlist(box, &p->lock, ms_lock_wait_ms(), error_r) <= 0) {
 		free(which);
+		pending_free(&p);
 		return -1;
 	}
-	struct flag_undo *undo = xcalloc(todo, sizeof(*undo));
+	p->n = (size_t)todo;
+	p->undo = xcalloc(p->n, sizeof(*p->undo));
 	uint64_t old_highest = box->ix.highest_modseq;
-	struct ms_map disk;
-	long ret;
-	ms_map_init(&disk);
-	bool newer = disk_newer(box, &disk);
-	assign_modseqs(box, newer ? disk.highest_modseq : 0, changes, which,
-		       undo, todo);
-	if (write_index(box, newer, &disk, undo, todo, error_r) < 0) {
-		undo_all(box, undo, todo, old_highest);
-		ret = -1;
-	} else {
-		ret = rename_all(box, undo, todo, gone_r, error_r);
-	}
-	ms_lock_release(&lk);
-	ms_map_clear(&disk);
-	free(disk.hdr_ext);
-	free(undo);
+	p->newer = disk_newer(box, &p->disk);
+	struct ms_map *target = p->newer ? &p->disk : &box->ix;
+	/* A writer that died after its index write: its renames first (we
+	 * hold the lock, so it is gone), or our marker would replace its
+	 * own. Our copy's marker, if any, is older than the file's. */
+	if (target->pend_count > 0)
+		(void)ms_pending_complete(box, target);
+	ms_map_pend_clear(&box->ix);
+	assign_modseqs(box, p->newer ? p->disk.highest_modseq : 0, changes,
+		       which, p->undo, p->n);
 	free(which);
+	pend_make(box, target, p->undo, p->n);
+	if (write_index(box, p->newer, &p->disk, p->undo, p->n,
+			error_r) < 0) {
+		undo_all(box, p->undo, p->n, old_highest);
+		ms_map_pend_clear(target);
+		pending_free(&p);
+		return -1;
+	}
+	box->pending = p;
+	return todo;
+}
+
+bool mailstore_set_flags_pending(const struct mailstore *box)
+{
+	return box->pending != NULL;
+}
+
+/* The renames, the index without the marker, the lock dropped. How many
+ * files were renamed (*gone_r: how many were gone), or -1. */
+static long flags_finish(struct mailstore *box, size_t *gone_r,
+			 const char **error_r)
+{
+	struct ms_flags_pending *p = box->pending;
+	struct ms_map *target;
+	const char *error;
+
+	*gone_r = 0;
+	if (p == NULL)
+		return 0;
+	box->pending = NULL;
+	target = p->newer ? &p->disk : &box->ix;
+	/* Taken over as stale (we were stopped for minutes): the taker
+	 * completed the renames and wrote the index; ours would undo what
+	 * others changed since. */
+	if (!ms_lock_held(&p->lock)) {
+		pending_free(&p);
+		*error_r = ms_error("%s: lock taken over before the renames",
+				    box->path);
+		return -1;
+	}
+	long ret = rename_all(box, p->undo, p->n, gone_r, error_r);
+	if (ret >= 0 && ms_lock_held(&p->lock)) {
+		struct ms_stamp st;
+		ms_map_pend_clear(target);
+		if (ms_index_write(box, target, p->newer ? &st : &box->ix_stamp,
+				   &error) < 0) {
+			/* The marker stays: the next holder of the lock
+			 * finds every file renamed already. */
+			*error_r = error;
+			ret = -1;
+		}
+	}
+	pending_free(&p);
 	return ret;
+}
+
+int mailstore_set_flags_finish(struct mailstore *box, const char **error_r)
+{
+	size_t gone;
+
+	return flags_finish(box, &gone, error_r) < 0 ? -1 : 0;
+}
+
+void ms_flags_settle(struct mailstore *box)
+{
+	size_t gone;
+	const char *error;
+
+	(void)flags_finish(box, &gone, &error);
 }
 
 long mailstore_set_flags_many(struct mailstore *box,
@@ -307,7 +463,9 @@ long mailstore_set_flags_many(struct mailstore *box,
 {
 	size_t gone;
 
-	return flags_apply(box, changes, n, &gone, error_r);
+	if (mailstore_set_flags_begin(box, changes, n, error_r) < 0)
+		return -1;
+	return flags_finish(box, &gone, error_r);
 }
 
 int mailstore_msg_set_flags(struct mailstore *box, size_t i, unsigned flags,
@@ -316,7 +474,8 @@ int mailstore_msg_set_flags(struct mailstore *box, size_t i, unsigned flags,
 	struct mailstore_flag_change ch = { i, flags, keywords };
 	size_t gone;
 
-	if (flags_apply(box, &ch, 1, &gone, error_r) < 0)
+	if (mailstore_set_flags_begin(box, &ch, 1, error_r) < 0 ||
+	    flags_finish(box, &gone, error_r) < 0)
 		return -1;
 	return gone > 0 ? 0 : 1;
 }

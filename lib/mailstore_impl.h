@@ -122,6 +122,20 @@ struct ms_exp {
 	uint64_t modseq;
 };
 
+/* A flag change whose renames are pending (index version 5): what
+ * message uid's file was called before the change, so that the renames
+ * of a writer that died after its index write can be completed (see
+ * mailstore_pending.c). The name is the record's base, in new/ when
+ * where has MS_WHERE_NEW, made from where, flags and keywords as for a
+ * record (ms_rec_name), or name itself when where has MS_WHERE_ODD. */
+struct ms_pend {
+	uint32_t uid;
+	uint32_t keywords;
+	uint8_t flags;
+	uint8_t where;
+	char *name;		/* owned; NULL unless MS_WHERE_ODD */
+};
+
 /* A UID map: the contents of a dovecot-uidlist or of a surel-index. */
 struct ms_map {
 	unsigned version;	/* uidlist version read (1 or 3) */
@@ -145,6 +159,9 @@ struct ms_map {
 				 * none (before version 4) */
 	uint32_t crc;		/* index only: the file's CRC, as read or
 				 * written */
+	struct ms_pend *pend;	/* index only: renames pending (the header's
+				 * marker), ascending UIDs; owned */
+	size_t pend_count;	/* 0: no marker */
 	/* Set by ms_uidlist_parse: */
 	bool header_ok;		/* uidvalidity and nextuid were read */
 	uint32_t max_uid_seen;	/* highest UID number anywhere in the file,
@@ -173,6 +190,9 @@ void ms_map_copy_header(struct ms_map *to, const struct ms_map *from);
  * with *value_r and *len_r pointing into ext, or 0. */
 int ms_ext_find(const char *ext, char key, const char **value_r,
 		size_t *len_r);
+
+/* Forgets the pending renames (the marker goes with them). */
+void ms_map_pend_clear(struct ms_map *map);
 
 /* dovecot-uidlist (mailstore_uidlist.c). Returns 1 when the whole file
  * is valid, 0 when it is empty, -1 when damaged (*error_r static): map
@@ -209,7 +229,8 @@ bool ms_keyword_name_valid(const char *name);
  * MODSEQ one above its highest (which becomes the highest): every UID
  * missing before it may have been expunged at any time. Versions 1 and
  * 2 (no first recent UID) are read with their next UID as the first
- * recent UID. Always written as version 3. */
+ * recent UID. Version 5 may carry pending renames (ms_pend). Always
+ * written as version 5. */
 int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 		   const char **error_r);
 int ms_index_format(const struct ms_map *map, struct buf *out)
@@ -303,6 +324,9 @@ int ms_lock_take(struct ms_lock *lk, const char *target, mode_t mode,
  * lock is still ours, rename. The lock is gone afterwards either way. */
 int ms_lock_replace(struct ms_lock *lk, const char *target,
 		    const char **error_r);
+/* True if the lock file is still the one lk created (not taken over as
+ * stale by another process). */
+bool ms_lock_held(const struct ms_lock *lk);
 /* Drops the lock without installing anything. */
 void ms_lock_release(struct ms_lock *lk);
 /* For tests: how long ms_lock_take waits when asked to wait (ms). */
@@ -373,6 +397,9 @@ struct ms_sync {
 	struct ms_stamp index_st;	/* ... this one: ours once swapped in */
 	bool lock_failed;	/* the lock cannot be had (read-only): go on
 				 * without it */
+	bool pend_done;		/* a dead writer's renames were completed:
+				 * the index must be written without its
+				 * marker */
 	/* The new list (in arena when it is large). */
 	struct ms_arena arena;
 	struct ms_map ix;
@@ -453,6 +480,11 @@ struct mailstore {
 					 * by this handle, not yet deleted */
 	size_t limbo_count;
 	struct timespec limbo_since;	/* the oldest (CLOCK_MONOTONIC) */
+
+	struct ms_flags_pending *pending;	/* a flag change between
+						 * mailstore_set_flags_begin
+						 * and _finish: holds the
+						 * uidlist lock */
 };
 
 /* The error text of the last failure (static buffer). */
@@ -574,6 +606,35 @@ char *ms_msg_path(const struct mailstore *box, const struct mailstore_msg *m,
  * -1 error. The old name stays valid until the next change. */
 int ms_msg_follow(struct mailstore *box, struct mailstore_msg *m,
 		  const char **error_r);
+
+/* mailstore_pending.c: completes the renames map's pending list names
+ * (a writer died between its index write and its renames; the caller
+ * holds the lock): each file still under its name of before the change
+ * gets the flags of map's record; a file renamed by someone else (or
+ * gone) keeps its name. The directories are fsync()ed and the list is
+ * cleared: the caller writes the index without the marker. Returns
+ * how many files were renamed; a rename that fails leaves that file
+ * as it is (the next sync gives it a MODSEQ of its own, as for a
+ * change made by someone else). */
+size_t ms_pending_complete(struct mailstore *box, struct ms_map *map);
+/* For a sync (mailstore_sync.c), after it read the latest index: when
+ * that index says a flag change's renames are pending, its writer holds
+ * the lock until they are done, so the sync waits for the lock, as for
+ * any writer, and never lets the old names win. Under the lock the
+ * writer is gone if the marker is still there: its renames are
+ * completed, a scan made before is discarded, and the index is written
+ * without the marker (pend_done). 1 when the lock was just taken (the
+ * pass is made again), 0 go on, -1 error. A folder that cannot be locked
+ * (read-only) is read as it is. */
+int ms_sync_pending(struct ms_sync *c, const char **error_r);
+/* The name a pending entry's file had before the change (rec is the
+ * map's record for p->uid): 0, or -1 when it cannot be made. */
+int ms_pend_old_name(const struct ms_pend *p, const struct ms_rec *rec,
+		     char *out, size_t outsize);
+/* Finishes this handle's pending flag change, if any (mailstore_flags.c):
+ * every operation on a handle does this first. Errors are left to the
+ * next sync (see mailstore_flags.c). */
+void ms_flags_settle(struct mailstore *box);
 
 /* For tests: called at each step of a save with its name ("tmp",
  * "published", "index", "uidlist"), so that a test can kill the process

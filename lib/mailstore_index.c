@@ -12,10 +12,18 @@
  * SELECT, which moves it to the next UID). Version 4 adds a random id
  * per written file (surel-stamps names the index it vouches for) and
  * where each message's file is and how its name is made (MS_WHERE_*), so
- * that an unchanged folder opens from this file alone.
+ * that an unchanged folder opens from this file alone. Version 5 gives
+ * the word after the version (0 before) a meaning: header flags, of
+ * which IX_FLAG_PENDING says a flag change's renames are pending (the
+ * file is its write-ahead record, mailstore_flags.c) and that a list of
+ * the changed messages' names of before follows the expunge record.
+ * A reader of version 4 rejects the version and rebuilds the index
+ * (the file names then win, as they did for it before): it can never
+ * take a change in progress for a finished one.
  *
  * Layout (little-endian), see doc/mailstore.md:
- *   "SURELIDX" u32 version u32 0 u32 uidvalidity u32 nextuid
+ *   "SURELIDX" u32 version u32 hdr_flags (0 before version 5)
+ *   u32 uidvalidity u32 nextuid
  *   u64 highest_modseq [u32 first_recent_uid: version 3]
  *   [u64 id: version 4] u32 count u16 guid_len u16 hdr_ext_len
  *   guid hdr_ext
@@ -24,6 +32,8 @@
  *             u8 where (version 4; else 0) u16 base_len u16 ext_len
  *             base ext }
  *   version 2: u32 exp_count, exp_count x { u32 first u32 last u64 modseq }
+ *   IX_FLAG_PENDING: u32 pend_count (1..count), pend_count x { u32 uid
+ *             u32 keywords u8 flags u8 where u16 name_len name }
  *   u32 CRC-32 of everything before it. */
 #include "config.h"
 #include <errno.h>
@@ -41,8 +51,9 @@
 #include "mem.h"
 
 #define IX_MAGIC "SURELIDX"
-#define IX_VERSION 4
+#define IX_VERSION 5
 #define IX_HEADER_SIZE 40
+#define IX_FLAG_PENDING 0x1u	/* renames pending: ms_pend list follows */
 
 /* CRC-32 (IEEE 802.3, as zlib's), eight octets a step with eight
  * tables: an index of 10,000 messages is a megabyte, checked at every
@@ -131,13 +142,15 @@ static bool text_ok(const char *s, size_t n)
 }
 
 static int parse_header(struct rd *r, struct ms_map *map, uint32_t *count_r,
-			unsigned *version_r)
+			unsigned *version_r, uint32_t *hdr_flags_r)
 {
 	const char *magic = rd_bytes(r, 8);
 
 	*version_r = (unsigned)rd_le(r, 4);
+	*hdr_flags_r = (uint32_t)rd_le(r, 4);
 	if (magic == NULL || memcmp(magic, IX_MAGIC, 8) != 0 ||
-	    *version_r < 1 || *version_r > IX_VERSION || rd_le(r, 4) != 0)
+	    *version_r < 1 || *version_r > IX_VERSION ||
+	    (*hdr_flags_r & ~(*version_r >= 5 ? IX_FLAG_PENDING : 0u)) != 0)
 		return -1;
 	map->uidvalidity = (uint32_t)rd_le(r, 4);
 	map->nextuid = (uint32_t)rd_le(r, 4);
@@ -230,6 +243,38 @@ static int parse_exp(struct rd *r, struct ms_map *map)
 	return 0;
 }
 
+/* The pending renames: UIDs ascending and below the next UID, a name
+ * exactly when it cannot be made from where. */
+static int parse_pend(struct rd *r, struct ms_map *map)
+{
+	uint32_t count = (uint32_t)rd_le(r, 4);
+
+	if (r->bad || count == 0 || count > map->count)
+		return -1;
+	map->pend = xcalloc(count, sizeof(*map->pend));
+	for (uint32_t i = 0; i < count; i++) {
+		struct ms_pend *p = &map->pend[i];
+		p->uid = (uint32_t)rd_le(r, 4);
+		p->keywords = (uint32_t)rd_le(r, 4);
+		p->flags = (uint8_t)rd_le(r, 1);
+		p->where = (uint8_t)rd_le(r, 1);
+		size_t len = rd_le(r, 2);
+		const char *name = rd_bytes(r, len);
+		map->pend_count = i + 1;
+		if (r->bad || p->uid == 0 || p->uid >= map->nextuid ||
+		    (i > 0 && p->uid <= map->pend[i - 1].uid) ||
+		    p->keywords >= (1u << MAILSTORE_KEYWORDS_MAX) ||
+		    p->flags > MAILSTORE_FLAGS_ALL || p->where > 7 ||
+		    ((p->where & MS_WHERE_ODD) != 0) != (len > 0) ||
+		    len > MS_BASE_MAX || !text_ok(name, len) ||
+		    memchr(name, '/', len) != NULL)
+			return -1;
+		if (len > 0)
+			p->name = xstrndup(name, len);
+	}
+	return 0;
+}
+
 /* A version 1 index knows no expunges: any UID below its next UID may
  * have gone at any time, so all of them count as expunged at a MODSEQ
  * above everything it gave out. */
@@ -264,7 +309,8 @@ int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 	}
 	r.left -= 4;
 	unsigned version;
-	if (parse_header(&r, map, &count, &version) < 0) {
+	uint32_t hdr_flags;
+	if (parse_header(&r, map, &count, &version, &hdr_flags) < 0) {
 		ms_map_clear(map);
 		*error_r = ms_error("surel-index: bad header");
 		return -1;
@@ -283,6 +329,11 @@ int ms_index_parse(const unsigned char *data, size_t len, struct ms_map *map,
 	if (version >= 2 ? parse_exp(&r, map) < 0 : upgrade_v1(map) < 0) {
 		ms_map_clear(map);
 		*error_r = ms_error("surel-index: bad expunge record");
+		return -1;
+	}
+	if ((hdr_flags & IX_FLAG_PENDING) != 0 && parse_pend(&r, map) < 0) {
+		ms_map_clear(map);
+		*error_r = ms_error("surel-index: bad pending renames");
 		return -1;
 	}
 	if (r.left != 0) {
@@ -369,8 +420,8 @@ static int format_rec(struct ix_sink *k, const struct ms_rec *r)
 static int format_header(struct ix_sink *k, const struct ms_map *map,
 			 uint64_t id)
 {
-	/* Version 4: the version 2 header, the first recent UID and the
-	 * id. */
+	/* Version 5: the version 2 header with its flags, the first
+	 * recent UID and the id. */
 	unsigned char fixed[IX_HEADER_SIZE + 12], *p = fixed;
 	size_t guid_len = strlen(map->guid), ext_len = strlen(map->hdr_ext);
 
@@ -378,7 +429,7 @@ static int format_header(struct ix_sink *k, const struct ms_map *map,
 		return -1;
 	memcpy(p, IX_MAGIC, 8);
 	p = le(p + 8, IX_VERSION, 4);
-	p = le(p, 0, 4);
+	p = le(p, map->pend_count > 0 ? IX_FLAG_PENDING : 0, 4);
 	p = le(p, map->uidvalidity, 4);
 	p = le(p, ms_map_next_uid(map), 4);
 	p = le(p, map->highest_modseq, 8);
@@ -390,6 +441,27 @@ static int format_header(struct ix_sink *k, const struct ms_map *map,
 	sink_put(k, fixed, sizeof(fixed));
 	sink_put(k, map->guid, guid_len);
 	sink_put(k, map->hdr_ext, ext_len);
+	return 0;
+}
+
+static int format_pend(struct ix_sink *k, const struct ms_map *map)
+{
+	unsigned char v[16];
+
+	if (map->pend_count > map->count)
+		return -1;
+	sink_put(k, v, (size_t)(le(v, map->pend_count, 4) - v));
+	for (size_t i = 0; i < map->pend_count; i++) {
+		const struct ms_pend *p = &map->pend[i];
+		size_t len = p->name != NULL ? strlen(p->name) : 0;
+		unsigned char *q = le(v, p->uid, 4);
+		q = le(q, p->keywords, 4);
+		q = le(q, p->flags, 1);
+		q = le(q, p->where, 1);
+		q = le(q, len, 2);
+		sink_put(k, v, (size_t)(q - v));
+		sink_put(k, p->name != NULL ? p->name : "", len);
+	}
 	return 0;
 }
 
@@ -423,6 +495,8 @@ static int format_all(struct ix_sink *k, const struct ms_map *map,
 		p = le(p, e->modseq, 8);
 		sink_put(k, v, (size_t)(p - v));
 	}
+	if (map->pend_count > 0 && format_pend(k, map) < 0)
+		return -1;
 	sink_flush(k, true);
 	*crc_r = k->crc ^ 0xffffffffu;
 	sink_put(k, v, (size_t)(le(v, *crc_r, 4) - v));
@@ -473,7 +547,8 @@ static uint64_t new_id(void)
  * file is only ever replaced by rename(), never changed in place, so
  * the mapping stays what it was. */
 /* The arena for an index of len octets and the list made from it: the
- * records and the messages (their count is at octet 44 of version 4;
+ * records and the messages (their count is at octet 44 of version 4 and
+ * 5;
  * an older index cannot open a folder alone: no arena), the strings
  * (within the file's size), the names (base, info, letters). */
 static size_t arena_size(const unsigned char *data, size_t len)
@@ -482,7 +557,8 @@ static size_t arena_size(const unsigned char *data, size_t len)
 		sizeof(struct mailstore_msg) + MAILSTORE_KEYWORDS_MAX + 40;
 	uint64_t count = 0;
 
-	if (len < 48 || memcmp(data, IX_MAGIC, 8) != 0 || data[8] != 4)
+	if (len < 48 || memcmp(data, IX_MAGIC, 8) != 0 ||
+	    (data[8] != 4 && data[8] != 5))
 		return 0;
 	for (size_t i = 0; i < 4; i++)
 		count |= (uint64_t)data[44 + i] << (8 * i);

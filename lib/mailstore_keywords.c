@@ -222,6 +222,7 @@ int mailstore_keyword_index(struct mailstore *box, const char *name,
 {
 	int i;
 
+	ms_flags_settle(box);
 	if (ms_keywords_refresh(box, error_r) < 0)
 		return -1;
 	if ((i = keyword_find(box, name)) >= 0) {

@@ -223,8 +223,7 @@ int ms_lock_take(struct ms_lock *lk, const char *target, mode_t mode,
 	return 1;
 }
 
-/* True if the lock file is still the one we created. */
-static bool lock_is_ours(const struct ms_lock *lk)
+bool ms_lock_held(const struct ms_lock *lk)
 {
 	struct stat st;
 
@@ -240,7 +239,7 @@ int ms_lock_replace(struct ms_lock *lk, const char *target,
 	if (fsync(lk->fd) < 0) {
 		*error_r = ms_error("fsync %s: %s", lk->path, strerror(errno));
 		ret = -1;
-	} else if (!lock_is_ours(lk)) {
+	} else if (!ms_lock_held(lk)) {
 		/* Someone took it over as stale: what we wrote is void. */
 		*error_r = ms_error("%s was taken over by another process",
 				    lk->path);
@@ -264,7 +263,7 @@ void ms_lock_release(struct ms_lock *lk)
 {
 	if (lk->fd < 0)
 		return;
-	if (lock_is_ours(lk))
+	if (ms_lock_held(lk))
 		unlink(lk->path);
 	close(lk->fd);
 	lk->fd = -1;

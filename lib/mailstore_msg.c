@@ -369,6 +369,7 @@ int ms_msg_follow(struct mailstore *box, struct mailstore_msg *m,
 int mailstore_msg_open(struct mailstore *box, size_t i, int *fd_r,
 		       const char **error_r)
 {
+	ms_flags_settle(box);
 	if (i >= box->count) {
 		*error_r = ms_error("no message %zu", i);
 		return -1;

@@ -320,6 +320,7 @@ int mailstore_save(struct mailstore *box, const struct mailstore_new_msg *msgs,
 	uint32_t first = 0;
 	int ret = 0;
 
+	ms_flags_settle(box);
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = save_one(&b, &msgs[i], error_r);
 	if (ret < 0)
@@ -531,6 +532,8 @@ int mailstore_copy(struct mailstore *src, const size_t *idx, size_t n,
 	uint32_t used = 0, first = 0;
 	int ret = 0;
 
+	ms_flags_settle(src);
+	ms_flags_settle(dst);
 	for (size_t k = 0; k < n; k++) {
 		if (idx[k] >= src->count) {
 			*error_r = ms_error("no message %zu", idx[k]);

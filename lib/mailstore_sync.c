@@ -261,7 +261,7 @@ static int write_out(struct ms_sync *c, bool *saved_r, const char **error_r)
 	const char *error;
 
 	*saved_r = true;
-	if (c->dirty || c->ul_changed || box->ix_dirty) {
+	if (c->dirty || c->ul_changed || box->ix_dirty || c->pend_done) {
 		if (ms_index_write(box, &c->ix, &c->index_st, &error) < 0)
 			*saved_r = false;
 		else
@@ -317,7 +317,8 @@ static void vouch(struct ms_sync *c)
 		c->ix.crc = latest != NULL ? latest->crc : 0;
 	}
 	if (!c->scan.done || !c->scan.trusted || c->dirs_changed ||
-	    c->ix.id == 0 || !ul_matches(c))
+	    c->ix.id == 0 || !ul_matches(c) ||
+	    (latest != NULL && latest->pend_count > 0))
 		return;
 	for (size_t i = 0; i < c->ix.count; i++)
 		if ((c->ix.recs[i].where & MS_WHERE_ODD) != 0)
@@ -407,6 +408,9 @@ static int sync_pass(struct ms_sync *c, int pass, const char **error_r)
 	free(damaged.hdr_ext);
 	if (state == -2)
 		return -1;
+	int pend = ms_sync_pending(c, error_r);
+	if (pend != 0)
+		return pend;
 	if (c->lock.fd < 0 && state != 1)
 		return take_lock(c, ms_lock_wait_ms(), error_r) > 0 ? 1 : -1;
 	if (rescan_if_needed(c, c->lock.fd >= 0 ? state : 1, error_r) < 0)
@@ -467,9 +471,13 @@ static int sync_run(struct ms_sync *c, const char **error_r)
 
 static bool unchanged(struct mailstore *box)
 {
-	struct ms_stamp ul, n, cur;
+	struct ms_stamp ul, n, cur, ix;
 
+	/* The index too: a flag change writes it before its renames,
+	 * which another process's client may have been told of already. */
 	return box->synced && box->dirs_trusted && box->ul_loaded &&
+		ms_stamp_get(box->index_path, &ix) == 0 &&
+		ms_stamp_eq(&ix, &box->ix_stamp) &&
 		ms_stamp_get(box->uidlist_path, &ul) == 0 &&
 		ms_stamp_eq(&ul, &box->ul_stamp) &&
 		ms_stamp_get(box->new_path, &n) == 0 &&
@@ -500,7 +508,10 @@ int ms_open_fast(struct mailstore *box)
 
 	/* A handle that claims \Recent takes the lock to move the first
 	 * recent UID: only when there is nothing to claim. */
-	if (box->ix.id == 0 || ms_stamps_read(box, &st) == 0 ||
+	/* An index with renames pending is not the folder's list: its
+	 * files may still have their old names (the writer died). */
+	if (box->ix.id == 0 || box->ix.pend_count > 0 ||
+	    ms_stamps_read(box, &st) == 0 ||
 	    st.index_id != box->ix.id ||
 	    (box->claim_recent &&
 	     ms_index_first_recent(&box->ix) < box->ix.nextuid) ||
@@ -533,6 +544,7 @@ int ms_open_fast(struct mailstore *box)
 
 int mailstore_sync(struct mailstore *box, const char **error_r)
 {
+	ms_flags_settle(box);
 	ms_limbo_purge(box, false);
 	return ms_sync(box, false, error_r);
 }

@@ -27,7 +27,17 @@ void ms_map_clear(struct ms_map *map)
 		free(map->recs);
 	free(map->exp);
 	free(map->hdr_ext);
+	ms_map_pend_clear(map);
 	ms_map_init(map);
+}
+
+void ms_map_pend_clear(struct ms_map *map)
+{
+	for (size_t i = 0; i < map->pend_count; i++)
+		free(map->pend[i].name);
+	free(map->pend);
+	map->pend = NULL;
+	map->pend_count = 0;
 }
 
 /* Room for n records; records in an arena are copied out of it. */

@@ -305,11 +305,12 @@ class Store(ImapCase):
             "OK Store completed."))
         self.assertEqual(c.cmd("STORE 3 FLAGS ()"), (
             ["3 FETCH (FLAGS ())"], "OK Store completed."))
-        # On disk: the Maildir info letters.
-        flags = sorted(files_of(box).items())
-        self.assertEqual([f for _, f in flags], ["S", "T", ""])
         # The client was told: a NOOP reports nothing.
         self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed."))
+        # On disk: the Maildir info letters (renamed after STORE's reply,
+        # before the next command is read).
+        flags = sorted(files_of(box).items())
+        self.assertEqual([f for _, f in flags], ["S", "T", ""])
 
     def test_store_bad(self):
         self.fill(2)
@@ -342,6 +343,8 @@ class Store(ImapCase):
             "1 FETCH (FLAGS ($Label1 Work))"])
         kw = read_file(os.path.join(box, "dovecot-keywords")).decode()
         self.assertEqual(kw.split("\n")[:2], ["0 $Label1", "1 Work"])
+        # The files are renamed after the reply, before the next command.
+        c.ok("NOOP")
         self.assertEqual(sorted(files_of(box).values()), ["", "ab"])
         # Case-insensitive match of an existing keyword; -FLAGS of an
         # unknown keyword creates nothing.

@@ -132,7 +132,7 @@ static void test_index_where(void)
 		MS_WHERE_BARE;
 	ms_map_add(&map, 4, "b", 1, "P", 1)->where = MS_WHERE_ODD;
 	buf_init(&b, 1 << 20);
-	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[8] == 4);
+	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[8] == 5);
 	ms_map_init(&back);
 	UNIT_CHECK(ms_index_parse((unsigned char *)b.data, b.len, &back,
 				  &error) == 0);

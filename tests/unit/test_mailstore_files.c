@@ -448,7 +448,7 @@ static void test_index_first_recent(void)
 
 	index_sample(&map);
 	buf_init(&b, 1 << 20);
-	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[8] == 4 &&
+	UNIT_CHECK(ms_index_format(&map, &b) == 0 && b.data[8] == 5 &&
 		   b.data[32] == 4);
 	ms_map_init(&back);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -538,13 +538,13 @@ static void test_index_v1(void)
 		   map.exp[0].last == 9 && map.exp[0].modseq == 501);
 	/* What it lists was seen: the UIDs after it are recent. */
 	UNIT_CHECK(map.first_recent_uid == 10);
-	/* Written back as version 4, which reads the same (the name not
+	/* Written back as version 5, which reads the same (the name not
 	 * known: a version 1 file did not record it). */
 	struct buf out;
 	struct ms_map back;
 	buf_init(&out, 1 << 20);
 	UNIT_CHECK(map.recs[0].where == MS_WHERE_ODD);
-	UNIT_CHECK(ms_index_format(&map, &out) == 0 && out.data[8] == 4);
+	UNIT_CHECK(ms_index_format(&map, &out) == 0 && out.data[8] == 5);
 	ms_map_init(&back);
 	UNIT_CHECK(ms_index_parse((unsigned char *)out.data, out.len, &back,
 				  &error) == 0 && back.highest_modseq == 501 &&
