@@ -23,6 +23,8 @@
 #include "str.h"
 #include "imapd.h"
 
+static void store_renames(void *ctx);
+
 enum store_op {
 	STORE_REPLACE,	/* FLAGS */
 	STORE_ADD,	/* +FLAGS */
@@ -271,23 +273,39 @@ void imapd_cmd_store(struct imapd_session *s, const struct imap_arg *args)
 			    "server log for more information.");
 		return;
 	}
+	/* The folder's lock is held until the renames: a client too slow
+	 * to take the reply as fast as it is written gets them done at the
+	 * first write that would wait, not after its last octet. */
+	if (run.changed > 0)
+		stream_set_stall_hook(s->stream, store_renames, s);
 	store_report(s, &r, &run);
 	store_done(s, &run);
 	store_run_free(&run);
 }
 
-void imapd_store_finish(struct imapd_session *s)
+/* The renames of the STORE whose reply is going out (or out). */
+static void store_renames(void *ctx)
 {
+	struct imapd_session *s = ctx;
 	const char *error;
 
 	if (s->sel == NULL || !mailstore_set_flags_pending(s->sel->box))
 		return;
-	/* A client gone meanwhile changes nothing: the renames are due
-	 * anyway (the folder's lock is held until they are done). */
-	(void)imapd_flush(s);
 	if (mailstore_set_flags_finish(s->sel->box, &error) < 0)
 		log_error("user=<%s>: %s: store: %s", s->user, s->sel->path,
 			  error);
+}
+
+void imapd_store_finish(struct imapd_session *s)
+{
+	if (s->sel == NULL || !mailstore_set_flags_pending(s->sel->box))
+		return;
+	/* A client gone meanwhile changes nothing: the renames are due
+	 * anyway (the folder's lock is held until they are done). A flush
+	 * that has to wait runs them through the stall hook. */
+	(void)imapd_flush(s);
+	stream_set_stall_hook(s->stream, NULL, NULL);
+	store_renames(s);
 }
 
 int imapd_store_add_seen(struct imapd_session *s, const uint32_t *msns,

@@ -27,6 +27,8 @@ struct stream {
 	void *io_ctx;
 	stream_wait_fn *wait_fn;
 	int timeout_ms;
+	stream_stall_fn *stall_fn;
+	void *stall_ctx;
 
 	char *in;
 	size_t in_size, in_start, in_end;
@@ -106,6 +108,12 @@ void stream_set_io(struct stream *s, stream_read_fn *read_fn,
 void stream_set_io_wait(struct stream *s, stream_wait_fn *wait_fn)
 {
 	s->wait_fn = wait_fn;
+}
+
+void stream_set_stall_hook(struct stream *s, stream_stall_fn *fn, void *ctx)
+{
+	s->stall_fn = fn;
+	s->stall_ctx = ctx;
 }
 
 void stream_get_io(const struct stream *s, stream_read_fn **read_fn_r,
@@ -321,6 +329,11 @@ static int write_all(struct stream *s, const char *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			stream_stall_fn *stall = s->stall_fn;
+			if (stall != NULL) {
+				s->stall_fn = NULL;
+				stall(s->stall_ctx);
+			}
 			int ret = wait_fd(s->fd, io_events(s, POLLOUT),
 					  deadline);
 			if (ret == 1)

@@ -56,6 +56,13 @@ void stream_set_io_wait(struct stream *s, stream_wait_fn *wait_fn);
 void stream_get_io(const struct stream *s, stream_read_fn **read_fn_r,
 		   stream_write_fn **write_fn_r, void **ctx_r,
 		   stream_wait_fn **wait_fn_r);
+/* A hook run once, the first time a write would have to wait for the
+ * peer (its socket buffer is full: a slow reader), before the wait; then
+ * forgotten. imapd uses it to release a folder lock that it holds while a
+ * reply goes out to a fast client but must not hold for a slow one. The
+ * hook must not use the stream. NULL: none. */
+typedef void stream_stall_fn(void *ctx);
+void stream_set_stall_hook(struct stream *s, stream_stall_fn *fn, void *ctx);
 /* Timeout of each read and each write (poll), in milliseconds. */
 void stream_set_timeout(struct stream *s, int timeout_ms);
 int stream_fd(const struct stream *s);

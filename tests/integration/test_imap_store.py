@@ -9,10 +9,12 @@ index. One mailbox per test."""
 import os
 import re
 import signal
+import socket
 import time
 import unittest
 
 from imap_util import ImapCase, files_of
+from instance import password_of
 
 
 def server_pid(case, c):
@@ -111,6 +113,49 @@ class StoreDeferred(ImapCase):
         files = files_of(inbox)
         self.assertEqual(len(files), n)
         self.assertTrue(all(f and "F" in f for f in files.values()))
+
+    def test_slow_reader_does_not_hold_the_lock(self):
+        """A client that does not read its STORE reply (a long one: many
+        keywords on every message) gets the renames done at the first
+        write that has to wait: another session's STORE, which needs the
+        folder's lock, is answered at once instead of after the lock's
+        30 s wait."""
+        n = 3000
+        self.fill(n)
+        inbox = self.inbox()
+        # Over 6 MB of FETCH responses: more than the kernel buffers
+        # (net.ipv4.tcp_wmem allows a send buffer of 4 MB).
+        words = " ".join("keyword%02d_%s" % (i, "p" * 110) for i in range(20))
+        a = socket.socket()
+        self.addCleanup(a.close)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        a.settimeout(30)
+        a.connect(("127.0.0.1", self.inst.imap_port))
+        f = a.makefile("rb")
+        f.readline()
+        a.sendall(('a1 LOGIN "%s" "%s"\r\na2 SELECT INBOX\r\n' % (
+            self.addr, password_of(self.addr))).encode())
+        while not f.readline().startswith(b"a2 "):
+            pass
+        a.sendall(("a3 STORE 1:* +FLAGS (\\Flagged %s)\r\n" % words)
+                  .encode())
+        time.sleep(0.5)     # a reads nothing: the server's writes stall
+        b = self.client(select="SELECT INBOX")
+        start = time.monotonic()
+        b.ok("STORE 1 +FLAGS (\\Seen)")
+        self.assertLess(time.monotonic() - start, 10)
+        self.wait_files(inbox, "F", n, timeout=10)
+        # a's reply is all there once it reads.
+        flagged = set()
+        for _ in range(n + 100):
+            line = f.readline()
+            if line.startswith(b"a3 "):
+                self.assertTrue(line.startswith(b"a3 OK"), line)
+                break
+            m = re.match(rb"\* (\d+) FETCH \(.*\\Flagged", line)
+            if m:
+                flagged.add(int(m.group(1)))
+        self.assertEqual(flagged, set(range(1, n + 1)))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
  * one UID, no UID ever named two files, and no file ever had two UIDs. */
 #include "config.h"
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,23 +126,30 @@ static void test_dead_holder(void)
 	UNIT_CHECK(time(NULL) - start <= 2);
 	UNIT_CHECK(tuid(box, "1500000009.M1P1.h") == 6);
 	mailstore_close(&box);
-	/* While the holder lives, its lock stands. */
-	int pipefd[2];
-	UNIT_CHECK(pipe(pipefd) == 0);
+	/* While the holder lives, its lock stands. The child says when it
+	 * holds the lock (its flock() included): the lock file alone appears
+	 * before the flock, and a lock seen then looks dead. */
+	int pipefd[2], ready[2];
+	UNIT_CHECK(pipe(pipefd) == 0 && pipe(ready) == 0);
 	pid = fork();
 	if (pid == 0) {
 		char c;
 		close(pipefd[1]);
+		close(ready[0]);
 		if (ms_lock_take(&lk, tpath("%s/dovecot-uidlist", p), 0600, 0,
-				 &error) != 1)
+				 &error) != 1 || write(ready[1], "L", 1) != 1)
 			_exit(1);
 		if (read(pipefd[0], &c, 1) < 0)
 			_exit(1);
 		_exit(0);
 	}
 	close(pipefd[0]);
-	for (int i = 0; i < 5000 && !texists(lock); i++)
-		usleep(1000);
+	close(ready[1]);
+	struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
+	char held = 0;
+	UNIT_CHECK(poll(&pfd, 1, 5000) == 1 && read(ready[0], &held, 1) == 1 &&
+		   held == 'L');
+	close(ready[0]);
 	UNIT_CHECK(texists(lock));
 	tpast(lock, 10);
 	twrite(tpath("%s/new/1500000010.M1P1.h", p), "new\n");
