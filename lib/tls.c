@@ -1,5 +1,7 @@
 /* tls: the server side of TLS with OpenSSL 3, put underneath a struct
- * stream; see tls.h.
+ * stream; see tls.h. Also the connection plumbing that lib/tls_client
+ * shares (tls_impl.h): the socket BIO, the handshake loop, the stream
+ * hookup, the protocol list parser.
  *
  * Choices: TLS 1.2 is the floor whatever smtpd_tls_protocols says; no
  * renegotiation and no compression (CRIME); the server's cipher order
@@ -30,6 +32,7 @@
 #include "str.h"
 #include "timeutil.h"
 #include "tls.h"
+#include "tls_impl.h"
 
 #define TLS_ERROR_MAX 1024
 
@@ -38,22 +41,9 @@ struct tls_server {
 	BIO_METHOD *bio_method;
 };
 
-struct tls_conn {
-	SSL *ssl;
-	int fd;
-	short want;	/* poll events wanted after the last EAGAIN */
-	bool eof;	/* the socket read returned 0 */
-	bool failed;	/* a fatal error: no more SSL calls but SSL_free */
-	const char *protocol, *cipher;
-	int bits;
-};
-
 static struct buf tls_error;
 
-static const char *tls_error_set(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static const char *tls_error_set(const char *fmt, ...)
+const char *tls_error_set(const char *fmt, ...)
 {
 	va_list ap;
 	const char *msg;
@@ -66,7 +56,7 @@ static const char *tls_error_set(const char *fmt, ...)
 
 /* The reason of OpenSSL's most recent error ("no shared cipher"), and
  * the queue emptied: a stale error would confuse the next call. */
-static const char *ssl_reason(void)
+const char *tls_ssl_reason(void)
 {
 	unsigned long e = ERR_peek_last_error();
 	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
@@ -123,7 +113,7 @@ static long bio_sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 	}
 }
 
-static BIO_METHOD *bio_method_new(void)
+BIO_METHOD *tls_bio_method_new(void)
 {
 	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
 				     "surel socket");
@@ -166,8 +156,8 @@ static int version_index(const char *name)
 /* Postfix's syntax: ">=TLSv1.2", "<=TLSv1.3", "!TLSv1" excludes, a bare
  * name includes (only the names given are then offered); separated by
  * white space, commas or colons. *min_r / *max_r: OpenSSL versions. */
-static int parse_protocols(const char *value, int *min_r, int *max_r,
-			   const char **error_r)
+int tls_protocols_parse(const char *param, const char *value, int *min_r,
+			int *max_r, const char **error_r)
 {
 	char *copy = xstrdup(value), *p = copy, *tok;
 	unsigned include = 0, exclude = 0, lo = 0, hi = TLS_NVERSIONS - 1;
@@ -179,8 +169,8 @@ static int parse_protocols(const char *value, int *min_r, int *max_r,
 			      : tok[0] == '!' ? 1 : 0;
 		int i = version_index(tok + skip);
 		if (i < 0) {
-			*error_r = tls_error_set("smtpd_tls_protocols: "
-						 "unknown protocol '%s'", tok);
+			*error_r = tls_error_set("%s: unknown protocol "
+						 "'%s'", param, tok);
 			ret = -1;
 		} else if (tok[0] == '>') {
 			lo = (unsigned)i;
@@ -206,9 +196,9 @@ static int parse_protocols(const char *value, int *min_r, int *max_r,
 		last = (int)i;
 	}
 	if (first < 0) {
-		*error_r = tls_error_set("smtpd_tls_protocols = %s: no "
-					 "protocol left (TLSv1.2 is the "
-					 "oldest offered)", value);
+		*error_r = tls_error_set("%s = %s: no protocol left "
+					 "(TLSv1.2 is the oldest offered)",
+					 param, value);
 		return -1;
 	}
 	/* Between TLSv1.2 and TLSv1.3 every set is a range. */
@@ -223,23 +213,24 @@ static int ctx_settings(SSL_CTX *ctx, const char **error_r)
 	const char *suites = conf_str("smtpd_tls_ciphersuites");
 	int min, max;
 
-	if (parse_protocols(conf_str("smtpd_tls_protocols"), &min, &max,
-			    error_r) < 0)
+	if (tls_protocols_parse("smtpd_tls_protocols",
+				conf_str("smtpd_tls_protocols"), &min, &max,
+				error_r) < 0)
 		return -1;
 	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, max) != 1) {
 		*error_r = tls_error_set("smtpd_tls_protocols: %s",
-					 ssl_reason());
+					 tls_ssl_reason());
 		return -1;
 	}
 	if (*list != '\0' && SSL_CTX_set_cipher_list(ctx, list) != 1) {
 		*error_r = tls_error_set("smtpd_tls_cipherlist = %s: %s", list,
-					 ssl_reason());
+					 tls_ssl_reason());
 		return -1;
 	}
 	if (*suites != '\0' && SSL_CTX_set_ciphersuites(ctx, suites) != 1) {
 		*error_r = tls_error_set("smtpd_tls_ciphersuites = %s: %s",
-					 suites, ssl_reason());
+					 suites, tls_ssl_reason());
 		return -1;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
@@ -281,7 +272,7 @@ static EVP_PKEY *read_key(const char *path, const char **error_r)
 		*error_r = tls_error_set("smtpd_tls_key_file %s: no usable "
 					 "private key (%s; encrypted keys "
 					 "are not supported)", path,
-					 ssl_reason());
+					 tls_ssl_reason());
 	return key;
 }
 
@@ -291,7 +282,7 @@ static int ctx_keys(SSL_CTX *ctx, const char *cert, const char *key_path,
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		/* OpenSSL says "system lib" for a missing file. */
 		const char *reason = access(cert, R_OK) < 0 ? strerror(errno)
-							    : ssl_reason();
+							    : tls_ssl_reason();
 		ERR_clear_error();
 		*error_r = tls_error_set("smtpd_tls_cert_file %s: cannot load "
 					 "the certificate: %s", cert, reason);
@@ -327,10 +318,10 @@ int tls_server_new(struct tls_server **ts_r, const char **error_r)
 	ERR_clear_error();
 	ts = xcalloc(1, sizeof(*ts));
 	ts->ctx = SSL_CTX_new(TLS_server_method());
-	ts->bio_method = bio_method_new();
+	ts->bio_method = tls_bio_method_new();
 	if (ts->ctx == NULL || ts->bio_method == NULL) {
 		*error_r = tls_error_set("cannot make a TLS context: %s",
-					 ssl_reason());
+					 tls_ssl_reason());
 		tls_server_free(&ts);
 		return -1;
 	}
@@ -434,7 +425,7 @@ static short tls_wait(void *ctx, short events)
 	return c->want != 0 ? c->want : events;
 }
 
-/* Why SSL_accept failed, for the log: "lost connection", "wrong version
+/* Why the handshake failed, for the log: "lost connection", "wrong version
  * number" (a plaintext client), "unsupported protocol"... */
 static const char *handshake_failure(struct tls_conn *c, int ret,
 				     int saved_errno)
@@ -445,14 +436,15 @@ static const char *handshake_failure(struct tls_conn *c, int ret,
 	c->failed = true;
 	if (err == SSL_ERROR_SSL &&
 	    ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
-		return tls_error_set("%s", ssl_reason());
+		return tls_error_set("%s", tls_ssl_reason());
 	ERR_clear_error();
 	if (err == SSL_ERROR_SYSCALL && saved_errno != 0 && !c->eof)
 		return tls_error_set("%s", strerror(saved_errno));
 	return "lost connection";
 }
 
-static int handshake(struct tls_conn *c, int timeout_ms, const char **error_r)
+int tls_conn_handshake(struct tls_conn *c, int timeout_ms,
+		       const char **error_r)
 {
 	uint64_t deadline = time_mono_ms() + (uint64_t)(timeout_ms < 0 ? 0
 							: timeout_ms);
@@ -460,7 +452,7 @@ static int handshake(struct tls_conn *c, int timeout_ms, const char **error_r)
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
-		int ret = SSL_accept(c->ssl);
+		int ret = SSL_do_handshake(c->ssl);
 		int saved = errno;
 		if (ret == 1)
 			return 0;
@@ -481,14 +473,15 @@ static int handshake(struct tls_conn *c, int timeout_ms, const char **error_r)
 	}
 }
 
-static struct tls_conn *conn_new(struct tls_server *ts, int fd)
+struct tls_conn *tls_conn_new(SSL_CTX *ctx, BIO_METHOD *method, int fd,
+			      bool server)
 {
 	struct tls_conn *c = xcalloc(1, sizeof(*c));
 	BIO *bio;
 
 	c->fd = fd;
-	c->ssl = SSL_new(ts->ctx);
-	bio = BIO_new(ts->bio_method);
+	c->ssl = SSL_new(ctx);
+	bio = BIO_new(method);
 	if (c->ssl == NULL || bio == NULL) {
 		BIO_free(bio);
 		SSL_free(c->ssl);
@@ -498,8 +491,23 @@ static struct tls_conn *conn_new(struct tls_server *ts, int fd)
 	BIO_set_data(bio, c);
 	BIO_set_init(bio, 1);
 	SSL_set_bio(c->ssl, bio, bio);	/* the SSL owns the BIO now */
-	SSL_set_accept_state(c->ssl);
+	if (server)
+		SSL_set_accept_state(c->ssl);
+	else
+		SSL_set_connect_state(c->ssl);
 	return c;
+}
+
+void tls_conn_attach(struct tls_conn *c, struct stream *s)
+{
+	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+
+	c->protocol = SSL_get_version(c->ssl);
+	c->cipher = cipher != NULL ? SSL_CIPHER_get_name(cipher) : "unknown";
+	c->bits = cipher != NULL ? SSL_CIPHER_get_bits(cipher, &c->alg_bits)
+				 : 0;
+	stream_set_io(s, tls_read, tls_write, c);
+	stream_set_io_wait(s, tls_wait);
 }
 
 int tls_server_start(struct tls_server *ts, struct stream *s, int timeout_ms,
@@ -518,22 +526,17 @@ int tls_server_start(struct tls_server *ts, struct stream *s, int timeout_ms,
 		return -1;
 	}
 	ERR_clear_error();
-	c = conn_new(ts, stream_fd(s));
+	c = tls_conn_new(ts->ctx, ts->bio_method, stream_fd(s), true);
 	if (c == NULL) {
-		*error_r = tls_error_set("SSL_new: %s", ssl_reason());
+		*error_r = tls_error_set("SSL_new: %s", tls_ssl_reason());
 		return -1;
 	}
-	if (handshake(c, timeout_ms, error_r) < 0) {
+	if (tls_conn_handshake(c, timeout_ms, error_r) < 0) {
 		SSL_free(c->ssl);
 		free(c);
 		return -1;
 	}
-	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-	c->protocol = SSL_get_version(c->ssl);
-	c->cipher = cipher != NULL ? SSL_CIPHER_get_name(cipher) : "unknown";
-	c->bits = cipher != NULL ? SSL_CIPHER_get_bits(cipher, NULL) : 0;
-	stream_set_io(s, tls_read, tls_write, c);
-	stream_set_io_wait(s, tls_wait);
+	tls_conn_attach(c, s);
 	*conn_r = c;
 	return 0;
 }
