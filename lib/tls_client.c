@@ -119,10 +119,11 @@ static int configure(struct tls_client *tc, SSL *ssl,
 					? p->protocols : tc->protocols[m];
 	const char *ciphers = p != NULL && p->ciphers != NULL
 				      ? p->ciphers : tc->ciphers[m];
+	const char *what = p != NULL && p->protocols != NULL ? "protocols"
+			   : m ? "smtp_tls_mandatory_protocols"
+			       : "smtp_tls_protocols";
 
-	if (tls_protocols_parse(m ? "smtp_tls_mandatory_protocols"
-				  : "smtp_tls_protocols",
-				protocols, &min, &max, error_r) < 0)
+	if (tls_protocols_parse(what, protocols, &min, &max, error_r) < 0)
 		return -1;
 	if (SSL_set_min_proto_version(ssl, min) != 1 ||
 	    SSL_set_max_proto_version(ssl, max) != 1) {
