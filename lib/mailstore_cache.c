@@ -250,7 +250,13 @@ long ms_cache_parse(const unsigned char *data, size_t len,
 
 /* ---- the index: UID -> record offsets ---- */
 
-static uint32_t uid_hash(uint32_t uid) { return uid * 2654435761u; }
+/* UIDs are dense and ascending, and a message's records sit together in
+ * the file: a hash that keeps neighbouring UIDs in neighbouring slots
+ * makes loading and FETCH 1:* walk the table nearly in order, where a
+ * multiplicative one sent every look-up to a random cache line (the
+ * biggest cost of loading a cache of 10,000 messages). The high half is
+ * folded in so that UIDs far apart still spread. */
+static uint32_t uid_hash(uint32_t uid) { return uid ^ (uid >> 16); }
 
 struct cache_entry *ms_cache_entry_find(const struct ms_cache *c,
 					uint32_t uid)
