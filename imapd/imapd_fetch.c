@@ -292,7 +292,6 @@ void imapd_cmd_fetch(struct imapd_session *s, const struct imap_arg *args)
 	buf_deinit(&ctx.resp);
 	buf_deinit(&ctx.tmp);
 	free(ctx.block);
-	free(ctx.conv);
 	buf_deinit(&ctx.env);
 	imap_fetch_items_deinit(&ctx.items);
 	free(msns);

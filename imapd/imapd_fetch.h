@@ -27,10 +27,6 @@
 #define IMAPD_FETCH_STREAM_MIN (64 * 1024)
 /* Octets converted to CRLF at a time (into a buffer twice as big). */
 #define IMAPD_FETCH_BLOCK (64 * 1024)
-/* A whole section of the file up to this size is converted in one pass
- * (into conv, up to twice as big, kept for the command); a bigger one is
- * measured first and then converted a block at a time. */
-#define IMAPD_FETCH_CONVERT_MAX (4 * 1024 * 1024)
 
 struct imapd_fetch_ctx {
 	struct imapd_session *s;
@@ -40,8 +36,6 @@ struct imapd_fetch_ctx {
 	struct buf resp;	/* the response being built */
 	struct buf tmp;		/* scratch: decoded parts, header fields */
 	char *block;		/* 2 * IMAPD_FETCH_BLOCK: CRLF conversion */
-	char *conv;		/* a whole section converted, or NULL */
-	size_t conv_cap;
 	struct buf env;		/* the structure made ahead (pre_made) */
 	bool pre_made;		/* env holds this message's BODYSTRUCTURE
 				 * (pre_extended) or BODY */
