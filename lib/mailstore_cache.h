@@ -50,6 +50,11 @@ struct ms_cache;
 struct ms_cache *ms_cache_open(const char *dir, uint32_t uidvalidity);
 /* Writes what is pending (ms_cache_flush); frees. Accepts NULL. */
 void ms_cache_close(struct ms_cache **c);
+/* True when c is what ms_cache_open(dir, uidvalidity) would open: a
+ * cache kept open for later (e.g. by a process that serves session after
+ * session) is then taken again after an ms_cache_refresh. */
+bool ms_cache_matches(const struct ms_cache *c, const char *dir,
+		      uint32_t uidvalidity);
 /* Notices records other processes appended since and a file replaced
  * by another process (cheap: one stat and one fstat). */
 void ms_cache_refresh(struct ms_cache *c);

@@ -646,6 +646,48 @@ static void test_prefixes(void)
 	free(data);
 }
 
+/* A cache held in memory (over 2 MiB: a copy with spare room) while
+ * another handle appends and later damages a record: the holder reads
+ * the new records in place, keeps serving the old ones, and refuses the
+ * damaged one once the file is rewritten; ms_cache_matches names it. */
+static void test_kept_open(void)
+{
+	static char big[MS_CACHE_VALUE_MAX / 2];
+	char base[32];
+
+	fresh();
+	memset(big, 'x', sizeof(big));
+	struct ms_cache *w = ms_cache_open(dir, 5);
+	for (uint32_t uid = 1; uid <= 6; uid++) {
+		snprintf(base, sizeof(base), "b%u", uid);
+		ms_cache_put(w, uid, base, MS_CACHE_HEADER, big, sizeof(big));
+		ms_cache_flush(w);
+	}
+	struct ms_cache *k = ms_cache_open(dir, 5);
+	UNIT_CHECK(ms_cache_matches(k, dir, 5));
+	UNIT_CHECK(!ms_cache_matches(k, dir, 6));
+	UNIT_CHECK(!ms_cache_matches(k, "/nonexistent", 5));
+	const char *d;
+	size_t len;
+	UNIT_CHECK(ms_cache_get(k, 6, "b6", MS_CACHE_HEADER, &d, &len) == 1 &&
+		   len == sizeof(big));
+	ms_cache_put(w, 7, "b7", MS_CACHE_HEADER, "seventh", 7);
+	ms_cache_flush(w);
+	ms_cache_refresh(k);
+	UNIT_CHECK(has(k, 7, "b7", MS_CACHE_HEADER, "seventh"));
+	UNIT_CHECK(ms_cache_get(k, 1, "b1", MS_CACHE_HEADER, &d, &len) == 1 &&
+		   len == sizeof(big) && d[0] == 'x' && d[len - 1] == 'x');
+	off_t end = file_size();
+	ms_cache_put(w, 8, "b8", MS_CACHE_HEADER, "eighth", 6);
+	ms_cache_flush(w);
+	flip_byte(end + 16 + 2 + 1);	/* in the data of uid 8 */
+	ms_cache_refresh(k);
+	UNIT_CHECK(absent(k, 8, "b8", MS_CACHE_HEADER));
+	UNIT_CHECK(has(k, 7, "b7", MS_CACHE_HEADER, "seventh"));
+	ms_cache_close(&w);
+	ms_cache_close(&k);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
@@ -665,6 +707,7 @@ int main(void)
 	test_replaced();
 	test_no_dir();
 	test_prefixes();
+	test_kept_open();
 	unit_rmtree(dir);
 	return unit_done();
 }
