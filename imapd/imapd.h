@@ -422,6 +422,12 @@ void imapd_special_use_create(struct imapd_session *s);
 
 /* ---- imapd_msgdata.c ---- */
 
+/* A new session logged in with Maildir root maildir: the cache this
+ * process kept from an earlier session is dropped unless it is one of
+ * this user's folders (no user's mail stays in memory while the process
+ * serves another). */
+void imapd_msg_kept_cache_for(const char *maildir);
+
 /* A message's contents for FETCH, SEARCH and SORT; msn is a sequence
  * number of the view. Each returns 1 with the data (valid until the next
  * call of these for another message, or imapd_msg_release), 0 when the

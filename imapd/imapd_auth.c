@@ -65,6 +65,7 @@ static int find_mailbox(struct imapd_session *s, const struct auth_reply *r,
 				    error_r) < 0)
 		return -1;
 	s->maildir = xstrdup(path);
+	imapd_msg_kept_cache_for(s->maildir);
 	return 0;
 }
 

@@ -69,6 +69,12 @@ const struct mime_limits imapd_mime_limits = {
 /* The cache of the mailbox closed last (see above), or NULL. */
 static struct ms_cache *kept_cache;
 
+void imapd_msg_kept_cache_for(const char *maildir)
+{
+	if (kept_cache != NULL && !ms_cache_below(kept_cache, maildir))
+		ms_cache_close(&kept_cache);
+}
+
 struct msgdata {
 	struct ms_cache *cache;	/* NULL until first used */
 	bool cache_fresh;	/* refreshed in this command */

@@ -525,6 +525,16 @@ bool ms_cache_matches(const struct ms_cache *c, const char *dir,
 	return c->uidvalidity == uidvalidity && strcmp(c->dir, dir) == 0;
 }
 
+bool ms_cache_below(const struct ms_cache *c, const char *root)
+{
+	size_t n = strlen(root);
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	return strncmp(c->dir, root, n) == 0 &&
+	       (c->dir[n] == '\0' || c->dir[n] == '/');
+}
+
 bool ms_cache_current(const struct ms_cache *c)
 {
 	struct stat st;

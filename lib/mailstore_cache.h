@@ -55,6 +55,9 @@ void ms_cache_close(struct ms_cache **c);
  * session) is then taken again after an ms_cache_refresh. */
 bool ms_cache_matches(const struct ms_cache *c, const char *dir,
 		      uint32_t uidvalidity);
+/* True when c is the cache of a folder at or below root (a user's
+ * Maildir): what a process may keep while it serves that user. */
+bool ms_cache_below(const struct ms_cache *c, const char *root);
 /* Notices records other processes appended since and a file replaced
  * by another process (cheap: one stat and one fstat). */
 void ms_cache_refresh(struct ms_cache *c);

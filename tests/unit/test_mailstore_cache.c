@@ -667,6 +667,24 @@ static void test_kept_open(void)
 	UNIT_CHECK(ms_cache_matches(k, dir, 5));
 	UNIT_CHECK(!ms_cache_matches(k, dir, 6));
 	UNIT_CHECK(!ms_cache_matches(k, "/nonexistent", 5));
+	/* Below a user's Maildir root: the folder itself and its parents
+	 * (with or without a final "/"); not a root that is only a prefix
+	 * of the folder's name. */
+	char parent[512], cut[512];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	snprintf(cut, sizeof(cut), "%s", dir);
+	cut[strlen(cut) - 1] = '\0';
+	char *slash = strrchr(parent, '/');
+	UNIT_CHECK(slash != NULL && slash != parent);
+	if (slash != NULL && slash != parent)
+		slash[1] = '\0';
+	UNIT_CHECK(ms_cache_below(k, dir));
+	UNIT_CHECK(ms_cache_below(k, parent));
+	if (slash != NULL && slash != parent)
+		*slash = '\0';
+	UNIT_CHECK(ms_cache_below(k, parent));
+	UNIT_CHECK(!ms_cache_below(k, cut));
+	UNIT_CHECK(!ms_cache_below(k, "/nonexistent"));
 	const char *d;
 	size_t len;
 	UNIT_CHECK(ms_cache_get(k, 6, "b6", MS_CACHE_HEADER, &d, &len) == 1 &&
