@@ -93,6 +93,20 @@ static inline const char *tnew_box(const char *dir, const char *name,
 	return p;
 }
 
+/* The folder at p opened with flags; the test stops (exit 2) when it
+ * cannot be: nothing after it would mean anything. */
+static inline struct mailstore *topen(const char *p, unsigned flags)
+{
+	struct mailstore *box = NULL;
+	const char *error = "";
+
+	if (mailstore_open(p, flags, &box, &error) < 0) {
+		fprintf(stderr, "open %s: %s\n", p, error);
+		exit(2);
+	}
+	return box;
+}
+
 static inline void tsync_ok(struct mailstore *box)
 {
 	const char *error = "";

@@ -27,14 +27,7 @@ static char dir[] = "/tmp/test_mailstore_defer.XXXXXX";
 
 static struct mailstore *open_box(const char *p)
 {
-	struct mailstore *box = NULL;
-	const char *error = "";
-
-	if (mailstore_open(p, MAILSTORE_OPEN_CREATE, &box, &error) < 0) {
-		fprintf(stderr, "open %s: %s\n", p, error);
-		exit(2);
-	}
-	return box;
+	return topen(p, MAILSTORE_OPEN_CREATE);
 }
 
 /* \Flagged added to every message of box. */

@@ -22,15 +22,7 @@ static char dir[] = "/tmp/test_mailstore_fast.XXXXXX";
 
 static struct mailstore *open_flags(const char *p, unsigned flags)
 {
-	struct mailstore *box = NULL;
-	const char *error = "";
-
-	if (mailstore_open(p, MAILSTORE_OPEN_CREATE | flags, &box,
-			   &error) < 0) {
-		fprintf(stderr, "open %s: %s\n", p, error);
-		exit(2);
-	}
-	return box;
+	return topen(p, MAILSTORE_OPEN_CREATE | flags);
 }
 
 static struct mailstore *open_box(const char *p)

@@ -27,14 +27,7 @@ static char dir[] = "/tmp/test_mailstore_save.XXXXXX";
 
 static struct mailstore *open_box(const char *p, unsigned flags)
 {
-	struct mailstore *box = NULL;
-	const char *error = "";
-
-	if (mailstore_open(p, flags, &box, &error) < 0) {
-		fprintf(stderr, "open %s: %s\n", p, error);
-		exit(2);
-	}
-	return box;
+	return topen(p, flags);
 }
 
 /* The name of message m must be "<secs>.M<usec>P<pid>Q<n>.<host>,S=<size>,
