@@ -209,6 +209,11 @@ const struct conf_param conf_params[] = {
 	{ "smtp_connect_timeout", CONF_TIME, "30s",
 	  "How long smtp waits for a TCP connection to a server to be "
 	  "established; then it tries the next address." },
+	{ "smtp_connection_cache_time_limit", CONF_TIME, "2s",
+	  "How long smtp keeps a connection to a server open after a "
+	  "delivery, for the next request to the same next hop (which then "
+	  "starts with RSET instead of DNS, connect, EHLO and TLS). 0: "
+	  "QUIT after each delivery." },
 	{ "smtp_data_done_timeout", CONF_TIME, "600s",
 	  "How long smtp waits for the server's reply after the end of the "
 	  "message (\".\"). A connection lost or timed out here defers "
@@ -232,6 +237,10 @@ const struct conf_param conf_params[] = {
 	  "delivery is already decided then)." },
 	{ "smtp_rcpt_timeout", CONF_TIME, "300s",
 	  "How long smtp waits for the server's reply to each RCPT TO." },
+	{ "smtp_rset_timeout", CONF_TIME, "20s",
+	  "How long smtp waits for the reply to the RSET that starts the "
+	  "reuse of a cached connection; a failure there just opens a new "
+	  "one." },
 	{ "smtp_starttls_timeout", CONF_TIME, "300s",
 	  "How long smtp waits for the reply to STARTTLS and for the TLS "
 	  "handshake." },

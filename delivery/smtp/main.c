@@ -2,8 +2,8 @@
  * at a time: it greets it with the version 2 deliver_proto hello, then
  * serves its requests in turn (one message, its recipients for one next
  * hop), answers per recipient and logs one Postfix-format line per
- * recipient. The connection to the server is closed (QUIT) after each
- * request: no connection cache yet. */
+ * recipient. The connection to a server is kept for the next request to
+ * the same next hop for smtp_connection_cache_time_limit. */
 #include "config.h"
 #include <inttypes.h>
 #include <limits.h>
@@ -91,6 +91,9 @@ static void smtp_pre_jail(void)
 	smtp_config.data_done_ms = smtp_timeout_ms("smtp_data_done_timeout");
 	smtp_config.quit_ms = smtp_timeout_ms("smtp_quit_timeout");
 	smtp_config.starttls_ms = smtp_timeout_ms("smtp_starttls_timeout");
+	smtp_config.rset_ms = smtp_timeout_ms("smtp_rset_timeout");
+	smtp_config.cache_time_ms =
+		conf_time("smtp_connection_cache_time_limit") * 1000;
 	smtp_config.mx_address_limit =
 		(size_t)conf_int("smtp_mx_address_limit");
 }
@@ -154,11 +157,14 @@ static void smtp_log(const struct smtp_delivery *d)
 	};
 	const struct deliver_request2 *req = d->req;
 	char to[1024], reason[2 * SMTP_REASON_MAX], relay[sizeof(d->relay)];
-	char delay[24], a[24], b[24], c[24], e[24];
+	char delay[24], a[24], b[24], c[24], e[24], use[32] = "";
 	uint64_t now = time_wall_us();
 	uint64_t setup = d->setup_us > 0 ? d->setup_us : now;
 
 	log_escape(relay, sizeof(relay), d->relay, sizeof(d->relay));
+	/* As Postfix: the count appears from a connection's second use. */
+	if (d->conn_use > 1)
+		snprintf(use, sizeof(use), " conn_use=%u,", d->conn_use);
 	time_format_delay(delay, sizeof(delay), smtp_span(req->arrival_us, now));
 	time_format_delay(a, sizeof(a), smtp_span(req->arrival_us,
 						   req->active_us));
@@ -169,10 +175,10 @@ static void smtp_log(const struct smtp_delivery *d)
 		const struct smtp_rcpt_result *r = &d->res[i];
 		log_escape(to, sizeof(to), req->rcpts[i].address, 512);
 		log_escape(reason, sizeof(reason), r->reason, SMTP_REASON_MAX);
-		log_info("%s: to=<%s>, relay=%s, delay=%s, delays=%s/%s/%s/%s, "
-			 "dsn=%s, status=%s (%s)", req->queue_id, to, relay,
-			 delay, a, b, c, e, r->dsn, status_words[r->status],
-			 reason);
+		log_info("%s: to=<%s>, relay=%s,%s delay=%s, "
+			 "delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)",
+			 req->queue_id, to, relay, use, delay, a, b, c, e,
+			 r->dsn, status_words[r->status], reason);
 	}
 }
 
@@ -226,7 +232,17 @@ static void smtp_serve(int fd)
 		return;
 	}
 	while (!service_stopping()) {
-		if (ipc_read_msg(fd, r, &msg, idle_ms, &error) < 0) {
+		/* A cached server connection is closed when its time is
+		 * up, whether or not qmgr has more work. */
+		int cache_ms = smtp_cache_wait_ms(), wait_ms = idle_ms;
+		bool cache_wait = cache_ms >= 0 && cache_ms < idle_ms;
+		if (cache_wait)
+			wait_ms = cache_ms;
+		if (ipc_read_msg(fd, r, &msg, wait_ms, &error) < 0) {
+			if (cache_wait && strcmp(error, "timeout") == 0) {
+				smtp_cache_close();
+				continue;
+			}
 			if (strcmp(error, "connection closed") != 0 &&
 			    strcmp(error, "timeout") != 0)
 				log_warn("qmgr connection: %s", error);
@@ -237,6 +253,7 @@ static void smtp_serve(int fd)
 		if (ret < 0)
 			break;
 	}
+	smtp_cache_close();
 	ipc_reader_free(&r);
 }
 

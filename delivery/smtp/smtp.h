@@ -1,6 +1,7 @@
 /* smtp: the outbound SMTP client's parts: main.c (the service, the
  * request loop, the answer and the log lines), smtp_dest.c (the next
- * hop's addresses and the walk over them), smtp_session.c (one
+ * hop's addresses and the walk over them), smtp_cache.c (a connection
+ * kept for the next request to the same next hop), smtp_session.c (one
  * connection: connect, greeting, EHLO/HELO, STARTTLS, replies, QUIT) and
  * smtp_trans.c (one mail transaction: MAIL, RCPT, DATA and the
  * per-recipient results). */
@@ -28,6 +29,8 @@ struct smtp_config {
 	const char *helo_name;		/* myhostname */
 	int connect_ms, helo_ms, mail_ms, rcpt_ms, data_init_ms;
 	int data_xfer_ms, data_done_ms, quit_ms, starttls_ms;
+	int rset_ms;
+	uint64_t cache_time_ms;		/* smtp_connection_cache_time_limit */
 	size_t mx_address_limit;
 	struct dns_resolver *resolver;
 	enum tls_policy_level tls_level;	/* smtp_tls_security_level */
@@ -53,6 +56,7 @@ struct smtp_delivery {
 	char relay[DNS_NAME_TEXT_MAX + INET6_ADDRSTRLEN + 16];	/* "none" */
 	uint64_t start_us;		/* the request arrived */
 	uint64_t setup_us;		/* connection set up: delays c/d */
+	unsigned conn_use;		/* the connection's nth delivery */
 };
 
 /* Sets every recipient that has no final result yet. */
@@ -68,6 +72,23 @@ void smtp_result_set(struct smtp_rcpt_result *r, enum deliver_status status,
  * recipient has a final result afterwards. */
 void smtp_dest_deliver(struct smtp_delivery *d);
 
+/* The connection cache (smtp_dest.c): at most one session, kept after a
+ * delivery for smtp_connection_cache_time_limit for the next request to
+ * the same next hop. */
+/* Milliseconds until the cached session expires, or -1 without one. */
+int smtp_cache_wait_ms(void);
+/* QUITs and closes the cached session, if any. */
+void smtp_cache_close(void);
+/* The cached session for nexthop, when there is one, it has not expired
+ * and RSET works (relay gets its relay= text); else NULL, and any cached
+ * session is closed. The caller owns what it gets. */
+struct smtp_session *smtp_cache_take(const char *nexthop, char *relay,
+				     size_t relay_size);
+/* Keeps sess (taken over) for nexthop, or closes it with QUIT when reuse
+ * is false or the cache is off. */
+void smtp_cache_put(struct smtp_session *sess, const char *nexthop,
+		    const char *relay, bool reuse);
+
 /* One connection to a server. */
 struct smtp_session {
 	int fd;
@@ -79,6 +100,7 @@ struct smtp_session {
 	char addr[INET6_ADDRSTRLEN];
 	unsigned port;
 	char label[DNS_NAME_TEXT_MAX + INET6_ADDRSTRLEN + 4]; /* host[addr] */
+	unsigned uses;			/* deliveries started on it */
 };
 
 /* Why a session step failed: a temporary or permanent outcome with its
@@ -123,6 +145,9 @@ int smtp_session_read(struct smtp_session *sess, int timeout_ms,
 /* Flushes the commands buffered; -1 with *fail on a failed write. */
 int smtp_session_flush(struct smtp_session *sess, int timeout_ms,
 		       const char *what, struct smtp_fail *fail);
+/* RSET before a cached session is used again: 0 when the server said
+ * 2xx, -1 (the session is then to be closed as lost) otherwise. */
+int smtp_session_rset(struct smtp_session *sess);
 /* Fills fail from a reply: "host X said: REPLY (in reply to CMD command)"
  * with the reply's class and enhanced code. */
 void smtp_session_reply_fail(const struct smtp_session *sess,

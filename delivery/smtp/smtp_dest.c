@@ -1,7 +1,8 @@
 /* smtp_dest: one request's destination: the TLS policy of the next hop,
  * its addresses (MX look-up, or the host of "[host]"), and the walk over
- * them: an address whose connection, greeting, EHLO or TLS fails gives way
- * to the next one; the first session that works carries the transaction.
+ * them (unless a cached connection to the same next hop can be used): an
+ * address whose connection, greeting, EHLO or TLS fails gives way to the
+ * next one; the first session that works carries the transaction.
  * When every address failed for a temporary reason the destination is
  * "dead" for qmgr. */
 #include "config.h"
@@ -43,8 +44,21 @@ static int dest_tls_policy(struct smtp_delivery *d, const char *domain,
 	return 0;
 }
 
+/* The transaction on sess, which is then cached or closed. */
+static void dest_run(struct smtp_delivery *d, struct smtp_session *sess,
+		     bool reuse)
+{
+	d->setup_us = time_wall_us();
+	d->conn_use = ++sess->uses;
+	if (smtp_trans_run(d, sess) < 0)
+		smtp_session_close(&sess, true);
+	else
+		smtp_cache_put(sess, d->req->nexthop, d->relay, reuse);
+}
+
 static void dest_walk(struct smtp_delivery *d, const struct dns_mx_result *mx,
-		      unsigned port, const struct smtp_tls_want *want)
+		      unsigned port, const struct smtp_tls_want *want,
+		      bool reuse)
 {
 	struct smtp_session *sess = NULL;
 	struct smtp_fail f;
@@ -63,9 +77,7 @@ static void dest_walk(struct smtp_delivery *d, const struct dns_mx_result *mx,
 			snprintf(d->relay, sizeof(d->relay), "%s[%s]:%u",
 				 a->host, a->text, port);
 		if (r == 0) {
-			d->setup_us = time_wall_us();
-			bool lost = smtp_trans_run(d, sess) < 0;
-			smtp_session_close(&sess, lost);
+			dest_run(d, sess, reuse);
 			return;
 		}
 		if (!f.next_address)
@@ -103,6 +115,15 @@ void smtp_dest_deliver(struct smtp_delivery *d)
 		tls_policy_deinit(&pol);
 		return;
 	}
+	/* A policy may forbid reuse (connection_reuse=no). */
+	bool reuse = !have_pol || pol.connection_reuse != 0;
+	struct smtp_session *cached = smtp_cache_take(req->nexthop, d->relay,
+						      sizeof(d->relay));
+	if (cached != NULL) {
+		dest_run(d, cached, reuse);
+		tls_policy_deinit(&pol);
+		return;
+	}
 	struct dns_mx_options opts = {
 		.families = DNS_FAMILY_IPV4 | DNS_FAMILY_IPV6,
 		.addr_limit = smtp_config.mx_address_limit,
@@ -122,7 +143,7 @@ void smtp_dest_deliver(struct smtp_delivery *d)
 			 * secure only when the resolver validated it. */
 			.host_is_secure = !nh.mx || mx->mx_authentic,
 		};
-		dest_walk(d, mx, nh.port != 0 ? nh.port : 25, &want);
+		dest_walk(d, mx, nh.port != 0 ? nh.port : 25, &want, reuse);
 	} else {
 		d->site_dead = st == DNS_MX_TEMPFAIL;
 		smtp_result_all(d, st == DNS_MX_TEMPFAIL ? DELIVER_TEMPFAIL :

@@ -368,6 +368,20 @@ fail:
 	return -1;
 }
 
+int smtp_session_rset(struct smtp_session *sess)
+{
+	const struct smtp_reply *reply;
+	struct smtp_fail ignored;
+
+	if (stream_write(sess->s, "RSET\r\n", 6) < 0 ||
+	    smtp_session_flush(sess, smtp_config.rset_ms, "sending RSET",
+			       &ignored) < 0 ||
+	    smtp_session_read(sess, smtp_config.rset_ms, "sending RSET",
+			      &reply, &ignored) < 0)
+		return -1;
+	return reply->code / 100 == 2 ? 0 : -1;
+}
+
 void smtp_session_close(struct smtp_session **sessp, bool lost)
 {
 	struct smtp_session *sess = *sessp;

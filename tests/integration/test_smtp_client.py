@@ -106,7 +106,7 @@ class ScriptedPeer:
                  ehlo=None, helo="250 peer.test", mail="250 2.1.0 Ok",
                  rcpt=None, data="354 End data with <CR><LF>.<CR><LF>",
                  dot="250 2.0.0 Ok: queued as ABC", starttls=None,
-                 tls_context=None):
+                 tls_context=None, rset="250 2.0.0 Ok"):
         self.greeting = greeting
         self.ext = ["PIPELINING", "SIZE 10240000", "8BITMIME", "DSN",
                     "SMTPUTF8", "ENHANCEDSTATUSCODES"] if ext is None else ext
@@ -117,6 +117,7 @@ class ScriptedPeer:
         self.data = data
         self.dot = dot
         self.starttls = starttls      # None: not offered; "ok", "fail"
+        self.rset = rset
         self.tls_context = tls_context
         self.sessions = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -240,6 +241,8 @@ class ScriptedPeer:
                 if not self.say(conn, self.dot):
                     return
                 continue
+            elif verb == "RSET":
+                reply = self.rset
             elif verb == "QUIT":
                 self.say(conn, "221 2.0.0 Bye")
                 return
@@ -455,7 +458,9 @@ class Delivery(SmtpClientCase):
                          "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+40example.test")
         self.assertEqual(cmds[3], "RCPT TO:<b@example.test> NOTIFY=NEVER")
         self.assertEqual(cmds[4], "DATA")
-        self.assertEqual(cmds[-1], "QUIT")
+        # The agent connection closed: the cached server connection is
+        # QUIT at once.
+        self.assertTrue(wait_until(lambda: p.commands()[-1:] == ["QUIT"], 5))
         # PIPELINING: MAIL, both RCPTs and DATA came in one write.
         group = [c for c in sess["chunks"] if b"MAIL FROM" in c][0]
         self.assertIn(b"RCPT TO:<b@example.test>", group)
@@ -635,19 +640,53 @@ class Delivery(SmtpClientCase):
         self.assertIn("SMTPUTF8", p2.commands()[1])
         self.assertEqual(p2.commands()[2], "RCPT TO:<\u03b4@example.test>")
 
-    def test_bracketed_nexthop_and_reuse_of_agent_connection(self):
+    def test_connection_reuse(self):
+        """Requests for the same next hop on one agent connection share
+        one server connection (RSET between them); the log says
+        conn_use=N from the second; the connection is QUIT when
+        smtp_connection_cache_time_limit (2s) has passed."""
         p = self.peer()
         agent = Agent(self.inst)
         try:
+            qids = []
             for n in range(3):
                 qid, ans = self.request("[127.0.0.1]:%d" % p.port,
                                         ["a%d@example.test" % n], agent=agent)
                 self.assertEqual(ans["status_0"], "0")
+                qids.append(qid)
+            self.assertEqual(len(p.sessions), 1)
+            self.assertTrue(wait_until(lambda: "QUIT" in p.commands(), 6),
+                            "cached connection not closed in time")
         finally:
             agent.close()
-        self.assertEqual(len(p.sessions), 3)
-        self.assertIn("relay=127.0.0.1[127.0.0.1]:%d," % p.port,
-                      self.log_of(qid)[0])
+        cmds = p.commands()
+        self.assertEqual(cmds.count("EHLO mx.example.test"), 1)
+        self.assertEqual(cmds.count("RSET"), 2)
+        self.assertEqual(cmds.count("DATA"), 3)
+        self.assertNotIn("conn_use=", self.log_of(qids[0])[0])
+        self.assertIn("relay=127.0.0.1[127.0.0.1]:%d, conn_use=3, delay=" %
+                      p.port, self.log_of(qids[2])[0])
+
+    def test_no_reuse_for_another_nexthop_or_after_rset_failure(self):
+        p = self.peer()
+        q = self.peer(rset="421 4.3.2 closing")
+        agent = Agent(self.inst)
+        try:
+            for nexthop in ("[127.0.0.1]:%d" % p.port,
+                            "mx.test:%d" % p.port,
+                            "[127.0.0.1]:%d" % q.port,
+                            "[127.0.0.1]:%d" % q.port):
+                qid, ans = self.request(nexthop, ["a@example.test"],
+                                        agent=agent)
+                self.assertEqual(ans["status_0"], "0")
+        finally:
+            agent.close()
+        # Another next hop string: a new connection, the old one QUIT.
+        self.assertEqual(len(p.sessions), 2)
+        self.assertEqual(p.commands(0)[-1], "QUIT")
+        # RSET refused: a new connection carries the mail.
+        self.assertEqual(len(q.sessions), 2)
+        self.assertEqual(q.commands(0)[-1], "RSET")
 
     def test_bad_request_closes_connection(self):
         agent = Agent(self.inst)
