@@ -100,9 +100,14 @@ static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
 	}
 	if (req->smtputf8 && (ext & SMTP_EXT_SMTPUTF8) == 0 &&
 	    (envelope_8bit(req) || (r = content_8bit(fd, req, true)) != 0)) {
-		smtp_result_all(d, DELIVER_PERMFAIL, "5.6.7", "SMTPUTF8 is "
-				"required, but was not offered by host %s",
-				sess->label);
+		if (!envelope_8bit(req) && r < 0)
+			smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0",
+					"cannot read queue file %s",
+					req->queue_file);
+		else
+			smtp_result_all(d, DELIVER_PERMFAIL, "5.6.7",
+					"SMTPUTF8 is required, but was not "
+					"offered by host %s", sess->label);
 		return -1;
 	}
 	return 0;
