@@ -72,6 +72,18 @@ class Delivery(SmtpClientCase):
                 qid, re.escape(addr), relay, r"2\.0\.0", "sent",
                 re.escape("250 2.0.0 Ok: queued as ABC")))
 
+    def test_many_recipients(self):
+        """300 recipients pipelined in one write: every answer in order."""
+        rcpts = ["r%03d@example.test" % i for i in range(300)]
+        p = self.peer(rcpt=lambda a: "550 5.1.1 no" if a.startswith("r1")
+                      else "250 2.1.5 Ok")
+        qid, ans = self.request("mx.test:%d" % p.port, rcpts)
+        for i, r in enumerate(rcpts):
+            self.assertEqual(ans["status_%d" % i],
+                             "5" if r.startswith("r1") else "0")
+        self.assertEqual(len(self.log_of(qid, 300)), 300)
+        self.assertEqual(p.commands()[1 + 300 + 1], "DATA")
+
     def test_helo_fallback_no_extensions(self):
         """EHLO refused: HELO, and then no parameter, no pipelining."""
         p = self.peer(ehlo="502 5.5.2 EHLO not here")
