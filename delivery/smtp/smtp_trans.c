@@ -1,8 +1,8 @@
 /* smtp_trans: one mail transaction on an open session: the checks that
  * must fail before MAIL (SIZE, 8BITMIME, SMTPUTF8), MAIL FROM and the
  * RCPTs with the parameters the server offers, pipelined in one write when
- * it offers PIPELINING, DATA with the content dot-stuffed, and the
- * per-recipient results. */
+ * it offers PIPELINING, DATA with the content dot-stuffed (or one BDAT
+ * LAST with CHUNKING), and the per-recipient results. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "mem.h"
 #include "smtp.h"
+#include "crlf.h"
 #include "smtp_dotstuff.h"
 
 #define CHUNK (64 * 1024)
@@ -164,12 +165,14 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 			  bool *accepted)
 {
 	bool pipe = (sess->ehlo.ext & SMTP_EXT_PIPELINING) != 0;
+	bool chunking = (sess->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
 	size_t n = d->req->rcpt_count, ok = 0;
 	const struct smtp_reply *reply;
 	struct smtp_fail f;
 	bool mail_ok;
 
-	if (write_commands(d, sess, 0, pipe ? n : 0, true, pipe) < 0 ||
+	if (write_commands(d, sess, 0, pipe ? n : 0, true,
+			   pipe && !chunking) < 0 ||
 	    smtp_session_flush(sess, smtp_config.mail_ms, "sending MAIL FROM",
 			       &f) < 0 ||
 	    smtp_session_read(sess, smtp_config.mail_ms, "sending MAIL FROM",
@@ -202,6 +205,10 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 					"RCPT TO", &f);
 		smtp_result_set(&d->res[i], f.status, f.dsn, "%s", f.reason);
 	}
+	/* CHUNKING: BDAT follows once a recipient is accepted; it has no
+	 * 354 to wait for. */
+	if (chunking)
+		return ok > 0 ? 1 : 0;
 	if (!pipe && ok == 0)
 		return 0;
 	if ((!pipe && (write_commands(d, sess, 0, 0, false, true) < 0 ||
@@ -276,6 +283,95 @@ static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 	return ret;
 }
 
+/* One pass over the content with CRLF line ends: the octets it makes
+ * (*size_r) or, with write set, their writing on sess. A final line end is
+ * added when the content lacks one, as DATA does. 0, or -1 with *f. */
+static int bdat_pass(struct smtp_delivery *d, struct smtp_session *sess,
+		     int fd, bool write, uint64_t *size_r, struct smtp_fail *f)
+{
+	const struct deliver_request2 *req = d->req;
+	uint64_t off = req->offset, end = req->offset + req->size, total = 0;
+	char *in = xmalloc(CHUNK), *out = write ? xmalloc(2 * CHUNK + 2) : NULL;
+	bool after_cr = false, at_bol = true;
+	int ret = 0;
+
+	while (off < end) {
+		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+		ssize_t n = pread(fd, in, want, (off_t)off);
+		uint64_t lf, bare;
+		if (n <= 0) {
+			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
+				      "cannot read queue file %s",
+				      req->queue_file);
+			ret = -1;
+			break;
+		}
+		off += (uint64_t)n;
+		if (write) {
+			size_t o = crlf_convert(out, in, (size_t)n, after_cr,
+						false);
+			total += o;
+			if (stream_write(sess->s, out, o) < 0) {
+				smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2",
+					      false, "lost connection with %s "
+					      "while sending message body",
+					      sess->label);
+				ret = -1;
+				break;
+			}
+		} else {
+			crlf_count(in, (size_t)n, &lf, &bare);
+			/* A CR at the end of the piece before pairs with
+			 * an LF at the start of this one. */
+			if (after_cr && in[0] == '\n')
+				bare--;
+			total += (uint64_t)n + bare;
+		}
+		after_cr = in[n - 1] == '\r';
+		at_bol = in[n - 1] == '\n';
+	}
+	if (ret == 0 && !at_bol) {
+		const char *eol = after_cr ? "\n" : "\r\n";
+		total += strlen(eol);
+		if (write && stream_write(sess->s, eol, strlen(eol)) < 0) {
+			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2", false,
+				      "lost connection with %s while sending "
+				      "message body", sess->label);
+			ret = -1;
+		}
+	}
+	*size_r = total;
+	free(in);
+	free(out);
+	return ret;
+}
+
+/* The content as one "BDAT n LAST" (RFC 3030): no dot-stuffing, no end
+ * marker; n is counted first, then the same octets are sent. */
+static int trans_bdat(struct smtp_delivery *d, struct smtp_session *sess,
+		      int fd, struct smtp_fail *f)
+{
+	uint64_t size, sent;
+
+	if (bdat_pass(d, sess, fd, false, &size, f) < 0)
+		return -1;
+	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
+	if (stream_printf(sess->s, "BDAT %" PRIu64 " LAST\r\n", size) < 0 ||
+	    bdat_pass(d, sess, fd, true, &sent, f) < 0 ||
+	    smtp_session_flush(sess, smtp_config.data_xfer_ms,
+			       "sending message body", f) < 0)
+		return -1;
+	/* The queue file never changes; if it did, the server now reads
+	 * the wrong octets as commands: hang up. */
+	if (sent != size) {
+		smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
+			      "queue file %s changed while being sent",
+			      d->req->queue_file);
+		return -1;
+	}
+	return 0;
+}
+
 static int open_content(struct smtp_delivery *d)
 {
 	const struct deliver_request2 *req = d->req;
@@ -320,7 +416,8 @@ int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess)
 		ret = r;
 		goto out;
 	}
-	if (trans_content(d, sess, fd, &f) < 0) {
+	if (((sess->ehlo.ext & SMTP_EXT_CHUNKING) != 0 ?
+	     trans_bdat(d, sess, fd, &f) : trans_content(d, sess, fd, &f)) < 0) {
 		ret = trans_lost(d, &f);
 		goto out;
 	}

@@ -232,6 +232,29 @@ class ScriptedPeer:
                 if not self.say(conn, self.dot):
                     return
                 continue
+            elif verb == "BDAT":
+                m = re.match(r"BDAT (\d+)( LAST)?$", ln)
+                if not m:
+                    reply = "501 5.5.4 bad BDAT"
+                else:
+                    size = int(m.group(1))
+                    for _ in range(100000):
+                        if len(buf[0]) >= size:
+                            break
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            raise ValueError("eof in BDAT")
+                        sess["raw"] += chunk
+                        sess["chunks"].append(chunk)
+                        buf[0] += chunk
+                    sess["data"] = (sess["data"] or b"") + buf[0][:size]
+                    sess["bdat"] = sess.get("bdat", 0) + 1
+                    buf[0] = buf[0][size:]
+                    reply = self.dot if m.group(2) else \
+                        "250 2.0.0 %d octets received" % size
+                    if not self.say(conn, reply):
+                        return
+                    continue
             elif verb == "RSET":
                 reply = self.rset
             elif verb == "QUIT":
@@ -246,7 +269,9 @@ class ScriptedPeer:
         """The command lines of session i (the content left out)."""
         raw = self.sessions[i]["raw"]
         data = self.sessions[i]["data"]
-        if data is not None:
+        if data is not None and self.sessions[i].get("bdat"):
+            raw = raw.replace(data, b"", 1)
+        elif data is not None:
             raw = raw.replace(data + b".\r\n", b"", 1)
         return [ln.decode("utf-8", "replace") for ln in raw.split(b"\r\n") if ln]
 

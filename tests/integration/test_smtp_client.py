@@ -72,6 +72,25 @@ class Delivery(SmtpClientCase):
                 qid, re.escape(addr), relay, r"2\.0\.0", "sent",
                 re.escape("250 2.0.0 Ok: queued as ABC")))
 
+    def test_chunking_bdat(self):
+        """CHUNKING: one BDAT LAST, CRLF line ends, no dot-stuffing, the
+        size exact (a CR LF split over the 64 KiB reads included)."""
+        for ext in (["PIPELINING", "CHUNKING", "8BITMIME"], ["CHUNKING"]):
+            p = self.peer(ext=ext)
+            # The CR of a CRLF is the last octet of the first 64 KiB read.
+            data = (b"Subject: bdat\n\n.dot\nbare\n" + b"x" * 65510 +
+                    b"\r\nafter split\r\n..\nend")
+            qid, ans = self.request("mx.test:%d" % p.port,
+                                    ["a@example.test", "b@example.test"],
+                                    data=data)
+            self.assertEqual((ans["status_0"], ans["status_1"]), ("0", "0"))
+            want = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + \
+                b"\r\n"
+            self.assertEqual(p.sessions[0]["data"], want)
+            cmds = p.commands()
+            self.assertIn("BDAT %d LAST" % len(want), cmds)
+            self.assertNotIn("DATA", cmds)
+
     def test_many_recipients(self):
         """300 recipients pipelined in one write: every answer in order."""
         rcpts = ["r%03d@example.test" % i for i in range(300)]
