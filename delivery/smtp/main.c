@@ -109,11 +109,12 @@ static void smtp_result_vset(struct smtp_rcpt_result *r,
 {
 	r->final = true;
 	r->status = status;
-	if (str_copy(r->dsn, sizeof(r->dsn), dsn) < 0 || r->dsn[0] !=
-	    (status == DELIVER_OK ? '2' : status == DELIVER_TEMPFAIL ? '4' :
-	     '5'))
-		snprintf(r->dsn, sizeof(r->dsn), "%d.0.0",
-			 status == DELIVER_OK ? 2 : (int)status);
+	char class = status == DELIVER_OK ? '2' : (char)('0' + status);
+
+	/* qmgr's decoder takes only a well-formed code of the right class. */
+	if (!deliver_proto_dsn_ok(dsn, class) ||
+	    str_copy(r->dsn, sizeof(r->dsn), dsn) < 0)
+		snprintf(r->dsn, sizeof(r->dsn), "%c.0.0", class);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	/* The reason goes into an ipc value and a log line. */
 	for (char *p = r->reason; *p != '\0'; p++)

@@ -43,7 +43,11 @@ static void reply_fail(const struct smtp_session *sess,
 
 	smtp_reply_classify(reply, flags, &rr);
 	bool perm = rr.class == SMTP_REPLY_PERMANENT && !force_temp;
-	if (!perm)
+	/* A 2yz or 3yz where it makes no sense (a 354 to MAIL) is a
+	 * protocol error: temporary, like Postfix's 4.5.0 then. */
+	if (rr.class == SMTP_REPLY_OK || rr.class == SMTP_REPLY_INTERMEDIATE)
+		snprintf(rr.status, sizeof(rr.status), "4.5.0");
+	else if (!perm)
 		rr.status[0] = '4';
 	if (cmd != NULL)
 		smtp_fail_set(f, perm ? DELIVER_PERMFAIL : DELIVER_TEMPFAIL,

@@ -195,6 +195,14 @@ class Delivery(SmtpClientCase):
         self.assertEqual(ans["status_0"], "5")
         self.assertIn(p.sessions[0]["data"], (None, b""))
 
+    def test_unexpected_reply_codes(self):
+        """A 354 to MAIL, a 250 to DATA: protocol errors, temporary."""
+        for kw, dsn in (({"mail": "354 go ahead"}, "4.5.0"),
+                        ({"data": "250 2.0.0 fine", "ext": []}, "4.5.0")):
+            p = self.peer(**kw)
+            qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"])
+            self.assertEqual((ans["status_0"], ans["dsn_0"]), ("4", dsn))
+
     def test_multiline_replies(self):
         p = self.peer(greeting="220-peer.test hello\n220-more\n220 ready",
                       dot="250-2.0.0 Ok\n250-second line\n250 2.0.0 queued as Z")
