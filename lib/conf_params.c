@@ -70,6 +70,11 @@ const struct conf_param conf_params[] = {
 	  "When yes, smtpd refuses VRFY with 502 5.5.1 and reveals nothing "
 	  "about its users; when no, it answers 252 2.0.0 without saying "
 	  "whether the user exists." },
+	{ "dns_resolver", CONF_STR, "",
+	  "The DNS server that the SMTP client (smtp) asks for MX and "
+	  "address records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
+	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
+	  "a local validating resolver." },
 	{ "header_size_limit", CONF_SIZE, "102400",
 	  "The most bytes one message header may have, its continuation "
 	  "lines included." },
@@ -201,6 +206,86 @@ const struct conf_param conf_params[] = {
 	{ "service_throttle_time", CONF_TIME, "60s",
 	  "How long master waits before it starts a service again after a "
 	  "process of it failed at once." },
+	{ "smtp_connect_timeout", CONF_TIME, "30s",
+	  "How long smtp waits for a TCP connection to a server to be "
+	  "established; then it tries the next address." },
+	{ "smtp_connection_cache_time_limit", CONF_TIME, "2s",
+	  "How long smtp keeps a connection to a server open after a "
+	  "delivery, for the next request to the same next hop (which then "
+	  "starts with RSET instead of DNS, connect, EHLO and TLS). 0: "
+	  "QUIT after each delivery." },
+	{ "smtp_data_done_timeout", CONF_TIME, "600s",
+	  "How long smtp waits for the server's reply after the end of the "
+	  "message (\".\"). A connection lost or timed out here defers "
+	  "the recipients: the server may have taken the message, and a "
+	  "duplicate is better than a loss." },
+	{ "smtp_data_init_timeout", CONF_TIME, "120s",
+	  "How long smtp waits for the server's reply to DATA." },
+	{ "smtp_data_xfer_timeout", CONF_TIME, "180s",
+	  "How long smtp waits for each write of the message content to "
+	  "make progress." },
+	{ "smtp_helo_timeout", CONF_TIME, "300s",
+	  "How long smtp waits for the server's greeting and for its reply "
+	  "to EHLO or HELO." },
+	{ "smtp_mail_timeout", CONF_TIME, "300s",
+	  "How long smtp waits for the server's reply to MAIL FROM." },
+	{ "smtp_mx_address_limit", CONF_INT, "5",
+	  "The most addresses smtp tries for one delivery, over all MX "
+	  "hosts of the next hop. 0: no limit." },
+	{ "smtp_quit_timeout", CONF_TIME, "300s",
+	  "How long smtp waits for the server's reply to QUIT (the "
+	  "delivery is already decided then)." },
+	{ "smtp_rcpt_timeout", CONF_TIME, "300s",
+	  "How long smtp waits for the server's reply to each RCPT TO." },
+	{ "smtp_rset_timeout", CONF_TIME, "20s",
+	  "How long smtp waits for the reply to the RSET that starts the "
+	  "reuse of a cached connection; a failure there just opens a new "
+	  "one." },
+	{ "smtp_starttls_timeout", CONF_TIME, "300s",
+	  "How long smtp waits for the reply to STARTTLS and for the TLS "
+	  "handshake." },
+	{ "smtp_tls_CAfile", CONF_STR, "",
+	  "A PEM file of certificate authorities that smtp trusts for "
+	  "servers' certificates. With neither this nor smtp_tls_CApath, "
+	  "OpenSSL's system default (/etc/ssl/certs)." },
+	{ "smtp_tls_CApath", CONF_STR, "",
+	  "A directory of hashed CA certificates (c_rehash) that smtp "
+	  "trusts for servers' certificates." },
+	{ "smtp_tls_cert_file", CONF_STR, "",
+	  "A PEM client certificate smtp presents when a server asks for "
+	  "one. Empty: none." },
+	{ "smtp_tls_ciphers", CONF_STR, "medium",
+	  "The cipher grade smtp offers at the security level may: "
+	  "high or medium (low and export are taken as medium)." },
+	{ "smtp_tls_exclude_ciphers", CONF_STR, "",
+	  "OpenSSL cipher names or attributes smtp never offers, at every "
+	  "level." },
+	{ "smtp_tls_key_file", CONF_STR, "$smtp_tls_cert_file",
+	  "The PEM private key of smtp_tls_cert_file." },
+	{ "smtp_tls_mandatory_ciphers", CONF_STR, "medium",
+	  "The cipher grade smtp offers at the levels encrypt and above." },
+	{ "smtp_tls_mandatory_exclude_ciphers", CONF_STR, "",
+	  "Ciphers smtp also excludes at the levels encrypt and above." },
+	{ "smtp_tls_mandatory_protocols", CONF_STR, ">=TLSv1.2",
+	  "The TLS protocols smtp accepts at the levels encrypt and above; "
+	  "TLS 1.2 is the floor whatever this says." },
+	{ "smtp_tls_policy_maps", CONF_LIST, "",
+	  "Lookup tables (type:name) of TLS policy per next-hop domain (the "
+	  "nexthop without brackets or port): a level word (none, may, "
+	  "encrypt, verify, secure; dane, dane-only and fingerprint defer "
+	  "the mail: not supported yet) and attributes match=, protocols=, "
+	  "ciphers=, exclude=, servername=, as in Postfix. An entry replaces "
+	  "smtp_tls_security_level for that destination." },
+	{ "smtp_tls_protocols", CONF_STR, ">=TLSv1.2",
+	  "The TLS protocols smtp accepts at the level may; TLS 1.2 is the "
+	  "floor." },
+	{ "smtp_tls_security_level", CONF_STR, "",
+	  "The default TLS security level of the SMTP client: empty or none "
+	  "(no TLS), may (STARTTLS when offered; a failed handshake retries "
+	  "the address without TLS), encrypt (TLS required, certificate not "
+	  "checked), verify (the chain must verify and the MX host name "
+	  "match), secure (as verify, against the next-hop domain). When the "
+	  "level cannot be met the mail is deferred." },
 	{ "smtpd_banner", CONF_STR, "$myhostname ESMTP $mail_name",
 	  "The text after \"220\" in the SMTP greeting. RFC 5321 wants it "
 	  "to start with the host name, as the default does." },

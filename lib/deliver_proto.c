@@ -37,7 +37,8 @@ int deliver_hello_write(int fd, int timeout_ms, const char **error_r)
 	return ipc_write_msg(fd, hello_attrs, HELLO_COUNT, timeout_ms, error_r);
 }
 
-int deliver_hello_decode(const struct ipc_msg *msg, const char **error_r)
+static int hello_decode_version(const struct ipc_msg *msg,
+				const char *version, const char **error_r)
 {
 	const char *v[HELLO_COUNT];
 
@@ -49,11 +50,37 @@ int deliver_hello_decode(const struct ipc_msg *msg, const char **error_r)
 		*error_r = "hello: not the deliver protocol";
 		return -1;
 	}
-	if (strcmp(v[1], DELIVER_PROTO_VERSION) != 0) {
+	if (strcmp(v[1], version) != 0) {
 		*error_r = "hello: unsupported version";
 		return -1;
 	}
 	return 0;
+}
+
+int deliver_hello_decode(const struct ipc_msg *msg, const char **error_r)
+{
+	return hello_decode_version(msg, DELIVER_PROTO_VERSION, error_r);
+}
+
+static const struct ipc_attr hello2_attrs[] = {
+	{ "protocol", DELIVER_PROTO_NAME },
+	{ "version", DELIVER_PROTO_VERSION2 },
+};
+
+int deliver_hello2_encode(struct buf *out)
+{
+	return ipc_encode(out, hello2_attrs, HELLO_COUNT);
+}
+
+int deliver_hello2_write(int fd, int timeout_ms, const char **error_r)
+{
+	return ipc_write_msg(fd, hello2_attrs, HELLO_COUNT, timeout_ms,
+			     error_r);
+}
+
+int deliver_hello2_decode(const struct ipc_msg *msg, const char **error_r)
+{
+	return hello_decode_version(msg, DELIVER_PROTO_VERSION2, error_r);
 }
 
 int deliver_request_encode(struct buf *out, const struct deliver_request *req)
@@ -79,7 +106,7 @@ int deliver_request_encode(struct buf *out, const struct deliver_request *req)
 /* A queue file the agent may open: exactly "active/<queue_id>". qmgr
  * always delivers from active/, and nothing else (no "..", no absolute
  * path) can sneak through. */
-static bool queue_file_ok(const char *queue_file, const char *queue_id)
+bool deliver_proto_queue_file_ok(const char *queue_file, const char *queue_id)
 {
 	size_t plen = strlen(ACTIVE_PREFIX);
 
@@ -98,7 +125,7 @@ int deliver_request_decode(const struct ipc_msg *msg,
 		return -1;
 	}
 	memset(req_r, 0, sizeof(*req_r));
-	if (!queue_id_valid(v[0]) || !queue_file_ok(v[1], v[0])) {
+	if (!queue_id_valid(v[0]) || !deliver_proto_queue_file_ok(v[1], v[0])) {
 		*error_r = "request: bad queue_id or queue_file";
 		return -1;
 	}
@@ -137,7 +164,7 @@ int deliver_answer_encode(struct buf *out, const struct deliver_answer *ans)
 }
 
 /* RFC 3463: class "." 1*3digit "." 1*3digit, the class matching status. */
-static bool dsn_ok(const char *dsn, char class)
+bool deliver_proto_dsn_ok(const char *dsn, char class)
 {
 	const char *p = dsn;
 
@@ -157,6 +184,19 @@ static bool dsn_ok(const char *dsn, char class)
 	return *p == '\0';
 }
 
+int deliver_proto_status_parse(const char *s, enum deliver_status *status_r)
+{
+	if (strcmp(s, "0") == 0)
+		*status_r = DELIVER_OK;
+	else if (strcmp(s, "4") == 0)
+		*status_r = DELIVER_TEMPFAIL;
+	else if (strcmp(s, "5") == 0)
+		*status_r = DELIVER_PERMFAIL;
+	else
+		return -1;
+	return 0;
+}
+
 int deliver_answer_decode(const struct ipc_msg *msg,
 			  struct deliver_answer *ans_r, const char **error_r)
 {
@@ -167,18 +207,12 @@ int deliver_answer_decode(const struct ipc_msg *msg,
 		return -1;
 	}
 	memset(ans_r, 0, sizeof(*ans_r));
-	if (strcmp(v[0], "0") == 0)
-		ans_r->status = DELIVER_OK;
-	else if (strcmp(v[0], "4") == 0)
-		ans_r->status = DELIVER_TEMPFAIL;
-	else if (strcmp(v[0], "5") == 0)
-		ans_r->status = DELIVER_PERMFAIL;
-	else {
+	if (deliver_proto_status_parse(v[0], &ans_r->status) < 0) {
 		*error_r = "answer: bad status";
 		return -1;
 	}
 	char class = ans_r->status == DELIVER_OK ? '2' : v[0][0];
-	if (!dsn_ok(v[1], class)) {
+	if (!deliver_proto_dsn_ok(v[1], class)) {
 		*error_r = "answer: bad dsn";
 		return -1;
 	}

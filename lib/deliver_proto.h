@@ -21,6 +21,7 @@
  *          (text for the log "status=sent (reason)") */
 #ifndef SUREL_DELIVER_PROTO_H
 #define SUREL_DELIVER_PROTO_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "buf.h"
 #include "ipc.h"
@@ -74,5 +75,101 @@ int deliver_answer_encode(struct buf *out, const struct deliver_answer *ans)
 int deliver_answer_decode(const struct ipc_msg *msg,
 			  struct deliver_answer *ans_r, const char **error_r)
 	__attribute__((warn_unused_result));
+
+/* ---- version 2: one message, many recipients, one destination ----
+ *
+ * Spoken by agents whose hello says version=2 (smtp). Version 1 stays as
+ * it is for local.
+ *
+ * request: queue_id, queue_file, offset, size, sender, arrival, active
+ *          (as version 1); ret ("FULL", "HDRS" or "" for none), envid
+ *          (RFC 3461 xtext as stored, "" for none, at most 100 octets),
+ *          smtputf8 ("0"/"1"), body ("7bit"/"8bitmime"), nexthop (as qmgr
+ *          resolved it, transport(5) syntax for smtp: "example.test",
+ *          "example.test:2525", "[mx.example.test]:2525"; never empty);
+ *          then for N = 0..count-1 (count 1..DELIVER_RCPT_MAX, every N
+ *          present, no gap): rcpt_N (the address, not empty), orcpt_N
+ *          (RFC 3461 ORCPT value as stored, "addr-type;xtext", or ""),
+ *          notify_N ("" for none, "NEVER", or a comma list of SUCCESS,
+ *          FAILURE, DELAY).
+ * answer:  status_N, dsn_N, reason_N for each recipient of the request
+ *          (as version 1's status, dsn and reason), and site: "ok", or
+ *          "dead" when the destination itself failed (no address could
+ *          be reached, the DNS failed): qmgr backs the whole destination
+ *          off. */
+
+#define DELIVER_PROTO_VERSION2 "2"
+/* The most recipients in one version 2 request. */
+#define DELIVER_RCPT_MAX 1000
+/* Attributes of a request with DELIVER_RCPT_MAX recipients: a reader's
+ * max_attrs. */
+#define DELIVER_REQUEST2_ATTRS_MAX (12 + 3 * DELIVER_RCPT_MAX)
+#define DELIVER_ENVID_MAX 100
+
+struct deliver_rcpt {
+	const char *address;
+	const char *orcpt;	/* "" if none */
+	const char *notify;	/* "" if none */
+};
+
+struct deliver_request2 {
+	const char *queue_id;
+	const char *queue_file;
+	uint64_t offset;
+	uint64_t size;
+	const char *sender;
+	uint64_t arrival_us;
+	uint64_t active_us;
+	const char *ret;	/* "FULL", "HDRS" or "" */
+	const char *envid;	/* xtext or "" */
+	bool smtputf8;
+	bool body_8bit;		/* body=8bitmime */
+	const char *nexthop;
+	struct deliver_rcpt *rcpts;	/* owned (heap array), strings in msg */
+	size_t rcpt_count;
+};
+
+/* The hello of a version 2 agent (protocol=deliver, version=2). */
+int deliver_hello2_encode(struct buf *out) __attribute__((warn_unused_result));
+int deliver_hello2_write(int fd, int timeout_ms, const char **error_r)
+	__attribute__((warn_unused_result));
+/* 0 only for exactly protocol=deliver and version=2. */
+int deliver_hello2_decode(const struct ipc_msg *msg, const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* -1 if out is full or a value cannot be encoded (CR, LF, NUL). */
+int deliver_request2_encode(struct buf *out,
+			    const struct deliver_request2 *req)
+	__attribute__((warn_unused_result));
+/* Strict: exactly the attribute set above for some count, each value
+ * checked. On success req_r->rcpts is a heap array: release it with
+ * deliver_request2_deinit (also safe after a failure). */
+int deliver_request2_decode(const struct ipc_msg *msg,
+			    struct deliver_request2 *req_r,
+			    const char **error_r)
+	__attribute__((warn_unused_result));
+void deliver_request2_deinit(struct deliver_request2 *req);
+
+/* ans[0..count) are the recipients' answers in request order. */
+int deliver_answer2_encode(struct buf *out, const struct deliver_answer *ans,
+			   size_t count, bool site_dead)
+	__attribute__((warn_unused_result));
+/* Writes the answer on fd within timeout_ms (ipc_write_msg). 0 or -1. */
+int deliver_answer2_write(int fd, const struct deliver_answer *ans,
+			  size_t count, bool site_dead, int timeout_ms,
+			  const char **error_r)
+	__attribute__((warn_unused_result));
+/* Strict: exactly count recipients' attributes and site. Fills
+ * ans_r[0..count) (strings point into msg) and *site_dead_r. */
+int deliver_answer2_decode(const struct ipc_msg *msg, size_t count,
+			   struct deliver_answer *ans_r, bool *site_dead_r,
+			   const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* Shared by both versions' decoders (deliver_proto.c). */
+bool deliver_proto_dsn_ok(const char *dsn, char class);
+bool deliver_proto_queue_file_ok(const char *queue_file,
+				 const char *queue_id);
+int deliver_proto_status_parse(const char *s, enum deliver_status *status_r);
 
 #endif

@@ -1,5 +1,6 @@
 /* timeutil: clocks and mail date formats; see timeutil.h. */
 #include "config.h"
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -38,4 +39,29 @@ void time_rfc5322(char *out, size_t outsize, time_t when)
 		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
 		 off / 60, off % 60);
+}
+
+/* Postfix's format_tv(.., 2, 2): two significant digits, at most two
+ * decimals, no trailing zeros ("0.12", "1.2", "12", "0"). */
+void time_format_delay(char *out, size_t outsize, uint64_t us)
+{
+	uint64_t sec = us / 1000000, usec = us % 1000000;
+	/* The resolution kept, in microseconds. */
+	uint64_t res = sec >= 10 ? 1000000 : sec > 0 ? 100000 : 10000;
+
+	usec += res / 2;	/* round to it */
+	if (usec >= 1000000) {
+		sec++;
+		usec -= 1000000;
+	}
+	int n = snprintf(out, outsize, "%" PRIu64, sec);
+	if (n < 0 || (size_t)n + 4 > outsize || usec < res)
+		return;
+	size_t o = (size_t)n;
+	out[o++] = '.';
+	for (uint64_t div = 100000; usec >= res && div >= res; div /= 10) {
+		out[o++] = (char)('0' + usec / div);
+		usec %= div;
+	}
+	out[o] = '\0';
 }

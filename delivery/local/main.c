@@ -44,31 +44,6 @@ static void local_pre_jail(void)
 			 "delivery will be deferred");
 }
 
-/* Postfix's format_tv(.., 2, 2): two significant digits, at most two
- * decimals, no trailing zeros ("0.12", "1.2", "12", "0"). */
-static void local_format_delay(char *out, size_t outsize, uint64_t us)
-{
-	uint64_t sec = us / 1000000, usec = us % 1000000;
-	/* The resolution kept, in microseconds. */
-	uint64_t res = sec >= 10 ? 1000000 : sec > 0 ? 100000 : 10000;
-
-	usec += res / 2;	/* round to it */
-	if (usec >= 1000000) {
-		sec++;
-		usec -= 1000000;
-	}
-	int n = snprintf(out, outsize, "%" PRIu64, sec);
-	if (n < 0 || (size_t)n + 4 > outsize || usec < res)
-		return;
-	size_t o = (size_t)n;
-	out[o++] = '.';
-	for (uint64_t div = 100000; usec >= res && div >= res; div /= 10) {
-		out[o++] = (char)('0' + usec / div);
-		usec %= div;
-	}
-	out[o] = '\0';
-}
-
 static uint64_t local_span(uint64_t from, uint64_t to)
 {
 	return to > from && from > 0 ? to - from : 0;
@@ -93,13 +68,13 @@ static void local_log(const struct deliver_request *req,
 		snprintf(orig_part, sizeof(orig_part), " orig_to=<%s>,",
 			 log_escape(orig, sizeof(orig), req->orig_recipient,
 				    512));
-	local_format_delay(delay, sizeof(delay),
+	time_format_delay(delay, sizeof(delay),
 			   local_span(req->arrival_us, now));
-	local_format_delay(a, sizeof(a),
+	time_format_delay(a, sizeof(a),
 			   local_span(req->arrival_us, req->active_us));
-	local_format_delay(b, sizeof(b), local_span(req->active_us, start_us));
-	local_format_delay(c, sizeof(c), local_span(start_us, setup));
-	local_format_delay(d, sizeof(d), local_span(setup, now));
+	time_format_delay(b, sizeof(b), local_span(req->active_us, start_us));
+	time_format_delay(c, sizeof(c), local_span(start_us, setup));
+	time_format_delay(d, sizeof(d), local_span(setup, now));
 	log_info("%s: to=<%s>,%s relay=local, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)", req->queue_id, to, orig_part, delay,
 		 a, b, c, d, res->dsn, status_words[res->status], reason);

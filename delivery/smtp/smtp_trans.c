@@ -1,0 +1,443 @@
+/* smtp_trans: one mail transaction on an open session: the checks that
+ * must fail before MAIL (SIZE, 8BITMIME, SMTPUTF8), MAIL FROM and the
+ * RCPTs with the parameters the server offers, pipelined in one write when
+ * it offers PIPELINING, DATA with the content dot-stuffed (or one BDAT
+ * LAST with CHUNKING), and the per-recipient results. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "mem.h"
+#include "smtp.h"
+#include "crlf.h"
+#include "smtp_dotstuff.h"
+
+#define CHUNK (64 * 1024)
+
+/* True if the content has an octet >= 0x80 (in its header section only
+ * when headers_only). -1 on a read error. */
+static int content_8bit(int fd, const struct deliver_request2 *req,
+			bool headers_only)
+{
+	char *buf = xmalloc(CHUNK);
+	uint64_t off = req->offset, end = req->offset + req->size;
+	bool bol = true;
+	int ret = 0;
+
+	while (off < end && ret == 0) {
+		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+		if (n <= 0) {
+			ret = -1;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)buf[i];
+			if (c >= 0x80) {
+				ret = 1;
+				break;
+			}
+			/* An empty line ends the header section. */
+			if (headers_only && c == '\n' && bol) {
+				off = end;
+				break;
+			}
+			bol = c == '\n';
+		}
+		if (off < end)
+			off += (uint64_t)n;
+	}
+	free(buf);
+	return ret;
+}
+
+static bool envelope_8bit(const struct deliver_request2 *req)
+{
+	for (const char *p = req->sender; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return true;
+	for (size_t i = 0; i < req->rcpt_count; i++)
+		for (const char *p = req->rcpts[i].address; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				return true;
+	return false;
+}
+
+/* The checks before MAIL. 0 to go on, -1 when every recipient got its
+ * result (a read error of the queue file included). */
+static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
+			  int fd)
+{
+	const struct deliver_request2 *req = d->req;
+	unsigned ext = sess->ehlo.ext;
+	int r;
+
+	if ((ext & SMTP_EXT_SIZE) != 0 && sess->ehlo.size_max > 0 &&
+	    req->size > sess->ehlo.size_max) {
+		smtp_result_all(d, DELIVER_PERMFAIL, "5.3.4", "message size "
+				"%" PRIu64 " exceeds size limit %" PRIu64
+				" of server %s", req->size,
+				sess->ehlo.size_max, sess->label);
+		return -1;
+	}
+	/* No RFC 6152 downgrade to quoted-printable yet: 8-bit content
+	 * that a server cannot take fails (Postfix converts instead). */
+	if (req->body_8bit && (ext & SMTP_EXT_8BITMIME) == 0 &&
+	    (r = content_8bit(fd, req, false)) != 0) {
+		if (r < 0)
+			smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0",
+					"cannot read queue file %s",
+					req->queue_file);
+		else
+			smtp_result_all(d, DELIVER_PERMFAIL, "5.6.3",
+					"host %s does not support 8BITMIME "
+					"and the message has 8-bit content",
+					sess->label);
+		return -1;
+	}
+	if (req->smtputf8 && (ext & SMTP_EXT_SMTPUTF8) == 0 &&
+	    (envelope_8bit(req) || (r = content_8bit(fd, req, true)) != 0)) {
+		if (!envelope_8bit(req) && r < 0)
+			smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0",
+					"cannot read queue file %s",
+					req->queue_file);
+		else
+			smtp_result_all(d, DELIVER_PERMFAIL, "5.6.7",
+					"SMTPUTF8 is required, but was not "
+					"offered by host %s", sess->label);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_commands(struct smtp_delivery *d, struct smtp_session *sess,
+			  size_t from, size_t to, bool mail, bool data)
+{
+	const struct deliver_request2 *req = d->req;
+	unsigned ext = sess->ehlo.ext;
+	bool dsn = (ext & SMTP_EXT_DSN) != 0;
+	int r = 0;
+
+	if (mail) {
+		r |= stream_printf(sess->s, "MAIL FROM:<%s>", req->sender);
+		if ((ext & SMTP_EXT_SIZE) != 0)
+			r |= stream_printf(sess->s, " SIZE=%" PRIu64,
+					   req->size);
+		if (req->body_8bit && (ext & SMTP_EXT_8BITMIME) != 0)
+			r |= stream_printf(sess->s, " BODY=8BITMIME");
+		if (req->smtputf8 && (ext & SMTP_EXT_SMTPUTF8) != 0)
+			r |= stream_printf(sess->s, " SMTPUTF8");
+		if (dsn && req->ret[0] != '\0')
+			r |= stream_printf(sess->s, " RET=%s", req->ret);
+		if (dsn && req->envid[0] != '\0')
+			r |= stream_printf(sess->s, " ENVID=%s", req->envid);
+		r |= stream_write(sess->s, "\r\n", 2);
+	}
+	for (size_t i = from; i < to; i++) {
+		const struct deliver_rcpt *rc = &req->rcpts[i];
+		r |= stream_printf(sess->s, "RCPT TO:<%s>", rc->address);
+		if (dsn && rc->notify[0] != '\0')
+			r |= stream_printf(sess->s, " NOTIFY=%s", rc->notify);
+		if (dsn && rc->orcpt[0] != '\0')
+			r |= stream_printf(sess->s, " ORCPT=%s", rc->orcpt);
+		r |= stream_write(sess->s, "\r\n", 2);
+	}
+	if (data)
+		r |= stream_write(sess->s, "DATA\r\n", 6);
+	return r != 0 ? -1 : 0;
+}
+
+/* A lost session: every recipient without a result gets fail's. */
+static int trans_lost(struct smtp_delivery *d, const struct smtp_fail *f)
+{
+	smtp_result_all(d, f->status, f->dsn, "%s", f->reason);
+	return -1;
+}
+
+/* The envelope, pipelined or one command at a time. Sets accepted[i];
+ * returns 1 when DATA got its 354, 0 when the transaction ended with
+ * results set (session still usable), -1 when the session is lost. */
+static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
+			  bool *accepted)
+{
+	bool pipe = (sess->ehlo.ext & SMTP_EXT_PIPELINING) != 0;
+	bool chunking = (sess->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
+	size_t n = d->req->rcpt_count, ok = 0;
+	const struct smtp_reply *reply;
+	struct smtp_fail f;
+	bool mail_ok;
+
+	if (write_commands(d, sess, 0, pipe ? n : 0, true,
+			   pipe && !chunking) < 0 ||
+	    smtp_session_flush(sess, smtp_config.mail_ms, "sending MAIL FROM",
+			       &f) < 0 ||
+	    smtp_session_read(sess, smtp_config.mail_ms, "sending MAIL FROM",
+			      &reply, &f) < 0)
+		return trans_lost(d, &f);
+	mail_ok = reply->code / 100 == 2;
+	if (!mail_ok) {
+		smtp_session_reply_fail(sess, reply, 0, "MAIL FROM", &f);
+		smtp_result_all(d, f.status, f.dsn, "%s", f.reason);
+		if (!pipe)
+			return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!pipe && (write_commands(d, sess, i, i + 1, false,
+					     false) < 0 ||
+			      smtp_session_flush(sess, smtp_config.rcpt_ms,
+						 "sending RCPT TO", &f) < 0))
+			return trans_lost(d, &f);
+		if (smtp_session_read(sess, smtp_config.rcpt_ms,
+				      "sending RCPT TO", &reply, &f) < 0)
+			return trans_lost(d, &f);
+		if (!mail_ok)
+			continue;	/* pipelined: the results are set */
+		if (reply->code / 100 == 2) {
+			accepted[i] = true;
+			ok++;
+			continue;
+		}
+		smtp_session_reply_fail(sess, reply, SMTP_REPLY_FLAG_RCPT,
+					"RCPT TO", &f);
+		smtp_result_set(&d->res[i], f.status, f.dsn, "%s", f.reason);
+	}
+	/* CHUNKING: BDAT follows once a recipient is accepted; it has no
+	 * 354 to wait for. */
+	if (chunking)
+		return ok > 0 ? 1 : 0;
+	if (!pipe && ok == 0)
+		return 0;
+	if ((!pipe && (write_commands(d, sess, 0, 0, false, true) < 0 ||
+		       smtp_session_flush(sess, smtp_config.data_init_ms,
+					  "sending DATA command", &f) < 0)) ||
+	    smtp_session_read(sess, smtp_config.data_init_ms,
+			      "sending DATA command", &reply, &f) < 0)
+		return trans_lost(d, &f);
+	if (reply->code == 354 && ok == 0) {
+		/* RFC 2920 3.1: a server that said 354 to a pipelined DATA
+		 * without recipients gets an empty message ended at once. */
+		if (stream_write(sess->s, ".\r\n", 3) < 0 ||
+		    smtp_session_flush(sess, smtp_config.data_done_ms,
+				       "sending end of data", &f) < 0 ||
+		    smtp_session_read(sess, smtp_config.data_done_ms,
+				      "sending end of data", &reply, &f) < 0)
+			return -1;
+		return 0;
+	}
+	if (ok == 0)
+		return 0;
+	if (reply->code != 354) {
+		smtp_session_reply_fail(sess, reply, 0, "DATA", &f);
+		smtp_result_all(d, f.status, f.dsn, "%s", f.reason);
+		return 0;
+	}
+	return 1;
+}
+
+/* The content, LF to CRLF and dot-stuffed, and the final dot. */
+static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
+			 int fd, struct smtp_fail *f)
+{
+	const struct deliver_request2 *req = d->req;
+	uint64_t off = req->offset, end = req->offset + req->size;
+	char *in = xmalloc(CHUNK), *out = xmalloc(2 * CHUNK + 8);
+	struct smtp_dotstuff ds;
+	int ret = 0;
+
+	smtp_dotstuff_init(&ds);
+	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
+	while (off < end && ret == 0) {
+		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+		ssize_t n = pread(fd, in, want, (off_t)off);
+		if (n <= 0) {
+			/* The server has part of the message: hang up
+			 * without the dot so that it throws it away. */
+			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
+				      "cannot read queue file %s",
+				      req->queue_file);
+			ret = -1;
+			break;
+		}
+		off += (uint64_t)n;
+		size_t o = smtp_dotstuff_feed(&ds, out, in, (size_t)n);
+		if (stream_write(sess->s, out, o) < 0) {
+			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2", false,
+				      "lost connection with %s while sending "
+				      "message body", sess->label);
+			ret = -1;
+		}
+	}
+	if (ret == 0) {
+		size_t o = smtp_dotstuff_finish(&ds, out);
+		if (stream_write(sess->s, out, o) < 0 ||
+		    smtp_session_flush(sess, smtp_config.data_xfer_ms,
+				       "sending message body", f) < 0)
+			ret = -1;
+	}
+	free(in);
+	free(out);
+	return ret;
+}
+
+/* One pass over the content with CRLF line ends: the octets it makes
+ * (*size_r) or, with write set, their writing on sess. A final line end is
+ * added when the content lacks one, as DATA does. 0, or -1 with *f. */
+static int bdat_pass(struct smtp_delivery *d, struct smtp_session *sess,
+		     int fd, bool write, uint64_t *size_r, struct smtp_fail *f)
+{
+	const struct deliver_request2 *req = d->req;
+	uint64_t off = req->offset, end = req->offset + req->size, total = 0;
+	char *in = xmalloc(CHUNK), *out = write ? xmalloc(2 * CHUNK + 2) : NULL;
+	bool after_cr = false, at_bol = true;
+	int ret = 0;
+
+	while (off < end) {
+		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+		ssize_t n = pread(fd, in, want, (off_t)off);
+		uint64_t lf, bare;
+		if (n <= 0) {
+			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
+				      "cannot read queue file %s",
+				      req->queue_file);
+			ret = -1;
+			break;
+		}
+		off += (uint64_t)n;
+		if (write) {
+			size_t o = crlf_convert(out, in, (size_t)n, after_cr,
+						false);
+			total += o;
+			if (stream_write(sess->s, out, o) < 0) {
+				smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2",
+					      false, "lost connection with %s "
+					      "while sending message body",
+					      sess->label);
+				ret = -1;
+				break;
+			}
+		} else {
+			crlf_count(in, (size_t)n, &lf, &bare);
+			/* A CR at the end of the piece before pairs with
+			 * an LF at the start of this one. */
+			if (after_cr && in[0] == '\n')
+				bare--;
+			total += (uint64_t)n + bare;
+		}
+		after_cr = in[n - 1] == '\r';
+		at_bol = in[n - 1] == '\n';
+	}
+	if (ret == 0 && !at_bol) {
+		const char *eol = after_cr ? "\n" : "\r\n";
+		total += strlen(eol);
+		if (write && stream_write(sess->s, eol, strlen(eol)) < 0) {
+			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2", false,
+				      "lost connection with %s while sending "
+				      "message body", sess->label);
+			ret = -1;
+		}
+	}
+	*size_r = total;
+	free(in);
+	free(out);
+	return ret;
+}
+
+/* The content as one "BDAT n LAST" (RFC 3030): no dot-stuffing, no end
+ * marker; n is counted first, then the same octets are sent. */
+static int trans_bdat(struct smtp_delivery *d, struct smtp_session *sess,
+		      int fd, struct smtp_fail *f)
+{
+	uint64_t size, sent;
+
+	if (bdat_pass(d, sess, fd, false, &size, f) < 0)
+		return -1;
+	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
+	if (stream_printf(sess->s, "BDAT %" PRIu64 " LAST\r\n", size) < 0 ||
+	    bdat_pass(d, sess, fd, true, &sent, f) < 0 ||
+	    smtp_session_flush(sess, smtp_config.data_xfer_ms,
+			       "sending message body", f) < 0)
+		return -1;
+	/* The queue file never changes; if it did, the server now reads
+	 * the wrong octets as commands: hang up. */
+	if (sent != size) {
+		smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
+			      "queue file %s changed while being sent",
+			      d->req->queue_file);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_content(struct smtp_delivery *d)
+{
+	const struct deliver_request2 *req = d->req;
+	struct stat st;
+	int fd = open(req->queue_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			O_NOCTTY);
+
+	if (fd < 0) {
+		smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0", "cannot open "
+				"queue file %s: %s", req->queue_file,
+				strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    req->offset + req->size > (uint64_t)st.st_size) {
+		smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0", "queue file %s "
+				"is not a regular file holding the content",
+				req->queue_file);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess)
+{
+	size_t n = d->req->rcpt_count;
+	const struct smtp_reply *reply;
+	struct smtp_reply_result rr;
+	struct smtp_fail f;
+	int fd = open_content(d), ret = 0;
+
+	if (fd < 0)
+		return 0;
+	if (trans_precheck(d, sess, fd) < 0) {
+		close(fd);
+		return 0;
+	}
+	bool *accepted = xcalloc(n, sizeof(*accepted));
+	int r = trans_envelope(d, sess, accepted);
+	if (r <= 0) {
+		ret = r;
+		goto out;
+	}
+	if (((sess->ehlo.ext & SMTP_EXT_CHUNKING) != 0 ?
+	     trans_bdat(d, sess, fd, &f) : trans_content(d, sess, fd, &f)) < 0) {
+		ret = trans_lost(d, &f);
+		goto out;
+	}
+	/* From here on the server may have the message: a lost reply
+	 * defers it, and the retry may deliver it twice. */
+	if (smtp_session_read(sess, smtp_config.data_done_ms, "sending end "
+			      "of data -- message may be sent more than once",
+			      &reply, &f) < 0) {
+		ret = trans_lost(d, &f);
+		goto out;
+	}
+	if (reply->code / 100 == 2) {
+		smtp_reply_classify(reply, 0, &rr);
+		smtp_result_all(d, DELIVER_OK, rr.status, "%s", reply->text);
+	} else {
+		smtp_session_reply_fail(sess, reply, 0, "end of DATA", &f);
+		smtp_result_all(d, f.status, f.dsn, "%s", f.reason);
+	}
+out:
+	free(accepted);
+	close(fd);
+	return ret;
+}
