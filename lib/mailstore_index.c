@@ -547,9 +547,8 @@ static uint64_t new_id(void)
  * file is only ever replaced by rename(), never changed in place, so
  * the mapping stays what it was. */
 /* The arena for an index of len octets and the list made from it: the
- * records and the messages (their count is at octet 44 of version 4 and
- * 5;
- * an older index cannot open a folder alone: no arena), the strings
+ * records and the messages (their count is at octet 44 of versions 4
+ * and 5; an older index cannot open a folder alone: no arena), the strings
  * (within the file's size), the names (base, info, letters). */
 static size_t arena_size(const unsigned char *data, size_t len)
 {

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/imap_subscriptions.c lib/mailstore_folder.c lib/mailstore.c lib/mailstore_uidlist.c lib/mailstore_keywords.c lib/mailstore_index.c lib/mailstore_lock.c lib/mailstore_sync.c lib/mailstore_scan.c lib/mailstore_build.c lib/mailstore_msg.c lib/mailstore_save.c lib/mailstore_expunged.c lib/mailstore_flags.c lib/mailstore_merge.c lib/maildir.c
+// fuzz-sources: lib/imap_subscriptions.c lib/mailstore_folder.c lib/mailstore.c lib/mailstore_uidlist.c lib/mailstore_keywords.c lib/mailstore_index.c lib/mailstore_lock.c lib/mailstore_sync.c lib/mailstore_pending.c lib/mailstore_scan.c lib/mailstore_build.c lib/mailstore_msg.c lib/mailstore_save.c lib/mailstore_expunged.c lib/mailstore_flags.c lib/mailstore_merge.c lib/maildir.c
 /* libFuzzer target for lib/imap_subscriptions: the input is a
  * subscriptions file as Dovecot or a user left it. Parsing must stay
  * within the limits and give valid folder names only; subscribing a

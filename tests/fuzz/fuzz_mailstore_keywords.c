@@ -1,4 +1,4 @@
-// fuzz-sources: lib/mailstore.c lib/mailstore_uidlist.c lib/mailstore_keywords.c lib/mailstore_index.c lib/mailstore_lock.c lib/mailstore_sync.c lib/mailstore_merge.c lib/mailstore_scan.c lib/mailstore_build.c lib/mailstore_msg.c lib/mailstore_folder.c lib/mailstore_flags.c lib/mailstore_expunged.c lib/mailstore_save.c lib/maildir.c
+// fuzz-sources: lib/mailstore.c lib/mailstore_uidlist.c lib/mailstore_keywords.c lib/mailstore_index.c lib/mailstore_lock.c lib/mailstore_sync.c lib/mailstore_pending.c lib/mailstore_merge.c lib/mailstore_scan.c lib/mailstore_build.c lib/mailstore_msg.c lib/mailstore_folder.c lib/mailstore_flags.c lib/mailstore_expunged.c lib/mailstore_save.c lib/maildir.c
 /* libFuzzer target for the dovecot-keywords reader
  * (lib/mailstore_keywords): names read are bounded, without control
  * characters; written back and read again they are the same. Run:
