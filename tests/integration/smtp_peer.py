@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from instance import IS_ROOT, Instance, free_port, wait_until
+from instance import DAEMON_DIR, IS_ROOT, Instance, free_port, wait_until
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 TIMEOUT = 15
@@ -327,6 +327,11 @@ class SmtpClientCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # Without the program master would start nothing and every test
+        # would wait for a hello that never comes.
+        agent = os.path.join(DAEMON_DIR, "smtp")
+        if not os.access(agent, os.X_OK):
+            raise AssertionError("%s is not installed" % agent)
         cls.dns = Dnsmasq()
         try:
             cls.inst = cls.make_instance(cls.dns.port, **cls.MAIN_CF)
