@@ -171,6 +171,14 @@ const struct conf_param conf_params[] = {
 	  "greeting, in Received: headers and in log lines. Default: the "
 	  "system's host name as gethostname(2) returns it (unlike Postfix, "
 	  "nothing is appended when it has no dot)." },
+	{ "mynetworks", CONF_LIST, "127.0.0.0/8 [::1]/128",
+	  "The networks whose clients smtpd lets relay: a client whose "
+	  "address is in one of them may send mail to any domain; others "
+	  "may send only to our domains (virtual_mailbox_domains) and get "
+	  "554 5.7.1 Relay access denied for the rest (Postfix's "
+	  "permit_mynetworks, reject_unauth_destination). A list of "
+	  "address/prefix-length; an IPv6 address may be bracketed; an "
+	  "address without a prefix length is that host alone." },
 	{ "myorigin", CONF_STR, "$myhostname",
 	  "The domain that locally posted mail appears to come from." },
 	{ "pop3d_banner", CONF_STR, "$mail_name ready.",
@@ -203,6 +211,11 @@ const struct conf_param conf_params[] = {
 	{ "recipient_delimiter", CONF_STR, "",
 	  "The characters that separate a user name from an address "
 	  "extension (user+ext@domain); empty means no extensions." },
+	{ "relayhost", CONF_STR, "",
+	  "The next hop for mail to domains that are not ours, instead of "
+	  "the recipient's domain: \"[host]:port\" (no MX look-up), "
+	  "\"host\" or \"host:port\" (MX look-up), in transport(5) "
+	  "next-hop syntax. Empty: each recipient's domain." },
 	{ "service_throttle_time", CONF_TIME, "60s",
 	  "How long master waits before it starts a service again after a "
 	  "process of it failed at once." },

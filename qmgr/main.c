@@ -20,6 +20,7 @@
 #include "qmgr.h"
 #include "service.h"
 #include "timeutil.h"
+#include "transport.h"
 
 #define QMGR_TICK_MS 1000
 #define QMGR_INCOMING_SCAN_MS 5000	/* the safety net for lost wakeups */
@@ -280,7 +281,8 @@ static void watch_status_pipe(void)
 static size_t fd_budget(void)
 {
 	struct rlimit rl;
-	size_t reserve = QMGR_FD_RESERVE + qmgr.concurrency + QMGR_CLIENTS_MAX;
+	size_t reserve = QMGR_FD_RESERVE + QMGR_TRANSPORTS * qmgr.concurrency +
+			 QMGR_CLIENTS_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 16;
@@ -292,6 +294,28 @@ static size_t fd_budget(void)
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 24)
 		rl.rlim_cur = 1 << 24;
 	return rl.rlim_cur > reserve + 16 ? (size_t)rl.rlim_cur - reserve : 16;
+}
+
+/* Routing's tables, opened while the files can still be reached (before
+ * a chroot). relayhost is checked here so that a typo stops qmgr at
+ * start instead of deferring every remote recipient. */
+static void qmgr_pre_jail(void)
+{
+	char **words = conf_list("virtual_mailbox_domains");
+	const char *relayhost = conf_str("relayhost"), *error;
+	struct transport_nexthop nexthop;
+
+	if (local_domains_open(words, &qmgr.domains, &error) < 0)
+		fatal("virtual_mailbox_domains: %s", error);
+	free(words);
+	if (*relayhost == '\0')
+		return;
+	if (transport_parse_nexthop(TRANSPORT_SMTP, relayhost, &nexthop,
+				    &error) < 0)
+		fatal("relayhost = %s: %s", relayhost, error);
+	if (nexthop.kind == TRANSPORT_HOST_NONE)
+		fatal("relayhost = %s: no host", relayhost);
+	qmgr.relayhost = xstrdup(relayhost);
 }
 
 static void qmgr_configure(void)
@@ -352,12 +376,15 @@ static void qmgr_loop(int fd)
 	while (clients != NULL)
 		client_free(clients);
 	event_loop_free(&qmgr.loop);
+	local_domains_free(&qmgr.domains);
+	free(qmgr.relayhost);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct service_def def = {
 		.name = "qmgr",
+		.pre_jail = qmgr_pre_jail,
 		.loop = qmgr_loop,
 	};
 

@@ -1,8 +1,9 @@
 /* qmgr: the queue manager's shared state and the interfaces between its
  * parts: main.c (the loop, wakeup clients, timers), qmgr_scan.c (directory
  * scans), qmgr_message.c (a message from activation to removal or
- * deferral) and qmgr_deliver.c (the connection pool to the local delivery
- * agent). One process, one event loop, no threads: nothing here locks. */
+ * deferral, routing each recipient to a transport), qmgr_deliver.c (a
+ * connection pool per delivery agent) and qmgr_request.c (what each
+ * agent's protocol version says). One process, one event loop, no threads: nothing here locks. */
 #ifndef SUREL_QMGR_H
 #define SUREL_QMGR_H
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "event.h"
+#include "local_domains.h"
 #include "queue_file.h"
 
 #define QMGR_INCOMING "incoming"
@@ -17,6 +19,17 @@
 #define QMGR_DEFERRED "deferred"
 #define QMGR_CORRUPT "corrupt"
 #define QMGR_LOCAL_SOCKET "private/local"
+#define QMGR_SMTP_SOCKET "private/smtp"
+
+/* Where a recipient goes: each transport has its agent, its connection
+ * pool and its ring of messages with recipients for it. */
+enum qmgr_transport {
+	QMGR_LOCAL,		/* our domains: delivery/local, version 1 */
+	QMGR_SMTP,		/* the rest: delivery/smtp, version 2 */
+	QMGR_TRANSPORTS,
+	QMGR_UNROUTED = QMGR_TRANSPORTS	/* the route look-up failed:
+					 * waits for the next attempt */
+};
 #define QMGR_PATH_MAX 64	/* "deferred/H/ID" and friends */
 
 /* A message in memory: one per file in active/. */
@@ -27,14 +40,17 @@ struct qmgr_message {
 	off_t content_offset;
 	uint64_t content_size;
 	uint64_t active_us;	/* when it was activated (delays=a/b) */
-	size_t next_rcpt;	/* the next recipient not yet dispatched */
+	/* per transport: the next recipient not yet dispatched */
+	size_t next_rcpt[QMGR_TRANSPORTS];
+	uint8_t *route;		/* per recipient: an enum qmgr_transport */
 	size_t *redo;		/* recipients to dispatch again */
 	size_t redo_count;
 	uint8_t *retried;	/* per recipient: 1 once re-dispatched */
 	size_t outstanding;	/* requests in flight */
 	size_t deferred;	/* recipients that stay pending this time */
-	struct qmgr_message *ready_next;	/* the round-robin ring */
-	bool in_ready;
+	/* the round-robin rings, one per transport */
+	struct qmgr_message *ready_next[QMGR_TRANSPORTS];
+	bool in_ready[QMGR_TRANSPORTS];
 	struct qmgr_message *all_prev, *all_next;	/* every message */
 };
 
@@ -44,11 +60,14 @@ struct qmgr_state {
 	uint64_t min_backoff_s, max_backoff_s, max_lifetime_s, run_delay_s;
 	uint64_t ipc_timeout_ms;
 	size_t active_limit;
-	size_t concurrency;
+	size_t concurrency;		/* connections per agent, at most */
+	struct local_domains *domains;	/* virtual_mailbox_domains */
+	char *relayhost;		/* the smtp next hop, or NULL */
 
 	size_t active_count;		/* messages in memory */
 	struct qmgr_message *all_head;
-	struct qmgr_message *ready_head, *ready_tail;
+	struct qmgr_message *ready_head[QMGR_TRANSPORTS];
+	struct qmgr_message *ready_tail[QMGR_TRANSPORTS];
 	size_t outstanding;		/* requests in flight, all messages */
 	bool incoming_rescan;		/* files left in incoming/ */
 	bool deferred_rescan;		/* a deferred scan was cut short */
@@ -67,8 +86,10 @@ void qmgr_message_wakeup(const char *id);
 int qmgr_message_activate(const char *src_path, const char *id,
 			  bool check_mode);
 bool qmgr_message_room(void);
-/* The next recipient to dispatch for msg: false if none is left now. */
-bool qmgr_message_next_rcpt(struct qmgr_message *msg, size_t *index_r);
+/* The next recipient for transport t to dispatch for msg: false if none
+ * is left now. */
+bool qmgr_message_next_rcpt(struct qmgr_message *msg, enum qmgr_transport t,
+			    size_t *index_r);
 /* Results of a dispatched recipient. */
 void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced);
 void qmgr_message_defer(struct qmgr_message *msg, size_t index,
@@ -77,8 +98,11 @@ void qmgr_message_defer(struct qmgr_message *msg, size_t index,
  * again once, then deferred like a temporary failure. */
 void qmgr_message_lost(struct qmgr_message *msg, size_t index,
 		       const char *reason);
-/* The head of the ready ring (rotated round-robin), or NULL. */
-struct qmgr_message *qmgr_message_ready_next(void);
+/* Takes the head of t's ready ring off it, or NULL: the caller puts it
+ * back at the tail (round-robin) with qmgr_message_ready_add. */
+struct qmgr_message *qmgr_message_ready_next(enum qmgr_transport t);
+/* Puts msg on the ring of each transport it has recipients waiting for
+ * (and is not on yet). */
 void qmgr_message_ready_add(struct qmgr_message *msg);
 /* At exit: forgets every message (the files stay where they are). */
 void qmgr_message_free_all(void);
@@ -102,5 +126,22 @@ void qmgr_deliver_kick(void);
  * for a while, connect retries. */
 void qmgr_deliver_tick(void);
 void qmgr_deliver_shutdown(void);
+
+/* qmgr_request.c: the protocol of t's agent (local: version 1, one
+ * recipient; smtp: version 2, one recipient per request for now). */
+struct deliver_answer;
+struct ipc_msg;
+struct buf;
+const char *qmgr_request_socket(enum qmgr_transport t);
+/* 0 if imsg is the hello of t's agent, else -1 with *error_r. */
+int qmgr_request_hello(enum qmgr_transport t, const struct ipc_msg *imsg,
+		       const char **error_r);
+/* Appends the request for recipient index of msg to out. */
+void qmgr_request_encode(enum qmgr_transport t,
+			 const struct qmgr_message *msg, size_t index,
+			 struct buf *out);
+/* Decodes the answer to that request into *ans_r (strings in imsg). */
+int qmgr_request_answer(enum qmgr_transport t, const struct ipc_msg *imsg,
+			struct deliver_answer *ans_r, const char **error_r);
 
 #endif

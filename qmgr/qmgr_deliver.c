@@ -1,7 +1,8 @@
-/* qmgr_deliver: the pool of persistent connections to the local delivery
- * agent ($queue_directory/private/local). Each connection carries one
- * deliver_proto request at a time; recipients are taken round-robin from
- * the ready messages. A connection is opened when work waits and no ready
+/* qmgr_deliver: a pool of persistent connections per delivery agent
+ * (private/local, private/smtp: qmgr_request.c says what each speaks),
+ * each with the same limits. Each connection carries one deliver_proto
+ * request at a time; recipients are taken round-robin from the messages
+ * on the ring of the pool's transport. A connection is opened when work waits and no ready
  * connection is free, is usable only once the agent's hello says a
  * process accepted it (the agent may have fewer processes than we have
  * connections: the rest wait unaccepted in its listen backlog, holding no
@@ -54,7 +55,10 @@ enum conn_state {
 	CONN_STATES
 };
 
+struct qmgr_pool;
+
 struct qmgr_conn {
+	struct qmgr_pool *pool;
 	int fd;
 	enum conn_state state;
 	bool want_write;	/* EVENT_WRITE is being watched */
@@ -67,34 +71,52 @@ struct qmgr_conn {
 	uint64_t idle_since_ms;	/* idle: since when; pending: opened when */
 };
 
-static struct qmgr_conn *conns;
-static size_t conn_counts[CONN_STATES];	/* connections in each state */
-static uint64_t connect_after_ms;	/* back-off after a failed connect */
+/* One agent's connections. */
+struct qmgr_pool {
+	enum qmgr_transport transport;
+	const char *socket;		/* relative to queue_directory */
+	struct qmgr_conn *conns;	/* qmgr.concurrency of them */
+	size_t counts[CONN_STATES];	/* connections in each state */
+	uint64_t connect_after_ms;	/* back-off after a failed connect */
+	bool connect_warned;
+	bool hello_warned;
+};
+
+static struct qmgr_pool pools[QMGR_TRANSPORTS];
 static uint64_t hello_timeout_ms;
-static bool connect_warned;
-static bool hello_warned;
 static bool kicking;
 
 static void conn_set_state(struct qmgr_conn *c, enum conn_state state)
 {
-	conn_counts[c->state]--;
-	conn_counts[state]++;
+	c->pool->counts[c->state]--;
+	c->pool->counts[state]++;
 	c->state = state;
 }
 
-static size_t conns_pending(void)
+static size_t conns_pending(const struct qmgr_pool *p)
 {
-	return conn_counts[CONN_CONNECTING] + conn_counts[CONN_HELLO];
+	return p->counts[CONN_CONNECTING] + p->counts[CONN_HELLO];
+}
+
+static bool pool_has_work(const struct qmgr_pool *p)
+{
+	return qmgr.ready_head[p->transport] != NULL;
 }
 
 void qmgr_deliver_init(void)
 {
-	conns = xcalloc(qmgr.concurrency, sizeof(*conns));
-	for (size_t i = 0; i < qmgr.concurrency; i++) {
-		conns[i].fd = -1;
-		buf_init(&conns[i].out, QMGR_REQUEST_MAX);
+	for (int t = 0; t < QMGR_TRANSPORTS; t++) {
+		struct qmgr_pool *p = &pools[t];
+		p->transport = (enum qmgr_transport)t;
+		p->socket = qmgr_request_socket(p->transport);
+		p->conns = xcalloc(qmgr.concurrency, sizeof(*p->conns));
+		for (size_t i = 0; i < qmgr.concurrency; i++) {
+			p->conns[i].pool = p;
+			p->conns[i].fd = -1;
+			buf_init(&p->conns[i].out, QMGR_REQUEST_MAX);
+		}
+		p->counts[CONN_CLOSED] = qmgr.concurrency;
 	}
-	conn_counts[CONN_CLOSED] = qmgr.concurrency;
 	hello_timeout_ms = qmgr.ipc_timeout_ms < QMGR_HELLO_TIMEOUT_MS ?
 				   qmgr.ipc_timeout_ms : QMGR_HELLO_TIMEOUT_MS;
 }
@@ -154,28 +176,28 @@ static int conn_watch(struct qmgr_conn *c, bool want_write)
 	return 0;
 }
 
-static void connect_failed(const char *why)
+static void connect_failed(struct qmgr_pool *p, const char *why)
 {
-	connect_after_ms = time_mono_ms() + QMGR_CONNECT_BACKOFF_MS;
-	if (!connect_warned)
-		log_warn("connect to %s: %s (recipients wait)",
-			 QMGR_LOCAL_SOCKET, why);
-	connect_warned = true;
+	p->connect_after_ms = time_mono_ms() + QMGR_CONNECT_BACKOFF_MS;
+	if (!p->connect_warned)
+		log_warn("connect to %s: %s (recipients wait)", p->socket,
+			 why);
+	p->connect_warned = true;
 }
 
 static void conn_connect(struct qmgr_conn *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", QMGR_LOCAL_SOCKET);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->pool->socket);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		connect_failed(strerror(errno));
+		connect_failed(c->pool, strerror(errno));
 		return;
 	}
 	int ret = connect(c->fd, (struct sockaddr *)&sun, sizeof(sun));
 	if (ret < 0 && errno != EINPROGRESS) {
-		connect_failed(strerror(errno));
+		connect_failed(c->pool, strerror(errno));
 		conn_close(c);
 		return;
 	}
@@ -212,38 +234,26 @@ static void conn_send(struct qmgr_conn *c)
 		conn_fail(c, "event error", false);
 }
 
-/* Sends the next recipient of the next ready message on idle c. */
+/* Sends the next recipient of the next message on the ring of c's
+ * transport, on idle c. */
 static void conn_dispatch(struct qmgr_conn *c)
 {
-	struct qmgr_message *msg = qmgr_message_ready_next();
-	char file[QMGR_PATH_MAX];
+	enum qmgr_transport t = c->pool->transport;
+	struct qmgr_message *msg = qmgr_message_ready_next(t);
 	size_t index;
 
 	if (msg == NULL)
 		return;
-	if (!qmgr_message_next_rcpt(msg, &index))
+	if (!qmgr_message_next_rcpt(msg, t, &index))
 		panic("%s: in the ready ring without work", msg->id);
 	qmgr_message_ready_add(msg);	/* to the tail: round-robin */
-	const struct queue_rcpt *rcpt = &msg->env.rcpts[index];
-	snprintf(file, sizeof(file), QMGR_ACTIVE "/%s", msg->id);
-	struct deliver_request req = {
-		.queue_id = msg->id, .queue_file = file,
-		.offset = (uint64_t)msg->content_offset,
-		.size = msg->content_size, .sender = msg->env.sender,
-		.recipient = rcpt->address,
-		.orig_recipient = rcpt->orig_rcpt != NULL ? rcpt->orig_rcpt : "",
-		.arrival_us = msg->env.arrival_us, .active_us = msg->active_us,
-	};
 	msg->outstanding++;
 	qmgr.outstanding++;
 	c->msg = msg;
 	c->rcpt = index;
 	conn_set_state(c, CONN_BUSY);
 	c->deadline_ms = time_mono_ms() + qmgr.ipc_timeout_ms;
-	if (deliver_request_encode(&c->out, &req) < 0) {
-		/* The reader validated every field; this is a bug. */
-		panic("%s: request not encodable", msg->id);
-	}
+	qmgr_request_encode(t, msg, index, &c->out);
 	conn_send(c);
 }
 
@@ -255,11 +265,12 @@ static void conn_dispatch(struct qmgr_conn *c)
 static void conn_protocol_error(struct qmgr_conn *c, const char *what,
 				const char *detail)
 {
-	log_warn("%s from %s%s%s", what, QMGR_LOCAL_SOCKET,
+	log_warn("%s from %s%s%s", what, c->pool->socket,
 		 detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	if (c->state == CONN_HELLO) {
 		conn_close(c);
-		connect_after_ms = time_mono_ms() + QMGR_CONNECT_BACKOFF_MS;
+		c->pool->connect_after_ms =
+			time_mono_ms() + QMGR_CONNECT_BACKOFF_MS;
 		return;
 	}
 	conn_fail(c, "bad answer from delivery agent", true);
@@ -271,7 +282,7 @@ static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
 	const char *error;
 	size_t rcpt;
 
-	if (deliver_answer_decode(imsg, &ans, &error) < 0) {
+	if (qmgr_request_answer(c->pool->transport, imsg, &ans, &error) < 0) {
 		conn_protocol_error(c, "bad answer", error);
 		return;
 	}
@@ -286,7 +297,7 @@ static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
 		qmgr_message_done(msg, rcpt, true);
 		break;
 	case DELIVER_TEMPFAIL:
-		/* local logged the deferred line */
+		/* the agent logged the deferred line */
 		qmgr_message_defer(msg, rcpt, ans.dsn, NULL);
 		break;
 	}
@@ -298,14 +309,14 @@ static void conn_hello(struct qmgr_conn *c, struct ipc_msg *imsg)
 {
 	const char *error;
 
-	if (deliver_hello_decode(imsg, &error) < 0) {
+	if (qmgr_request_hello(c->pool->transport, imsg, &error) < 0) {
 		conn_protocol_error(c, "bad hello", error);
 		return;
 	}
 	conn_set_state(c, CONN_IDLE);
 	c->idle_since_ms = time_mono_ms();
-	connect_warned = false;
-	hello_warned = false;
+	c->pool->connect_warned = false;
+	c->pool->hello_warned = false;
 }
 
 static void conn_read(struct qmgr_conn *c)
@@ -324,7 +335,8 @@ static void conn_read(struct qmgr_conn *c)
 		 * starts?): back off before the next. */
 		if (c->state == CONN_HELLO) {
 			conn_close(c);
-			connect_failed("connection closed before the hello");
+			connect_failed(c->pool,
+				       "connection closed before the hello");
 			return;
 		}
 		conn_fail(c, "delivery agent connection lost", false);
@@ -363,7 +375,8 @@ static void conn_event(int fd, unsigned events, void *ctx)
 	if (c->state == CONN_CONNECTING) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
 		    err != 0) {
-			connect_failed(strerror(err != 0 ? err : errno));
+			connect_failed(c->pool,
+				       strerror(err != 0 ? err : errno));
 			conn_close(c);
 			return;
 		}
@@ -382,18 +395,32 @@ static void conn_event(int fd, unsigned events, void *ctx)
 
 /* Work waits and no ready connection is free: opens more, up to the
  * concurrency limit, QMGR_PENDING_MAX at a time. */
-static void conns_open(void)
+static void conns_open(struct qmgr_pool *p)
 {
-	if (conn_counts[CONN_CLOSED] == 0 ||
-	    conns_pending() >= QMGR_PENDING_MAX ||
-	    time_mono_ms() < connect_after_ms)
+	if (p->counts[CONN_CLOSED] == 0 ||
+	    conns_pending(p) >= QMGR_PENDING_MAX ||
+	    time_mono_ms() < p->connect_after_ms)
 		return;
 	for (size_t i = 0; i < qmgr.concurrency &&
-			   conns_pending() < QMGR_PENDING_MAX &&
-			   time_mono_ms() >= connect_after_ms;
+			   conns_pending(p) < QMGR_PENDING_MAX &&
+			   time_mono_ms() >= p->connect_after_ms;
 	     i++)
-		if (conns[i].state == CONN_CLOSED)
-			conn_connect(&conns[i]);
+		if (p->conns[i].state == CONN_CLOSED)
+			conn_connect(&p->conns[i]);
+}
+
+static void pool_kick(struct qmgr_pool *p)
+{
+	/* Lowest index first: under a light load the same few connections
+	 * are reused and the others go idle and are closed. */
+	for (size_t i = 0; i < qmgr.concurrency && pool_has_work(p) &&
+			   p->counts[CONN_IDLE] > 0;
+	     i++) {
+		if (p->conns[i].state == CONN_IDLE)
+			conn_dispatch(&p->conns[i]);
+	}
+	if (pool_has_work(p))
+		conns_open(p);
 }
 
 void qmgr_deliver_kick(void)
@@ -403,16 +430,8 @@ void qmgr_deliver_kick(void)
 	if (kicking || qmgr.stopping)
 		return;
 	kicking = true;
-	/* Lowest index first: under a light load the same few connections
-	 * are reused and the others go idle and are closed. */
-	for (size_t i = 0; i < qmgr.concurrency && qmgr.ready_head != NULL &&
-			   conn_counts[CONN_IDLE] > 0;
-	     i++) {
-		if (conns[i].state == CONN_IDLE)
-			conn_dispatch(&conns[i]);
-	}
-	if (qmgr.ready_head != NULL)
-		conns_open();
+	for (int t = 0; t < QMGR_TRANSPORTS; t++)
+		pool_kick(&pools[t]);
 	kicking = false;
 }
 
@@ -421,13 +440,42 @@ void qmgr_deliver_kick(void)
  * at all; otherwise c merely waited behind busy ones. */
 static void conn_hello_timeout(struct qmgr_conn *c)
 {
+	struct qmgr_pool *p = c->pool;
+
 	conn_close(c);
-	if (conn_counts[CONN_IDLE] + conn_counts[CONN_BUSY] == 0 &&
-	    !hello_warned) {
+	if (p->counts[CONN_IDLE] + p->counts[CONN_BUSY] == 0 &&
+	    !p->hello_warned) {
 		log_warn("%s: no delivery agent process took the connection "
-			 "within %llu s (recipients wait)", QMGR_LOCAL_SOCKET,
+			 "within %llu s (recipients wait)", p->socket,
 			 (unsigned long long)hello_timeout_ms / 1000);
-		hello_warned = true;
+		p->hello_warned = true;
+	}
+}
+
+static void conn_tick(struct qmgr_conn *c, uint64_t now)
+{
+	switch (c->state) {
+	case CONN_BUSY:
+		if (now < c->deadline_ms)
+			break;
+		log_warn("%s: timeout after %llu s", c->pool->socket,
+			 (unsigned long long)qmgr.ipc_timeout_ms / 1000);
+		conn_fail(c, "delivery agent timed out", true);
+		break;
+	case CONN_CONNECTING:
+	case CONN_HELLO:
+		if (now >= c->deadline_ms)
+			conn_hello_timeout(c);
+		else if (!pool_has_work(c->pool) &&
+			 now - c->idle_since_ms >= QMGR_IDLE_CLOSE_MS)
+			conn_close(c);	/* the work it was for is done */
+		break;
+	case CONN_IDLE:
+		if (now - c->idle_since_ms >= QMGR_IDLE_CLOSE_MS)
+			conn_close(c);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -435,42 +483,20 @@ void qmgr_deliver_tick(void)
 {
 	uint64_t now = time_mono_ms();
 
-	for (size_t i = 0; i < qmgr.concurrency; i++) {
-		struct qmgr_conn *c = &conns[i];
-		switch (c->state) {
-		case CONN_BUSY:
-			if (now < c->deadline_ms)
-				break;
-			log_warn("%s: timeout after %llu s",
-				 QMGR_LOCAL_SOCKET,
-				 (unsigned long long)qmgr.ipc_timeout_ms /
-					 1000);
-			conn_fail(c, "delivery agent timed out", true);
-			break;
-		case CONN_CONNECTING:
-		case CONN_HELLO:
-			if (now >= c->deadline_ms)
-				conn_hello_timeout(c);
-			else if (qmgr.ready_head == NULL &&
-				 now - c->idle_since_ms >= QMGR_IDLE_CLOSE_MS)
-				conn_close(c);	/* the work it was for is done */
-			break;
-		case CONN_IDLE:
-			if (now - c->idle_since_ms >= QMGR_IDLE_CLOSE_MS)
-				conn_close(c);
-			break;
-		default:
-			break;
-		}
-	}
+	for (int t = 0; t < QMGR_TRANSPORTS; t++)
+		for (size_t i = 0; i < qmgr.concurrency; i++)
+			conn_tick(&pools[t].conns[i], now);
 	qmgr_deliver_kick();
 }
 
 void qmgr_deliver_shutdown(void)
 {
-	for (size_t i = 0; i < qmgr.concurrency; i++) {
-		conn_close(&conns[i]);
-		buf_deinit(&conns[i].out);
+	for (int t = 0; t < QMGR_TRANSPORTS; t++) {
+		struct qmgr_pool *p = &pools[t];
+		for (size_t i = 0; i < qmgr.concurrency; i++) {
+			conn_close(&p->conns[i]);
+			buf_deinit(&p->conns[i].out);
+		}
+		xfree(&p->conns);
 	}
-	xfree(&conns);
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "addr.h"
+#include "local_domains.h"
 #include "log.h"
 #include "mem.h"
 #include "qmgr.h"
@@ -59,6 +61,7 @@ static void msg_free(struct qmgr_message **msgp)
 	queue_envelope_free(&msg->env);
 	free(msg->redo);
 	free(msg->retried);
+	free(msg->route);
 	xfree(msgp);
 	qmgr.active_count--;
 }
@@ -69,12 +72,21 @@ void qmgr_message_free_all(void)
 		struct qmgr_message *msg = qmgr.all_head;
 		msg_free(&msg);
 	}
-	qmgr.ready_head = qmgr.ready_tail = NULL;
+	for (int t = 0; t < QMGR_TRANSPORTS; t++)
+		qmgr.ready_head[t] = qmgr.ready_tail[t] = NULL;
+}
+
+static bool msg_in_ready(const struct qmgr_message *msg)
+{
+	for (int t = 0; t < QMGR_TRANSPORTS; t++)
+		if (msg->in_ready[t])
+			return true;
+	return false;
 }
 
 static void msg_close(struct qmgr_message **msgp)
 {
-	ASSERT((*msgp)->outstanding == 0 && !(*msgp)->in_ready);
+	ASSERT((*msgp)->outstanding == 0 && !msg_in_ready(*msgp));
 	msg_free(msgp);
 	/* Room again: what waits is activated from the loop, not from deep
 	 * inside this call chain. */
@@ -148,15 +160,41 @@ static void msg_defer(struct qmgr_message **msgp)
 	msg_close(msgp);
 }
 
-/* True if a recipient waits to be dispatched (does not take it). */
+/* The redo slot holding a recipient for transport t, or -1. */
+static ssize_t redo_find(const struct qmgr_message *msg,
+			 enum qmgr_transport t)
+{
+	for (size_t i = 0; i < msg->redo_count; i++)
+		if (msg->route[msg->redo[i]] == t)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Skips recipients done or for another transport. */
+static void cursor_skip(struct qmgr_message *msg, enum qmgr_transport t)
+{
+	size_t *next = &msg->next_rcpt[t];
+
+	while (*next < msg->env.rcpt_count &&
+	       (msg->env.rcpts[*next].done || msg->route[*next] != t))
+		(*next)++;
+}
+
+/* True if a recipient for t waits to be dispatched (does not take it). */
+static bool msg_has_work_for(struct qmgr_message *msg, enum qmgr_transport t)
+{
+	if (redo_find(msg, t) >= 0)
+		return true;
+	cursor_skip(msg, t);
+	return msg->next_rcpt[t] < msg->env.rcpt_count;
+}
+
 static bool msg_has_work(struct qmgr_message *msg)
 {
-	if (msg->redo_count > 0)
-		return true;
-	while (msg->next_rcpt < msg->env.rcpt_count &&
-	       msg->env.rcpts[msg->next_rcpt].done)
-		msg->next_rcpt++;
-	return msg->next_rcpt < msg->env.rcpt_count;
+	for (int t = 0; t < QMGR_TRANSPORTS; t++)
+		if (msg_has_work_for(msg, (enum qmgr_transport)t))
+			return true;
+	return false;
 }
 
 /* Called whenever a recipient's fate is known. */
@@ -164,7 +202,7 @@ static void msg_check_finished(struct qmgr_message **msgp)
 {
 	struct qmgr_message *msg = *msgp;
 
-	if (msg->outstanding > 0 || msg->in_ready || qmgr.stopping)
+	if (msg->outstanding > 0 || msg_in_ready(msg) || qmgr.stopping)
 		return;
 	if (msg_has_work(msg)) {
 		qmgr_message_ready_add(msg);
@@ -218,6 +256,37 @@ static void log_active(const struct qmgr_message *msg)
 		 msg->env.rcpt_count);
 }
 
+static void log_deferred(const struct qmgr_message *msg, size_t index,
+			 const char *dsn, const char *reason);
+
+/* Our domains (virtual_mailbox_domains, as smtpd judged them) go to
+ * local, every other to smtp. A recipient whose domain cannot be looked
+ * up now waits for the next attempt. */
+static void msg_route(struct qmgr_message *msg)
+{
+	msg->route = xcalloc(msg->env.rcpt_count, 1);
+	for (size_t i = 0; i < msg->env.rcpt_count; i++) {
+		const struct queue_rcpt *rcpt = &msg->env.rcpts[i];
+		const char *domain = addr_domain(rcpt->address), *error;
+		int ret = 1;
+
+		if (rcpt->done)
+			continue;
+		/* Unqualified: local says what is wrong with it. */
+		if (*domain != '\0')
+			ret = local_domains_match(qmgr.domains, domain, &error);
+		msg->route[i] = ret > 0 ? QMGR_LOCAL : ret == 0 ? QMGR_SMTP :
+					  QMGR_UNROUTED;
+		if (ret < 0) {
+			char why[QMGR_ADDR_LOG];
+			snprintf(why, sizeof(why), "virtual_mailbox_domains "
+				 "lookup of %s: %s", domain, error);
+			log_deferred(msg, i, "4.3.0", why);
+			msg->deferred++;
+		}
+	}
+}
+
 int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 {
 	char path[QMGR_PATH_MAX];
@@ -245,6 +314,7 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	}
 	memcpy(msg->id, id, strlen(id) + 1);
 	msg->fd = fd;
+	msg_route(msg);
 	msg->active_us = time_wall_us();
 	msg->all_next = qmgr.all_head;
 	if (qmgr.all_head != NULL)
@@ -280,43 +350,48 @@ void qmgr_message_wakeup(const char *id)
 
 void qmgr_message_ready_add(struct qmgr_message *msg)
 {
-	if (msg->in_ready || !msg_has_work(msg))
-		return;
-	msg->in_ready = true;
-	msg->ready_next = NULL;
-	if (qmgr.ready_tail != NULL)
-		qmgr.ready_tail->ready_next = msg;
-	else
-		qmgr.ready_head = msg;
-	qmgr.ready_tail = msg;
+	for (int i = 0; i < QMGR_TRANSPORTS; i++) {
+		enum qmgr_transport t = (enum qmgr_transport)i;
+		if (msg->in_ready[t] || !msg_has_work_for(msg, t))
+			continue;
+		msg->in_ready[t] = true;
+		msg->ready_next[t] = NULL;
+		if (qmgr.ready_tail[t] != NULL)
+			qmgr.ready_tail[t]->ready_next[t] = msg;
+		else
+			qmgr.ready_head[t] = msg;
+		qmgr.ready_tail[t] = msg;
+	}
 }
 
-struct qmgr_message *qmgr_message_ready_next(void)
+struct qmgr_message *qmgr_message_ready_next(enum qmgr_transport t)
 {
-	struct qmgr_message *msg = qmgr.ready_head;
+	struct qmgr_message *msg = qmgr.ready_head[t];
 
 	if (msg == NULL)
 		return NULL;
-	qmgr.ready_head = msg->ready_next;
-	if (qmgr.ready_head == NULL)
-		qmgr.ready_tail = NULL;
-	msg->in_ready = false;
-	msg->ready_next = NULL;
+	qmgr.ready_head[t] = msg->ready_next[t];
+	if (qmgr.ready_head[t] == NULL)
+		qmgr.ready_tail[t] = NULL;
+	msg->in_ready[t] = false;
+	msg->ready_next[t] = NULL;
 	return msg;
 }
 
-bool qmgr_message_next_rcpt(struct qmgr_message *msg, size_t *index_r)
+bool qmgr_message_next_rcpt(struct qmgr_message *msg, enum qmgr_transport t,
+			    size_t *index_r)
 {
-	if (msg->redo_count > 0) {
-		*index_r = msg->redo[--msg->redo_count];
+	ssize_t slot = redo_find(msg, t);
+
+	if (slot >= 0) {
+		*index_r = msg->redo[slot];
+		msg->redo[slot] = msg->redo[--msg->redo_count];
 		return true;
 	}
-	while (msg->next_rcpt < msg->env.rcpt_count &&
-	       msg->env.rcpts[msg->next_rcpt].done)
-		msg->next_rcpt++;
-	if (msg->next_rcpt == msg->env.rcpt_count)
+	cursor_skip(msg, t);
+	if (msg->next_rcpt[t] == msg->env.rcpt_count)
 		return false;
-	*index_r = msg->next_rcpt++;
+	*index_r = msg->next_rcpt[t]++;
 	return true;
 }
 
@@ -352,6 +427,12 @@ void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced)
 	msg_check_finished(&msg);
 }
 
+static const char *const relay_name[] = {
+	[QMGR_LOCAL] = "local",
+	[QMGR_SMTP] = "smtp",
+	[QMGR_UNROUTED] = "none",
+};
+
 static void log_deferred(const struct qmgr_message *msg, size_t index,
 			 const char *dsn, const char *reason)
 {
@@ -373,9 +454,9 @@ static void log_deferred(const struct qmgr_message *msg, size_t index,
 		  msg->active_us > arrival ? msg->active_us - arrival : 0);
 	fmt_delay(b, sizeof(b),
 		  now > msg->active_us ? now - msg->active_us : 0);
-	log_info("%s: to=<%s>%s, relay=local, delay=%s, delays=%s/%s/0/0, "
-		 "dsn=%s, status=deferred (%s)", msg->id, to, orig, delay, a,
-		 b, dsn, why);
+	log_info("%s: to=<%s>%s, relay=%s, delay=%s, delays=%s/%s/0/0, "
+		 "dsn=%s, status=deferred (%s)", msg->id, to, orig,
+		 relay_name[msg->route[index]], delay, a, b, dsn, why);
 }
 
 void qmgr_message_defer(struct qmgr_message *msg, size_t index,

@@ -59,30 +59,20 @@ static struct maps *open_maps(const char *name, const char *spec)
 	return maps;
 }
 
-/* virtual_mailbox_domains mixes domain names and type:table entries, as
- * in Postfix; the tables are opened as one list. */
-static void open_domains(void)
+/* virtual_mailbox_domains and mynetworks: who may send where (relay
+ * control, smtpd_rcpt.c). */
+static void open_relay_tables(void)
 {
 	char **words = conf_list("virtual_mailbox_domains");
-	struct buf spec;
-	size_t n = 0;
+	const char *error;
 
-	buf_init(&spec, 65536);
-	for (size_t i = 0; words[i] != NULL; i++) {
-		if (strchr(words[i], ':') != NULL) {
-			if (buf_printf(&spec, "%s%s", spec.len > 0 ? " " : "",
-				       words[i]) < 0)
-				fatal("virtual_mailbox_domains: too long");
-		} else {
-			words[n++] = words[i];
-		}
-	}
-	words[n] = NULL;
-	smtpd_tables.domains = words;
-	if (spec.len > 0)
-		smtpd_tables.domain_maps = open_maps("virtual_mailbox_domains",
-						     buf_cstr(&spec));
-	buf_deinit(&spec);
+	if (local_domains_open(words, &smtpd_tables.domains, &error) < 0)
+		fatal("virtual_mailbox_domains: %s", error);
+	free(words);
+	words = conf_list("mynetworks");
+	if (netmatch_parse(words, &smtpd_tables.mynetworks, &error) < 0)
+		fatal("mynetworks: %s", error);
+	free(words);
 }
 
 static void smtpd_pre_jail(void)
@@ -91,7 +81,7 @@ static void smtpd_pre_jail(void)
 				       conf_str("virtual_alias_maps"));
 	smtpd_tables.mailbox = open_maps("virtual_mailbox_maps",
 					 conf_str("virtual_mailbox_maps"));
-	open_domains();
+	open_relay_tables();
 	smtpd_tls_init();
 }
 

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "local_domains.h"
 #include "maps.h"
+#include "netmatch.h"
 #include "queue_file.h"
 #include "queue_writer.h"
 #include "smtp_cmd.h"
@@ -48,9 +50,8 @@ struct smtpd_params {
 struct smtpd_tables {
 	struct maps *alias;		/* virtual_alias_maps */
 	struct maps *mailbox;		/* virtual_mailbox_maps */
-	struct maps *domain_maps;	/* type:table entries of
-					 * virtual_mailbox_domains, or NULL */
-	char **domains;			/* the plain domain names */
+	struct local_domains *domains;	/* virtual_mailbox_domains */
+	struct netmatch *mynetworks;	/* clients that may relay */
 };
 extern struct smtpd_tables smtpd_tables;
 

@@ -1,4 +1,5 @@
-/* smtpd_rcpt: RCPT TO. Relay control (virtual_mailbox_domains), alias
+/* smtpd_rcpt: RCPT TO. Relay control (virtual_mailbox_domains and
+ * mynetworks: a client in mynetworks may send anywhere), alias
  * expansion (virtual_alias_maps) and the mailbox check
  * (virtual_mailbox_maps) happen here, at RCPT time, so that an unknown
  * user is refused in the SMTP dialogue and never bounced later
@@ -92,23 +93,19 @@ static enum smtpd_result reject(struct smtpd_session *s, const char *address,
 /* 1 the domain is ours, 0 not, -1 lookup failure. */
 static int domain_is_local(const char *domain)
 {
-	const char *value, *error;
+	const char *error;
+	int ret = local_domains_match(smtpd_tables.domains, domain, &error);
 
-	for (char **d = smtpd_tables.domains; d != NULL && *d != NULL; d++)
-		if (str_eq_ci(*d, domain))
-			return 1;
-	if (smtpd_tables.domain_maps == NULL)
-		return 0;
-	int ret = maps_lookup(smtpd_tables.domain_maps, domain, &value,
-			      &error);
 	if (ret < 0)
 		log_warn("virtual_mailbox_domains lookup of %s: %s", domain,
 			 error);
 	return ret;
 }
 
-/* Every final address must be a mailbox of ours. 1 yes, 0 (with
- * *bad_r) no, -1 lookup failure or a bad table entry. */
+/* Every final address must be a mailbox of ours, or an address in a
+ * domain that is not ours: an alias may forward out (the operator's
+ * table says so, whoever the client is). 1 yes, 0 no, -1 lookup failure
+ * or a bad table entry. */
 static int check_mailboxes(struct smtpd_session *s,
 			   const struct alias_list *list, const char *address)
 {
@@ -124,10 +121,15 @@ static int check_mailboxes(struct smtpd_session *s,
 				 "address (%s)", address, error);
 			return -1;
 		}
-		int ret = maps_lookup_addr(smtpd_tables.mailbox,
-					   list->addrs[i],
-					   s->p->recipient_delimiter, &value,
-					   &error);
+		int ret = domain_is_local(addr_domain(list->addrs[i]));
+		if (ret < 0)
+			return -1;
+		if (ret == 0)
+			continue;	/* remote: qmgr hands it to smtp */
+		ret = maps_lookup_addr(smtpd_tables.mailbox,
+				       list->addrs[i],
+				       s->p->recipient_delimiter, &value,
+				       &error);
 		if (ret < 0)
 			log_warn("virtual_mailbox_maps lookup of %s: %s",
 				 list->addrs[i], error);
@@ -143,10 +145,11 @@ static int check_mailboxes(struct smtpd_session *s,
  * postmaster@ alias or mailbox of the main hosted domain gets it. */
 static const char *postmaster_domain(const struct smtpd_session *s)
 {
-	if (domain_is_local(s->p->myorigin) == 1 ||
-	    smtpd_tables.domains == NULL || smtpd_tables.domains[0] == NULL)
+	const char *first = local_domains_first(smtpd_tables.domains);
+
+	if (domain_is_local(s->p->myorigin) == 1 || first == NULL)
 		return s->p->myorigin;
-	return smtpd_tables.domains[0];
+	return first;
 }
 
 static void add_recipients(struct smtpd_session *s,
@@ -179,6 +182,24 @@ static enum smtpd_result too_many(struct smtpd_session *s)
 	return SMTPD_FAIL;
 }
 
+/* A domain that is not ours: Postfix's permit_mynetworks,
+ * reject_unauth_destination. The address is queued as given: its domain's
+ * tables are not ours to check. */
+static enum smtpd_result relay(struct smtpd_session *s, const char *address,
+			       const struct smtp_cmd *cmd)
+{
+	char *one[] = { (char *)address };
+	struct alias_list list = { one, 1 };
+
+	if (!netmatch_has(smtpd_tables.mynetworks, s->client_addr))
+		return reject(s, address, R_RELAY);
+	if (s->txn.env.rcpt_count + 1 > QUEUE_RCPT_MAX)
+		return too_many(s);
+	add_recipients(s, &list, address, cmd);
+	smtpd_reply(s, "250 2.1.5 Ok");
+	return SMTPD_OK;
+}
+
 enum smtpd_result smtpd_cmd_rcpt(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd)
 {
@@ -207,10 +228,10 @@ enum smtpd_result smtpd_cmd_rcpt(struct smtpd_session *s,
 		return reject(s, cmd->addr.address, R_TEMP);
 	}
 	int ret = domain_is_local(addr_domain(address));
-	if (ret == 0)
-		return reject(s, address, R_RELAY);
 	if (ret < 0)
 		return reject(s, address, R_TEMP);
+	if (ret == 0)
+		return relay(s, address, cmd);
 	ret = alias_expand(smtpd_tables.alias, address,
 			   s->p->recipient_delimiter, &list, &error);
 	if (ret == -2) {

@@ -60,6 +60,10 @@ BASE_MAIN_CF = {
     "queue_run_delay": "1s",
     # Tests make errors on purpose: no tar-pit sleeps.
     "smtpd_error_sleep_time": "0s",
+    # Clients connect from 127.0.0.1: keep them out of mynetworks, so
+    # that a domain not ours is refused as for any outside client, and
+    # mail never leaves by accident. test_relay opts in.
+    "mynetworks": "192.0.2.0/24",
 }
 
 # Passwords of the test users when an instance has access=True: every
