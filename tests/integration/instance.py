@@ -713,6 +713,23 @@ class Instance:
                 shutil.rmtree(self.dir, ignore_errors=True)
         return reports
 
+    def cleanup_or_fail(self, what="sanitizer reports"):
+        """cleanup(), then an AssertionError when the sanitizers reported
+        anything (what names them in the message)."""
+        reports = self.cleanup()
+        if reports:
+            raise AssertionError("%s:\n%s" % (what, "\n".join(reports)))
+
+    def start_or_cleanup(self):
+        """start(); an instance that does not start is cleaned up before
+        the error goes on. Returns the instance."""
+        try:
+            self.start()
+        except Exception:
+            self.cleanup()
+            raise
+        return self
+
     # -- logs and diagnostics
 
     def log(self):
@@ -993,9 +1010,7 @@ class SharedInstanceCase(unittest.TestCase):
         inst = cls.__dict__.get("_instance")
         cls._instance = None
         if inst is not None:
-            reports = inst.cleanup()
-            if reports:
-                raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+            inst.cleanup_or_fail()
 
 
 class MailboxPerTestCase(SharedInstanceCase):
@@ -1090,6 +1105,4 @@ class OwnInstanceCase(unittest.TestCase):
         return inst
 
     def _cleanup_instance(self, inst):
-        reports = inst.cleanup()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+        inst.cleanup_or_fail()

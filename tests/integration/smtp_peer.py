@@ -361,21 +361,13 @@ class SmtpClientCase(unittest.TestCase):
             "127.0.0.1:%d inet n - n - 2 smtpd\n"
             "smtp unix - - n - - smtp\n" % inst.port)
         inst.write_config()
-        try:
-            inst.start()
-        except Exception:
-            inst.cleanup()
-            raise
-        return inst
+        return inst.start_or_cleanup()
 
     @classmethod
     def tearDownClass(cls):
         try:
             if cls.inst is not None:
-                reports = cls.inst.cleanup()
-                if reports:
-                    raise AssertionError("sanitizer reports:\n" +
-                                         "\n".join(reports))
+                cls.inst.cleanup_or_fail()
         finally:
             cls.dns.stop()
 

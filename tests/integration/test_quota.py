@@ -52,9 +52,7 @@ def start_instance(quota_map=None, **main_cf):
 
 
 def stop_instance(inst):
-    reports = inst.cleanup()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+    inst.cleanup_or_fail()
 
 
 def size_of(path):

@@ -46,12 +46,7 @@ def sender_instance(relay_port, **main_cf):
         "local unix - - n - - local\n"
         "smtp unix - - n - - smtp\n" % inst.port)
     inst.write_config()
-    try:
-        inst.start()
-    except Exception:
-        inst.cleanup()
-        raise
-    return inst
+    return inst.start_or_cleanup()
 
 
 class RelayCase(unittest.TestCase):
@@ -62,10 +57,7 @@ class RelayCase(unittest.TestCase):
     def tearDownClass(cls):
         try:
             if cls.inst is not None:
-                reports = cls.inst.cleanup()
-                if reports:
-                    raise AssertionError("sanitizer reports:\n" +
-                                         "\n".join(reports))
+                cls.inst.cleanup_or_fail()
         finally:
             if cls.peer is not None:
                 cls.peer.stop()
@@ -190,10 +182,7 @@ class ToSurel(RelayCase):
             super().tearDownClass()
         finally:
             if peer is not None:
-                reports = peer.cleanup()
-                if reports:
-                    raise AssertionError("peer sanitizer reports:\n" +
-                                         "\n".join(reports))
+                peer.cleanup_or_fail("peer sanitizer reports")
 
     def test_delivered_into_peer_maildir(self):
         m = new_marker()
