@@ -142,6 +142,13 @@ void smtp_session_close(struct smtp_session **sess, bool lost);
 int smtp_session_read(struct smtp_session *sess, int timeout_ms,
 		      const char *what, const struct smtp_reply **reply_r,
 		      struct smtp_fail *fail);
+/* Sends cmd (a whole command with its CRLF) and what was buffered
+ * before it, and reads the reply within timeout_ms: 0 with *reply_r, or
+ * -1 with *fail ("... while <what>"). */
+int smtp_session_command(struct smtp_session *sess, const char *cmd,
+			 int timeout_ms, const char *what,
+			 const struct smtp_reply **reply_r,
+			 struct smtp_fail *fail);
 /* Flushes the commands buffered; -1 with *fail on a failed write. */
 int smtp_session_flush(struct smtp_session *sess, int timeout_ms,
 		       const char *what, struct smtp_fail *fail);

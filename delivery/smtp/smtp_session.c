@@ -129,6 +129,18 @@ int smtp_session_flush(struct smtp_session *sess, int timeout_ms,
 	return 0;
 }
 
+int smtp_session_command(struct smtp_session *sess, const char *cmd,
+			 int timeout_ms, const char *what,
+			 const struct smtp_reply **reply_r,
+			 struct smtp_fail *fail)
+{
+	/* A failed write stays in the stream; the flush reports it. */
+	(void)stream_write(sess->s, cmd, strlen(cmd));
+	if (smtp_session_flush(sess, timeout_ms, what, fail) < 0)
+		return -1;
+	return smtp_session_read(sess, timeout_ms, what, reply_r, fail);
+}
+
 /* Non-blocking connect bounded by smtp_connect_timeout. The fd, or -1
  * with *fail. */
 static int session_connect(const struct dns_mx_addr *a, unsigned port,
@@ -197,12 +209,12 @@ static int session_ehlo(struct smtp_session *sess, struct smtp_fail *fail)
 	const char *error;
 
 	memset(&sess->ehlo, 0, sizeof(sess->ehlo));
-	if (stream_printf(sess->s, "EHLO %s\r\n", smtp_config.helo_name) < 0 ||
-	    smtp_session_flush(sess, smtp_config.helo_ms,
-			       "performing the EHLO handshake", fail) < 0 ||
-	    smtp_session_read(sess, smtp_config.helo_ms,
-			      "performing the EHLO handshake", &reply,
-			      fail) < 0)
+	/* The name goes into the buffer before the line end (as long as
+	 * myhostname is); a failed write shows at the command's flush. */
+	(void)stream_printf(sess->s, "EHLO %s", smtp_config.helo_name);
+	if (smtp_session_command(sess, "\r\n", smtp_config.helo_ms,
+				 "performing the EHLO handshake", &reply,
+				 fail) < 0)
 		return -1;
 	if (reply->code / 100 == 2 &&
 	    smtp_reply_ehlo_parse(reply, &sess->ehlo, &error) == 0)
@@ -213,12 +225,12 @@ static int session_ehlo(struct smtp_session *sess, struct smtp_fail *fail)
 		return -1;
 	}
 	/* An old server: HELO, and no extension at all. */
-	if (stream_printf(sess->s, "HELO %s\r\n", smtp_config.helo_name) < 0 ||
-	    smtp_session_flush(sess, smtp_config.helo_ms,
-			       "performing the HELO handshake", fail) < 0 ||
-	    smtp_session_read(sess, smtp_config.helo_ms,
-			      "performing the HELO handshake", &reply,
-			      fail) < 0)
+	/* The name goes into the buffer before the line end (as long as
+	 * myhostname is); a failed write shows at the command's flush. */
+	(void)stream_printf(sess->s, "HELO %s", smtp_config.helo_name);
+	if (smtp_session_command(sess, "\r\n", smtp_config.helo_ms,
+				 "performing the HELO handshake", &reply,
+				 fail) < 0)
 		return -1;
 	if (reply->code / 100 == 2)
 		return 0;
@@ -280,12 +292,8 @@ static int session_starttls(struct smtp_session *sess,
 			      smtp_config.tls_error);
 		return -1;
 	}
-	if (stream_write(sess->s, "STARTTLS\r\n", 10) < 0 ||
-	    smtp_session_flush(sess, smtp_config.starttls_ms,
-			       "sending STARTTLS", fail) < 0 ||
-	    smtp_session_read(sess, smtp_config.starttls_ms,
-			      "receiving the STARTTLS response", &reply,
-			      fail) < 0)
+	if (smtp_session_command(sess, "STARTTLS\r\n", smtp_config.starttls_ms,
+				 "sending STARTTLS", &reply, fail) < 0)
 		return -1;
 	if (reply->code != 220) {
 		if (may)
@@ -377,11 +385,8 @@ int smtp_session_rset(struct smtp_session *sess)
 	const struct smtp_reply *reply;
 	struct smtp_fail ignored;
 
-	if (stream_write(sess->s, "RSET\r\n", 6) < 0 ||
-	    smtp_session_flush(sess, smtp_config.rset_ms, "sending RSET",
-			       &ignored) < 0 ||
-	    smtp_session_read(sess, smtp_config.rset_ms, "sending RSET",
-			      &reply, &ignored) < 0)
+	if (smtp_session_command(sess, "RSET\r\n", smtp_config.rset_ms,
+				 "sending RSET", &reply, &ignored) < 0)
 		return -1;
 	return reply->code / 100 == 2 ? 0 : -1;
 }
@@ -396,10 +401,9 @@ void smtp_session_close(struct smtp_session **sessp, bool lost)
 		return;
 	/* The delivery is decided: the reply to QUIT only lets the server
 	 * close first (no TIME_WAIT on our side), so any failure is fine. */
-	if (!lost && stream_write(sess->s, "QUIT\r\n", 6) == 0 &&
-	    smtp_session_flush(sess, smtp_config.quit_ms, "sending QUIT",
-			       &ignored) == 0)
-		(void)smtp_session_read(sess, smtp_config.quit_ms,
-					"sending QUIT", &reply, &ignored);
+	if (!lost)
+		(void)smtp_session_command(sess, "QUIT\r\n",
+					   smtp_config.quit_ms, "sending QUIT",
+					   &reply, &ignored);
 	session_free(sessp);
 }

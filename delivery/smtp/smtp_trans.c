@@ -114,41 +114,42 @@ static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
 	return 0;
 }
 
-static int write_commands(struct smtp_delivery *d, struct smtp_session *sess,
-			  size_t from, size_t to, bool mail, bool data)
+/* Buffers MAIL FROM (mail), RCPT TO for recipients from..to-1, and DATA
+ * (data). A failed write stays in the stream: the flush that follows
+ * reports it, with the reason (smtp_session_flush). */
+static void write_commands(struct smtp_delivery *d, struct smtp_session *sess,
+			   size_t from, size_t to, bool mail, bool data)
 {
 	const struct deliver_request2 *req = d->req;
 	unsigned ext = sess->ehlo.ext;
 	bool dsn = (ext & SMTP_EXT_DSN) != 0;
-	int r = 0;
 
 	if (mail) {
-		r |= stream_printf(sess->s, "MAIL FROM:<%s>", req->sender);
+		(void)stream_printf(sess->s, "MAIL FROM:<%s>", req->sender);
 		if ((ext & SMTP_EXT_SIZE) != 0)
-			r |= stream_printf(sess->s, " SIZE=%" PRIu64,
+			(void)stream_printf(sess->s, " SIZE=%" PRIu64,
 					   req->size);
 		if (req->body_8bit && (ext & SMTP_EXT_8BITMIME) != 0)
-			r |= stream_printf(sess->s, " BODY=8BITMIME");
+			(void)stream_printf(sess->s, " BODY=8BITMIME");
 		if (req->smtputf8 && (ext & SMTP_EXT_SMTPUTF8) != 0)
-			r |= stream_printf(sess->s, " SMTPUTF8");
+			(void)stream_printf(sess->s, " SMTPUTF8");
 		if (dsn && req->ret[0] != '\0')
-			r |= stream_printf(sess->s, " RET=%s", req->ret);
+			(void)stream_printf(sess->s, " RET=%s", req->ret);
 		if (dsn && req->envid[0] != '\0')
-			r |= stream_printf(sess->s, " ENVID=%s", req->envid);
-		r |= stream_write(sess->s, "\r\n", 2);
+			(void)stream_printf(sess->s, " ENVID=%s", req->envid);
+		(void)stream_write(sess->s, "\r\n", 2);
 	}
 	for (size_t i = from; i < to; i++) {
 		const struct deliver_rcpt *rc = &req->rcpts[i];
-		r |= stream_printf(sess->s, "RCPT TO:<%s>", rc->address);
+		(void)stream_printf(sess->s, "RCPT TO:<%s>", rc->address);
 		if (dsn && rc->notify[0] != '\0')
-			r |= stream_printf(sess->s, " NOTIFY=%s", rc->notify);
+			(void)stream_printf(sess->s, " NOTIFY=%s", rc->notify);
 		if (dsn && rc->orcpt[0] != '\0')
-			r |= stream_printf(sess->s, " ORCPT=%s", rc->orcpt);
-		r |= stream_write(sess->s, "\r\n", 2);
+			(void)stream_printf(sess->s, " ORCPT=%s", rc->orcpt);
+		(void)stream_write(sess->s, "\r\n", 2);
 	}
 	if (data)
-		r |= stream_write(sess->s, "DATA\r\n", 6);
-	return r != 0 ? -1 : 0;
+		(void)stream_write(sess->s, "DATA\r\n", 6);
 }
 
 /* A lost session: every recipient without a result gets fail's. */
@@ -171,9 +172,8 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 	struct smtp_fail f;
 	bool mail_ok;
 
-	if (write_commands(d, sess, 0, pipe ? n : 0, true,
-			   pipe && !chunking) < 0 ||
-	    smtp_session_flush(sess, smtp_config.mail_ms, "sending MAIL FROM",
+	write_commands(d, sess, 0, pipe ? n : 0, true, pipe && !chunking);
+	if (smtp_session_flush(sess, smtp_config.mail_ms, "sending MAIL FROM",
 			       &f) < 0 ||
 	    smtp_session_read(sess, smtp_config.mail_ms, "sending MAIL FROM",
 			      &reply, &f) < 0)
@@ -186,11 +186,12 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 			return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!pipe && (write_commands(d, sess, i, i + 1, false,
-					     false) < 0 ||
-			      smtp_session_flush(sess, smtp_config.rcpt_ms,
-						 "sending RCPT TO", &f) < 0))
-			return trans_lost(d, &f);
+		if (!pipe) {
+			write_commands(d, sess, i, i + 1, false, false);
+			if (smtp_session_flush(sess, smtp_config.rcpt_ms,
+					       "sending RCPT TO", &f) < 0)
+				return trans_lost(d, &f);
+		}
 		if (smtp_session_read(sess, smtp_config.rcpt_ms,
 				      "sending RCPT TO", &reply, &f) < 0)
 			return trans_lost(d, &f);
@@ -211,20 +212,19 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 		return ok > 0 ? 1 : 0;
 	if (!pipe && ok == 0)
 		return 0;
-	if ((!pipe && (write_commands(d, sess, 0, 0, false, true) < 0 ||
-		       smtp_session_flush(sess, smtp_config.data_init_ms,
-					  "sending DATA command", &f) < 0)) ||
+	if (!pipe)
+		write_commands(d, sess, 0, 0, false, true);
+	if ((!pipe && smtp_session_flush(sess, smtp_config.data_init_ms,
+					 "sending DATA command", &f) < 0) ||
 	    smtp_session_read(sess, smtp_config.data_init_ms,
 			      "sending DATA command", &reply, &f) < 0)
 		return trans_lost(d, &f);
 	if (reply->code == 354 && ok == 0) {
 		/* RFC 2920 3.1: a server that said 354 to a pipelined DATA
 		 * without recipients gets an empty message ended at once. */
-		if (stream_write(sess->s, ".\r\n", 3) < 0 ||
-		    smtp_session_flush(sess, smtp_config.data_done_ms,
-				       "sending end of data", &f) < 0 ||
-		    smtp_session_read(sess, smtp_config.data_done_ms,
-				      "sending end of data", &reply, &f) < 0)
+		if (smtp_session_command(sess, ".\r\n",
+					 smtp_config.data_done_ms,
+					 "sending end of data", &reply, &f) < 0)
 			return -1;
 		return 0;
 	}
@@ -236,6 +236,34 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 		return 0;
 	}
 	return 1;
+}
+
+/* The next piece of the content, from *off (moved on) up to CHUNK
+ * octets before end, into in: its length, or -1 with *f. The server
+ * then has part of the message: the caller hangs up without ending it,
+ * so that the server throws it away. */
+static ssize_t content_piece(const struct deliver_request2 *req, int fd,
+			     uint64_t *off, uint64_t end, char *in,
+			     struct smtp_fail *f)
+{
+	size_t want = end - *off < CHUNK ? (size_t)(end - *off) : CHUNK;
+	ssize_t n = pread(fd, in, want, (off_t)*off);
+
+	if (n <= 0) {
+		smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
+			      "cannot read queue file %s", req->queue_file);
+		return -1;
+	}
+	*off += (uint64_t)n;
+	return n;
+}
+
+/* A write of the message body to sess failed. */
+static void body_lost(const struct smtp_session *sess, struct smtp_fail *f)
+{
+	smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2", false,
+		      "lost connection with %s while sending message body",
+		      sess->label);
 }
 
 /* The content, LF to CRLF and dot-stuffed, and the final dot. */
@@ -251,23 +279,14 @@ static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 	smtp_dotstuff_init(&ds);
 	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
 	while (off < end && ret == 0) {
-		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
-		ssize_t n = pread(fd, in, want, (off_t)off);
-		if (n <= 0) {
-			/* The server has part of the message: hang up
-			 * without the dot so that it throws it away. */
-			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
-				      "cannot read queue file %s",
-				      req->queue_file);
+		ssize_t n = content_piece(req, fd, &off, end, in, f);
+		if (n < 0) {
 			ret = -1;
 			break;
 		}
-		off += (uint64_t)n;
 		size_t o = smtp_dotstuff_feed(&ds, out, in, (size_t)n);
 		if (stream_write(sess->s, out, o) < 0) {
-			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2", false,
-				      "lost connection with %s while sending "
-				      "message body", sess->label);
+			body_lost(sess, f);
 			ret = -1;
 		}
 	}
@@ -296,26 +315,18 @@ static int bdat_pass(struct smtp_delivery *d, struct smtp_session *sess,
 	int ret = 0;
 
 	while (off < end) {
-		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
-		ssize_t n = pread(fd, in, want, (off_t)off);
+		ssize_t n = content_piece(req, fd, &off, end, in, f);
 		uint64_t lf, bare;
-		if (n <= 0) {
-			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
-				      "cannot read queue file %s",
-				      req->queue_file);
+		if (n < 0) {
 			ret = -1;
 			break;
 		}
-		off += (uint64_t)n;
 		if (write) {
 			size_t o = crlf_convert(out, in, (size_t)n, after_cr,
 						false);
 			total += o;
 			if (stream_write(sess->s, out, o) < 0) {
-				smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2",
-					      false, "lost connection with %s "
-					      "while sending message body",
-					      sess->label);
+				body_lost(sess, f);
 				ret = -1;
 				break;
 			}
@@ -334,9 +345,7 @@ static int bdat_pass(struct smtp_delivery *d, struct smtp_session *sess,
 		const char *eol = after_cr ? "\n" : "\r\n";
 		total += strlen(eol);
 		if (write && stream_write(sess->s, eol, strlen(eol)) < 0) {
-			smtp_fail_set(f, DELIVER_TEMPFAIL, "4.4.2", false,
-				      "lost connection with %s while sending "
-				      "message body", sess->label);
+			body_lost(sess, f);
 			ret = -1;
 		}
 	}
