@@ -473,8 +473,10 @@ int tls_conn_handshake(struct tls_conn *c, int timeout_ms,
 	}
 }
 
-struct tls_conn *tls_conn_new(SSL_CTX *ctx, BIO_METHOD *method, int fd,
-			      bool server)
+/* A connection on fd with a new SSL of ctx over a BIO of method, in the
+ * accept (server) or connect state. NULL when OpenSSL fails. */
+static struct tls_conn *tls_conn_new(SSL_CTX *ctx, BIO_METHOD *method,
+				     int fd, bool server)
 {
 	struct tls_conn *c = xcalloc(1, sizeof(*c));
 	BIO *bio;
@@ -510,27 +512,37 @@ void tls_conn_attach(struct tls_conn *c, struct stream *s)
 	stream_set_io_wait(s, tls_wait);
 }
 
+struct tls_conn *tls_conn_begin(SSL_CTX *ctx, BIO_METHOD *method,
+				struct stream *s, bool server,
+				size_t *dropped_r, const char **error_r)
+{
+	struct tls_conn *c;
+	size_t dropped = stream_drop_input(s);
+
+	if (dropped_r != NULL)
+		*dropped_r = dropped;
+	if (stream_flush(s) < 0) {
+		*error_r = "lost connection";
+		return NULL;
+	}
+	ERR_clear_error();
+	c = tls_conn_new(ctx, method, stream_fd(s), server);
+	if (c == NULL)
+		*error_r = tls_error_set("SSL_new: %s", tls_ssl_reason());
+	return c;
+}
+
 int tls_server_start(struct tls_server *ts, struct stream *s, int timeout_ms,
 		     struct tls_conn **conn_r, size_t *dropped_r,
 		     const char **error_r)
 {
 	struct tls_conn *c;
-	size_t dropped = stream_drop_input(s);
 
 	*conn_r = NULL;
-	if (dropped_r != NULL)
-		*dropped_r = dropped;
-	/* The "go ahead" reply still goes out in plaintext. */
-	if (stream_flush(s) < 0) {
-		*error_r = "lost connection";
+	c = tls_conn_begin(ts->ctx, ts->bio_method, s, true, dropped_r,
+			   error_r);
+	if (c == NULL)
 		return -1;
-	}
-	ERR_clear_error();
-	c = tls_conn_new(ts->ctx, ts->bio_method, stream_fd(s), true);
-	if (c == NULL) {
-		*error_r = tls_error_set("SSL_new: %s", tls_ssl_reason());
-		return -1;
-	}
 	if (tls_conn_handshake(c, timeout_ms, error_r) < 0) {
 		SSL_free(c->ssl);
 		free(c);

@@ -519,17 +519,9 @@ int tls_client_start(struct tls_client *tc, struct stream *s, int timeout_ms,
 					 tls_policy_level_name(p->level));
 		return -1;
 	}
-	(void)stream_drop_input(s);
-	if (stream_flush(s) < 0) {
-		*error_r = "lost connection";
+	c = tls_conn_begin(tc->ctx, tc->bio_method, s, false, NULL, error_r);
+	if (c == NULL)
 		return -1;
-	}
-	ERR_clear_error();
-	c = tls_conn_new(tc->ctx, tc->bio_method, stream_fd(s), false);
-	if (c == NULL) {
-		*error_r = tls_error_set("SSL_new: %s", tls_ssl_reason());
-		return -1;
-	}
 	if (configure(tc, c->ssl, p->level, p, error_r) < 0 ||
 	    set_sni(c->ssl, p, error_r) < 0 ||
 	    tls_conn_handshake(c, timeout_ms, error_r) < 0) {

@@ -35,12 +35,16 @@ int tls_protocols_parse(const char *param, const char *value, int *min_r,
 			int *max_r, const char **error_r)
 	__attribute__((warn_unused_result));
 
-/* A connection on fd with a new SSL of ctx over a BIO of method, in the
- * accept (server) or connect state. NULL when OpenSSL fails. */
-struct tls_conn *tls_conn_new(SSL_CTX *ctx, BIO_METHOD *method, int fd,
-			      bool server);
 /* Runs the handshake within timeout_ms. -1 with *error_r ("timeout",
  * "lost connection" or OpenSSL's reason) and c marked failed. */
+/* What both sides do before a handshake on stream s: drop the plaintext
+ * input buffered behind STARTTLS (never to be executed: CVE-2011-0411;
+ * *dropped_r octets, may be NULL), flush the plaintext output (the "go
+ * ahead" reply, or the STARTTLS command's leftovers), and make the
+ * connection over s's fd. NULL with *error_r on failure. */
+struct tls_conn *tls_conn_begin(SSL_CTX *ctx, BIO_METHOD *method,
+				struct stream *s, bool server,
+				size_t *dropped_r, const char **error_r);
 int tls_conn_handshake(struct tls_conn *c, int timeout_ms,
 		       const char **error_r)
 	__attribute__((warn_unused_result));
