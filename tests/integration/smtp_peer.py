@@ -143,6 +143,21 @@ class ScriptedPeer:
             finally:
                 conn.close()
 
+    @staticmethod
+    def take(conn, sess, buf, enough, what):
+        """Reads from conn into buf[0] (and the session's record) until
+        enough(buf[0]); a connection closed before is an error."""
+        for _ in range(100000):
+            if enough(buf[0]):
+                return
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ValueError("eof in " + what)
+            sess["raw"] += chunk
+            sess["chunks"].append(chunk)
+            buf[0] += chunk
+        raise ValueError("endless " + what)
+
     def say(self, conn, reply):
         if reply is None:
             return False
@@ -216,15 +231,8 @@ class ScriptedPeer:
                     return
                 if not reply.startswith("354"):
                     continue
-                for _ in range(100000):
-                    if b"\r\n.\r\n" in b"\r\n" + buf[0]:
-                        break
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        raise ValueError("eof in data")
-                    sess["raw"] += chunk
-                    sess["chunks"].append(chunk)
-                    buf[0] += chunk
+                self.take(conn, sess, buf,
+                          lambda b: b"\r\n.\r\n" in b"\r\n" + b, "data")
                 whole = b"\r\n" + buf[0]
                 end = whole.index(b"\r\n.\r\n")
                 sess["data"] = whole[2:end + 2]
@@ -238,15 +246,8 @@ class ScriptedPeer:
                     reply = "501 5.5.4 bad BDAT"
                 else:
                     size = int(m.group(1))
-                    for _ in range(100000):
-                        if len(buf[0]) >= size:
-                            break
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            raise ValueError("eof in BDAT")
-                        sess["raw"] += chunk
-                        sess["chunks"].append(chunk)
-                        buf[0] += chunk
+                    self.take(conn, sess, buf,
+                              lambda b, n=size: len(b) >= n, "BDAT")
                     sess["data"] = (sess["data"] or b"") + buf[0][:size]
                     sess["bdat"] = sess.get("bdat", 0) + 1
                     buf[0] = buf[0][size:]

@@ -62,6 +62,20 @@ class RelayCase(unittest.TestCase):
             if cls.peer is not None:
                 cls.peer.stop()
 
+    def assert_relay_refused(self, inst, local_rcpt):
+        """inst refuses someone@remote.test with 554 5.7.1 Relay access
+        denied, and accepts local_rcpt (one of its own) in the same
+        transaction."""
+        with inst.smtp() as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail(SENDER)[0], 250)
+            code, text = s.rcpt("someone@remote.test")
+            self.assertEqual(code, 554, text)
+            self.assertTrue(text.startswith(b"5.7.1"), text)
+            self.assertIn(b"Relay access denied", text)
+            self.assertEqual(s.rcpt(local_rcpt)[0], 250)
+            s.rset()
+
     def log_of(self, pattern, timeout=20):
         m = self.inst.wait_log(pattern, timeout)
         self.assertTrue(m, "no log line %r\n%s" % (pattern,
@@ -204,15 +218,7 @@ class ToSurel(RelayCase):
     def test_peer_refuses_relay_554(self):
         """The peer's client (us, 127.0.0.1) is outside its mynetworks:
         554 5.7.1, while its own domain is still accepted."""
-        with self.peer.smtp() as s:
-            s.ehlo("client.example")
-            self.assertEqual(s.mail(SENDER)[0], 250)
-            code, text = s.rcpt("someone@remote.test")
-            self.assertEqual(code, 554, text)
-            self.assertTrue(text.startswith(b"5.7.1"), text)
-            self.assertIn(b"Relay access denied", text)
-            self.assertEqual(s.rcpt("alice@example.test")[0], 250)
-            s.rset()
+        self.assert_relay_refused(self.peer, "alice@example.test")
 
 
 class PeerDown(RelayCase):
@@ -224,15 +230,7 @@ class PeerDown(RelayCase):
         cls.inst = sender_instance(free_port(), mynetworks="192.0.2.0/24")
 
     def test_outside_mynetworks_refused_554(self):
-        with self.inst.smtp() as s:
-            s.ehlo("client.example")
-            self.assertEqual(s.mail(SENDER)[0], 250)
-            code, text = s.rcpt("someone@remote.test")
-            self.assertEqual(code, 554, text)
-            self.assertTrue(text.startswith(b"5.7.1"), text)
-            self.assertIn(b"Relay access denied", text)
-            self.assertEqual(s.rcpt("me@local.test")[0], 250)
-            s.rset()
+        self.assert_relay_refused(self.inst, "me@local.test")
         self.assertTrue(self.inst.wait_log(
             r"surel/smtpd\[\d+\]: NOQUEUE: reject: RCPT from .*554 5\.7\.1 "
             r"<someone@remote\.test>: Relay access denied", 10),
