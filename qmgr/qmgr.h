@@ -90,10 +90,12 @@ bool qmgr_message_room(void);
  * is left now. */
 bool qmgr_message_next_rcpt(struct qmgr_message *msg, enum qmgr_transport t,
 			    size_t *index_r);
-/* Results of a dispatched recipient. */
-void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced);
-void qmgr_message_defer(struct qmgr_message *msg, size_t index,
-			const char *dsn, const char *reason);
+/* The result of a dispatched recipient, from its agent's answer or from
+ * qmgr itself. logged: the agent has logged the status line already;
+ * otherwise qmgr logs it (relay=the route's transport). */
+struct deliver_answer;
+void qmgr_message_result(struct qmgr_message *msg, size_t index,
+			 const struct deliver_answer *ans, bool logged);
 /* The delivery agent connection died with index in flight: dispatched
  * again once, then deferred like a temporary failure. */
 void qmgr_message_lost(struct qmgr_message *msg, size_t index,
@@ -129,7 +131,6 @@ void qmgr_deliver_shutdown(void);
 
 /* qmgr_request.c: the protocol of t's agent (local: version 1, one
  * recipient; smtp: version 2, one recipient per request for now). */
-struct deliver_answer;
 struct ipc_msg;
 struct buf;
 const char *qmgr_request_socket(enum qmgr_transport t);

@@ -156,9 +156,13 @@ static void conn_fail(struct qmgr_conn *c, const char *reason, bool timed_out)
 	if (!busy)
 		return;
 	struct qmgr_message *msg = conn_take(c, &rcpt);
-	if (timed_out)
-		qmgr_message_defer(msg, rcpt, "4.4.2", reason);
-	else
+	if (timed_out) {
+		struct deliver_answer ans = {
+			.status = DELIVER_TEMPFAIL, .dsn = "4.4.2",
+			.reason = reason,
+		};
+		qmgr_message_result(msg, rcpt, &ans, false);
+	} else
 		qmgr_message_lost(msg, rcpt, reason);
 }
 
@@ -289,18 +293,7 @@ static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
 	struct qmgr_message *msg = conn_take(c, &rcpt);
 	conn_set_state(c, CONN_IDLE);
 	c->idle_since_ms = time_mono_ms();
-	switch (ans.status) {
-	case DELIVER_OK:
-		qmgr_message_done(msg, rcpt, false);
-		break;
-	case DELIVER_PERMFAIL:
-		qmgr_message_done(msg, rcpt, true);
-		break;
-	case DELIVER_TEMPFAIL:
-		/* the agent logged the deferred line */
-		qmgr_message_defer(msg, rcpt, ans.dsn, NULL);
-		break;
-	}
+	qmgr_message_result(msg, rcpt, &ans, true);
 }
 
 /* A process of the agent took the connection: from now on it is ready

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "addr.h"
+#include "deliver_proto.h"
 #include "local_domains.h"
 #include "log.h"
 #include "mem.h"
@@ -256,8 +257,8 @@ static void log_active(const struct qmgr_message *msg)
 		 msg->env.rcpt_count);
 }
 
-static void log_deferred(const struct qmgr_message *msg, size_t index,
-			 const char *dsn, const char *reason);
+static void rcpt_defer_now(struct qmgr_message *msg, size_t index,
+			   const char *dsn, const char *reason);
 
 /* Our domains (virtual_mailbox_domains, as smtpd judged them) go to
  * local, every other to smtp. A recipient whose domain cannot be looked
@@ -281,8 +282,7 @@ static void msg_route(struct qmgr_message *msg)
 			char why[QMGR_ADDR_LOG];
 			snprintf(why, sizeof(why), "virtual_mailbox_domains "
 				 "lookup of %s: %s", domain, error);
-			log_deferred(msg, i, "4.3.0", why);
-			msg->deferred++;
+			rcpt_defer_now(msg, i, "4.3.0", why);
 		}
 	}
 }
@@ -407,34 +407,22 @@ static void outstanding_dec(struct qmgr_message *msg)
 		event_loop_stop(qmgr.loop);
 }
 
-void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced)
-{
-	struct queue_rcpt *rcpt = &msg->env.rcpts[index];
-
-	/* No fsync here: the mark is synced before the file leaves active/
-	 * (msg_defer), and a removed file needs none. A crash before that
-	 * may deliver this recipient again, never lose it. */
-	if (queue_file_mark_done(msg->fd, rcpt) < 0) {
-		log_error("%s: cannot mark recipient done: %s", msg->id,
-			  strerror(errno));
-		rcpt->done = true;
-	}
-	if (bounced) {
-		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
-		 * the sender; local has logged status=bounced. */
-	}
-	outstanding_dec(msg);
-	msg_check_finished(&msg);
-}
-
 static const char *const relay_name[] = {
 	[QMGR_LOCAL] = "local",
 	[QMGR_SMTP] = "smtp",
 	[QMGR_UNROUTED] = "none",
 };
 
-static void log_deferred(const struct qmgr_message *msg, size_t index,
-			 const char *dsn, const char *reason)
+static const char *const status_name[] = {
+	[DELIVER_OK] = "sent",
+	[DELIVER_TEMPFAIL] = "deferred",
+	[DELIVER_PERMFAIL] = "bounced",
+};
+
+/* The status line for a result qmgr decided itself (the agents log
+ * theirs), in the agents' format. */
+static void log_status(const struct qmgr_message *msg, size_t index,
+		       const struct deliver_answer *ans)
 {
 	const struct queue_rcpt *rcpt = &msg->env.rcpts[index];
 	char to[QMGR_ADDR_LOG], orig[QMGR_ADDR_LOG + 16], why[QMGR_ADDR_LOG];
@@ -448,25 +436,64 @@ static void log_deferred(const struct qmgr_message *msg, size_t index,
 		escape(esc, rcpt->orig_rcpt);
 		snprintf(orig, sizeof(orig), ", orig_to=<%s>", esc);
 	}
-	escape(why, reason);
+	escape(why, ans->reason != NULL ? ans->reason : "");
 	fmt_delay(delay, sizeof(delay), now > arrival ? now - arrival : 0);
 	fmt_delay(a, sizeof(a),
 		  msg->active_us > arrival ? msg->active_us - arrival : 0);
 	fmt_delay(b, sizeof(b),
 		  now > msg->active_us ? now - msg->active_us : 0);
 	log_info("%s: to=<%s>%s, relay=%s, delay=%s, delays=%s/%s/0/0, "
-		 "dsn=%s, status=deferred (%s)", msg->id, to, orig,
-		 relay_name[msg->route[index]], delay, a, b, dsn, why);
+		 "dsn=%s, status=%s (%s)", msg->id, to, orig,
+		 relay_name[msg->route[index]], delay, a, b, ans->dsn,
+		 status_name[ans->status], why);
 }
 
-void qmgr_message_defer(struct qmgr_message *msg, size_t index,
-			const char *dsn, const char *reason)
+/* No fsync here: the mark is synced before the file leaves active/
+ * (msg_defer), and a removed file needs none. A crash before that may
+ * deliver this recipient again, never lose it. */
+static void rcpt_mark_done(struct qmgr_message *msg, size_t index)
 {
-	if (reason != NULL)
-		log_deferred(msg, index, dsn, reason);
-	msg->deferred++;
+	struct queue_rcpt *rcpt = &msg->env.rcpts[index];
+
+	if (queue_file_mark_done(msg->fd, rcpt) < 0) {
+		log_error("%s: cannot mark recipient done: %s", msg->id,
+			  strerror(errno));
+		rcpt->done = true;
+	}
+}
+
+void qmgr_message_result(struct qmgr_message *msg, size_t index,
+			 const struct deliver_answer *ans, bool logged)
+{
+	if (!logged)
+		log_status(msg, index, ans);
+	switch (ans->status) {
+	case DELIVER_OK:
+		rcpt_mark_done(msg, index);
+		break;
+	case DELIVER_PERMFAIL:
+		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
+		 * the sender. */
+		rcpt_mark_done(msg, index);
+		break;
+	case DELIVER_TEMPFAIL:
+		msg->deferred++;
+		break;
+	}
 	outstanding_dec(msg);
 	msg_check_finished(&msg);
+}
+
+/* A recipient that stays pending without a dispatch (its route failed). */
+static void rcpt_defer_now(struct qmgr_message *msg, size_t index,
+			   const char *dsn, const char *reason)
+{
+	struct deliver_answer ans = {
+		.status = DELIVER_TEMPFAIL, .dsn = dsn, .reason = reason,
+	};
+
+	log_status(msg, index, &ans);
+	msg->deferred++;
 }
 
 void qmgr_message_lost(struct qmgr_message *msg, size_t index,
@@ -480,7 +507,11 @@ void qmgr_message_lost(struct qmgr_message *msg, size_t index,
 	if (msg->retried == NULL)
 		msg->retried = xcalloc(msg->env.rcpt_count, 1);
 	if (msg->retried[index] || qmgr.stopping) {
-		qmgr_message_defer(msg, index, "4.3.0", reason);
+		struct deliver_answer ans = {
+			.status = DELIVER_TEMPFAIL, .dsn = "4.3.0",
+			.reason = reason,
+		};
+		qmgr_message_result(msg, index, &ans, false);
 		return;
 	}
 	msg->retried[index] = 1;
