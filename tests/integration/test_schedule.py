@@ -348,5 +348,29 @@ class DeadDestination(RelayCase):
         self.assertLess(rss, limit, "qmgr RSS %d KiB" % rss)
 
 
+class Revival(RelayCase):
+    """A dead destination that comes back gets its deferred mail once its
+    back-off (minimal_backoff_time, 1 s here) is over."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.port = free_port()
+        cls.inst = sender_instance(cls.port, mynetworks="127.0.0.1/32")
+
+    def test_back_after_the_backoff(self):
+        markers = [new_marker() for _ in range(6)]
+        for m in markers:
+            code, text, _ = self.inst.send("r@back.test", marker=m,
+                                           sender=SENDER)
+            self.assertEqual(code, 250, text)
+        self.log_of(r"\[127\.0\.0\.1\]:%d: destination down for 1 s"
+                    % self.port)
+        # tearDownClass stops it
+        type(self).peer = ScriptedPeer(port=self.port, concurrent=True)
+        self.queue_empty()
+        for m in markers:
+            self.assertEqual(len(messages_with(self.peer, m)), 1, m)
+
+
 if __name__ == "__main__":
     unittest.main()

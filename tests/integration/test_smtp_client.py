@@ -358,6 +358,33 @@ class Dns(SmtpClientCase):
         self.assertEqual((ans["status_0"], ans["dsn_0"]), ("5", "5.4.4"))
         self.assertIn("Host or domain name not found", ans["reason_0"])
 
+    def test_mx_name_is_a_cname(self):
+        p = self.peer()
+        qid, ans = self.request("cname.test:%d" % p.port, ["a@cname.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+        self.assertEqual(len(p.sessions), 1)
+        self.assertIn("[127.0.0.1]:%d," % p.port, self.log_of(qid)[0])
+
+    def test_ipv6_mx_host(self):
+        try:
+            p = self.peer(host="::1")
+        except OSError as e:
+            self.skipTest("no IPv6 loopback: %s" % e)
+        qid, ans = self.request("v6.test:%d" % p.port, ["a@v6.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+        self.assertIn("relay=v6.mx.test[::1]:%d," % p.port,
+                      self.log_of(qid)[0])
+        self.assertIn(b"Subject: t\r\n", p.sessions[0]["data"])
+
+    def test_ipv6_literal_nexthop(self):
+        try:
+            p = self.peer(host="::1")
+        except OSError as e:
+            self.skipTest("no IPv6 loopback: %s" % e)
+        qid, ans = self.request("[ipv6:::1]:%d" % p.port, ["a@v6.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+        self.assertIn("[::1]:%d," % p.port, self.log_of(qid)[0])
+
     def test_nobody_listens(self):
         port = free_port()
         qid, ans = self.request("mx.test:%d" % port, ["a@example.test"])
