@@ -211,6 +211,16 @@ class Delivery(SmtpClientCase):
         self.assertEqual(ans["reason_0"],
                          "250-2.0.0 Ok 250-second line 250 2.0.0 queued as Z")
 
+    def test_peer_greets_with_our_name_loops(self):
+        """An MX that is this host (its EHLO names our myhostname): the
+        mail would loop, so it fails with 5.4.6, as in Postfix."""
+        me = self.inst.main_cf["myhostname"]
+        p = self.peer(ehlo="250-%s\n250 PIPELINING" % me)
+        qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"])
+        self.assertEqual((ans["status_0"], ans["dsn_0"]), ("5", "5.4.6"))
+        self.assertIn("loops back to myself", ans["reason_0"])
+        self.assertNotIn("MAIL FROM", " ".join(p.commands()))
+
     def test_malformed_reply(self):
         p = self.peer(rcpt=lambda a: "25O not a code")
         qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"])
@@ -498,7 +508,8 @@ class RealPeers(SmtpClientCase):
                          b"Subject: aio\r\n\r\n.dot\r\nbody\r\n")
 
     def test_second_surel(self):
-        other = Instance()
+        # Another name: with ours the agent would see a loop.
+        other = Instance(myhostname="peer.example.test")
         try:
             other.start()
             marker = "marker-%s" % new_qid()
