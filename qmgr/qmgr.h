@@ -50,6 +50,8 @@ struct qmgr_message {
 	struct qmgr_job *jobs;	/* its recipients waiting, per destination */
 	size_t outstanding;	/* recipients in flight */
 	size_t deferred;	/* recipients that stay pending this time */
+	bool marked;		/* a done mark was written: sync before
+				 * the file leaves active/ */
 	struct qmgr_message *all_prev, *all_next;	/* every message */
 };
 

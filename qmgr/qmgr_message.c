@@ -139,8 +139,11 @@ static void msg_defer(struct qmgr_message **msgp)
 	active_path(from, msg->id);
 	snprintf(to, sizeof(to), QMGR_DEFERRED "/%c/%s", queue_id_hash(msg->id),
 		 msg->id);
-	if (futimens(msg->fd, times) < 0 || fsync(msg->fd) < 0 ||
-	    rename(from, to) < 0) {
+	/* Only done marks need the sync: a lost mtime or rename costs an
+	 * early retry or a recovery from active/, never a message. A queue
+	 * of mail for a dead destination is deferred without one. */
+	if (futimens(msg->fd, times) < 0 ||
+	    (msg->marked && fsync(msg->fd) < 0) || rename(from, to) < 0) {
 		/* It stays in active/; a queue run picks it up again once
 		 * nothing else is in memory (see on_queue_run). */
 		log_error("%s: cannot defer to %s: %s", msg->id, to,
@@ -348,6 +351,7 @@ static void rcpt_mark_done(struct qmgr_message *msg, size_t index)
 {
 	struct queue_rcpt *rcpt = &msg->env.rcpts[index];
 
+	msg->marked = true;
 	if (queue_file_mark_done(msg->fd, rcpt) < 0) {
 		log_error("%s: cannot mark recipient done: %s", msg->id,
 			  strerror(errno));

@@ -13,19 +13,14 @@ Every wait is bounded; what a test starts it stops."""
 
 import os
 import re
+import shutil
+import tempfile
 import time
 import unittest
 
 from instance import IS_ROOT, free_port, new_marker, proc_rss_kb, wait_until
 from smtp_peer import ScriptedPeer, new_qid
 from test_relay import SENDER, RelayCase, sender_instance
-
-
-def write_transport(inst, lines):
-    path = os.path.join(inst.etc, "transport")
-    with open(path, "w") as f:
-        f.write("".join(line + "\n" for line in lines))
-    return "texthash:" + path
 
 
 def messages_with(peer, marker):
@@ -54,39 +49,37 @@ def qmgr_cpu_s(inst):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Routing(RelayCase):
-    """Two peers: A and B. transport_maps sends a.test to A, b.test and
-    the subdomains of sub.test to B; relayhost (B) takes the rest."""
+class TwoPeers(RelayCase):
+    """Two scripted peers: self.peer (relayhost) and self.other. The
+    class's TRANSPORT lines are the transport_maps table, with %(peer)d
+    and %(other)d for their ports."""
 
-    peer_b = None
+    PEER = {}
+    OTHER = {}
+    TRANSPORT = []
+    MAIN_CF = {}
+    other = None
+    tmp = None
 
     @classmethod
     def setUpClass(cls):
-        cls.peer = ScriptedPeer()
-        cls.peer_b = ScriptedPeer()
+        cls.peer = ScriptedPeer(**cls.PEER)
+        cls.other = ScriptedPeer(**cls.OTHER)
+        # Outside the instance (it does not exist yet), readable by the
+        # daemons' user.
+        cls.tmp = tempfile.mkdtemp(prefix="surel-transport-")
+        os.chmod(cls.tmp, 0o755)
+        path = os.path.join(cls.tmp, "transport")
+        ports = {"peer": cls.peer.port, "other": cls.other.port}
+        with open(path, "w") as f:
+            f.write("".join(line % ports + "\n" for line in cls.TRANSPORT))
         try:
-            cls.inst = sender_instance(
-                cls.peer_b.port, mynetworks="127.0.0.1/32",
-                smtp_destination_recipient_limit="3")
-            cls.inst.stop()
-            a, b = cls.peer.port, cls.peer_b.port
-            maps = write_transport(cls.inst, [
-                "a.test smtp:[127.0.0.1]:%d" % a,
-                "b.test smtp:[127.0.0.1]:%d" % b,
-                ".sub.test smtp:[127.0.0.1]:%d" % b,
-                "user@keep.test :[127.0.0.1]:%d" % a,
-                "err.test error:5.1.2 no such domain here",
-                "retry.test retry:4.2.0 come back later",
-                "drop.test discard:dropped by policy",
-            ])
-            cls.inst.set_main_cf(transport_maps=maps)
-            cls.inst.start()
+            cls.inst = sender_instance(cls.peer.port,
+                                       mynetworks="127.0.0.1/32",
+                                       transport_maps="texthash:" + path,
+                                       **cls.MAIN_CF)
         except Exception:
-            cls.peer.stop()
-            cls.peer_b.stop()
-            if cls.inst is not None:
-                cls.inst.cleanup()
-                cls.inst = None
+            cls.tearDownClass()
             raise
 
     @classmethod
@@ -94,7 +87,25 @@ class Routing(RelayCase):
         try:
             super().tearDownClass()
         finally:
-            cls.peer_b.stop()
+            cls.other.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class Routing(TwoPeers):
+    """transport_maps sends a.test to the other peer, b.test and the
+    subdomains of sub.test to the relayhost peer; relayhost takes the
+    rest."""
+
+    MAIN_CF = {"smtp_destination_recipient_limit": "3"}
+    TRANSPORT = [
+        "a.test smtp:[127.0.0.1]:%(other)d",
+        "b.test smtp:[127.0.0.1]:%(peer)d",
+        ".sub.test smtp:[127.0.0.1]:%(peer)d",
+        "user@keep.test :[127.0.0.1]:%(other)d",
+        "err.test error:5.1.2 no such domain here",
+        "retry.test retry:4.2.0 come back later",
+        "drop.test discard:dropped by policy",
+    ]
 
     def send(self, rcpts):
         m = new_marker()
@@ -119,8 +130,8 @@ class Routing(RelayCase):
         m, qid = self.send(["x1@a.test", "x2@a.test", "x3@a.test",
                             "y1@b.test", "y2@b.test"])
         self.removed(qid)
-        a = self.wait_txns(self.peer, m, 1)
-        b = self.wait_txns(self.peer_b, m, 1)
+        a = self.wait_txns(self.other, m, 1)
+        b = self.wait_txns(self.peer, m, 1)
         self.assertEqual([rcpts_of(t) for _, t in a],
                          [["x1@a.test", "x2@a.test", "x3@a.test"]])
         self.assertEqual([rcpts_of(t) for _, t in b],
@@ -133,7 +144,7 @@ class Routing(RelayCase):
         rcpts = ["r%d@a.test" % i for i in range(5)]
         m, qid = self.send(rcpts)
         self.removed(qid)
-        txns = self.wait_txns(self.peer, m, 2)
+        txns = self.wait_txns(self.other, m, 2)
         got = sorted((rcpts_of(t) for _, t in txns), key=len, reverse=True)
         self.assertEqual([len(r) for r in got], [3, 2])
         self.assertEqual(sorted(sum(got, [])), sorted(rcpts))
@@ -142,10 +153,10 @@ class Routing(RelayCase):
         m, qid = self.send(["u@deep.sub.test", "user@keep.test",
                             "u@other.test"])
         self.removed(qid)
-        b = self.wait_txns(self.peer_b, m, 1)
+        b = self.wait_txns(self.peer, m, 1)
         self.assertEqual(sorted(sum((rcpts_of(t) for _, t in b), [])),
                          ["u@deep.sub.test", "u@other.test"])
-        a = self.wait_txns(self.peer, m, 1)
+        a = self.wait_txns(self.other, m, 1)
         self.assertEqual([rcpts_of(t) for _, t in a], [["user@keep.test"]])
 
     def test_error_retry_discard_answered_by_qmgr(self):
@@ -160,7 +171,7 @@ class Routing(RelayCase):
                     r" .*dsn=2\.0\.0, status=sent \(dropped by policy\)"
                     % qid)
         self.assertEqual(messages_with(self.peer, m), [])
-        self.assertEqual(messages_with(self.peer_b, m), [])
+        self.assertEqual(messages_with(self.other, m), [])
         # Only the retry: recipient stays queued.
         self.log_of(r"surel/qmgr\[\d+\]: %s: from=<%s>, size=\d+, nrcpt=3 "
                     r"\(queue active\)" % (qid, re.escape(SENDER)))
@@ -172,9 +183,9 @@ class Routing(RelayCase):
         markers = []
         for _ in range(4):
             m, _ = self.send(["seq@a.test"])
-            self.wait_txns(self.peer, m, 1)
+            self.wait_txns(self.other, m, 1)
             markers.append(m)
-        sessions = {messages_with(self.peer, m)[0][0] for m in markers}
+        sessions = {messages_with(self.other, m)[0][0] for m in markers}
         self.assertEqual(len(sessions), 1, sessions)
 
 
@@ -209,39 +220,15 @@ class Concurrency(RelayCase):
                                 "deliveries never overlapped")
 
 
-class Fairness(RelayCase):
-    """A slow destination with many messages does not hold up a fast one:
-    it takes at most its concurrency limit of agent connections."""
+class Fairness(TwoPeers):
+    """A slow destination (the relayhost peer) with many messages does not
+    hold up a fast one: it takes at most its concurrency limit of agent
+    connections."""
 
-    fast = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = ScriptedPeer(concurrent=True, dot_delay=1.0)
-        cls.fast = ScriptedPeer(concurrent=True)
-        try:
-            cls.inst = sender_instance(
-                cls.peer.port, mynetworks="127.0.0.1/32",
-                smtp_destination_concurrency_limit="2")
-            cls.inst.stop()
-            maps = write_transport(cls.inst, [
-                "fast.test smtp:[127.0.0.1]:%d" % cls.fast.port])
-            cls.inst.set_main_cf(transport_maps=maps)
-            cls.inst.start()
-        except Exception:
-            cls.peer.stop()
-            cls.fast.stop()
-            if cls.inst is not None:
-                cls.inst.cleanup()
-                cls.inst = None
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.fast.stop()
+    PEER = {"concurrent": True, "dot_delay": 1.0}
+    OTHER = {"concurrent": True}
+    MAIN_CF = {"smtp_destination_concurrency_limit": "2"}
+    TRANSPORT = ["fast.test smtp:[127.0.0.1]:%(other)d"]
 
     def test_fast_destination_not_starved(self):
         slow = new_marker()
@@ -256,7 +243,7 @@ class Fairness(RelayCase):
             code, text, _ = self.inst.send("f%d@fast.test" % i,
                                            marker=fast, sender=SENDER)
             self.assertEqual(code, 250, text)
-        got = wait_until(lambda: len(messages_with(self.fast, fast)) == 3,
+        got = wait_until(lambda: len(messages_with(self.other, fast)) == 3,
                          20)
         fast_s = time.monotonic() - t0
         self.assertTrue(got, self.inst.diagnostics())
@@ -296,9 +283,9 @@ class DeadDestination(RelayCase):
     def setUpClass(cls):
         cls.dead_port = free_port()
         cls.inst = sender_instance(cls.dead_port, mynetworks="127.0.0.1/32",
-                                   minimal_backoff_time="60s",
-                                   maximal_backoff_time="120s",
-                                   queue_run_delay="60s")
+                                   minimal_backoff_time="900s",
+                                   maximal_backoff_time="1800s",
+                                   queue_run_delay="900s")
 
     def deferred_count(self):
         return len(self.inst.queue_files("deferred"))
