@@ -165,6 +165,13 @@ bool mime_part_is(const struct mime_part *part, const char *type,
 /* True for message/rfc822 and message/global with an embedded message. */
 bool mime_part_is_message(const struct mime_part *part);
 
+/* Whether line[0..n) (its line end, if any, included) is a boundary line
+ * of boundary b[0..blen) (RFC 2046 5.1.1): 0 no; 1 "--b"; 2 the closing
+ * "--b--". After "--b" only white space may follow (so that boundary "b"
+ * does not match "--bb"). */
+int mime_boundary_line(const char *line, size_t n, const char *b,
+		       size_t blen);
+
 /* The part after part in document order (pre-order, as the parts stand
  * in the message): its first child when descend is true and it has one,
  * else the next sibling of part or of its nearest ancestor that has one;

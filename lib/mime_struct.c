@@ -161,10 +161,8 @@ static void add_child(struct mime_parser *p, struct mime_part *parent,
 	parent->child_count++;
 }
 
-/* 0: not a boundary line; 1: "--b"; 2: "--b--". After "--b" only white
- * space may follow (so that boundary "b" does not match "--bb"). */
-static int boundary_line(const char *line, size_t n, const char *b,
-			 size_t blen)
+int mime_boundary_line(const char *line, size_t n, const char *b,
+		       size_t blen)
 {
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
@@ -264,7 +262,7 @@ static void split_multipart(struct mime_parser *p, struct mime_part *part)
 	pos = next_candidate(p->data, first, end, pos, needle, blen + 2);
 	while (pos < end) {
 		size_t le = line_end(p->data, end, pos);
-		int kind = boundary_line(p->data + pos, le - pos, b, blen);
+		int kind = mime_boundary_line(p->data + pos, le - pos, b, blen);
 
 		if (kind != 0 && start != SIZE_MAX) {
 			if (p->msg->part_count >= p->limits->parts_max) {

@@ -4,15 +4,18 @@
  * kept for the next request to the same next hop), smtp_session.c (one
  * connection: connect, greeting, EHLO/HELO, STARTTLS, replies, QUIT) and
  * smtp_trans.c (one mail transaction: MAIL, RCPT, DATA and the
- * per-recipient results). */
+ * per-recipient results) and smtp_downgrade.c (the content as it goes
+ * out: as stored, or converted to 7 bits for a server without 8BITMIME). */
 #ifndef SUREL_SMTP_H
 #define SUREL_SMTP_H
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "deliver_proto.h"
+#include "buf.h"
 #include "dns.h"
 #include "maps.h"
+#include "mime_downgrade.h"
 #include "smtp_reply.h"
 #include "stream.h"
 #include "tls.h"
@@ -57,6 +60,11 @@ struct smtp_delivery {
 	uint64_t start_us;		/* the request arrived */
 	uint64_t setup_us;		/* connection set up: delays c/d */
 	unsigned conn_use;		/* the connection's nth delivery */
+	/* During a transaction (smtp_trans.c): the content's conversion to
+	 * 7 bits (RFC 6152) for a server without 8BITMIME, NULL when it
+	 * goes as stored, and then its size with CRLF line ends. */
+	struct mime_downgrade *downgrade;
+	uint64_t downgrade_size;
 };
 
 /* Sets every recipient that has no final result yet. */
@@ -165,5 +173,42 @@ void smtp_session_reply_fail(const struct smtp_session *sess,
  * recipients' results. Returns 0 when the session may still be used
  * (QUIT), -1 when it is lost. */
 int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess);
+
+/* smtp_downgrade.c. The content as it goes out, piece by piece (LF line
+ * ends, before dot-stuffing): the queue file's octets, or their
+ * conversion by dg (a convert pass starts at init). */
+struct smtp_source {
+	const struct deliver_request2 *req;
+	int fd;
+	uint64_t off, end;
+	struct mime_downgrade *dg;	/* NULL: as stored */
+	char *in;
+	struct buf conv;
+	bool done;
+};
+void smtp_source_init(struct smtp_source *src,
+		      const struct deliver_request2 *req, int fd,
+		      struct mime_downgrade *dg);
+void smtp_source_deinit(struct smtp_source *src);
+/* The next piece (*piece_r, valid until the next call): its length, 0 at
+ * the end, or -1 with *f (a read error, or the content changed since the
+ * check). The caller then has sent part of the message and hangs up. */
+ssize_t smtp_source_next(struct smtp_source *src, const char **piece_r,
+			 struct smtp_fail *f);
+/* The octets of the content with CRLF line ends, a missing final line
+ * end added (what BDAT sends): 0 with *size_r, or -1 with *f. */
+int smtp_source_size(struct smtp_source *src, uint64_t *size_r,
+		     struct smtp_fail *f);
+/* 1 if the content has an octet >= 0x80 (in its header section only when
+ * headers_only), 0 if not, -1 on a read error. */
+int smtp_content_8bit(int fd, const struct deliver_request2 *req,
+		      bool headers_only);
+/* The 8BITMIME check before MAIL: when the server lacks 8BITMIME and the
+ * content has 8-bit octets, sets d->downgrade (converted in a first pass
+ * that sends nothing) and d->downgrade_size, or fails every recipient
+ * (5.6.3 when the message cannot be converted). 0 to go on, -1 when every
+ * recipient has its result. */
+int smtp_downgrade_check(struct smtp_delivery *d,
+			 const struct smtp_session *sess, int fd);
 
 #endif

@@ -1,5 +1,6 @@
 /* smtp_trans: one mail transaction on an open session: the checks that
- * must fail before MAIL (SIZE, 8BITMIME, SMTPUTF8), MAIL FROM and the
+ * must fail before MAIL (SMTPUTF8, 8BITMIME with its conversion to 7 bits
+ * in smtp_downgrade.c, SIZE), MAIL FROM and the
  * RCPTs with the parameters the server offers, pipelined in one write when
  * it offers PIPELINING, DATA with the content dot-stuffed (or one BDAT
  * LAST with CHUNKING), and the per-recipient results. */
@@ -18,43 +19,6 @@
 
 #define CHUNK (64 * 1024)
 
-/* True if the content has an octet >= 0x80 (in its header section only
- * when headers_only). -1 on a read error. */
-static int content_8bit(int fd, const struct deliver_request2 *req,
-			bool headers_only)
-{
-	char *buf = xmalloc(CHUNK);
-	uint64_t off = req->offset, end = req->offset + req->size;
-	bool bol = true;
-	int ret = 0;
-
-	while (off < end && ret == 0) {
-		size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
-		if (n <= 0) {
-			ret = -1;
-			break;
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)buf[i];
-			if (c >= 0x80) {
-				ret = 1;
-				break;
-			}
-			/* An empty line ends the header section. */
-			if (headers_only && c == '\n' && bol) {
-				off = end;
-				break;
-			}
-			bol = c == '\n';
-		}
-		if (off < end)
-			off += (uint64_t)n;
-	}
-	free(buf);
-	return ret;
-}
-
 static bool envelope_8bit(const struct deliver_request2 *req)
 {
 	for (const char *p = req->sender; *p != '\0'; p++)
@@ -67,6 +31,12 @@ static bool envelope_8bit(const struct deliver_request2 *req)
 	return false;
 }
 
+/* The content's size as the server is told it (SIZE=). */
+static uint64_t trans_size(const struct smtp_delivery *d)
+{
+	return d->downgrade != NULL ? d->downgrade_size : d->req->size;
+}
+
 /* The checks before MAIL. 0 to go on, -1 when every recipient got its
  * result (a read error of the queue file included). */
 static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
@@ -74,33 +44,11 @@ static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
 {
 	const struct deliver_request2 *req = d->req;
 	unsigned ext = sess->ehlo.ext;
-	int r;
+	int r = 0;
 
-	if ((ext & SMTP_EXT_SIZE) != 0 && sess->ehlo.size_max > 0 &&
-	    req->size > sess->ehlo.size_max) {
-		smtp_result_all(d, DELIVER_PERMFAIL, "5.3.4", "message size "
-				"%" PRIu64 " exceeds size limit %" PRIu64
-				" of server %s", req->size,
-				sess->ehlo.size_max, sess->label);
-		return -1;
-	}
-	/* No RFC 6152 downgrade to quoted-printable yet: 8-bit content
-	 * that a server cannot take fails (Postfix converts instead). */
-	if (req->body_8bit && (ext & SMTP_EXT_8BITMIME) == 0 &&
-	    (r = content_8bit(fd, req, false)) != 0) {
-		if (r < 0)
-			smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0",
-					"cannot read queue file %s",
-					req->queue_file);
-		else
-			smtp_result_all(d, DELIVER_PERMFAIL, "5.6.3",
-					"host %s does not support 8BITMIME "
-					"and the message has 8-bit content",
-					sess->label);
-		return -1;
-	}
 	if (req->smtputf8 && (ext & SMTP_EXT_SMTPUTF8) == 0 &&
-	    (envelope_8bit(req) || (r = content_8bit(fd, req, true)) != 0)) {
+	    (envelope_8bit(req) ||
+	     (r = smtp_content_8bit(fd, req, true)) != 0)) {
 		if (!envelope_8bit(req) && r < 0)
 			smtp_result_all(d, DELIVER_TEMPFAIL, "4.3.0",
 					"cannot read queue file %s",
@@ -109,6 +57,18 @@ static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
 			smtp_result_all(d, DELIVER_PERMFAIL, "5.6.7",
 					"SMTPUTF8 is required, but was not "
 					"offered by host %s", sess->label);
+		return -1;
+	}
+	/* 8-bit content for a server without 8BITMIME: converted to 7
+	 * bits, or failed with 5.6.3 when it cannot be (RFC 6152 3). */
+	if (smtp_downgrade_check(d, sess, fd) < 0)
+		return -1;
+	if ((ext & SMTP_EXT_SIZE) != 0 && sess->ehlo.size_max > 0 &&
+	    trans_size(d) > sess->ehlo.size_max) {
+		smtp_result_all(d, DELIVER_PERMFAIL, "5.3.4", "message size "
+				"%" PRIu64 " exceeds size limit %" PRIu64
+				" of server %s", trans_size(d),
+				sess->ehlo.size_max, sess->label);
 		return -1;
 	}
 	return 0;
@@ -128,7 +88,7 @@ static void write_commands(struct smtp_delivery *d, struct smtp_session *sess,
 		(void)stream_printf(sess->s, "MAIL FROM:<%s>", req->sender);
 		if ((ext & SMTP_EXT_SIZE) != 0)
 			(void)stream_printf(sess->s, " SIZE=%" PRIu64,
-					   req->size);
+					   trans_size(d));
 		if (req->body_8bit && (ext & SMTP_EXT_8BITMIME) != 0)
 			(void)stream_printf(sess->s, " BODY=8BITMIME");
 		if (req->smtputf8 && (ext & SMTP_EXT_SMTPUTF8) != 0)
@@ -238,26 +198,6 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 	return 1;
 }
 
-/* The next piece of the content, from *off (moved on) up to CHUNK
- * octets before end, into in: its length, or -1 with *f. The server
- * then has part of the message: the caller hangs up without ending it,
- * so that the server throws it away. */
-static ssize_t content_piece(const struct deliver_request2 *req, int fd,
-			     uint64_t *off, uint64_t end, char *in,
-			     struct smtp_fail *f)
-{
-	size_t want = end - *off < CHUNK ? (size_t)(end - *off) : CHUNK;
-	ssize_t n = pread(fd, in, want, (off_t)*off);
-
-	if (n <= 0) {
-		smtp_fail_set(f, DELIVER_TEMPFAIL, "4.3.0", false,
-			      "cannot read queue file %s", req->queue_file);
-		return -1;
-	}
-	*off += (uint64_t)n;
-	return n;
-}
-
 /* A write of the message body to sess failed. */
 static void body_lost(const struct smtp_session *sess, struct smtp_fail *f)
 {
@@ -270,24 +210,30 @@ static void body_lost(const struct smtp_session *sess, struct smtp_fail *f)
 static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 			 int fd, struct smtp_fail *f)
 {
-	const struct deliver_request2 *req = d->req;
-	uint64_t off = req->offset, end = req->offset + req->size;
-	char *in = xmalloc(CHUNK), *out = xmalloc(2 * CHUNK + 8);
+	char *out = xmalloc(2 * CHUNK + 8);
 	struct smtp_dotstuff ds;
+	struct smtp_source src;
+	const char *p;
+	ssize_t n;
 	int ret = 0;
 
+	smtp_source_init(&src, d->req, fd, d->downgrade);
 	smtp_dotstuff_init(&ds);
 	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
-	while (off < end && ret == 0) {
-		ssize_t n = content_piece(req, fd, &off, end, in, f);
+	while (ret == 0 && (n = smtp_source_next(&src, &p, f)) != 0) {
 		if (n < 0) {
 			ret = -1;
 			break;
 		}
-		size_t o = smtp_dotstuff_feed(&ds, out, in, (size_t)n);
-		if (stream_write(sess->s, out, o) < 0) {
-			body_lost(sess, f);
-			ret = -1;
+		/* A converted piece may be longer than CHUNK. */
+		for (size_t i = 0; i < (size_t)n && ret == 0; i += CHUNK) {
+			size_t len = (size_t)n - i < CHUNK ? (size_t)n - i :
+				CHUNK;
+			size_t o = smtp_dotstuff_feed(&ds, out, p + i, len);
+			if (stream_write(sess->s, out, o) < 0) {
+				body_lost(sess, f);
+				ret = -1;
+			}
 		}
 	}
 	if (ret == 0) {
@@ -297,60 +243,55 @@ static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 				       "sending message body", f) < 0)
 			ret = -1;
 	}
-	free(in);
+	smtp_source_deinit(&src);
 	free(out);
 	return ret;
 }
 
-/* One pass over the content with CRLF line ends: the octets it makes
- * (*size_r) or, with write set, their writing on sess. A final line end is
- * added when the content lacks one, as DATA does. 0, or -1 with *f. */
-static int bdat_pass(struct smtp_delivery *d, struct smtp_session *sess,
-		     int fd, bool write, uint64_t *size_r, struct smtp_fail *f)
+/* The content with CRLF line ends, as smtp_source_size counts it: a
+ * final line end is added when the content lacks one. The octets sent
+ * (*sent_r), or -1 with *f. */
+static int bdat_write(struct smtp_delivery *d, struct smtp_session *sess,
+		      int fd, uint64_t *sent_r, struct smtp_fail *f)
 {
-	const struct deliver_request2 *req = d->req;
-	uint64_t off = req->offset, end = req->offset + req->size, total = 0;
-	char *in = xmalloc(CHUNK), *out = write ? xmalloc(2 * CHUNK + 2) : NULL;
+	char *out = xmalloc(2 * CHUNK);
 	bool after_cr = false, at_bol = true;
+	struct smtp_source src;
+	uint64_t total = 0;
+	const char *p;
+	ssize_t n;
 	int ret = 0;
 
-	while (off < end) {
-		ssize_t n = content_piece(req, fd, &off, end, in, f);
-		uint64_t lf, bare;
+	smtp_source_init(&src, d->req, fd, d->downgrade);
+	while (ret == 0 && (n = smtp_source_next(&src, &p, f)) != 0) {
 		if (n < 0) {
 			ret = -1;
 			break;
 		}
-		if (write) {
-			size_t o = crlf_convert(out, in, (size_t)n, after_cr,
+		for (size_t i = 0; i < (size_t)n && ret == 0; i += CHUNK) {
+			size_t len = (size_t)n - i < CHUNK ? (size_t)n - i :
+				CHUNK;
+			size_t o = crlf_convert(out, p + i, len, after_cr,
 						false);
 			total += o;
+			after_cr = p[i + len - 1] == '\r';
+			at_bol = p[i + len - 1] == '\n';
 			if (stream_write(sess->s, out, o) < 0) {
 				body_lost(sess, f);
 				ret = -1;
-				break;
 			}
-		} else {
-			crlf_count(in, (size_t)n, &lf, &bare);
-			/* A CR at the end of the piece before pairs with
-			 * an LF at the start of this one. */
-			if (after_cr && in[0] == '\n')
-				bare--;
-			total += (uint64_t)n + bare;
 		}
-		after_cr = in[n - 1] == '\r';
-		at_bol = in[n - 1] == '\n';
 	}
 	if (ret == 0 && !at_bol) {
 		const char *eol = after_cr ? "\n" : "\r\n";
 		total += strlen(eol);
-		if (write && stream_write(sess->s, eol, strlen(eol)) < 0) {
+		if (stream_write(sess->s, eol, strlen(eol)) < 0) {
 			body_lost(sess, f);
 			ret = -1;
 		}
 	}
-	*size_r = total;
-	free(in);
+	*sent_r = total;
+	smtp_source_deinit(&src);
 	free(out);
 	return ret;
 }
@@ -360,13 +301,21 @@ static int bdat_pass(struct smtp_delivery *d, struct smtp_session *sess,
 static int trans_bdat(struct smtp_delivery *d, struct smtp_session *sess,
 		      int fd, struct smtp_fail *f)
 {
-	uint64_t size, sent;
+	uint64_t size = d->downgrade_size, sent;
+	struct smtp_source src;
+	int r = 0;
 
-	if (bdat_pass(d, sess, fd, false, &size, f) < 0)
+	/* A converted content was counted by the check before MAIL. */
+	if (d->downgrade == NULL) {
+		smtp_source_init(&src, d->req, fd, NULL);
+		r = smtp_source_size(&src, &size, f);
+		smtp_source_deinit(&src);
+	}
+	if (r < 0)
 		return -1;
 	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
 	if (stream_printf(sess->s, "BDAT %" PRIu64 " LAST\r\n", size) < 0 ||
-	    bdat_pass(d, sess, fd, true, &sent, f) < 0 ||
+	    bdat_write(d, sess, fd, &sent, f) < 0 ||
 	    smtp_session_flush(sess, smtp_config.data_xfer_ms,
 			       "sending message body", f) < 0)
 		return -1;
@@ -416,6 +365,7 @@ int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess)
 	if (fd < 0)
 		return 0;
 	if (trans_precheck(d, sess, fd) < 0) {
+		mime_downgrade_free(&d->downgrade);
 		close(fd);
 		return 0;
 	}
@@ -447,6 +397,7 @@ int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess)
 	}
 out:
 	free(accepted);
+	mime_downgrade_free(&d->downgrade);
 	close(fd);
 	return ret;
 }

@@ -264,16 +264,107 @@ class Delivery(SmtpClientCase):
         self.assertIn("exceeds size limit 10 of server", ans["reason_0"])
         self.assertFalse(any(c.startswith("MAIL") for c in p.commands()))
 
-    def test_8bit_to_7bit_peer(self):
+    DOWNGRADE_MSG = (
+        b"From: s@x.test\nSubject: mixed\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed; boundary=\"o\"\n\n"
+        b"--o\nContent-Type: text/plain; charset=utf-8\n"
+        b"Content-Transfer-Encoding: 8bit\n\n"
+        b"caf\xc3\xa9 = tr\xc3\xa8s bien \n.dot line\n" + b"\xc3\xa9" * 600 +
+        b"\n--o\nContent-Type: text/html; charset=utf-8\n\n<p>\xe2\x82\xac\t"
+        b"</p>\n--o\nContent-Type: application/octet-stream\n"
+        b"Content-Transfer-Encoding: base64\n\nAAECA/8=\n"
+        b"--o\nContent-Type: message/rfc822\n\nSubject: inner\n"
+        b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+        b"inner \xc3\xbc\n--o--\n")
+
+    def assert_downgraded(self, p, data):
+        """What p received is data made 7-bit: MAIL FROM without BODY=,
+        7-bit lines of at most 998 octets, every part's decoded payload
+        the original's."""
+        import email
+        import email.policy
+        sess = p.sessions[0]
+        wire = sess["data"]
+        if not sess.get("bdat"):
+            wire = re.sub(rb"(?m)^\.", b"", wire)
+        mail = [c for c in p.commands() if c.startswith("MAIL")][0]
+        self.assertNotIn("BODY=", mail)
+        for line in wire.split(b"\r\n"):
+            self.assertLessEqual(len(line), 998)
+            self.assertTrue(all(c < 0x80 for c in line), line)
+        self.assertNotIn(b"\n", wire.replace(b"\r\n", b""))
+        got = email.message_from_bytes(wire.replace(b"\r\n", b"\n"),
+                                       policy=email.policy.compat32)
+        want = email.message_from_bytes(data, policy=email.policy.compat32)
+        gparts, wparts = list(got.walk()), list(want.walk())
+        self.assertEqual(len(gparts), len(wparts))
+        for g, w in zip(gparts, wparts):
+            self.assertEqual(g.get_content_type(), w.get_content_type())
+            if g.is_multipart() or g.get_content_maintype() == "message":
+                continue
+            self.assertEqual(g.get_payload(decode=True),
+                             w.get_payload(decode=True))
+            if w.get("Content-Transfer-Encoding", "7bit").lower() in \
+                    ("7bit", "8bit"):
+                self.assertEqual(g["Content-Transfer-Encoding"],
+                                 "quoted-printable")
+        return wire
+
+    def test_8bit_downgrade(self):
+        """A server without 8BITMIME gets the 8-bit message converted
+        (RFC 6152 3): DATA, and BDAT with the converted size."""
+        for ext in (["PIPELINING", "SIZE 100000"], ["CHUNKING"]):
+            p = self.peer(ext=ext)
+            data = self.DOWNGRADE_MSG
+            qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"],
+                                    data=data, body="8bitmime")
+            self.assertEqual(ans["status_0"], "0", ans)
+            wire = self.assert_downgraded(p, data)
+            # The message's header section goes as it was.
+            head = data[:data.index(b"\n\n") + 2].replace(b"\n", b"\r\n")
+            self.assertTrue(wire.startswith(head))
+            cmds = p.commands()
+            if "CHUNKING" in ext:
+                self.assertIn("BDAT %d LAST" % len(wire), cmds)
+            else:
+                self.assertIn("SIZE=%d" % len(wire), cmds[1])
+        # Not declared 8-bit, no MIME-Version: one text/plain part.
         p = self.peer(ext=["PIPELINING"])
+        data = b"Subject: x\n\n\xc3\xa9t\xc3\xa9 \n"
         qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"],
-                                data=b"Subject: x\n\n\xc3\xa9\n", body="8bitmime")
-        self.assertEqual((ans["status_0"], ans["dsn_0"]), ("5", "5.6.3"))
-        # Declared 8BITMIME but all ASCII: goes, without BODY=.
-        qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"],
-                                data=b"Subject: x\n\nascii\n", body="8bitmime")
+                                data=data)
         self.assertEqual(ans["status_0"], "0")
-        self.assertIn("MAIL FROM:<s@x.test>", p.commands(1))
+        self.assertEqual(p.sessions[0]["data"],
+                         b"Subject: x\r\nMIME-Version: 1.0\r\n"
+                         b"Content-Transfer-Encoding: quoted-printable\r\n"
+                         b"\r\n=C3=A9t=C3=A9=20\r\n")
+
+    def test_8bit_not_convertible(self):
+        """What cannot be made 7-bit fails with 5.6.3 before MAIL."""
+        p = self.peer(ext=["PIPELINING"])
+        for data, why in (
+                (b"Subject: caf\xc3\xa9\n\n\xc3\xa9\n",
+                 "8-bit octets in a header field"),
+                (b"MIME-Version: 1.0\nContent-Transfer-Encoding: binary\n\n"
+                 b"\xc3\xa9\n",
+                 "a part has Content-Transfer-Encoding: binary")):
+            qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"],
+                                    data=data, body="8bitmime")
+            self.assertEqual((ans["status_0"], ans["dsn_0"]), ("5", "5.6.3"))
+            self.assertEqual(ans["reason_0"], "host mx1.mx.test[127.0.0.1] "
+                             "does not support 8BITMIME and the message "
+                             "cannot be converted to 7 bits: " + why)
+        self.assertFalse(any(c.startswith("MAIL")
+                             for s in range(len(p.sessions))
+                             for c in p.commands(s)))
+        # Declared 8BITMIME but all ASCII: goes as it is, without BODY=.
+        data = b"Subject: x\n\nascii\n"
+        qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"],
+                                data=data, body="8bitmime")
+        self.assertEqual(ans["status_0"], "0")
+        s = len(p.sessions) - 1
+        self.assertIn("MAIL FROM:<s@x.test>", p.commands(s))
+        self.assertEqual(p.sessions[s]["data"], data.replace(b"\n", b"\r\n"))
 
     def test_smtputf8(self):
         p = self.peer(ext=["PIPELINING", "8BITMIME"])
