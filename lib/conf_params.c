@@ -129,6 +129,10 @@ const struct conf_param conf_params[] = {
 	{ "imapd_tls_wrappermode", CONF_BOOL, "no",
 	  "When yes, imapd starts TLS at once when a client connects "
 	  "(IMAPS, port 993) instead of waiting for STARTTLS." },
+	{ "inet_protocols", CONF_LIST, "all",
+	  "The address families the SMTP client connects over: all, ipv4, "
+	  "ipv6, or \"ipv4, ipv6\". With one family only, the other's "
+	  "addresses are not looked up (AAAA or A records)." },
 	{ "initial_destination_concurrency", CONF_INT, "5",
 	  "How many parallel deliveries qmgr starts with to a destination "
 	  "it has not served yet; each answered delivery adds one, up to "
@@ -237,6 +241,15 @@ const struct conf_param conf_params[] = {
 	{ "service_throttle_time", CONF_TIME, "60s",
 	  "How long master waits before it starts a service again after a "
 	  "process of it failed at once." },
+	{ "smtp_address_preference", CONF_STR, "any",
+	  "Which address family the SMTP client tries first among the "
+	  "addresses of equal MX preference: any (as they come), ipv4 or "
+	  "ipv6." },
+	{ "smtp_balance_inet_protocols", CONF_BOOL, "yes",
+	  "When smtp_mx_address_limit cuts the list of addresses to try "
+	  "and would leave out one family entirely, the last address kept "
+	  "makes room for the first of the other family, so that a broken "
+	  "IPv6 (or IPv4) route does not make a destination unreachable." },
 	{ "smtp_connect_timeout", CONF_TIME, "30s",
 	  "How long smtp waits for a TCP connection to a server to be "
 	  "established; then it tries the next address." },

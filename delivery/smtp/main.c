@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
@@ -67,6 +68,39 @@ static void smtp_tls_init(void)
 	}
 }
 
+/* inet_protocols, smtp_address_preference: Postfix's words. */
+static void smtp_families_init(void)
+{
+	char **words = conf_list("inet_protocols");
+	const char *pref = conf_str("smtp_address_preference");
+
+	smtp_config.families = 0;
+	for (size_t i = 0; words[i] != NULL; i++) {
+		if (strcasecmp(words[i], "all") == 0)
+			smtp_config.families |= DNS_FAMILY_IPV4 |
+						DNS_FAMILY_IPV6;
+		else if (strcasecmp(words[i], "ipv4") == 0)
+			smtp_config.families |= DNS_FAMILY_IPV4;
+		else if (strcasecmp(words[i], "ipv6") == 0)
+			smtp_config.families |= DNS_FAMILY_IPV6;
+		else
+			fatal("inet_protocols: unknown protocol \"%s\"",
+			      words[i]);
+	}
+	free(words);
+	if (smtp_config.families == 0)
+		fatal("inet_protocols: no protocol");
+	if (strcasecmp(pref, "any") == 0)
+		smtp_config.prefer = DNS_PREFER_ANY;
+	else if (strcasecmp(pref, "ipv4") == 0)
+		smtp_config.prefer = DNS_PREFER_IPV4;
+	else if (strcasecmp(pref, "ipv6") == 0)
+		smtp_config.prefer = DNS_PREFER_IPV6;
+	else
+		fatal("smtp_address_preference: unknown value \"%s\"", pref);
+	smtp_config.balance = conf_bool("smtp_balance_inet_protocols");
+}
+
 static void smtp_pre_jail(void)
 {
 	const char *error;
@@ -96,6 +130,7 @@ static void smtp_pre_jail(void)
 		conf_time("smtp_connection_cache_time_limit") * 1000;
 	smtp_config.mx_address_limit =
 		(size_t)conf_int("smtp_mx_address_limit");
+	smtp_families_init();
 }
 
 static void smtp_result_vset(struct smtp_rcpt_result *r,

@@ -35,6 +35,9 @@ struct smtp_config {
 	int rset_ms;
 	uint64_t cache_time_ms;		/* smtp_connection_cache_time_limit */
 	size_t mx_address_limit;
+	unsigned families;		/* inet_protocols: DNS_FAMILY_* */
+	enum dns_prefer prefer;		/* smtp_address_preference */
+	bool balance;			/* smtp_balance_inet_protocols */
 	struct dns_resolver *resolver;
 	enum tls_policy_level tls_level;	/* smtp_tls_security_level */
 	struct maps *tls_policy_maps;

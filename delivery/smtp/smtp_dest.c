@@ -125,7 +125,9 @@ void smtp_dest_deliver(struct smtp_delivery *d)
 		return;
 	}
 	struct dns_mx_options opts = {
-		.families = DNS_FAMILY_IPV4 | DNS_FAMILY_IPV6,
+		.families = smtp_config.families,
+		.prefer = smtp_config.prefer,
+		.balance = smtp_config.balance,
 		.addr_limit = smtp_config.mx_address_limit,
 	};
 	enum dns_mx_status st = nh.mx ?

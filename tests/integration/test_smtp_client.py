@@ -544,6 +544,22 @@ class Tls(SmtpClientCase):
         self.assertEqual(p.sessions, [])
 
 
+class Ipv4Only(SmtpClientCase):
+    """inet_protocols = ipv4: no AAAA look-up, no IPv6 connection."""
+
+    MAIN_CF = {"inet_protocols": "ipv4"}
+
+    def test_ipv6_only_mx_is_not_reachable(self):
+        qid, ans = self.request("v6.test:25", ["a@v6.test"])
+        self.assertEqual(ans["status_0"], "5", ans)
+        self.assertEqual(ans["dsn_0"], "5.4.4")
+
+    def test_ipv4_mx_still_works(self):
+        p = self.peer()
+        qid, ans = self.request("mx.test:%d" % p.port, ["a@mx.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+
+
 class DnsDown(SmtpClientCase):
     """A resolver that does not answer: temporary, and the site is dead."""
 
