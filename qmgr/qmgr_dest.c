@@ -6,7 +6,8 @@
  *
  * - a concurrency window that starts at initial_destination_concurrency,
  *   grows by one per answered request up to the transport's limit, and
- *   shrinks by one when every recipient of a request was deferred;
+ *   shrinks by one when every recipient of a request was deferred (smtp
+ *   only: local's one destination always has its whole limit);
  * - a dead destination (the agent answered site=dead: no address of it
  *   took a connection) is backed off as a whole: every recipient waiting
  *   for it, and every one that arrives while it is dead, is deferred at
@@ -295,6 +296,10 @@ void qmgr_dest_done(struct qmgr_dest *d, enum qmgr_feedback fb,
 {
 	ASSERT(d->active > 0);
 	d->active--;
+	/* local's one destination keeps its limit: a full mailbox says
+	 * nothing about the next recipient's. */
+	if (d->transport == QMGR_LOCAL)
+		return;
 	switch (fb) {
 	case QMGR_FEEDBACK_OK:
 		d->deaths = 0;
