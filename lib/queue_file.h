@@ -83,6 +83,16 @@ struct queue_status {
 	bool notified;		/* a B record follows (F, D, Y) */
 };
 
+/* A record to append (queue_file_append_status). */
+struct queue_status_new {
+	enum queue_status_kind kind;
+	const char *status;
+	const char *diag_type;
+	const char *remote_mta;
+	const char *in_reply_to;
+	const char *diag;
+};
+
 struct queue_attr {
 	char *name;
 	char *value;
@@ -146,7 +156,7 @@ int queue_file_parse(const char *data, size_t len,
  * records, and a failed write (errno set). The caller fsyncs when the
  * record must be durable (an F before the done mark). */
 int queue_file_append_status(int fd, struct queue_envelope *env,
-			     size_t index, const struct queue_status *st,
+			     size_t index, const struct queue_status_new *st,
 			     const char **error_r)
 	__attribute__((warn_unused_result));
 /* Appends a B (notified: marks every F/D/Y record notified) or W record

@@ -216,7 +216,7 @@ static int append_line(int fd, struct queue_envelope *env,
 }
 
 int queue_file_append_status(int fd, struct queue_envelope *env,
-			     size_t index, const struct queue_status *st,
+			     size_t index, const struct queue_status_new *st,
 			     const char **error_r)
 {
 	char num[24];

@@ -134,14 +134,17 @@ static void msg_defer(struct qmgr_message **msgp)
 	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX], sender[QMGR_ADDR_LOG];
 	uint64_t now_s = time_wall_us() / 1000000;
 
-	if (msg->env.arrival_us / 1000000 + qmgr.max_lifetime_s <= now_s) {
+	if (msg->env.arrival_us / 1000000 + qmgr_notice_lifetime(msg) <=
+	    now_s) {
 		escape(sender, msg->env.sender);
-		/* TODO(issue 5 "Outbound delivery"): send the sender a DSN
-		 * for the pending recipients before removing the file. */
 		log_info("%s: from=<%s>, status=expired, returned to sender",
 			 msg->id, sender);
-		msg_remove(msgp);
-		return;
+		if (qmgr_notice_expire(msg) == 0) {
+			msg_remove(msgp);
+			return;
+		}
+	} else {
+		qmgr_notice_defer(msg);
 	}
 	struct timespec times[2];
 	times[0].tv_sec = (time_t)(now_s + backoff_s(msg, now_s));
@@ -209,7 +212,7 @@ static void msg_check_finished(struct qmgr_message **msgp)
 		qmgr_message_ready_add(msg);
 		return;
 	}
-	if (msg->deferred == 0)
+	if (msg->deferred == 0 && qmgr_notice_done(msg) == 0)
 		msg_remove(msgp);
 	else
 		msg_defer(msgp);
@@ -259,6 +262,8 @@ static void log_active(const struct qmgr_message *msg)
 
 static void rcpt_defer_now(struct qmgr_message *msg, size_t index,
 			   const char *dsn, const char *reason);
+static void msg_fail_all(struct qmgr_message *msg, const char *dsn,
+			 const char *reason);
 
 /* Our domains (virtual_mailbox_domains, as smtpd judged them) go to
  * local, every other to smtp. A recipient whose domain cannot be looked
@@ -315,6 +320,9 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	memcpy(msg->id, id, strlen(id) + 1);
 	msg->fd = fd;
 	msg_route(msg);
+	if (qmgr_hops_exceeded(msg))
+		msg_fail_all(msg, "5.4.6",
+			     "mail forwarding loop (too many hops)");
 	msg->active_us = time_wall_us();
 	msg->all_next = qmgr.all_head;
 	if (qmgr.all_head != NULL)
@@ -467,13 +475,12 @@ void qmgr_message_result(struct qmgr_message *msg, size_t index,
 {
 	if (!logged)
 		log_status(msg, index, ans);
-	switch (ans->status) {
+	/* The notice's record before the done mark: -1 keeps a failed
+	 * recipient pending rather than lose its bounce. */
+	bool keep = qmgr_notice_result(msg, index, ans) < 0;
+	switch (keep ? DELIVER_TEMPFAIL : ans->status) {
 	case DELIVER_OK:
-		rcpt_mark_done(msg, index);
-		break;
 	case DELIVER_PERMFAIL:
-		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
-		 * the sender. */
 		rcpt_mark_done(msg, index);
 		break;
 	case DELIVER_TEMPFAIL:
@@ -494,6 +501,27 @@ static void rcpt_defer_now(struct qmgr_message *msg, size_t index,
 
 	log_status(msg, index, &ans);
 	msg->deferred++;
+}
+
+/* Every pending recipient fails now, without a dispatch (a loop). */
+static void msg_fail_all(struct qmgr_message *msg, const char *dsn,
+			 const char *reason)
+{
+	struct deliver_answer ans = {
+		.status = DELIVER_PERMFAIL, .dsn = dsn, .reason = reason,
+	};
+
+	for (size_t i = 0; i < msg->env.rcpt_count; i++) {
+		if (msg->env.rcpts[i].done)
+			continue;
+		msg->route[i] = QMGR_UNROUTED;	/* relay=none */
+		log_status(msg, i, &ans);
+		if (qmgr_notice_result(msg, i, &ans) == 0)
+			rcpt_mark_done(msg, i);
+	}
+	msg->deferred = 0;	/* routing's deferrals are moot */
+	for (size_t i = 0; i < msg->env.rcpt_count; i++)
+		msg->deferred += !msg->env.rcpts[i].done;
 }
 
 void qmgr_message_lost(struct qmgr_message *msg, size_t index,

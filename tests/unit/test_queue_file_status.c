@@ -121,21 +121,21 @@ static void test_append(void)
 	diag[sizeof(diag) - 1] = '\0';
 	diag[3] = '\t';
 	diag[5] = '\n';
-	struct queue_status st = {
+	struct queue_status_new st = {
 		.kind = QUEUE_STATUS_FAILED, .status = "5.1.1",
 		.diag_type = "smtp", .remote_mta = "mx.example",
 		.in_reply_to = "RCPT TO", .diag = diag,
 	};
 	UNIT_CHECK(queue_file_append_status(fd, &env, 0, &st, &error) == 0);
 	UNIT_CHECK(strlen(env.rcpts[0].failed->diag) == QUEUE_DIAG_MAX);
-	struct queue_status ok = { .kind = QUEUE_STATUS_DELIVERED,
+	struct queue_status_new ok = { .kind = QUEUE_STATUS_DELIVERED,
 				   .status = "2.0.0" };
 	UNIT_CHECK(queue_file_append_status(fd, &env, 1, &ok, &error) == 0);
 	UNIT_CHECK(queue_file_append_mark(fd, &env, 'B', &error) == 0);
 	UNIT_CHECK(env.rcpts[0].failed->notified);
 	/* refused: bad index, kind, status, mark */
 	UNIT_CHECK(queue_file_append_status(fd, &env, 2, &ok, &error) < 0);
-	struct queue_status bad = { .kind = QUEUE_STATUS_DELAYED,
+	struct queue_status_new bad = { .kind = QUEUE_STATUS_DELAYED,
 				    .status = "5.0.0" };
 	UNIT_CHECK(queue_file_append_status(fd, &env, 0, &bad, &error) < 0);
 	UNIT_CHECK(queue_file_append_mark(fd, &env, 'X', &error) < 0);
