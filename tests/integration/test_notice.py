@@ -204,7 +204,8 @@ class WithDsnPeer(NoticeCase):
         msg = self.notice(m, "Undelivered Mail Returned to Sender")
         _, _, rcpts, _ = self.report(msg)
         self.assertEqual(rcpts[0]["Status"], "5.4.6")
-        self.assertIn("mail forwarding loop", unfold(rcpts[0]["Diagnostic-Code"]))
+        self.assertIn("mail forwarding loop",
+                      unfold(rcpts[0]["Diagnostic-Code"]))
         for s in self.peer.sessions:
             self.assertNotIn(m.encode(), s["raw"])
 
