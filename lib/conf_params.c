@@ -40,6 +40,12 @@ const struct conf_param conf_params[] = {
 	  "and btree:/path (Berkeley DB tables built by surelmap from "
 	  "lines \"user@domain {SCHEME}hash\"). Tables are read again "
 	  "when they change." },
+	{ "bounce_queue_lifetime", CONF_TIME, "5d",
+	  "How long mail from the null sender (a notice) may stay in the "
+	  "queue: at its end the mail is dropped, never bounced." },
+	{ "bounce_size_limit", CONF_SIZE, "50000",
+	  "The largest original message returned whole in a non-delivery "
+	  "notice; a larger one is returned as its headers only." },
 	{ "config_directory", CONF_STR, NULL,
 	  "The directory that holds main.cf and master.cf. Every program "
 	  "takes it from its -c option, else from the SUREL_CONFIG_DIR "
@@ -70,6 +76,10 @@ const struct conf_param conf_params[] = {
 	  "transport_maps has no entry for it: a transport(5) entry "
 	  "(smtp, smtp:[host]:port, error:text, retry:text, discard). A "
 	  "next hop given here wins over relayhost." },
+	{ "delay_warning_time", CONF_TIME, "0h",
+	  "After how long in the queue the sender of a message still "
+	  "deferred gets one delay notice (for recipients whose NOTIFY "
+	  "allows DELAY). 0 turns it off." },
 	{ "disable_plaintext_auth", CONF_BOOL, "yes",
 	  "When yes, a password is only accepted over TLS (STARTTLS, "
 	  "STLS, or implicit TLS). When no, a password is also accepted "
@@ -87,6 +97,10 @@ const struct conf_param conf_params[] = {
 	{ "header_size_limit", CONF_SIZE, "102400",
 	  "The most bytes one message header may have, its continuation "
 	  "lines included." },
+	{ "hopcount_limit", CONF_INT, "50",
+	  "The most Received: and Delivered-To: header fields a message "
+	  "may carry: more fail every recipient with 5.4.6 (a mail "
+	  "forwarding loop)." },
 	{ "imapd_append_limit", CONF_SIZE, "$message_size_limit",
 	  "The largest message an IMAP client may APPEND, in bytes (k, m, "
 	  "g suffixes), announced as APPENDLIMIT. A larger literal is "

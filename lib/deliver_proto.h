@@ -48,6 +48,12 @@ struct deliver_answer {
 	enum deliver_status status;
 	const char *dsn;
 	const char *reason;
+	/* Version 2 only (NULL / false otherwise): what a DSN reports. */
+	const char *remote_mta;	/* the host name that answered */
+	const char *diag;	/* its reply, lines joined ("550 5.1.1 ...") */
+	const char *in_reply_to; /* the command it answered ("RCPT TO") */
+	bool dsn_passed;	/* OK, and the peer took NOTIFY over: no
+				 * "relayed" notice from us (RFC 3461 5.2) */
 };
 
 #define DELIVER_PROTO_NAME "deliver"
@@ -93,7 +99,12 @@ int deliver_answer_decode(const struct ipc_msg *msg,
  *          notify_N ("" for none, "NEVER", or a comma list of SUCCESS,
  *          FAILURE, DELAY).
  * answer:  status_N, dsn_N, reason_N for each recipient of the request
- *          (as version 1's status, dsn and reason), and site: "ok", or
+ *          (as version 1's status, dsn and reason); optional per
+ *          recipient: mta_N (the remote MTA's host name, printable ASCII
+ *          without spaces, 1..DELIVER_MTA_MAX), diag_N (its reply text,
+ *          1..DELIVER_DIAG_MAX octets), cmd_N (the command it answered,
+ *          printable ASCII, 1..DELIVER_CMD_MAX), pass_N ("1" only with
+ *          status 0: the peer offered DSN and got NOTIFY); and site: "ok", or
  *          "dead" when the destination itself failed (no address could
  *          be reached, the DNS failed): qmgr backs the whole destination
  *          off. */
@@ -105,6 +116,9 @@ int deliver_answer_decode(const struct ipc_msg *msg,
  * max_attrs. */
 #define DELIVER_REQUEST2_ATTRS_MAX (12 + 3 * DELIVER_RCPT_MAX)
 #define DELIVER_ENVID_MAX 100
+#define DELIVER_MTA_MAX 255
+#define DELIVER_DIAG_MAX 1000
+#define DELIVER_CMD_MAX 64
 
 struct deliver_rcpt {
 	const char *address;

@@ -25,8 +25,15 @@ static const char *const req_names[F_COUNT] = {
 };
 
 /* Per-recipient attribute families, in the order they are encoded. */
-static const char *const rcpt_prefix[3] = { "rcpt_", "orcpt_", "notify_" };
-static const char *const ans_prefix[3] = { "status_", "dsn_", "reason_" };
+#define FAMILIES_MAX 7
+static const char *const rcpt_prefix[FAMILIES_MAX] = {
+	"rcpt_", "orcpt_", "notify_"
+};
+/* The answer's first three families are required, the rest optional. */
+enum { A_STATUS, A_DSN, A_REASON, A_MTA, A_DIAG, A_CMD, A_PASS, A_COUNT };
+static const char *const ans_prefix[FAMILIES_MAX] = {
+	"status_", "dsn_", "reason_", "mta_", "diag_", "cmd_", "pass_"
+};
 
 /* Longest "notify_999" and the like, NUL included. */
 #define NAME_SIZE 32
@@ -78,10 +85,11 @@ int deliver_request2_encode(struct buf *out, const struct deliver_request2 *req)
 
 /* name = prefix N with N a decimal number below count and without
  * leading zeros; *family_r is the prefix's index. */
-static bool numbered_name(const char *name, const char *const prefix[3],
-			  size_t count, size_t *family_r, size_t *idx_r)
+static bool numbered_name(const char *name,
+			  const char *const prefix[FAMILIES_MAX], size_t count,
+			  size_t *family_r, size_t *idx_r)
 {
-	for (size_t f = 0; f < 3; f++) {
+	for (size_t f = 0; f < FAMILIES_MAX && prefix[f] != NULL; f++) {
 		size_t plen = strlen(prefix[f]);
 		uint64_t v;
 		if (strncmp(name, prefix[f], plen) != 0)
@@ -98,14 +106,20 @@ static bool numbered_name(const char *name, const char *const prefix[3],
 }
 
 /* Sorts msg's attributes into fixed[nfixed] (names fixed_names) and
- * per[count][3] (families prefix): -1 on an unknown, a repeated or a
- * missing attribute. */
+ * per[count][FAMILIES_MAX] (families prefix, the first 3 required, the
+ * others optional): -1 on an unknown, a repeated or a missing
+ * attribute. */
 static int split_attrs(const struct ipc_msg *msg, const char *const *fixed_names,
 		       size_t nfixed, const char **fixed,
-		       const char *const prefix[3], size_t count,
-		       const char *(*per)[3])
+		       const char *const prefix[FAMILIES_MAX], size_t count,
+		       const char *(*per)[FAMILIES_MAX])
 {
-	if (msg->count != nfixed + 3 * count)
+	size_t nfam = 0;
+
+	while (nfam < FAMILIES_MAX && prefix[nfam] != NULL)
+		nfam++;
+	if (msg->count < nfixed + 3 * count ||
+	    msg->count > nfixed + nfam * count)
 		return -1;
 	for (size_t a = 0; a < msg->count; a++) {
 		const char *name = msg->attrs[a].name, **slot = NULL;
@@ -119,7 +133,12 @@ static int split_attrs(const struct ipc_msg *msg, const char *const *fixed_names
 			return -1;
 		*slot = msg->attrs[a].value;
 	}
-	/* The counts matched and nothing repeated: every slot is set. */
+	for (size_t i = 0; i < nfixed; i++)
+		if (fixed[i] == NULL)
+			return -1;
+	for (size_t i = 0; i < count; i++)
+		if (per[i][0] == NULL || per[i][1] == NULL || per[i][2] == NULL)
+			return -1;
 	return 0;
 }
 
@@ -250,8 +269,9 @@ int deliver_request2_decode(const struct ipc_msg *msg,
 		*error_r = "request: wrong attribute set";
 		return -1;
 	}
-	const char *(*per)[3] = xcalloc(count, sizeof(*per));
-	if (split_attrs(msg, req_names, F_COUNT, v, rcpt_prefix, count,
+	const char *(*per)[FAMILIES_MAX] = xcalloc(count, sizeof(*per));
+	if (msg->count != F_COUNT + 3 * count ||
+	    split_attrs(msg, req_names, F_COUNT, v, rcpt_prefix, count,
 			per) < 0) {
 		free(per);
 		*error_r = "request: wrong attribute set";
@@ -293,15 +313,27 @@ static struct ipc_attr *answer2_attrs(const struct deliver_answer *ans,
 				      char (**status_r)[4], size_t *n_r)
 {
 	size_t n = 0;
-	struct ipc_attr *attrs = xcalloc(1 + 3 * count, sizeof(*attrs));
-	char (*names)[NAME_SIZE] = xcalloc(1 + 3 * count, NAME_SIZE);
+	struct ipc_attr *attrs = xcalloc(1 + A_COUNT * count, sizeof(*attrs));
+	char (*names)[NAME_SIZE] = xcalloc(1 + A_COUNT * count, NAME_SIZE);
 	char (*status)[4] = xcalloc(count, 4);
 
 	for (size_t i = 0; i < count; i++) {
-		snprintf(status[i], 4, "%d", (int)ans[i].status);
-		put(attrs, &n, names, ans_prefix[0], i, status[i]);
-		put(attrs, &n, names, ans_prefix[1], i, ans[i].dsn);
-		put(attrs, &n, names, ans_prefix[2], i, ans[i].reason);
+		const struct deliver_answer *a = &ans[i];
+		snprintf(status[i], 4, "%d", (int)a->status);
+		put(attrs, &n, names, ans_prefix[A_STATUS], i, status[i]);
+		put(attrs, &n, names, ans_prefix[A_DSN], i, a->dsn);
+		put(attrs, &n, names, ans_prefix[A_REASON], i, a->reason);
+		/* The optional ones only when there is something to say. */
+		if (a->remote_mta != NULL && a->remote_mta[0] != '\0')
+			put(attrs, &n, names, ans_prefix[A_MTA], i,
+			    a->remote_mta);
+		if (a->diag != NULL && a->diag[0] != '\0')
+			put(attrs, &n, names, ans_prefix[A_DIAG], i, a->diag);
+		if (a->in_reply_to != NULL && a->in_reply_to[0] != '\0')
+			put(attrs, &n, names, ans_prefix[A_CMD], i,
+			    a->in_reply_to);
+		if (a->dsn_passed)
+			put(attrs, &n, names, ans_prefix[A_PASS], i, "1");
 	}
 	attrs[n].name = "site";
 	attrs[n++].value = site_dead ? "dead" : "ok";
@@ -348,6 +380,47 @@ int deliver_answer2_write(int fd, const struct deliver_answer *ans,
 	return ret;
 }
 
+/* Printable ASCII without spaces (a host name as the peer gave it). */
+static bool token_ok(const char *s, size_t max, bool spaces)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] > '~' || s[n] < ' ' ||
+		    (s[n] == ' ' && !spaces))
+			return false;
+	return n > 0 && n <= max;
+}
+
+/* The optional attributes of one recipient's answer. */
+static int answer2_extra(const char *const *v, struct deliver_answer *a,
+			 const char **error_r)
+{
+	if (v[A_MTA] != NULL && !token_ok(v[A_MTA], DELIVER_MTA_MAX, false)) {
+		*error_r = "answer: bad mta";
+		return -1;
+	}
+	if (v[A_DIAG] != NULL &&
+	    (v[A_DIAG][0] == '\0' || strlen(v[A_DIAG]) > DELIVER_DIAG_MAX)) {
+		*error_r = "answer: bad diag";
+		return -1;
+	}
+	if (v[A_CMD] != NULL && !token_ok(v[A_CMD], DELIVER_CMD_MAX, true)) {
+		*error_r = "answer: bad cmd";
+		return -1;
+	}
+	if (v[A_PASS] != NULL &&
+	    (strcmp(v[A_PASS], "1") != 0 || a->status != DELIVER_OK)) {
+		*error_r = "answer: bad pass";
+		return -1;
+	}
+	a->remote_mta = v[A_MTA];
+	a->diag = v[A_DIAG];
+	a->in_reply_to = v[A_CMD];
+	a->dsn_passed = v[A_PASS] != NULL;
+	return 0;
+}
+
 int deliver_answer2_decode(const struct ipc_msg *msg, size_t count,
 			   struct deliver_answer *ans_r, bool *site_dead_r,
 			   const char **error_r)
@@ -360,7 +433,7 @@ int deliver_answer2_decode(const struct ipc_msg *msg, size_t count,
 		*error_r = "answer: bad recipient count";
 		return -1;
 	}
-	const char *(*per)[3] = xcalloc(count, sizeof(*per));
+	const char *(*per)[FAMILIES_MAX] = xcalloc(count, sizeof(*per));
 	if (split_attrs(msg, site_name, 1, site, ans_prefix, count, per) < 0) {
 		*error_r = "answer: wrong attribute set";
 		goto out;
@@ -382,6 +455,8 @@ int deliver_answer2_decode(const struct ipc_msg *msg, size_t count,
 		}
 		ans_r[i].dsn = per[i][1];
 		ans_r[i].reason = per[i][2];
+		if (answer2_extra(per[i], &ans_r[i], error_r) < 0)
+			goto out;
 	}
 	*site_dead_r = site[0][0] == 'd';
 	ret = 0;

@@ -33,6 +33,9 @@ void queue_envelope_free(struct queue_envelope *env)
 		free(r->orig_rcpt);
 		free(r->orcpt);
 		free(r->notify);
+		queue_status_free(&r->failed);
+		queue_status_free(&r->delayed);
+		queue_status_free(&r->success);
 	}
 	free(env->attrs);
 	free(env->rcpts);
@@ -315,9 +318,10 @@ static int parse_envelope(struct qf_parser *p, const char *data, size_t len,
 	return 1;
 }
 
-/* What follows the envelope: exactly content_size bytes and "E\n". */
+/* What follows the envelope: content_size bytes and "E\n", then the
+ * status records; *end_r is the end of "E\n". */
 static int check_tail(const struct qf_parser *p, uint64_t file_size,
-		      const char **error_r)
+		      uint64_t *end_r, const char **error_r)
 {
 	uint64_t end;
 
@@ -330,10 +334,11 @@ static int check_tail(const struct qf_parser *p, uint64_t file_size,
 		*error_r = "queue file truncated";
 		return -1;
 	}
-	if (end < file_size) {
-		*error_r = "content length does not match file size";
+	if (file_size - end > QUEUE_STATUS_BYTES_MAX) {
+		*error_r = "too many status records";
 		return -1;
 	}
+	*end_r = end;
 	return 0;
 }
 
@@ -342,18 +347,22 @@ int queue_file_parse(const char *data, size_t len,
 		     uint64_t *content_size_r, const char **error_r)
 {
 	struct qf_parser p = { .state = QF_MAGIC, .pos = 0, .env = env_r };
+	uint64_t end;
 	int ret;
 
 	memset(env_r, 0, sizeof(*env_r));
 	ret = parse_envelope(&p, data, len, error_r);
 	if (ret == 0)
 		*error_r = "truncated envelope";
-	if (ret <= 0 || check_tail(&p, len, error_r) < 0)
+	if (ret <= 0 || check_tail(&p, len, &end, error_r) < 0)
 		goto fail;
-	if (memcmp(data + len - 2, "E\n", 2) != 0) {
+	if (memcmp(data + end - 2, "E\n", 2) != 0) {
 		*error_r = "missing end marker";
 		goto fail;
 	}
+	if (queue_file_parse_status(env_r, data + end, len - (size_t)end,
+				    (off_t)end, error_r) < 0)
+		goto fail;
 	*content_offset_r = (off_t)p.pos;
 	*content_size_r = p.content_size;
 	return 0;
@@ -398,6 +407,23 @@ static int read_envelope(int fd, uint64_t size, struct qf_parser *p,
 	return ret < 0 ? -1 : 0;
 }
 
+/* Reads what follows "E\n" (bounded by check_tail) and parses it. */
+static int read_status(int fd, struct queue_envelope *env, uint64_t end,
+		       uint64_t size, const char **error_r)
+{
+	size_t len = (size_t)(size - end);
+	char *data = xmalloc(len + 1);
+	int ret = -1;
+
+	if (len > 0 && fs_pread_all(fd, data, len, (off_t)end) != (ssize_t)len)
+		*error_r = "queue file read error";
+	else
+		ret = queue_file_parse_status(env, data, len, (off_t)end,
+					      error_r);
+	free(data);
+	return ret;
+}
+
 int queue_file_read(int fd, struct queue_envelope *env_r,
 		    off_t *content_offset_r, uint64_t *content_size_r,
 		    const char **error_r)
@@ -405,6 +431,7 @@ int queue_file_read(int fd, struct queue_envelope *env_r,
 	struct qf_parser p = { .state = QF_MAGIC, .pos = 0, .env = env_r };
 	struct stat st;
 	char *data = NULL, tail[2];
+	uint64_t end;
 	size_t len;
 
 	memset(env_r, 0, sizeof(*env_r));
@@ -414,11 +441,11 @@ int queue_file_read(int fd, struct queue_envelope *env_r,
 	}
 	uint64_t size = (uint64_t)st.st_size;
 	if (read_envelope(fd, size, &p, &data, &len, error_r) < 0 ||
-	    check_tail(&p, size, error_r) < 0)
+	    check_tail(&p, size, &end, error_r) < 0)
 		goto fail;
-	if (size <= len) {
-		memcpy(tail, data + size - 2, 2);
-	} else if (fs_pread_all(fd, tail, 2, (off_t)(size - 2)) != 2) {
+	if (end <= len) {
+		memcpy(tail, data + end - 2, 2);
+	} else if (fs_pread_all(fd, tail, 2, (off_t)(end - 2)) != 2) {
 		*error_r = "queue file read error";
 		goto fail;
 	}
@@ -426,6 +453,8 @@ int queue_file_read(int fd, struct queue_envelope *env_r,
 		*error_r = "missing end marker";
 		goto fail;
 	}
+	if (read_status(fd, env_r, end, size, error_r) < 0)
+		goto fail;
 	free(data);
 	*content_offset_r = (off_t)p.pos;
 	*content_size_r = p.content_size;

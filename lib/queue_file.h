@@ -13,11 +13,30 @@
  *   C\t<content length, 20 digits>\n
  *   <content: the message, LF line endings, no dot-stuffing>
  *   E\n
+ *   <status records, appended by qmgr (queue_status.c), 0..n>
  *
  * Fields never contain TAB, CR, LF or NUL (the writer refuses them). The
  * recipient status byte (P pending, D done) is overwritten in place when a
  * recipient is finished; "-" stands for an empty orcpt/orig_rcpt, notify is
  * "-" or a comma list of SUCCESS,FAILURE,DELAY,NEVER.
+ *
+ * Status records: qmgr appends one line per recipient result that a
+ * notice will need, after the end marker, so they travel with the file
+ * between active/ and deferred/:
+ *
+ *   <K>\t<index>\t<status>\t<diag type>\t<remote mta>\t<in reply to>\t<diag>\n
+ *     K: F failed, L delayed (the last one for an index wins), D
+ *     delivered or Y relayed (a NOTIFY=SUCCESS recipient); index: the
+ *     recipient's, from 0, below the recipient count; status: RFC 3463
+ *     "c.s.d" (F: 4 or 5, L: 4, D/Y: 2); diag type "smtp", "x-surel" or
+ *     "-"; "-" for an empty remote mta, in reply to or diag.
+ *   B\n  the failure and success notices for every F, D and Y record
+ *         before it have been queued (they are "notified").
+ *   W\n  the delay warning has been queued (one per message).
+ *
+ * A last record without its LF (a crash during an append) is ignored,
+ * and the next append overwrites it; anything else malformed is corrupt.
+ * Bounded: QUEUE_STATUS_MAX records, QUEUE_STATUS_BYTES_MAX octets.
  *
  * A file is created in incoming/ with mode 0600 and becomes mode 0700 only
  * when complete and synced: qmgr ignores 0600 files (being written, or left
@@ -39,6 +58,41 @@
 #define QUEUE_RCPT_MAX 100000		/* most recipients in one file */
 #define QUEUE_ATTR_MAX 64
 
+#define QUEUE_STATUS_MAX 200000		/* status records in one file */
+#define QUEUE_STATUS_BYTES_MAX (32 * 1024 * 1024)
+#define QUEUE_DIAG_MAX 1000		/* octets of a record's diag */
+#define QUEUE_MTA_MAX 255		/* octets of a remote mta */
+#define QUEUE_CMD_MAX 64		/* octets of an in reply to */
+
+enum queue_status_kind {
+	QUEUE_STATUS_FAILED = 'F',
+	QUEUE_STATUS_DELAYED = 'L',
+	QUEUE_STATUS_DELIVERED = 'D',
+	QUEUE_STATUS_RELAYED = 'Y',
+};
+
+/* One recipient's status record (all strings NUL-terminated, never
+ * NULL when read; empty for "-"). */
+struct queue_status {
+	enum queue_status_kind kind;
+	char *status;		/* "5.1.1" */
+	char *diag_type;	/* "smtp", "x-surel" or "" */
+	char *remote_mta;
+	char *in_reply_to;
+	char *diag;
+	bool notified;		/* a B record follows (F, D, Y) */
+};
+
+/* A record to append (queue_file_append_status). */
+struct queue_status_new {
+	enum queue_status_kind kind;
+	const char *status;
+	const char *diag_type;
+	const char *remote_mta;
+	const char *in_reply_to;
+	const char *diag;
+};
+
 struct queue_attr {
 	char *name;
 	char *value;
@@ -51,6 +105,10 @@ struct queue_rcpt {
 	char *notify;		/* DSN NOTIFY list, or NULL */
 	bool done;
 	off_t status_offset;	/* file offset of the P/D byte (reader) */
+	/* The latest status records of this recipient, or NULL. */
+	struct queue_status *failed;	/* F */
+	struct queue_status *delayed;	/* L */
+	struct queue_status *success;	/* D or Y */
 };
 
 struct queue_envelope {
@@ -60,6 +118,10 @@ struct queue_envelope {
 	size_t attr_count;
 	struct queue_rcpt *rcpts;
 	size_t rcpt_count;
+	/* The status records (reader; kept current by the appends). */
+	size_t status_count;	/* records in the file, B and W included */
+	bool warning_sent;	/* a W record */
+	off_t status_end;	/* where the next record goes (0: unknown) */
 };
 
 /* Frees every field and zeroes env; accepts an already-freed one. */
@@ -86,6 +148,29 @@ int queue_file_parse(const char *data, size_t len,
 		     struct queue_envelope *env_r, off_t *content_offset_r,
 		     uint64_t *content_size_r, const char **error_r)
 	__attribute__((warn_unused_result));
+/* Appends a status record for recipient index at env->status_end with
+ * one pwrite, and updates env (the recipient's latest record). Strings
+ * may be NULL or empty ("-"); TAB, CR, LF and NUL in them become spaces,
+ * and they are cut at QUEUE_DIAG_MAX / QUEUE_MTA_MAX / QUEUE_CMD_MAX.
+ * Refuses (-1, *error_r static) a bad index, kind or status, too many
+ * records, and a failed write (errno set). The caller fsyncs when the
+ * record must be durable (an F before the done mark). */
+int queue_file_append_status(int fd, struct queue_envelope *env,
+			     size_t index, const struct queue_status_new *st,
+			     const char **error_r)
+	__attribute__((warn_unused_result));
+/* Appends a B (notified: marks every F/D/Y record notified) or W record
+ * (warning_sent). */
+int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
+			   const char **error_r)
+	__attribute__((warn_unused_result));
+/* Parses the status records in data[0..len) (what follows "E\n") into
+ * env, whose recipients are read already; status_end is set to base +
+ * the end of the last complete record. 0 or -1 with *error_r. */
+int queue_file_parse_status(struct queue_envelope *env, const char *data,
+			    size_t len, off_t base, const char **error_r)
+	__attribute__((warn_unused_result));
+
 /* Marks one recipient done in place (pwrite of its status byte). The
  * caller fsyncs before anything forgets the delivery. */
 int queue_file_mark_done(int fd, struct queue_rcpt *rcpt)

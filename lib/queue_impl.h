@@ -13,4 +13,8 @@ bool queue_file_attr_name_ok(const char *s);
  * separated (not "-"). */
 bool queue_file_notify_ok(const char *s);
 
+struct queue_status;
+/* Frees *st and sets it NULL; accepts NULL. (queue_status.c) */
+void queue_status_free(struct queue_status **st);
+
 #endif

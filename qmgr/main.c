@@ -325,6 +325,8 @@ static void qmgr_configure(void)
 	if (qmgr.max_backoff_s < qmgr.min_backoff_s)
 		qmgr.max_backoff_s = qmgr.min_backoff_s;
 	qmgr.max_lifetime_s = conf_time("maximal_queue_lifetime");
+	qmgr_notice_configure();
+	qmgr_hops_configure();
 	qmgr.run_delay_s = conf_time("queue_run_delay");
 	if (qmgr.run_delay_s == 0)
 		qmgr.run_delay_s = 1;

@@ -108,6 +108,41 @@ void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,
 /* At exit: forgets every message (the files stay where they are). */
 void qmgr_message_free_all(void);
 
+/* qmgr_notice.c: status records and delivery status notices (RFC 3464)
+ * to the sender, queued from <> with queue_writer; never for mail from
+ * <> (logged instead). */
+/* Reads delay_warning_time, bounce_queue_lifetime, bounce_size_limit,
+ * myhostname. */
+void qmgr_notice_configure(void);
+/* How long msg may stay queued: bounce_queue_lifetime for mail from <>,
+ * else maximal_queue_lifetime. */
+uint64_t qmgr_notice_lifetime(const struct qmgr_message *msg);
+/* Records a recipient's result before its done mark: failed (synced),
+ * delayed (a new reason only), delivered/relayed for NOTIFY=SUCCESS
+ * unless the peer took DSN over (synced). -1 only when a failed record
+ * could not be made durable: the recipient must then stay pending. */
+int qmgr_notice_result(struct qmgr_message *msg, size_t index,
+		       const struct deliver_answer *ans);
+/* No recipient pending, before the file is removed: queues the failure
+ * and success notices not sent yet. -1 if one could not be queued: the
+ * message must be deferred, not removed. */
+int qmgr_notice_done(struct qmgr_message *msg);
+/* The message expired: as qmgr_notice_done, every pending recipient
+ * failed with its last delayed record's status and reason. */
+int qmgr_notice_expire(struct qmgr_message *msg);
+/* The message is deferred: the notices for this attempt's failures (then
+ * marked notified) and, once, the delay warning at delay_warning_time. */
+void qmgr_notice_defer(struct qmgr_message *msg);
+
+/* qmgr_hops.c: the mail loop check at activation. */
+/* Reads hopcount_limit. */
+void qmgr_hops_configure(void);
+/* True when the content's header section has more Received: and
+ * Delivered-To: fields than hopcount_limit (reads at most
+ * QMGR_HOPS_HEADER_MAX octets of it). */
+#define QMGR_HOPS_HEADER_MAX (100 * 1024)
+bool qmgr_hops_exceeded(const struct qmgr_message *msg);
+
 /* qmgr_scan.c */
 void qmgr_scan_recover_active(void);
 void qmgr_scan_incoming(void);

@@ -123,14 +123,17 @@ static void msg_defer(struct qmgr_message **msgp)
 	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX], sender[QMGR_ADDR_LOG];
 	uint64_t now_s = time_wall_us() / 1000000;
 
-	if (msg->env.arrival_us / 1000000 + qmgr.max_lifetime_s <= now_s) {
+	if (msg->env.arrival_us / 1000000 + qmgr_notice_lifetime(msg) <=
+	    now_s) {
 		escape(sender, msg->env.sender);
-		/* TODO(issue 5 "Outbound delivery"): send the sender a DSN
-		 * for the pending recipients before removing the file. */
 		log_info("%s: from=<%s>, status=expired, returned to sender",
 			 msg->id, sender);
-		msg_remove(msgp);
-		return;
+		if (qmgr_notice_expire(msg) == 0) {
+			msg_remove(msgp);
+			return;
+		}
+	} else {
+		qmgr_notice_defer(msg);
 	}
 	struct timespec times[2];
 	times[0].tv_sec = (time_t)(now_s + backoff_s(msg, now_s));
@@ -161,7 +164,7 @@ static void msg_check_finished(struct qmgr_message **msgp)
 	if (msg->outstanding > 0 || qmgr_dest_msg_waiting(msg) ||
 	    qmgr.stopping)
 		return;
-	if (msg->deferred == 0)
+	if (msg->deferred == 0 && qmgr_notice_done(msg) == 0)
 		msg_remove(msgp);
 	else
 		msg_defer(msgp);
@@ -209,6 +212,8 @@ static void log_active(const struct qmgr_message *msg)
 		 msg->env.rcpt_count);
 }
 
+static void msg_fail_all(struct qmgr_message *msg, const char *dsn,
+			 const char *reason);
 
 static void result_record(struct qmgr_message *msg, size_t index,
 			  const struct deliver_answer *ans, bool logged);
@@ -273,7 +278,12 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	qmgr.all_head = msg;
 	qmgr.active_count++;
 	log_active(msg);
-	msg_route(msg);
+	/* A loop fails every recipient before any is queued anywhere. */
+	if (qmgr_hops_exceeded(msg))
+		msg_fail_all(msg, "5.4.6",
+			     "mail forwarding loop (too many hops)");
+	else
+		msg_route(msg);
 	msg_check_finished(&msg);	/* nothing pending, or all answered */
 	return 1;
 }
@@ -365,13 +375,12 @@ static void result_record(struct qmgr_message *msg, size_t index,
 {
 	if (!logged)
 		log_status(msg, index, ans);
-	switch (ans->status) {
+	/* The notice's record before the done mark: -1 keeps a failed
+	 * recipient pending rather than lose its bounce. */
+	bool keep = qmgr_notice_result(msg, index, ans) < 0;
+	switch (keep ? DELIVER_TEMPFAIL : ans->status) {
 	case DELIVER_OK:
-		rcpt_mark_done(msg, index);
-		break;
 	case DELIVER_PERMFAIL:
-		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
-		 * the sender. */
 		rcpt_mark_done(msg, index);
 		break;
 	case DELIVER_TEMPFAIL:
@@ -397,6 +406,23 @@ void qmgr_message_result_waiting(struct qmgr_message *msg, size_t index,
 void qmgr_message_check(struct qmgr_message *msg)
 {
 	msg_check_finished(&msg);
+}
+
+/* Every pending recipient fails now, without a dispatch (a loop). */
+static void msg_fail_all(struct qmgr_message *msg, const char *dsn,
+			 const char *reason)
+{
+	struct deliver_answer ans = {
+		.status = DELIVER_PERMFAIL, .dsn = dsn, .reason = reason,
+	};
+
+	msg->route = xcalloc(msg->env.rcpt_count, 1);
+	for (size_t i = 0; i < msg->env.rcpt_count; i++) {
+		if (msg->env.rcpts[i].done)
+			continue;
+		msg->route[i] = QMGR_UNROUTED;
+		result_record(msg, i, &ans, false);
+	}
 }
 
 void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,

@@ -180,6 +180,44 @@ void smtp_result_all(struct smtp_delivery *d, enum deliver_status status,
 	}
 }
 
+/* A reply's text as a DSN's Diagnostic-Code wants it (cut to its
+ * bound), and who said it. */
+static void result_remote(struct smtp_rcpt_result *r,
+			  const struct smtp_session *sess,
+			  const struct smtp_reply *reply, const char *cmd)
+{
+	const char *mta = sess->host[0] != '\0' ? sess->host : sess->addr;
+	/* A host name has at most 253 octets; cut what is not one. */
+	size_t n = strnlen(mta, sizeof(r->mta) - 1);
+	memcpy(r->mta, mta, n);
+	r->mta[n] = '\0';
+	snprintf(r->diag, sizeof(r->diag), "%s", reply->text);
+	snprintf(r->cmd, sizeof(r->cmd), "%s", cmd);
+	/* The NOTIFY of this recipient went to a server that does DSN: it
+	 * reports from here on (RFC 3461 5.2.2). */
+	r->dsn_passed = r->status == DELIVER_OK &&
+			(sess->ehlo.ext & SMTP_EXT_DSN) != 0;
+}
+
+void smtp_result_reply(struct smtp_rcpt_result *r,
+		       const struct smtp_session *sess,
+		       const struct smtp_reply *reply, const char *cmd,
+		       const struct smtp_fail *f)
+{
+	smtp_result_set(r, f->status, f->dsn, "%s", f->reason);
+	result_remote(r, sess, reply, cmd);
+}
+
+void smtp_result_all_reply(struct smtp_delivery *d,
+			   const struct smtp_session *sess,
+			   const struct smtp_reply *reply, const char *cmd,
+			   const struct smtp_fail *f)
+{
+	for (size_t i = 0; i < d->req->rcpt_count; i++)
+		if (!d->res[i].final)
+			smtp_result_reply(&d->res[i], sess, reply, cmd, f);
+}
+
 static uint64_t smtp_span(uint64_t from, uint64_t to)
 {
 	return to > from && from > 0 ? to - from : 0;
@@ -242,6 +280,10 @@ static int smtp_request(int fd, const struct ipc_msg *msg)
 		ans[i].status = d.res[i].status;
 		ans[i].dsn = d.res[i].dsn;
 		ans[i].reason = d.res[i].reason;
+		ans[i].remote_mta = d.res[i].mta;
+		ans[i].diag = d.res[i].diag;
+		ans[i].in_reply_to = d.res[i].cmd;
+		ans[i].dsn_passed = d.res[i].dsn_passed;
 	}
 	int ret = deliver_answer2_write(fd, ans, req.rcpt_count, d.site_dead,
 					smtp_timeout_ms("ipc_timeout"), &error);

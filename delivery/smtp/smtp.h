@@ -52,6 +52,12 @@ struct smtp_rcpt_result {
 	enum deliver_status status;
 	char dsn[SMTP_REPLY_STATUS_SIZE];
 	char reason[SMTP_REASON_MAX];
+	/* What a DSN reports (deliver_answer's optional attributes): the
+	 * server that answered, its reply, the command; "" when none. */
+	char mta[DELIVER_MTA_MAX + 1];
+	char diag[DELIVER_DIAG_MAX + 1];
+	char cmd[DELIVER_CMD_MAX + 1];
+	bool dsn_passed;	/* sent with the DSN extension (NOTIFY passed) */
 };
 
 /* One request being served. */
@@ -77,6 +83,20 @@ void smtp_result_all(struct smtp_delivery *d, enum deliver_status status,
 void smtp_result_set(struct smtp_rcpt_result *r, enum deliver_status status,
 		     const char *dsn, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+struct smtp_session;
+struct smtp_reply;
+struct smtp_fail;
+/* As smtp_result_set / smtp_result_all with f's outcome, and the server's
+ * reply to cmd recorded for the DSN. */
+void smtp_result_reply(struct smtp_rcpt_result *r,
+		       const struct smtp_session *sess,
+		       const struct smtp_reply *reply, const char *cmd,
+		       const struct smtp_fail *f);
+void smtp_result_all_reply(struct smtp_delivery *d,
+			   const struct smtp_session *sess,
+			   const struct smtp_reply *reply, const char *cmd,
+			   const struct smtp_fail *f);
 
 /* smtp_dest.c: serves d->req: looks the next hop up, walks its addresses
  * and runs the transaction on the first usable connection. Every

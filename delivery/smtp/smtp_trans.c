@@ -141,7 +141,7 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 	mail_ok = reply->code / 100 == 2;
 	if (!mail_ok) {
 		smtp_session_reply_fail(sess, reply, 0, "MAIL FROM", &f);
-		smtp_result_all(d, f.status, f.dsn, "%s", f.reason);
+		smtp_result_all_reply(d, sess, reply, "MAIL FROM", &f);
 		if (!pipe)
 			return 0;
 	}
@@ -164,7 +164,7 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 		}
 		smtp_session_reply_fail(sess, reply, SMTP_REPLY_FLAG_RCPT,
 					"RCPT TO", &f);
-		smtp_result_set(&d->res[i], f.status, f.dsn, "%s", f.reason);
+		smtp_result_reply(&d->res[i], sess, reply, "RCPT TO", &f);
 	}
 	/* CHUNKING: BDAT follows once a recipient is accepted; it has no
 	 * 354 to wait for. */
@@ -192,7 +192,7 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 		return 0;
 	if (reply->code != 354) {
 		smtp_session_reply_fail(sess, reply, 0, "DATA", &f);
-		smtp_result_all(d, f.status, f.dsn, "%s", f.reason);
+		smtp_result_all_reply(d, sess, reply, "DATA", &f);
 		return 0;
 	}
 	return 1;
@@ -390,11 +390,12 @@ int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess)
 	}
 	if (reply->code / 100 == 2) {
 		smtp_reply_classify(reply, 0, &rr);
-		smtp_result_all(d, DELIVER_OK, rr.status, "%s", reply->text);
+		smtp_fail_set(&f, DELIVER_OK, rr.status, false, "%s",
+			      reply->text);
 	} else {
 		smtp_session_reply_fail(sess, reply, 0, "end of DATA", &f);
-		smtp_result_all(d, f.status, f.dsn, "%s", f.reason);
 	}
+	smtp_result_all_reply(d, sess, reply, "end of DATA", &f);
 out:
 	free(accepted);
 	mime_downgrade_free(&d->downgrade);

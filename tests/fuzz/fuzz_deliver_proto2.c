@@ -44,6 +44,23 @@ static void check_request(const struct ipc_msg *msg)
 	buf_deinit(&b);
 }
 
+/* What decodes is within the bounds the header promises. */
+static void check_answer(const struct deliver_answer *a)
+{
+	ASSERT(a->dsn[0] == (a->status == DELIVER_OK ? '2'
+						      : '0' + (int)a->status));
+	ASSERT(a->remote_mta == NULL ||
+	       (a->remote_mta[0] != '\0' &&
+		strlen(a->remote_mta) <= DELIVER_MTA_MAX &&
+		strchr(a->remote_mta, ' ') == NULL));
+	ASSERT(a->diag == NULL ||
+	       (a->diag[0] != '\0' && strlen(a->diag) <= DELIVER_DIAG_MAX));
+	ASSERT(a->in_reply_to == NULL ||
+	       (a->in_reply_to[0] != '\0' &&
+		strlen(a->in_reply_to) <= DELIVER_CMD_MAX));
+	ASSERT(!a->dsn_passed || a->status == DELIVER_OK);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct deliver_answer ans[8];
@@ -66,9 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (deliver_answer2_decode(&msg, n, ans, &dead,
 						   &error) == 0)
 				for (size_t i = 0; i < n; i++)
-					ASSERT(ans[i].dsn[0] ==
-					       (ans[i].status == DELIVER_OK ?
-						'2' : '0' + (int)ans[i].status));
+					check_answer(&ans[i]);
 		ipc_msg_clear(&msg);
 	}
 	ipc_reader_free(&r);

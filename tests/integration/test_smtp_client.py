@@ -141,6 +141,18 @@ class Delivery(SmtpClientCase):
                              "host mx1.mx.test[127.0.0.1] said: 550 5.1.1 "
                              "<bad@example.test>: no such user (in reply to "
                              "RCPT TO command)")
+            # What a DSN reports: who answered, the reply, the command.
+            self.assertEqual(ans["mta_1"], "mx1.mx.test")
+            self.assertEqual(ans["diag_1"],
+                             "550 5.1.1 <bad@example.test>: no such user")
+            self.assertEqual(ans["cmd_1"], "RCPT TO")
+            self.assertEqual(ans["cmd_2"], "RCPT TO")
+            self.assertNotIn("pass_1", ans)
+            # good: accepted at the end of DATA; the peer offered DSN
+            # only in the pipelined round.
+            self.assertEqual(ans["cmd_0"], "end of DATA")
+            self.assertEqual(ans.get("pass_0"),
+                             "1" if ext is None else None)
             self.assertEqual(ans["site"], "ok")
             lines = self.log_of(qid, 4)
             self.assertIn("status=bounced (host mx1.mx.test[127.0.0.1] said: "

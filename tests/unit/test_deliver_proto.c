@@ -265,8 +265,10 @@ static int try_answer(const char *text, size_t count, bool *dead_r)
 static void test_answer(void)
 {
 	struct deliver_answer ans[2] = {
-		{ DELIVER_OK, "2.0.0", "250 2.0.0 Ok: queued as X" },
-		{ DELIVER_PERMFAIL, "5.1.1", "host h said: 550 no" },
+		{ .status = DELIVER_OK, .dsn = "2.0.0",
+		  .reason = "250 2.0.0 Ok: queued as X" },
+		{ .status = DELIVER_PERMFAIL, .dsn = "5.1.1",
+		  .reason = "host h said: 550 no" },
 	}, back[2];
 	struct ipc_msg msg;
 	struct buf b;
@@ -315,6 +317,68 @@ static void test_answer(void)
 			   cases[i].want);
 }
 
+#define A5 "status_0=5\ndsn_0=5.1.1\nreason_0=x\nsite=ok\n"
+#define A0 "status_0=0\ndsn_0=2.0.0\nreason_0=x\nsite=ok\n"
+
+/* The optional DSN attributes: round trip, and each one's checks. */
+static void test_answer_extra(void)
+{
+	struct deliver_answer ans[2] = {
+		{ DELIVER_PERMFAIL, "5.1.1", "host h said: 550 no",
+		  "mx.example", "550-5.1.1 no 550 5.1.1 such user",
+		  "RCPT TO", false },
+		{ DELIVER_OK, "2.0.0", "250 ok", "mx.example", NULL, NULL,
+		  true },
+	}, back[2];
+	struct ipc_msg msg;
+	struct buf b;
+	const char *error;
+	bool dead = false;
+
+	buf_init(&b, 4096);
+	UNIT_CHECK(deliver_answer2_encode(&b, ans, 2, false) == 0);
+	UNIT_CHECK(feed(b.data, b.len, true, &msg) == 1);
+	UNIT_CHECK(deliver_answer2_decode(&msg, 2, back, &dead, &error) == 0);
+	UNIT_STREQ(back[0].remote_mta, "mx.example");
+	UNIT_STREQ(back[0].diag, ans[0].diag);
+	UNIT_STREQ(back[0].in_reply_to, "RCPT TO");
+	UNIT_CHECK(!back[0].dsn_passed && back[1].dsn_passed);
+	UNIT_CHECK(back[1].diag == NULL && back[1].in_reply_to == NULL);
+	ipc_msg_clear(&msg);
+	buf_deinit(&b);
+
+	char longer[1200];
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+		{ A5 "mta_0=mx.example\ndiag_0=550 no\ncmd_0=RCPT TO\n\n", 0 },
+		{ A0 "pass_0=1\n\n", 0 },
+		{ A5 "pass_0=1\n\n", -1 },		/* pass only with 0 */
+		{ A0 "pass_0=yes\n\n", -1 },
+		{ A5 "mta_0=mx example\n\n", -1 },	/* a space */
+		{ A5 "mta_0=\n\n", -1 },
+		{ A5 "diag_0=\n\n", -1 },
+		{ A5 "cmd_0=\n\n", -1 },
+		{ A5 "cmd_0=RCPT\tTO\n\n", -1 },
+		{ A5 "mta_1=mx\n\n", -1 },		/* no recipient 1 */
+		{ A5 "mta_0=a\nmta_0=b\n\n", -1 },
+		{ A5 "mta_0=a\ndiag_0=b\ncmd_0=c\npass_0=1\nx_0=1\n\n", -1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		UNIT_CHECK(try_answer(cases[i].text, 1, &dead) ==
+			   cases[i].want);
+	/* diag bounded by DELIVER_DIAG_MAX */
+	int n = snprintf(longer, sizeof(longer), A5 "diag_0=");
+	memset(longer + n, 'd', DELIVER_DIAG_MAX + 1);
+	memcpy(longer + n + DELIVER_DIAG_MAX + 1, "\n\n", 3);
+	UNIT_CHECK(try_answer(longer, 1, &dead) == -1);
+	longer[n + DELIVER_DIAG_MAX] = '\n';
+	longer[n + DELIVER_DIAG_MAX + 1] = '\n';
+	longer[n + DELIVER_DIAG_MAX + 2] = '\0';
+	UNIT_CHECK(try_answer(longer, 1, &dead) == 0);
+}
+
 static void test_hello2(void)
 {
 	struct ipc_msg msg;
@@ -343,6 +407,7 @@ int main(void)
 	test_request_bad();
 	test_request_limit();
 	test_answer();
+	test_answer_extra();
 	test_hello2();
 	return unit_done();
 }

@@ -264,8 +264,9 @@ static void test_deliver_proto(void)
 		ipc_msg_clear(&msg);
 	}
 
-	struct deliver_answer ans = { DELIVER_TEMPFAIL, "4.2.2",
-				      "mailbox full" }, aback;
+	struct deliver_answer ans = { .status = DELIVER_TEMPFAIL,
+				      .dsn = "4.2.2",
+				      .reason = "mailbox full" }, aback;
 	buf_reset(&b);
 	UNIT_CHECK(deliver_answer_encode(&b, &ans) == 0);
 	UNIT_CHECK(feed(b.data, b.len, true, 4096, 20, &msg, &error) == 1);

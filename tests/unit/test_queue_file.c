@@ -267,10 +267,12 @@ static void test_corruption(void)
 	}
 	expects("SUREL-QUEUE 2\n", "bad magic");
 	expects("MZ\x90", "bad magic");
-	expects(HEAD RCPT CLEN(03) "abcE\n" "x", "content length does not match file size");
+	/* after the end marker: status records (queue_status.c); a last
+	 * one without its LF is a torn append, ignored */
+	expects(HEAD RCPT CLEN(03) "abcE\n" "x", NULL);
+	expects(HEAD RCPT CLEN(03) "abcE\n" "x\n", "bad status record");
 	expects(HEAD RCPT CLEN(04) "abcE\n", "queue file truncated");
-	expects(HEAD RCPT CLEN(02) "abcE\n",
-		"content length does not match file size");
+	expects(HEAD RCPT CLEN(02) "abcE\n", "missing end marker");
 	expects(HEAD RCPT CLEN(03) "abcX\n", "missing end marker");
 	expects(HEAD RCPT "C\t3\nabcE\n", "bad content length line");
 	expects(HEAD RCPT "C\t18446744073709551615\nabcE\n",
