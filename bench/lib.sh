@@ -420,7 +420,8 @@ ratio_row() {
 }
 
 # The machine, versions and commit, for the head of a report; $1 the
-# load average at the start.
+# load average at the start, $2 what surel is compared with (default:
+# Dovecot's version).
 machine_line() {
 	local rev dirty=""
 	echo "Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
@@ -429,7 +430,7 @@ machine_line() {
 		"load average at start $1."
 	rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')
 	[ -n "$(git -C "$SRC" status --porcelain 2>/dev/null)" ] && dirty=" plus uncommitted changes"
-	echo "Dovecot $(/usr/sbin/dovecot --version 2>/dev/null | cut -d' ' -f1) (Debian package);" \
+	echo "${2:-Dovecot $(/usr/sbin/dovecot --version 2>/dev/null | cut -d' ' -f1) (Debian package)};" \
 		"surel at commit $rev$dirty."
 }
 
