@@ -57,10 +57,19 @@ const struct conf_param conf_params[] = {
 	{ "default_destination_concurrency_limit", CONF_INT, "20",
 	  "The default number of parallel deliveries qmgr makes to one "
 	  "destination; the per-transport limits default to it." },
+	{ "default_destination_recipient_limit", CONF_INT, "50",
+	  "The default number of recipients of one message that qmgr hands "
+	  "to a delivery agent in one request for one destination; the "
+	  "per-transport limits default to it." },
 	{ "default_process_limit", CONF_INT, "100",
 	  "The default number of processes of one service that master runs "
 	  "at the same time, used where master.cf says \"-\" in the maxproc "
 	  "column." },
+	{ "default_transport", CONF_STR, "smtp",
+	  "How mail for domains that are not ours leaves when "
+	  "transport_maps has no entry for it: a transport(5) entry "
+	  "(smtp, smtp:[host]:port, error:text, retry:text, discard). A "
+	  "next hop given here wins over relayhost." },
 	{ "disable_plaintext_auth", CONF_BOOL, "yes",
 	  "When yes, a password is only accepted over TLS (STARTTLS, "
 	  "STLS, or implicit TLS). When no, a password is also accepted "
@@ -120,6 +129,11 @@ const struct conf_param conf_params[] = {
 	{ "imapd_tls_wrappermode", CONF_BOOL, "no",
 	  "When yes, imapd starts TLS at once when a client connects "
 	  "(IMAPS, port 993) instead of waiting for STARTTLS." },
+	{ "initial_destination_concurrency", CONF_INT, "5",
+	  "How many parallel deliveries qmgr starts with to a destination "
+	  "it has not served yet; each answered delivery adds one, up to "
+	  "the destination concurrency limit (slow start), and a "
+	  "destination that failed as a whole starts again at one." },
 	{ "ipc_timeout", CONF_TIME, "3600s",
 	  "The longest time a daemon waits for one read or write on an "
 	  "internal connection before it gives up on it." },
@@ -181,6 +195,10 @@ const struct conf_param conf_params[] = {
 	  "address without a prefix length is that host alone." },
 	{ "myorigin", CONF_STR, "$myhostname",
 	  "The domain that locally posted mail appears to come from." },
+	{ "parent_domain_matches_subdomains", CONF_LIST, "",
+	  "The tables in which a parent domain's bare name matches its "
+	  "subdomains (Postfix's compatibility list). When transport_maps "
+	  "is not listed, a subdomain is looked up as \".example.com\"." },
 	{ "pop3d_banner", CONF_STR, "$mail_name ready.",
 	  "The text after \"+OK\" in the POP3 greeting." },
 	{ "pop3d_timeout", CONF_TIME, "600s",
@@ -237,6 +255,14 @@ const struct conf_param conf_params[] = {
 	{ "smtp_data_xfer_timeout", CONF_TIME, "180s",
 	  "How long smtp waits for each write of the message content to "
 	  "make progress." },
+	{ "smtp_destination_concurrency_limit", CONF_INT,
+	  "$default_destination_concurrency_limit",
+	  "The most parallel deliveries qmgr makes to one smtp destination "
+	  "(one next hop: a domain, or relayhost)." },
+	{ "smtp_destination_recipient_limit", CONF_INT,
+	  "$default_destination_recipient_limit",
+	  "The most recipients of one message sent to one smtp destination "
+	  "in one SMTP transaction." },
 	{ "smtp_helo_timeout", CONF_TIME, "300s",
 	  "How long smtp waits for the server's greeting and for its reply "
 	  "to EHLO or HELO." },
@@ -364,6 +390,11 @@ const struct conf_param conf_params[] = {
 	{ "smtputf8_enable", CONF_BOOL, "yes",
 	  "When yes, smtpd announces SMTPUTF8 and accepts UTF-8 addresses "
 	  "from clients that ask for it." },
+	{ "transport_maps", CONF_STR, "",
+	  "Tables of where mail for a recipient, domain or parent domain "
+	  "goes, in transport(5) format: see surel-transport(5). Looked up "
+	  "for every recipient whose domain is not ours, before "
+	  "default_transport and relayhost." },
 	{ "virtual_alias_maps", CONF_LIST, "",
 	  "Lookup tables (type:name) that map an address to one or more "
 	  "other addresses; smtpd expands them when it accepts a recipient." },

@@ -20,7 +20,7 @@
 #include "qmgr.h"
 #include "service.h"
 #include "timeutil.h"
-#include "transport.h"
+#include "deliver_proto.h"
 
 #define QMGR_TICK_MS 1000
 #define QMGR_INCOMING_SCAN_MS 5000	/* the safety net for lost wakeups */
@@ -281,8 +281,8 @@ static void watch_status_pipe(void)
 static size_t fd_budget(void)
 {
 	struct rlimit rl;
-	size_t reserve = QMGR_FD_RESERVE + QMGR_TRANSPORTS * qmgr.concurrency +
-			 QMGR_CLIENTS_MAX;
+	size_t reserve = QMGR_FD_RESERVE + qmgr.pool_size[QMGR_LOCAL] +
+			 qmgr.pool_size[QMGR_SMTP] + QMGR_CLIENTS_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 16;
@@ -297,25 +297,25 @@ static size_t fd_budget(void)
 }
 
 /* Routing's tables, opened while the files can still be reached (before
- * a chroot). relayhost is checked here so that a typo stops qmgr at
- * start instead of deferring every remote recipient. */
+ * a chroot). relayhost and default_transport are checked here so that a
+ * typo stops qmgr at start instead of deferring every remote recipient. */
 static void qmgr_pre_jail(void)
 {
 	char **words = conf_list("virtual_mailbox_domains");
-	const char *relayhost = conf_str("relayhost"), *error;
-	struct transport_nexthop nexthop;
+	const char *error;
 
 	if (local_domains_open(words, &qmgr.domains, &error) < 0)
 		fatal("virtual_mailbox_domains: %s", error);
 	free(words);
-	if (*relayhost == '\0')
-		return;
-	if (transport_parse_nexthop(TRANSPORT_SMTP, relayhost, &nexthop,
-				    &error) < 0)
-		fatal("relayhost = %s: %s", relayhost, error);
-	if (nexthop.kind == TRANSPORT_HOST_NONE)
-		fatal("relayhost = %s: no host", relayhost);
-	qmgr.relayhost = xstrdup(relayhost);
+	qmgr_route_init();
+}
+
+/* A limit from main.cf within [1, max]. */
+static size_t conf_limit(const char *name, size_t max)
+{
+	uint64_t v = conf_int(name);
+
+	return v == 0 ? 1 : v > max ? max : (size_t)v;
 }
 
 static void qmgr_configure(void)
@@ -331,11 +331,20 @@ static void qmgr_configure(void)
 	qmgr.ipc_timeout_ms = conf_time("ipc_timeout") * 1000;
 	if (qmgr.ipc_timeout_ms == 0)
 		qmgr.ipc_timeout_ms = 1000;
-	qmgr.concurrency = conf_int("local_destination_concurrency_limit");
-	if (qmgr.concurrency == 0)
-		qmgr.concurrency = 1;
-	if (qmgr.concurrency > 1000)
-		qmgr.concurrency = 1000;
+	/* local is one destination: its limit is its pool. smtp's pool is
+	 * what master lets the service run (maxproc "-"), shared by all
+	 * destinations within their limits. */
+	qmgr.dest_limit[QMGR_LOCAL] =
+		conf_limit("local_destination_concurrency_limit", 1000);
+	qmgr.pool_size[QMGR_LOCAL] = qmgr.dest_limit[QMGR_LOCAL];
+	qmgr.rcpt_limit[QMGR_LOCAL] = 1;	/* version 1 */
+	qmgr.pool_size[QMGR_SMTP] = conf_limit("default_process_limit", 1000);
+	qmgr.dest_limit[QMGR_SMTP] =
+		conf_limit("smtp_destination_concurrency_limit", 1000);
+	qmgr.rcpt_limit[QMGR_SMTP] = conf_limit(
+		"smtp_destination_recipient_limit", DELIVER_RCPT_MAX);
+	qmgr.initial_window = conf_limit("initial_destination_concurrency",
+					 1000);
 	qmgr.active_limit = conf_int("qmgr_message_active_limit");
 	if (qmgr.active_limit == 0)
 		qmgr.active_limit = 1;
@@ -373,11 +382,12 @@ static void qmgr_loop(int fd)
 
 	qmgr_deliver_shutdown();
 	qmgr_message_free_all();
+	qmgr_dest_free_all();
 	while (clients != NULL)
 		client_free(clients);
 	event_loop_free(&qmgr.loop);
 	local_domains_free(&qmgr.domains);
-	free(qmgr.relayhost);
+	qmgr_route_deinit();
 }
 
 int main(int argc, char **argv)

@@ -31,6 +31,11 @@ enum qmgr_transport {
 					 * waits for the next attempt */
 };
 #define QMGR_PATH_MAX 64	/* "deferred/H/ID" and friends */
+#define QMGR_NEXTHOP_MAX 300	/* "[" host "]:" port */
+#define QMGR_REASON_MAX 600
+
+struct qmgr_dest;
+struct qmgr_job;
 
 /* A message in memory: one per file in active/. */
 struct qmgr_message {
@@ -40,17 +45,11 @@ struct qmgr_message {
 	off_t content_offset;
 	uint64_t content_size;
 	uint64_t active_us;	/* when it was activated (delays=a/b) */
-	/* per transport: the next recipient not yet dispatched */
-	size_t next_rcpt[QMGR_TRANSPORTS];
 	uint8_t *route;		/* per recipient: an enum qmgr_transport */
-	size_t *redo;		/* recipients to dispatch again */
-	size_t redo_count;
 	uint8_t *retried;	/* per recipient: 1 once re-dispatched */
-	size_t outstanding;	/* requests in flight */
+	struct qmgr_job *jobs;	/* its recipients waiting, per destination */
+	size_t outstanding;	/* recipients in flight */
 	size_t deferred;	/* recipients that stay pending this time */
-	/* the round-robin rings, one per transport */
-	struct qmgr_message *ready_next[QMGR_TRANSPORTS];
-	bool in_ready[QMGR_TRANSPORTS];
 	struct qmgr_message *all_prev, *all_next;	/* every message */
 };
 
@@ -60,15 +59,15 @@ struct qmgr_state {
 	uint64_t min_backoff_s, max_backoff_s, max_lifetime_s, run_delay_s;
 	uint64_t ipc_timeout_ms;
 	size_t active_limit;
-	size_t concurrency;		/* connections per agent, at most */
+	size_t pool_size[QMGR_TRANSPORTS];	/* agent connections */
+	size_t dest_limit[QMGR_TRANSPORTS];	/* per destination */
+	size_t rcpt_limit[QMGR_TRANSPORTS];	/* per request */
+	size_t initial_window;		/* initial_destination_concurrency */
 	struct local_domains *domains;	/* virtual_mailbox_domains */
-	char *relayhost;		/* the smtp next hop, or NULL */
 
 	size_t active_count;		/* messages in memory */
 	struct qmgr_message *all_head;
-	struct qmgr_message *ready_head[QMGR_TRANSPORTS];
-	struct qmgr_message *ready_tail[QMGR_TRANSPORTS];
-	size_t outstanding;		/* requests in flight, all messages */
+	size_t outstanding;		/* recipients in flight, all messages */
 	bool incoming_rescan;		/* files left in incoming/ */
 	bool deferred_rescan;		/* a deferred scan was cut short */
 	bool active_orphans;		/* a file was left in active/ */
@@ -86,24 +85,24 @@ void qmgr_message_wakeup(const char *id);
 int qmgr_message_activate(const char *src_path, const char *id,
 			  bool check_mode);
 bool qmgr_message_room(void);
-/* The next recipient for transport t to dispatch for msg: false if none
- * is left now. */
-bool qmgr_message_next_rcpt(struct qmgr_message *msg, enum qmgr_transport t,
-			    size_t *index_r);
-/* Results of a dispatched recipient. */
-void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced);
-void qmgr_message_defer(struct qmgr_message *msg, size_t index,
-			const char *dsn, const char *reason);
-/* The delivery agent connection died with index in flight: dispatched
- * again once, then deferred like a temporary failure. */
-void qmgr_message_lost(struct qmgr_message *msg, size_t index,
-		       const char *reason);
-/* Takes the head of t's ready ring off it, or NULL: the caller puts it
- * back at the tail (round-robin) with qmgr_message_ready_add. */
-struct qmgr_message *qmgr_message_ready_next(enum qmgr_transport t);
-/* Puts msg on the ring of each transport it has recipients waiting for
- * (and is not on yet). */
-void qmgr_message_ready_add(struct qmgr_message *msg);
+/* The result of a dispatched recipient, from its agent's answer or from
+ * qmgr itself. logged: the agent has logged the status line already;
+ * otherwise qmgr logs it (relay=the route's transport). */
+struct deliver_answer;
+void qmgr_message_result(struct qmgr_message *msg, size_t index,
+			 const struct deliver_answer *ans, bool logged);
+/* The same for a recipient that was waiting, not in flight (a dead
+ * destination, qmgr's own routing answers). Does not finish msg: the
+ * caller calls qmgr_message_check after its last such result. */
+void qmgr_message_result_waiting(struct qmgr_message *msg, size_t index,
+				 const struct deliver_answer *ans);
+/* Removes or defers msg when nothing of it is waiting or in flight (msg
+ * may be freed). */
+void qmgr_message_check(struct qmgr_message *msg);
+/* The delivery agent connection died with index in flight: queued for
+ * dest again once, then deferred like a temporary failure. */
+void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,
+		       size_t index, const char *reason);
 /* At exit: forgets every message (the files stay where they are). */
 void qmgr_message_free_all(void);
 
@@ -117,6 +116,63 @@ void qmgr_scan_drain(void);
 void qmgr_scan_queue_id(const char *id);
 bool qmgr_scan_have_queued(void);
 
+/* qmgr_route.c: where each recipient goes. */
+struct qmgr_route {
+	enum qmgr_transport transport;	/* QMGR_UNROUTED: answered now */
+	char nexthop[QMGR_NEXTHOP_MAX];	/* smtp: transport(5) next hop */
+	/* QMGR_UNROUTED: the answer (error:, retry:, discard:, a failed
+	 * look-up); reason points into the route. */
+	int status;			/* an enum deliver_status */
+	char dsn[16];
+	char reason[QMGR_REASON_MAX];
+};
+/* Opens transport_maps and checks relayhost and default_transport (before
+ * a chroot). Exits on a configuration error. */
+void qmgr_route_init(void);
+void qmgr_route_deinit(void);
+void qmgr_route_rcpt(const char *address, struct qmgr_route *route_r);
+
+/* qmgr_dest.c: destinations (transport + next hop), each with its queue of
+ * jobs (a message's recipients for it), concurrency window and dead-until
+ * time; served round-robin per transport. */
+struct qmgr_dest *qmgr_dest_get(enum qmgr_transport t, const char *nexthop);
+const char *qmgr_dest_nexthop(const struct qmgr_dest *dest);
+/* Queues recipient index of msg for dest (a dead destination defers it at
+ * the next kick, without a connection attempt). */
+void qmgr_dest_add(struct qmgr_dest *dest, struct qmgr_message *msg,
+		   size_t index);
+/* Forgets msg's jobs (it is being freed). */
+void qmgr_dest_forget(struct qmgr_message *msg);
+bool qmgr_dest_msg_waiting(const struct qmgr_message *msg);
+/* The next destination of transport t that may take a request now,
+ * round-robin; NULL when none. Defers the recipients of dead ones it
+ * passes. */
+struct qmgr_dest *qmgr_dest_next(enum qmgr_transport t);
+/* Whether some destination of t may take a request now (without the
+ * rotation or the deferrals of qmgr_dest_next). */
+bool qmgr_dest_ready(enum qmgr_transport t);
+/* Whether dest may take a request now. */
+bool qmgr_dest_can_take(struct qmgr_dest *dest);
+/* Takes the next request for dest (one that may take one): up to max
+ * recipients of its next message into rcpts; counts it in flight. */
+struct qmgr_message *qmgr_dest_take(struct qmgr_dest *dest, size_t max,
+				    size_t *rcpts, size_t *count_r);
+/* What an answered request says about its destination. */
+enum qmgr_feedback {
+	QMGR_FEEDBACK_OK,	/* it answered: the window may grow */
+	QMGR_FEEDBACK_DEFERRED,	/* every recipient deferred: shrink */
+	QMGR_FEEDBACK_DEAD,	/* site=dead: back the destination off */
+	QMGR_FEEDBACK_NONE,	/* no answer (the agent connection broke) */
+};
+/* The request to dest is over. With DEAD, every waiting recipient is
+ * deferred now with dsn and reason. */
+void qmgr_dest_done(struct qmgr_dest *dest, enum qmgr_feedback fb,
+		    const char *dsn, const char *reason);
+/* Once a second: frees destinations nothing waits for (a dead one is kept
+ * until it revives, so that new mail for it is deferred at once). */
+void qmgr_dest_tick(void);
+void qmgr_dest_free_all(void);
+
 /* qmgr_deliver.c */
 void qmgr_deliver_init(void);
 /* Starts requests on ready connections (greeted by the agent's hello)
@@ -126,22 +182,26 @@ void qmgr_deliver_kick(void);
  * for a while, connect retries. */
 void qmgr_deliver_tick(void);
 void qmgr_deliver_shutdown(void);
+/* dest is being freed: no connection may remember it. */
+void qmgr_deliver_dest_gone(const struct qmgr_dest *dest);
 
 /* qmgr_request.c: the protocol of t's agent (local: version 1, one
- * recipient; smtp: version 2, one recipient per request for now). */
-struct deliver_answer;
+ * recipient; smtp: version 2, a message's recipients for one next hop). */
 struct ipc_msg;
 struct buf;
 const char *qmgr_request_socket(enum qmgr_transport t);
 /* 0 if imsg is the hello of t's agent, else -1 with *error_r. */
 int qmgr_request_hello(enum qmgr_transport t, const struct ipc_msg *imsg,
 		       const char **error_r);
-/* Appends the request for recipient index of msg to out. */
+/* Appends the request for recipients rcpts[0..count) of msg, for
+ * nexthop, to out. */
 void qmgr_request_encode(enum qmgr_transport t,
-			 const struct qmgr_message *msg, size_t index,
-			 struct buf *out);
-/* Decodes the answer to that request into *ans_r (strings in imsg). */
+			 const struct qmgr_message *msg, const size_t *rcpts,
+			 size_t count, const char *nexthop, struct buf *out);
+/* Decodes the answer to that request into ans_r[0..count) (strings in
+ * imsg) and *site_dead_r. */
 int qmgr_request_answer(enum qmgr_transport t, const struct ipc_msg *imsg,
-			struct deliver_answer *ans_r, const char **error_r);
+			size_t count, struct deliver_answer *ans_r,
+			bool *site_dead_r, const char **error_r);
 
 #endif

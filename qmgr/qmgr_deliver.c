@@ -1,8 +1,9 @@
 /* qmgr_deliver: a pool of persistent connections per delivery agent
- * (private/local, private/smtp: qmgr_request.c says what each speaks),
- * each with the same limits. Each connection carries one deliver_proto
- * request at a time; recipients are taken round-robin from the messages
- * on the ring of the pool's transport. A connection is opened when work waits and no ready
+ * (private/local, private/smtp: qmgr_request.c says what each speaks).
+ * Each connection carries one deliver_proto request at a time: a
+ * message's recipients for one destination, taken as qmgr_dest.c
+ * decides (round-robin over destinations within their concurrency
+ * windows). A connection is opened when work waits and no ready
  * connection is free, is usable only once the agent's hello says a
  * process accepted it (the agent may have fewer processes than we have
  * connections: the rest wait unaccepted in its listen backlog, holding no
@@ -28,8 +29,12 @@
 
 #define QMGR_CONNECT_BACKOFF_MS 1000
 #define QMGR_ANSWER_LINE_MAX 4200	/* a reason of a few KiB */
-#define QMGR_ANSWER_ATTRS 8
-#define QMGR_REQUEST_MAX (4 * QUEUE_LINE_MAX)
+/* An answer's attributes: site and a few per recipient (room for
+ * optional ones an agent may add). */
+#define QMGR_ANSWER_ATTRS(rcpts) (4 + 8 * (rcpts))
+/* A request: the message's lines and three per recipient, each at most a
+ * queue file line (the buffer grows as needed up to this). */
+#define QMGR_REQUEST_MAX(rcpts) ((16 + 3 * (rcpts)) * QUEUE_LINE_MAX)
 /* Connections opened but not yet greeted, at most: like Postfix's qmgr,
  * a few at a time, so that a burst does not fill the agent's backlog with
  * connections no process will take soon. Each hello opens the next while
@@ -66,7 +71,11 @@ struct qmgr_conn {
 	struct buf out;
 	size_t out_off;
 	struct qmgr_message *msg;	/* the request in flight */
-	size_t rcpt;
+	struct qmgr_dest *dest;		/* its destination */
+	size_t *rcpts;			/* its recipients */
+	size_t count;
+	struct qmgr_dest *last_dest;	/* served last: the agent may hold
+					 * a connection to it */
 	uint64_t deadline_ms;	/* for the hello, or for the answer */
 	uint64_t idle_since_ms;	/* idle: since when; pending: opened when */
 };
@@ -75,7 +84,8 @@ struct qmgr_conn {
 struct qmgr_pool {
 	enum qmgr_transport transport;
 	const char *socket;		/* relative to queue_directory */
-	struct qmgr_conn *conns;	/* qmgr.concurrency of them */
+	struct qmgr_conn *conns;	/* size of them */
+	size_t size;
 	size_t counts[CONN_STATES];	/* connections in each state */
 	uint64_t connect_after_ms;	/* back-off after a failed connect */
 	bool connect_warned;
@@ -100,7 +110,7 @@ static size_t conns_pending(const struct qmgr_pool *p)
 
 static bool pool_has_work(const struct qmgr_pool *p)
 {
-	return qmgr.ready_head[p->transport] != NULL;
+	return qmgr_dest_ready(p->transport);
 }
 
 void qmgr_deliver_init(void)
@@ -109,13 +119,17 @@ void qmgr_deliver_init(void)
 		struct qmgr_pool *p = &pools[t];
 		p->transport = (enum qmgr_transport)t;
 		p->socket = qmgr_request_socket(p->transport);
-		p->conns = xcalloc(qmgr.concurrency, sizeof(*p->conns));
-		for (size_t i = 0; i < qmgr.concurrency; i++) {
+		p->size = qmgr.pool_size[t];
+		p->conns = xcalloc(p->size, sizeof(*p->conns));
+		for (size_t i = 0; i < p->size; i++) {
 			p->conns[i].pool = p;
 			p->conns[i].fd = -1;
-			buf_init(&p->conns[i].out, QMGR_REQUEST_MAX);
+			p->conns[i].rcpts = xcalloc(qmgr.rcpt_limit[t],
+						    sizeof(size_t));
+			buf_init(&p->conns[i].out,
+				 QMGR_REQUEST_MAX(qmgr.rcpt_limit[t]));
 		}
-		p->counts[CONN_CLOSED] = qmgr.concurrency;
+		p->counts[CONN_CLOSED] = p->size;
 	}
 	hello_timeout_ms = qmgr.ipc_timeout_ms < QMGR_HELLO_TIMEOUT_MS ?
 				   qmgr.ipc_timeout_ms : QMGR_HELLO_TIMEOUT_MS;
@@ -135,31 +149,34 @@ static void conn_close(struct qmgr_conn *c)
 	c->out_off = 0;
 }
 
-/* Takes the request in flight off c; the caller reports its fate. */
-static struct qmgr_message *conn_take(struct qmgr_conn *c, size_t *rcpt_r)
-{
-	struct qmgr_message *msg = c->msg;
-
-	*rcpt_r = c->rcpt;
-	c->msg = NULL;
-	return msg;
-}
-
-/* The connection broke: a request in flight is dispatched again once
- * (qmgr_message_lost), unless timed_out (the agent hangs on it). */
+/* The connection broke: a request in flight is queued again once
+ * (qmgr_message_lost), unless timed_out (the agent hangs on it). The
+ * recipients are copied first: their results may free the message and
+ * start new requests. */
 static void conn_fail(struct qmgr_conn *c, const char *reason, bool timed_out)
 {
 	bool busy = c->state == CONN_BUSY && c->msg != NULL;
-	size_t rcpt;
+	struct qmgr_message *msg = c->msg;
+	struct qmgr_dest *dest = c->dest;
+	size_t count = c->count, rcpts[count > 0 ? count : 1];
+	struct deliver_answer ans = {
+		.status = DELIVER_TEMPFAIL, .dsn = "4.4.2", .reason = reason,
+	};
 
+	memcpy(rcpts, c->rcpts, count * sizeof(*rcpts));
 	conn_close(c);
+	c->msg = NULL;
+	c->dest = c->last_dest = NULL;
+	c->count = 0;
 	if (!busy)
 		return;
-	struct qmgr_message *msg = conn_take(c, &rcpt);
-	if (timed_out)
-		qmgr_message_defer(msg, rcpt, "4.4.2", reason);
-	else
-		qmgr_message_lost(msg, rcpt, reason);
+	qmgr_dest_done(dest, QMGR_FEEDBACK_NONE, NULL, NULL);
+	for (size_t i = 0; i < count; i++) {
+		if (timed_out)
+			qmgr_message_result(msg, rcpts[i], &ans, false);
+		else
+			qmgr_message_lost(msg, dest, rcpts[i], reason);
+	}
 }
 
 static void conn_event(int fd, unsigned events, void *ctx);
@@ -201,7 +218,8 @@ static void conn_connect(struct qmgr_conn *c)
 		conn_close(c);
 		return;
 	}
-	c->reader = ipc_reader_new(QMGR_ANSWER_LINE_MAX, QMGR_ANSWER_ATTRS);
+	c->reader = ipc_reader_new(QMGR_ANSWER_LINE_MAX,
+			QMGR_ANSWER_ATTRS(qmgr.rcpt_limit[c->pool->transport]));
 	conn_set_state(c, ret == 0 ? CONN_HELLO : CONN_CONNECTING);
 	c->idle_since_ms = time_mono_ms();
 	c->deadline_ms = c->idle_since_ms + hello_timeout_ms;
@@ -234,26 +252,21 @@ static void conn_send(struct qmgr_conn *c)
 		conn_fail(c, "event error", false);
 }
 
-/* Sends the next recipient of the next message on the ring of c's
- * transport, on idle c. */
-static void conn_dispatch(struct qmgr_conn *c)
+/* Sends the next request for dest on idle c. */
+static void conn_dispatch(struct qmgr_conn *c, struct qmgr_dest *dest)
 {
 	enum qmgr_transport t = c->pool->transport;
-	struct qmgr_message *msg = qmgr_message_ready_next(t);
-	size_t index;
+	struct qmgr_message *msg = qmgr_dest_take(dest, qmgr.rcpt_limit[t],
+						  c->rcpts, &c->count);
 
-	if (msg == NULL)
-		return;
-	if (!qmgr_message_next_rcpt(msg, t, &index))
-		panic("%s: in the ready ring without work", msg->id);
-	qmgr_message_ready_add(msg);	/* to the tail: round-robin */
-	msg->outstanding++;
-	qmgr.outstanding++;
+	msg->outstanding += c->count;
+	qmgr.outstanding += c->count;
 	c->msg = msg;
-	c->rcpt = index;
+	c->dest = c->last_dest = dest;
 	conn_set_state(c, CONN_BUSY);
 	c->deadline_ms = time_mono_ms() + qmgr.ipc_timeout_ms;
-	qmgr_request_encode(t, msg, index, &c->out);
+	qmgr_request_encode(t, msg, c->rcpts, c->count,
+			    qmgr_dest_nexthop(dest), &c->out);
 	conn_send(c);
 }
 
@@ -276,31 +289,44 @@ static void conn_protocol_error(struct qmgr_conn *c, const char *what,
 	conn_fail(c, "bad answer from delivery agent", true);
 }
 
+/* What the answers say about the destination: it is dead (the agent
+ * says so), it took nothing (every recipient deferred), or it works. */
+static enum qmgr_feedback answer_feedback(const struct deliver_answer *ans,
+					  size_t count, bool site_dead)
+{
+	if (site_dead)
+		return QMGR_FEEDBACK_DEAD;
+	for (size_t i = 0; i < count; i++)
+		if (ans[i].status != DELIVER_TEMPFAIL)
+			return QMGR_FEEDBACK_OK;
+	return QMGR_FEEDBACK_DEFERRED;
+}
+
 static void conn_answer(struct qmgr_conn *c, struct ipc_msg *imsg)
 {
-	struct deliver_answer ans;
+	struct deliver_answer ans[c->count];
+	struct qmgr_message *msg = c->msg;
+	size_t count = c->count, rcpts[count];
 	const char *error;
-	size_t rcpt;
+	bool site_dead;
 
-	if (qmgr_request_answer(c->pool->transport, imsg, &ans, &error) < 0) {
+	if (qmgr_request_answer(c->pool->transport, imsg, count, ans,
+				&site_dead, &error) < 0) {
 		conn_protocol_error(c, "bad answer", error);
 		return;
 	}
-	struct qmgr_message *msg = conn_take(c, &rcpt);
+	memcpy(rcpts, c->rcpts, count * sizeof(*rcpts));
+	c->msg = NULL;
+	c->count = 0;
 	conn_set_state(c, CONN_IDLE);
 	c->idle_since_ms = time_mono_ms();
-	switch (ans.status) {
-	case DELIVER_OK:
-		qmgr_message_done(msg, rcpt, false);
-		break;
-	case DELIVER_PERMFAIL:
-		qmgr_message_done(msg, rcpt, true);
-		break;
-	case DELIVER_TEMPFAIL:
-		/* the agent logged the deferred line */
-		qmgr_message_defer(msg, rcpt, ans.dsn, NULL);
-		break;
-	}
+	/* The destination first: when it is dead, what waits for it is
+	 * deferred with the same reason. */
+	qmgr_dest_done(c->dest, answer_feedback(ans, count, site_dead),
+		       ans[0].dsn, ans[0].reason);
+	c->dest = NULL;
+	for (size_t i = 0; i < count; i++)
+		qmgr_message_result(msg, rcpts[i], &ans[i], true);
 }
 
 /* A process of the agent took the connection: from now on it is ready
@@ -401,7 +427,7 @@ static void conns_open(struct qmgr_pool *p)
 	    conns_pending(p) >= QMGR_PENDING_MAX ||
 	    time_mono_ms() < p->connect_after_ms)
 		return;
-	for (size_t i = 0; i < qmgr.concurrency &&
+	for (size_t i = 0; i < p->size &&
 			   conns_pending(p) < QMGR_PENDING_MAX &&
 			   time_mono_ms() >= p->connect_after_ms;
 	     i++)
@@ -409,15 +435,38 @@ static void conns_open(struct qmgr_pool *p)
 			conn_connect(&p->conns[i]);
 }
 
+/* The idle connection to send a request for dest on: the one that
+ * served dest last (its agent process may still hold an SMTP connection
+ * to it), else one whose last destination has nothing to send now, else
+ * any; lowest index first, so that under a light load the same few
+ * connections are reused and the others go idle and are closed. */
+static struct qmgr_conn *pool_pick(struct qmgr_pool *p, struct qmgr_dest *dest)
+{
+	struct qmgr_conn *free_one = NULL, *any = NULL;
+
+	for (size_t i = 0; i < p->size; i++) {
+		struct qmgr_conn *c = &p->conns[i];
+		if (c->state != CONN_IDLE)
+			continue;
+		if (c->last_dest == dest)
+			return c;
+		if (free_one == NULL && (c->last_dest == NULL ||
+					 !qmgr_dest_can_take(c->last_dest)))
+			free_one = c;
+		if (any == NULL)
+			any = c;
+	}
+	return free_one != NULL ? free_one : any;
+}
+
 static void pool_kick(struct qmgr_pool *p)
 {
-	/* Lowest index first: under a light load the same few connections
-	 * are reused and the others go idle and are closed. */
-	for (size_t i = 0; i < qmgr.concurrency && pool_has_work(p) &&
-			   p->counts[CONN_IDLE] > 0;
-	     i++) {
-		if (p->conns[i].state == CONN_IDLE)
-			conn_dispatch(&p->conns[i]);
+	/* Each turn sends a request on an idle connection, or stops. */
+	while (p->counts[CONN_IDLE] > 0) {
+		struct qmgr_dest *dest = qmgr_dest_next(p->transport);
+		if (dest == NULL)
+			break;
+		conn_dispatch(pool_pick(p, dest), dest);
 	}
 	if (pool_has_work(p))
 		conns_open(p);
@@ -484,8 +533,9 @@ void qmgr_deliver_tick(void)
 	uint64_t now = time_mono_ms();
 
 	for (int t = 0; t < QMGR_TRANSPORTS; t++)
-		for (size_t i = 0; i < qmgr.concurrency; i++)
+		for (size_t i = 0; i < pools[t].size; i++)
 			conn_tick(&pools[t].conns[i], now);
+	qmgr_dest_tick();
 	qmgr_deliver_kick();
 }
 
@@ -493,10 +543,20 @@ void qmgr_deliver_shutdown(void)
 {
 	for (int t = 0; t < QMGR_TRANSPORTS; t++) {
 		struct qmgr_pool *p = &pools[t];
-		for (size_t i = 0; i < qmgr.concurrency; i++) {
+		for (size_t i = 0; i < p->size; i++) {
 			conn_close(&p->conns[i]);
 			buf_deinit(&p->conns[i].out);
+			free(p->conns[i].rcpts);
 		}
 		xfree(&p->conns);
+		p->size = 0;
 	}
+}
+
+void qmgr_deliver_dest_gone(const struct qmgr_dest *dest)
+{
+	for (int t = 0; t < QMGR_TRANSPORTS; t++)
+		for (size_t i = 0; i < pools[t].size; i++)
+			if (pools[t].conns[i].last_dest == dest)
+				pools[t].conns[i].last_dest = NULL;
 }

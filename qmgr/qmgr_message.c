@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "addr.h"
-#include "local_domains.h"
+#include "deliver_proto.h"
 #include "log.h"
 #include "mem.h"
 #include "qmgr.h"
@@ -58,8 +58,8 @@ static void msg_free(struct qmgr_message **msgp)
 		msg->all_next->all_prev = msg->all_prev;
 	if (msg->fd >= 0)
 		close(msg->fd);
+	qmgr_dest_forget(msg);
 	queue_envelope_free(&msg->env);
-	free(msg->redo);
 	free(msg->retried);
 	free(msg->route);
 	xfree(msgp);
@@ -72,21 +72,11 @@ void qmgr_message_free_all(void)
 		struct qmgr_message *msg = qmgr.all_head;
 		msg_free(&msg);
 	}
-	for (int t = 0; t < QMGR_TRANSPORTS; t++)
-		qmgr.ready_head[t] = qmgr.ready_tail[t] = NULL;
-}
-
-static bool msg_in_ready(const struct qmgr_message *msg)
-{
-	for (int t = 0; t < QMGR_TRANSPORTS; t++)
-		if (msg->in_ready[t])
-			return true;
-	return false;
 }
 
 static void msg_close(struct qmgr_message **msgp)
 {
-	ASSERT((*msgp)->outstanding == 0 && !msg_in_ready(*msgp));
+	ASSERT((*msgp)->outstanding == 0 && !qmgr_dest_msg_waiting(*msgp));
 	msg_free(msgp);
 	/* Room again: what waits is activated from the loop, not from deep
 	 * inside this call chain. */
@@ -160,54 +150,14 @@ static void msg_defer(struct qmgr_message **msgp)
 	msg_close(msgp);
 }
 
-/* The redo slot holding a recipient for transport t, or -1. */
-static ssize_t redo_find(const struct qmgr_message *msg,
-			 enum qmgr_transport t)
-{
-	for (size_t i = 0; i < msg->redo_count; i++)
-		if (msg->route[msg->redo[i]] == t)
-			return (ssize_t)i;
-	return -1;
-}
-
-/* Skips recipients done or for another transport. */
-static void cursor_skip(struct qmgr_message *msg, enum qmgr_transport t)
-{
-	size_t *next = &msg->next_rcpt[t];
-
-	while (*next < msg->env.rcpt_count &&
-	       (msg->env.rcpts[*next].done || msg->route[*next] != t))
-		(*next)++;
-}
-
-/* True if a recipient for t waits to be dispatched (does not take it). */
-static bool msg_has_work_for(struct qmgr_message *msg, enum qmgr_transport t)
-{
-	if (redo_find(msg, t) >= 0)
-		return true;
-	cursor_skip(msg, t);
-	return msg->next_rcpt[t] < msg->env.rcpt_count;
-}
-
-static bool msg_has_work(struct qmgr_message *msg)
-{
-	for (int t = 0; t < QMGR_TRANSPORTS; t++)
-		if (msg_has_work_for(msg, (enum qmgr_transport)t))
-			return true;
-	return false;
-}
-
 /* Called whenever a recipient's fate is known. */
 static void msg_check_finished(struct qmgr_message **msgp)
 {
 	struct qmgr_message *msg = *msgp;
 
-	if (msg->outstanding > 0 || msg_in_ready(msg) || qmgr.stopping)
+	if (msg->outstanding > 0 || qmgr_dest_msg_waiting(msg) ||
+	    qmgr.stopping)
 		return;
-	if (msg_has_work(msg)) {
-		qmgr_message_ready_add(msg);
-		return;
-	}
 	if (msg->deferred == 0)
 		msg_remove(msgp);
 	else
@@ -256,34 +206,33 @@ static void log_active(const struct qmgr_message *msg)
 		 msg->env.rcpt_count);
 }
 
-static void log_deferred(const struct qmgr_message *msg, size_t index,
-			 const char *dsn, const char *reason);
 
-/* Our domains (virtual_mailbox_domains, as smtpd judged them) go to
- * local, every other to smtp. A recipient whose domain cannot be looked
- * up now waits for the next attempt. */
+static void result_record(struct qmgr_message *msg, size_t index,
+			  const struct deliver_answer *ans, bool logged);
+
+/* Each pending recipient to its destination's queue, or answered now
+ * (error:, retry:, discard:, a look-up that failed). Called once msg is
+ * complete: an answer may finish it. */
 static void msg_route(struct qmgr_message *msg)
 {
+	struct qmgr_route r;
+
 	msg->route = xcalloc(msg->env.rcpt_count, 1);
 	for (size_t i = 0; i < msg->env.rcpt_count; i++) {
-		const struct queue_rcpt *rcpt = &msg->env.rcpts[i];
-		const char *domain = addr_domain(rcpt->address), *error;
-		int ret = 1;
-
-		if (rcpt->done)
+		if (msg->env.rcpts[i].done)
 			continue;
-		/* Unqualified: local says what is wrong with it. */
-		if (*domain != '\0')
-			ret = local_domains_match(qmgr.domains, domain, &error);
-		msg->route[i] = ret > 0 ? QMGR_LOCAL : ret == 0 ? QMGR_SMTP :
-					  QMGR_UNROUTED;
-		if (ret < 0) {
-			char why[QMGR_ADDR_LOG];
-			snprintf(why, sizeof(why), "virtual_mailbox_domains "
-				 "lookup of %s: %s", domain, error);
-			log_deferred(msg, i, "4.3.0", why);
-			msg->deferred++;
+		qmgr_route_rcpt(msg->env.rcpts[i].address, &r);
+		msg->route[i] = (uint8_t)r.transport;
+		if (r.transport != QMGR_UNROUTED) {
+			qmgr_dest_add(qmgr_dest_get(r.transport, r.nexthop),
+				      msg, i);
+			continue;
 		}
+		struct deliver_answer ans = {
+			.status = (enum deliver_status)r.status, .dsn = r.dsn,
+			.reason = r.reason,
+		};
+		result_record(msg, i, &ans, false);
 	}
 }
 
@@ -314,7 +263,6 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	}
 	memcpy(msg->id, id, strlen(id) + 1);
 	msg->fd = fd;
-	msg_route(msg);
 	msg->active_us = time_wall_us();
 	msg->all_next = qmgr.all_head;
 	if (qmgr.all_head != NULL)
@@ -322,8 +270,8 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	qmgr.all_head = msg;
 	qmgr.active_count++;
 	log_active(msg);
-	qmgr_message_ready_add(msg);
-	msg_check_finished(&msg);	/* recovered with nothing pending */
+	msg_route(msg);
+	msg_check_finished(&msg);	/* nothing pending, or all answered */
 	return 1;
 }
 
@@ -346,55 +294,6 @@ void qmgr_message_wakeup(const char *id)
 		qmgr_deliver_kick();
 }
 
-/* ---- the ready ring ---- */
-
-void qmgr_message_ready_add(struct qmgr_message *msg)
-{
-	for (int i = 0; i < QMGR_TRANSPORTS; i++) {
-		enum qmgr_transport t = (enum qmgr_transport)i;
-		if (msg->in_ready[t] || !msg_has_work_for(msg, t))
-			continue;
-		msg->in_ready[t] = true;
-		msg->ready_next[t] = NULL;
-		if (qmgr.ready_tail[t] != NULL)
-			qmgr.ready_tail[t]->ready_next[t] = msg;
-		else
-			qmgr.ready_head[t] = msg;
-		qmgr.ready_tail[t] = msg;
-	}
-}
-
-struct qmgr_message *qmgr_message_ready_next(enum qmgr_transport t)
-{
-	struct qmgr_message *msg = qmgr.ready_head[t];
-
-	if (msg == NULL)
-		return NULL;
-	qmgr.ready_head[t] = msg->ready_next[t];
-	if (qmgr.ready_head[t] == NULL)
-		qmgr.ready_tail[t] = NULL;
-	msg->in_ready[t] = false;
-	msg->ready_next[t] = NULL;
-	return msg;
-}
-
-bool qmgr_message_next_rcpt(struct qmgr_message *msg, enum qmgr_transport t,
-			    size_t *index_r)
-{
-	ssize_t slot = redo_find(msg, t);
-
-	if (slot >= 0) {
-		*index_r = msg->redo[slot];
-		msg->redo[slot] = msg->redo[--msg->redo_count];
-		return true;
-	}
-	cursor_skip(msg, t);
-	if (msg->next_rcpt[t] == msg->env.rcpt_count)
-		return false;
-	*index_r = msg->next_rcpt[t]++;
-	return true;
-}
-
 /* ---- results ---- */
 
 static void outstanding_dec(struct qmgr_message *msg)
@@ -407,34 +306,17 @@ static void outstanding_dec(struct qmgr_message *msg)
 		event_loop_stop(qmgr.loop);
 }
 
-void qmgr_message_done(struct qmgr_message *msg, size_t index, bool bounced)
-{
-	struct queue_rcpt *rcpt = &msg->env.rcpts[index];
-
-	/* No fsync here: the mark is synced before the file leaves active/
-	 * (msg_defer), and a removed file needs none. A crash before that
-	 * may deliver this recipient again, never lose it. */
-	if (queue_file_mark_done(msg->fd, rcpt) < 0) {
-		log_error("%s: cannot mark recipient done: %s", msg->id,
-			  strerror(errno));
-		rcpt->done = true;
-	}
-	if (bounced) {
-		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
-		 * the sender; local has logged status=bounced. */
-	}
-	outstanding_dec(msg);
-	msg_check_finished(&msg);
-}
-
-static const char *const relay_name[] = {
-	[QMGR_LOCAL] = "local",
-	[QMGR_SMTP] = "smtp",
-	[QMGR_UNROUTED] = "none",
+static const char *const status_name[] = {
+	[DELIVER_OK] = "sent",
+	[DELIVER_TEMPFAIL] = "deferred",
+	[DELIVER_PERMFAIL] = "bounced",
 };
 
-static void log_deferred(const struct qmgr_message *msg, size_t index,
-			 const char *dsn, const char *reason)
+/* The status line for a result qmgr decided itself (the agents log
+ * theirs), in the agents' format; relay=none as in Postfix: no agent
+ * reached a server for it. */
+static void log_status(const struct qmgr_message *msg, size_t index,
+		       const struct deliver_answer *ans)
 {
 	const struct queue_rcpt *rcpt = &msg->env.rcpts[index];
 	char to[QMGR_ADDR_LOG], orig[QMGR_ADDR_LOG + 16], why[QMGR_ADDR_LOG];
@@ -448,29 +330,73 @@ static void log_deferred(const struct qmgr_message *msg, size_t index,
 		escape(esc, rcpt->orig_rcpt);
 		snprintf(orig, sizeof(orig), ", orig_to=<%s>", esc);
 	}
-	escape(why, reason);
+	escape(why, ans->reason != NULL ? ans->reason : "");
 	fmt_delay(delay, sizeof(delay), now > arrival ? now - arrival : 0);
 	fmt_delay(a, sizeof(a),
 		  msg->active_us > arrival ? msg->active_us - arrival : 0);
 	fmt_delay(b, sizeof(b),
 		  now > msg->active_us ? now - msg->active_us : 0);
-	log_info("%s: to=<%s>%s, relay=%s, delay=%s, delays=%s/%s/0/0, "
-		 "dsn=%s, status=deferred (%s)", msg->id, to, orig,
-		 relay_name[msg->route[index]], delay, a, b, dsn, why);
+	log_info("%s: to=<%s>%s, relay=none, delay=%s, delays=%s/%s/0/0, "
+		 "dsn=%s, status=%s (%s)", msg->id, to, orig, delay, a, b,
+		 ans->dsn, status_name[ans->status], why);
 }
 
-void qmgr_message_defer(struct qmgr_message *msg, size_t index,
-			const char *dsn, const char *reason)
+/* No fsync here: the mark is synced before the file leaves active/
+ * (msg_defer), and a removed file needs none. A crash before that may
+ * deliver this recipient again, never lose it. */
+static void rcpt_mark_done(struct qmgr_message *msg, size_t index)
 {
-	if (reason != NULL)
-		log_deferred(msg, index, dsn, reason);
-	msg->deferred++;
+	struct queue_rcpt *rcpt = &msg->env.rcpts[index];
+
+	if (queue_file_mark_done(msg->fd, rcpt) < 0) {
+		log_error("%s: cannot mark recipient done: %s", msg->id,
+			  strerror(errno));
+		rcpt->done = true;
+	}
+}
+
+/* Records one recipient's result: the done mark, or one more deferred. */
+static void result_record(struct qmgr_message *msg, size_t index,
+			  const struct deliver_answer *ans, bool logged)
+{
+	if (!logged)
+		log_status(msg, index, ans);
+	switch (ans->status) {
+	case DELIVER_OK:
+		rcpt_mark_done(msg, index);
+		break;
+	case DELIVER_PERMFAIL:
+		/* TODO(issue 5 "Outbound delivery"): queue a DSN bounce to
+		 * the sender. */
+		rcpt_mark_done(msg, index);
+		break;
+	case DELIVER_TEMPFAIL:
+		msg->deferred++;
+		break;
+	}
+}
+
+void qmgr_message_result(struct qmgr_message *msg, size_t index,
+			 const struct deliver_answer *ans, bool logged)
+{
+	result_record(msg, index, ans, logged);
 	outstanding_dec(msg);
 	msg_check_finished(&msg);
 }
 
-void qmgr_message_lost(struct qmgr_message *msg, size_t index,
-		       const char *reason)
+void qmgr_message_result_waiting(struct qmgr_message *msg, size_t index,
+				 const struct deliver_answer *ans)
+{
+	result_record(msg, index, ans, false);
+}
+
+void qmgr_message_check(struct qmgr_message *msg)
+{
+	msg_check_finished(&msg);
+}
+
+void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,
+		       size_t index, const char *reason)
 {
 	/* The agent may have delivered before it died, so a retry can
 	 * duplicate, exactly as a later retry would; but a connection that
@@ -480,13 +406,14 @@ void qmgr_message_lost(struct qmgr_message *msg, size_t index,
 	if (msg->retried == NULL)
 		msg->retried = xcalloc(msg->env.rcpt_count, 1);
 	if (msg->retried[index] || qmgr.stopping) {
-		qmgr_message_defer(msg, index, "4.3.0", reason);
+		struct deliver_answer ans = {
+			.status = DELIVER_TEMPFAIL, .dsn = "4.3.0",
+			.reason = reason,
+		};
+		qmgr_message_result(msg, index, &ans, false);
 		return;
 	}
 	msg->retried[index] = 1;
-	if (msg->redo == NULL)
-		msg->redo = xcalloc(msg->env.rcpt_count, sizeof(*msg->redo));
-	msg->redo[msg->redo_count++] = index;
+	qmgr_dest_add(dest, msg, index);
 	outstanding_dec(msg);
-	qmgr_message_ready_add(msg);
 }

@@ -1,14 +1,12 @@
 /* qmgr_request: what qmgr says to each delivery agent, in the protocol
  * version the agent speaks (deliver_proto.h): local takes version 1, one
- * recipient per request; smtp takes version 2, and gets one recipient per
- * request too for now (grouping a message's recipients by next hop is the
- * next step, see doc/outbound.md), so that both agents' answers map onto
- * the same per-recipient results. */
+ * recipient per request; smtp takes version 2, a message's recipients for
+ * one next hop (up to smtp_destination_recipient_limit). Both agents'
+ * answers map onto the same per-recipient results. */
 #include "config.h"
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include "addr.h"
 #include "deliver_proto.h"
 #include "log.h"
 #include "qmgr.h"
@@ -29,6 +27,7 @@ int qmgr_request_hello(enum qmgr_transport t, const struct ipc_msg *imsg,
 static void encode_local(const struct qmgr_message *msg, size_t index,
 			 const char *file, struct buf *out)
 {
+	/* the recipient limit of local is 1 */
 	const struct queue_rcpt *rcpt = &msg->env.rcpts[index];
 	struct deliver_request req = {
 		.queue_id = msg->id, .queue_file = file,
@@ -47,18 +46,23 @@ static void encode_local(const struct qmgr_message *msg, size_t index,
 
 /* smtpd stores the ESMTP parameters as it received them: ret FULL/HDRS,
  * body 7BIT/8BITMIME, smtputf8 yes; absent when not given. */
-static void encode_smtp(const struct qmgr_message *msg, size_t index,
-			const char *file, struct buf *out)
+static void encode_smtp(const struct qmgr_message *msg, const size_t *rcpts,
+			size_t count, const char *nexthop, const char *file,
+			struct buf *out)
 {
-	const struct queue_rcpt *rcpt = &msg->env.rcpts[index];
 	const char *ret = queue_envelope_attr(&msg->env, "ret");
 	const char *envid = queue_envelope_attr(&msg->env, "envid");
 	const char *body = queue_envelope_attr(&msg->env, "body");
-	struct deliver_rcpt one = {
-		.address = rcpt->address,
-		.orcpt = rcpt->orcpt != NULL ? rcpt->orcpt : "",
-		.notify = rcpt->notify != NULL ? rcpt->notify : "",
-	};
+	struct deliver_rcpt list[count];
+
+	for (size_t i = 0; i < count; i++) {
+		const struct queue_rcpt *rcpt = &msg->env.rcpts[rcpts[i]];
+		list[i] = (struct deliver_rcpt){
+			.address = rcpt->address,
+			.orcpt = rcpt->orcpt != NULL ? rcpt->orcpt : "",
+			.notify = rcpt->notify != NULL ? rcpt->notify : "",
+		};
+	}
 	struct deliver_request2 req = {
 		.queue_id = msg->id, .queue_file = file,
 		.offset = (uint64_t)msg->content_offset,
@@ -68,10 +72,7 @@ static void encode_smtp(const struct qmgr_message *msg, size_t index,
 		.envid = envid != NULL ? envid : "",
 		.smtputf8 = queue_envelope_attr(&msg->env, "smtputf8") != NULL,
 		.body_8bit = body != NULL && strcasecmp(body, "8BITMIME") == 0,
-		/* Routing sent only qualified addresses here. */
-		.nexthop = qmgr.relayhost != NULL ? qmgr.relayhost :
-						    addr_domain(rcpt->address),
-		.rcpts = &one, .rcpt_count = 1,
+		.nexthop = nexthop, .rcpts = list, .rcpt_count = count,
 	};
 
 	if (deliver_request2_encode(out, &req) < 0)
@@ -79,27 +80,25 @@ static void encode_smtp(const struct qmgr_message *msg, size_t index,
 }
 
 void qmgr_request_encode(enum qmgr_transport t,
-			 const struct qmgr_message *msg, size_t index,
-			 struct buf *out)
+			 const struct qmgr_message *msg, const size_t *rcpts,
+			 size_t count, const char *nexthop, struct buf *out)
 {
 	char file[QMGR_PATH_MAX];
 
 	snprintf(file, sizeof(file), QMGR_ACTIVE "/%s", msg->id);
 	if (t == QMGR_SMTP)
-		encode_smtp(msg, index, file, out);
+		encode_smtp(msg, rcpts, count, nexthop, file, out);
 	else
-		encode_local(msg, index, file, out);
+		encode_local(msg, rcpts[0], file, out);
 }
 
 int qmgr_request_answer(enum qmgr_transport t, const struct ipc_msg *imsg,
-			struct deliver_answer *ans_r, const char **error_r)
+			size_t count, struct deliver_answer *ans_r,
+			bool *site_dead_r, const char **error_r)
 {
-	bool site_dead;
-
+	*site_dead_r = false;
 	if (t != QMGR_SMTP)
 		return deliver_answer_decode(imsg, ans_r, error_r);
-	/* site=dead: the agent's status for the recipient is already a
-	 * temporary failure; backing the whole destination off is for the
-	 * per-destination scheduler (doc/outbound.md section 2). */
-	return deliver_answer2_decode(imsg, 1, ans_r, &site_dead, error_r);
+	return deliver_answer2_decode(imsg, count, ans_r, site_dead_r,
+				      error_r);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "log.h"
@@ -203,6 +204,18 @@ static int session_connect(const struct dns_mx_addr *a, unsigned port,
 	return fd;
 }
 
+/* The server greets with our own name: the MX or relay points back at
+ * us, and the mail would go round until hopcount_limit. Postfix's rule:
+ * the first word of the EHLO reply. */
+static bool greets_as_us(const struct smtp_reply *reply)
+{
+	const char *name = reply->lines[0];
+	size_t len = strcspn(name, " ");
+
+	return len == strlen(smtp_config.helo_name) &&
+	       strncasecmp(name, smtp_config.helo_name, len) == 0;
+}
+
 static int session_ehlo(struct smtp_session *sess, struct smtp_fail *fail)
 {
 	const struct smtp_reply *reply;
@@ -216,6 +229,11 @@ static int session_ehlo(struct smtp_session *sess, struct smtp_fail *fail)
 				 "performing the EHLO handshake", &reply,
 				 fail) < 0)
 		return -1;
+	if (reply->code / 100 == 2 && greets_as_us(reply)) {
+		smtp_fail_set(fail, DELIVER_PERMFAIL, "5.4.6", false,
+			      "mail for %s loops back to myself", sess->label);
+		return -1;
+	}
 	if (reply->code / 100 == 2 &&
 	    smtp_reply_ehlo_parse(reply, &sess->ehlo, &error) == 0)
 		return 0;

@@ -50,7 +50,14 @@ class Dnsmasq:
                 "--host-record=dead.two.test,127.0.0.2",
                 "--mx-host=enc.test,mx1.mx.test,10",
                 "--mx-host=dane.test,mx1.mx.test,10",
-                "--dns-rr=nullmx.test,15,000000"]
+                "--dns-rr=nullmx.test,15,000000",
+                # An MX whose name is an alias (RFC 5321 5.1 forbids it;
+                # it is followed, as resolvers and Postfix do).
+                "--cname=alias.mx.test,mx1.mx.test",
+                "--mx-host=cname.test,alias.mx.test,10",
+                # An MX host with only an IPv6 address.
+                "--host-record=v6.mx.test,::1",
+                "--mx-host=v6.test,v6.mx.test,10"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
@@ -91,13 +98,19 @@ class ScriptedPeer:
     connection's received octets are kept (self.sessions: list of dicts
     with "raw", "chunks", "data"). Hooks return a reply (str, sent with
     CRLF; may hold several lines separated by \\n), None to close the
-    connection, or "HANG" to go silent until the client leaves."""
+    connection, or "HANG" to go silent until the client leaves.
+
+    concurrent=True serves each connection on its own thread and keeps
+    the most connections open at once (self.max_active); dot_delay
+    seconds pass before the reply to the end of the data. host ("::1"
+    for IPv6) and port (0: any free one) say where it listens."""
 
     def __init__(self, greeting="220 peer.test ESMTP", ext=None,
                  ehlo=None, helo="250 peer.test", mail="250 2.1.0 Ok",
                  rcpt=None, data="354 End data with <CR><LF>.<CR><LF>",
                  dot="250 2.0.0 Ok: queued as ABC", starttls=None,
-                 tls_context=None, rset="250 2.0.0 Ok"):
+                 tls_context=None, rset="250 2.0.0 Ok", concurrent=False,
+                 dot_delay=0, host="127.0.0.1", port=0):
         self.greeting = greeting
         self.ext = ["PIPELINING", "SIZE 10240000", "8BITMIME", "DSN",
                     "SMTPUTF8", "ENHANCEDSTATUSCODES"] if ext is None else ext
@@ -110,10 +123,16 @@ class ScriptedPeer:
         self.starttls = starttls      # None: not offered; "ok", "fail"
         self.rset = rset
         self.tls_context = tls_context
+        self.concurrent = concurrent
+        self.dot_delay = dot_delay
+        self.lock = threading.Lock()
+        self.active = self.max_active = 0
         self.sessions = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(
+            socket.AF_INET6 if ":" in host else socket.AF_INET,
+            socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, port))
         self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -136,12 +155,24 @@ class ScriptedPeer:
                 return
             sess = {"raw": b"", "chunks": [], "data": None, "tls": False}
             self.sessions.append(sess)
-            try:
-                self.serve(conn, sess)
-            except (OSError, ValueError, ssl.SSLError):
-                pass
-            finally:
-                conn.close()
+            if self.concurrent:
+                threading.Thread(target=self.serve_counted,
+                                 args=(conn, sess), daemon=True).start()
+            else:
+                self.serve_counted(conn, sess)
+
+    def serve_counted(self, conn, sess):
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            self.serve(conn, sess)
+        except (OSError, ValueError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+            with self.lock:
+                self.active -= 1
 
     @staticmethod
     def take(conn, sess, buf, enough, what):
@@ -236,7 +267,9 @@ class ScriptedPeer:
                 whole = b"\r\n" + buf[0]
                 end = whole.index(b"\r\n.\r\n")
                 sess["data"] = whole[2:end + 2]
+                sess.setdefault("messages", []).append(sess["data"])
                 buf[0] = whole[end + 5:]
+                time.sleep(self.dot_delay)
                 if not self.say(conn, self.dot):
                     return
                 continue

@@ -211,6 +211,16 @@ class Delivery(SmtpClientCase):
         self.assertEqual(ans["reason_0"],
                          "250-2.0.0 Ok 250-second line 250 2.0.0 queued as Z")
 
+    def test_peer_greets_with_our_name_loops(self):
+        """An MX that is this host (its EHLO names our myhostname): the
+        mail would loop, so it fails with 5.4.6, as in Postfix."""
+        me = self.inst.main_cf["myhostname"]
+        p = self.peer(ehlo="250-%s\n250 PIPELINING" % me)
+        qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"])
+        self.assertEqual((ans["status_0"], ans["dsn_0"]), ("5", "5.4.6"))
+        self.assertIn("loops back to myself", ans["reason_0"])
+        self.assertNotIn("MAIL FROM", " ".join(p.commands()))
+
     def test_malformed_reply(self):
         p = self.peer(rcpt=lambda a: "25O not a code")
         qid, ans = self.request("mx.test:%d" % p.port, ["a@example.test"])
@@ -358,6 +368,33 @@ class Dns(SmtpClientCase):
         self.assertEqual((ans["status_0"], ans["dsn_0"]), ("5", "5.4.4"))
         self.assertIn("Host or domain name not found", ans["reason_0"])
 
+    def test_mx_name_is_a_cname(self):
+        p = self.peer()
+        qid, ans = self.request("cname.test:%d" % p.port, ["a@cname.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+        self.assertEqual(len(p.sessions), 1)
+        self.assertIn("[127.0.0.1]:%d," % p.port, self.log_of(qid)[0])
+
+    def test_ipv6_mx_host(self):
+        try:
+            p = self.peer(host="::1")
+        except OSError as e:
+            self.skipTest("no IPv6 loopback: %s" % e)
+        qid, ans = self.request("v6.test:%d" % p.port, ["a@v6.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+        self.assertIn("relay=v6.mx.test[::1]:%d," % p.port,
+                      self.log_of(qid)[0])
+        self.assertIn(b"Subject: t\r\n", p.sessions[0]["data"])
+
+    def test_ipv6_literal_nexthop(self):
+        try:
+            p = self.peer(host="::1")
+        except OSError as e:
+            self.skipTest("no IPv6 loopback: %s" % e)
+        qid, ans = self.request("[ipv6:::1]:%d" % p.port, ["a@v6.test"])
+        self.assertEqual(ans["status_0"], "0", ans)
+        self.assertIn("[::1]:%d," % p.port, self.log_of(qid)[0])
+
     def test_nobody_listens(self):
         port = free_port()
         qid, ans = self.request("mx.test:%d" % port, ["a@example.test"])
@@ -471,7 +508,8 @@ class RealPeers(SmtpClientCase):
                          b"Subject: aio\r\n\r\n.dot\r\nbody\r\n")
 
     def test_second_surel(self):
-        other = Instance()
+        # Another name: with ours the agent would see a loop.
+        other = Instance(myhostname="peer.example.test")
         try:
             other.start()
             marker = "marker-%s" % new_qid()
