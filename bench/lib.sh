@@ -1,8 +1,9 @@
-# bench/lib.sh: what bench/pop3 and bench/imap share (sourced, not run):
-# the bench user, ports, starting and stopping servers by pid, the TLS
-# certificate, the quiet-machine wait, private Dovecot and surel instances
-# over the same Maildirs and password hashes, the median and ratio
-# arithmetic of the report, and writing a section of bench/RESULTS.md.
+# bench/lib.sh: what bench/run, bench/relay, bench/pop3 and bench/imap
+# share (sourced, not run): the bench user, ports, starting and stopping
+# servers by pid, the TLS certificate, the quiet-machine wait, private
+# Postfix, Dovecot and surel instances, the median and ratio arithmetic of
+# the report, and writing a section of bench/RESULTS.md. (bench/run keeps
+# its own versions of some of these, defined after sourcing this file.)
 #
 # The sourcing script sets before use: BENCH_NAME (for messages), SRC, WORK,
 # TEMPLATE (Maildirs by domain: TEMPLATE/bench.test/USER/), USER_NAME,
@@ -106,6 +107,90 @@ reset_mail() {
 		chown -R "$BUID:$BGID" "$base"
 	fi
 	sync
+}
+
+# ---- Postfix ----
+
+# Installs Debian's postfix when missing, without configuring or starting
+# a system MTA.
+install_postfix() {
+	if [ -x /usr/lib/postfix/sbin/master ] && [ -x /usr/sbin/smtp-sink ]; then
+		return
+	fi
+	say "installing Debian's postfix (no system MTA configuration)"
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
+	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q \
+		--no-install-recommends postfix >"$WORK/apt.log" 2>&1 ||
+		{ tail -20 "$WORK/apt.log" >&2; die "apt-get install postfix failed"; }
+	# "No configuration" writes no main.cf, so no system instance can start;
+	# if the package started one anyway, stop it and keep it off.
+	if [ -f /etc/postfix/main.cf ] && postfix status >/dev/null 2>&1; then
+		postfix stop || true
+	fi
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		systemctl disable --now postfix >/dev/null 2>&1 || true
+	else
+		update-rc.d postfix disable >/dev/null 2>&1 || true
+	fi
+}
+
+# Writes a private Postfix into $WORK/$1 (etc/, queue/, data/) with smtpd
+# on 127.0.0.1:$2: Debian's defaults plus only what a loopback instance
+# needs (no DNS, no peer name look-up, no chroot tree, no local domain),
+# then the main.cf lines $3; checks it with "postfix check". With
+# LOGFILES=1 it logs to $WORK/$1.log.
+write_postfix() {
+	local name=$1 port=$2 extra=$3 dir=$WORK/$1 log=""
+	mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
+	chown postfix: "$dir/data"
+	if [ "$LOGFILES" = 1 ]; then
+		log="maillog_file = $WORK/$name.log
+maillog_file_prefixes = $WORK"
+		touch "$WORK/$name.log"
+	fi
+	cat >"$dir/etc/main.cf" <<CF
+# Private Postfix for $BENCH_NAME: Debian's defaults, plus what a loopback
+# instance needs. Nothing else is tuned.
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = bench-postfix.localdomain
+mydomain = localdomain
+myorigin = \$myhostname
+mydestination =
+relay_domains =
+local_recipient_maps =
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+biff = no
+smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
+$log
+$extra
+CF
+	# Debian's master.cf without chroot (no chroot tree to populate) and
+	# with smtpd on our loopback port instead of port 25.
+	awk -v port="$port" '
+		/^[#[:space:]]/ || NF < 8 { print; next }
+		$1 == "smtp" && $2 == "inet" {
+			print "127.0.0.1:" port "\tinet\tn\t-\tn\t-\t-\tsmtpd"; next }
+		{ $5 = "n"; print }
+	' /etc/postfix/master.cf >"$dir/etc/master.cf"
+	# Postfix commands print errors only on a tty (else syslog): give one.
+	script -qec "postfix -c '$dir/etc' check" /dev/null </dev/null \
+		>"$WORK/$name-check.log" 2>&1 ||
+		{ cat "$WORK/$name-check.log" >&2; die "postfix check failed"; }
 }
 
 # ---- Dovecot ----
@@ -335,7 +420,8 @@ ratio_row() {
 }
 
 # The machine, versions and commit, for the head of a report; $1 the
-# load average at the start.
+# load average at the start, $2 what surel is compared with (default:
+# Dovecot's version).
 machine_line() {
 	local rev dirty=""
 	echo "Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
@@ -344,7 +430,7 @@ machine_line() {
 		"load average at start $1."
 	rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')
 	[ -n "$(git -C "$SRC" status --porcelain 2>/dev/null)" ] && dirty=" plus uncommitted changes"
-	echo "Dovecot $(/usr/sbin/dovecot --version 2>/dev/null | cut -d' ' -f1) (Debian package);" \
+	echo "${2:-Dovecot $(/usr/sbin/dovecot --version 2>/dev/null | cut -d' ' -f1) (Debian package)};" \
 		"surel at commit $rev$dirty."
 }
 

@@ -54,6 +54,7 @@ struct opts {
 	size_t size;
 	unsigned users;
 	const char *domain;
+	unsigned domains;
 	const char *user_prefix;
 	unsigned rcpts;
 	bool pipelining;
@@ -72,7 +73,7 @@ struct opts {
 
 static struct opts opt = {
 	.host = "127.0.0.1", .port = "25", .conc = 1, .total = 100,
-	.size = 1024, .users = 10, .domain = "bench.test", .user_prefix = "user",
+	.size = 1024, .users = 10, .domain = "bench.test", .domains = 0, .user_prefix = "user",
 	.rcpts = 1, .pipelining = true, .per_conn = 10,
 	.from = "sender@bench.example", .marker = NULL, .io_timeout = 60,
 	.time_limit = 600, .wait_dir = NULL, .wait_timeout = 300,
@@ -271,11 +272,17 @@ static void session_quit(struct conn *c)
 	conn_close(c);
 }
 
+/* With -D, message seq goes to domain d(seq mod D + 1).DOMAIN: every
+   destination gets the same share, in turn (bench/relay's next hops). */
 static void rcpt_addr(unsigned long seq, unsigned r, char *out, size_t max)
 {
 	unsigned long n = (seq * opt.rcpts + r) % opt.users;
 
-	snprintf(out, max, "%s%lu@%s", opt.user_prefix, n, opt.domain);
+	if (opt.domains > 0)
+		snprintf(out, max, "%s%lu@d%lu.%s", opt.user_prefix, n,
+			 seq % opt.domains + 1, opt.domain);
+	else
+		snprintf(out, max, "%s%lu@%s", opt.user_prefix, n, opt.domain);
 }
 
 /* Envelope commands of one transaction, pipelined or not. */
@@ -708,6 +715,8 @@ static void usage(void)
 		"  -s BYTES       message size (header+body)    [1024]\n"
 		"  -u N           recipients cycle user0..user(N-1) [10]\n"
 		"  -d DOMAIN      recipient domain              [bench.test]\n"
+		"  -D N           recipient domains d1.DOMAIN..dN.DOMAIN, message\n"
+		"                 by message in turn            [0: DOMAIN only]\n"
 		"  -U PREFIX      recipient local-part prefix   [user]\n"
 		"  -r N           recipients per message        [1]\n"
 		"  -P 0|1         use PIPELINING if offered     [1]\n"
@@ -733,7 +742,7 @@ static void parse_args(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:u:d:U:r:P:m:f:M:t:T:w:W:S:i:Z:vh")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:s:u:d:D:U:r:P:m:f:M:t:T:w:W:S:i:Z:vh")) != -1) {
 		switch (ch) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = optarg; break;
@@ -742,6 +751,7 @@ static void parse_args(int argc, char **argv)
 		case 's': opt.size = parse_ul(optarg, "size", 64, MAX_SIZE); break;
 		case 'u': opt.users = parse_ul(optarg, "users", 1, 1000000); break;
 		case 'd': opt.domain = optarg; break;
+		case 'D': opt.domains = parse_ul(optarg, "domains", 1, 1000); break;
 		case 'U': opt.user_prefix = optarg; break;
 		case 'r': opt.rcpts = parse_ul(optarg, "recipients", 1, MAX_RCPTS); break;
 		case 'P': opt.pipelining = parse_ul(optarg, "pipelining", 0, 1); break;
