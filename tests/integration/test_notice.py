@@ -17,7 +17,7 @@ import unittest
 
 from instance import new_marker, read_file, wait_until
 from smtp_peer import ScriptedPeer
-from test_relay import sender_instance
+from test_relay import RelayCase, sender_instance
 
 ME = "me@local.test"
 
@@ -37,9 +37,7 @@ def unfold(value):
     return re.sub(r"\r?\n[ \t]", " ", value)
 
 
-class NoticeCase(unittest.TestCase):
-    inst = None
-    peer = None
+class NoticeCase(RelayCase):
 
     @classmethod
     def start(cls, ext=None, **main_cf):
@@ -49,21 +47,6 @@ class NoticeCase(unittest.TestCase):
         except Exception:
             cls.peer.stop()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.inst is not None:
-                cls.inst.cleanup_or_fail()
-        finally:
-            if cls.peer is not None:
-                cls.peer.stop()
-
-    def log_of(self, pattern, timeout=20):
-        m = self.inst.wait_log(pattern, timeout)
-        self.assertTrue(m, "no log line %r\n%s" % (pattern,
-                                                  self.inst.diagnostics()))
-        return m
 
     def notices(self, marker):
         """The messages in ME's Maildir that mention marker, parsed."""
@@ -101,10 +84,6 @@ class NoticeCase(unittest.TestCase):
         blocks = parts[1].get_payload()
         self.assertEqual(blocks[0]["Reporting-MTA"], "dns; out.local.test")
         return parts[0], blocks[0], blocks[1:], parts[2]
-
-    def queue_empty(self):
-        self.assertTrue(wait_until(self.inst.queue_empty, 20),
-                        "queue not empty\n" + self.inst.diagnostics())
 
 
 class WithDsnPeer(NoticeCase):

@@ -15,7 +15,7 @@ import unittest
 
 import postfix
 from instance import ensure_test_user, new_marker, wait_until
-from test_relay import SENDER, sender_instance
+from test_relay import SENDER, RelayCase, sender_instance
 
 RCPT = "rcpt@peer.test"
 TRACE = re.compile(rb"(Received|Return-Path|X-Original-To|Delivered-To):")
@@ -44,9 +44,7 @@ def message(marker, body, extra=b""):
 
 
 @unittest.skipIf(postfix.skip_reason(), postfix.skip_reason())
-class ToPostfix(unittest.TestCase):
-    inst = None
-    peer = None
+class ToPostfix(RelayCase):
 
     @classmethod
     def setUpClass(cls):
@@ -65,15 +63,6 @@ class ToPostfix(unittest.TestCase):
         except Exception:
             cls.peer.stop()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.inst is not None:
-                cls.inst.cleanup_or_fail()
-        finally:
-            if cls.peer is not None:
-                cls.peer.stop()
 
     def diag(self):
         return "\n%s\n%s" % (self.inst.diagnostics(), self.peer.diagnostics())

@@ -262,6 +262,20 @@ static int try_answer(const char *text, size_t count, bool *dead_r)
 	return ret;
 }
 
+/* Encodes two answers into *b (the caller frees it and *msg), reads
+ * them back into back[2]. */
+static void answer_round_trip(const struct deliver_answer ans[2], bool dead,
+			      struct deliver_answer back[2], bool *dead_r,
+			      struct ipc_msg *msg, struct buf *b)
+{
+	const char *error;
+
+	buf_init(b, 4096);
+	UNIT_CHECK(deliver_answer2_encode(b, ans, 2, dead) == 0);
+	UNIT_CHECK(feed(b->data, b->len, true, msg) == 1);
+	UNIT_CHECK(deliver_answer2_decode(msg, 2, back, dead_r, &error) == 0);
+}
+
 static void test_answer(void)
 {
 	struct deliver_answer ans[2] = {
@@ -275,10 +289,7 @@ static void test_answer(void)
 	const char *error;
 	bool dead = false;
 
-	buf_init(&b, 4096);
-	UNIT_CHECK(deliver_answer2_encode(&b, ans, 2, true) == 0);
-	UNIT_CHECK(feed(b.data, b.len, true, &msg) == 1);
-	UNIT_CHECK(deliver_answer2_decode(&msg, 2, back, &dead, &error) == 0);
+	answer_round_trip(ans, true, back, &dead, &msg, &b);
 	UNIT_CHECK(dead);
 	UNIT_CHECK(back[0].status == DELIVER_OK &&
 		   back[1].status == DELIVER_PERMFAIL);
@@ -332,13 +343,9 @@ static void test_answer_extra(void)
 	}, back[2];
 	struct ipc_msg msg;
 	struct buf b;
-	const char *error;
 	bool dead = false;
 
-	buf_init(&b, 4096);
-	UNIT_CHECK(deliver_answer2_encode(&b, ans, 2, false) == 0);
-	UNIT_CHECK(feed(b.data, b.len, true, &msg) == 1);
-	UNIT_CHECK(deliver_answer2_decode(&msg, 2, back, &dead, &error) == 0);
+	answer_round_trip(ans, false, back, &dead, &msg, &b);
 	UNIT_STREQ(back[0].remote_mta, "mx.example");
 	UNIT_STREQ(back[0].diag, ans[0].diag);
 	UNIT_STREQ(back[0].in_reply_to, "RCPT TO");
