@@ -303,7 +303,11 @@ def chown_tree(path, owner):
     for dirpath, dirs, files in os.walk(path):
         os.chown(dirpath, owner.pw_uid, owner.pw_gid)
         for n in files:
-            os.chown(os.path.join(dirpath, n), owner.pw_uid, owner.pw_gid)
+            try:
+                os.chown(os.path.join(dirpath, n), owner.pw_uid,
+                         owner.pw_gid)
+            except FileNotFoundError:
+                pass    # a lock file imapd just removed
 
 
 def make_folder(inst, maildir, name=None):
