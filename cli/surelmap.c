@@ -102,7 +102,10 @@ static int query_one(struct maps *maps, const char *key, bool show_key)
 {
 	const char *value, *error;
 	int ret = maps_lookup(maps, key, &value, &error);
+	const char *warning;
 
+	while ((warning = maps_take_warning(maps)) != NULL)
+		fprintf(stderr, "surelmap: warning: %s\n", warning);
 	if (ret < 0) {
 		fprintf(stderr, "surelmap: %s: %s\n", maps_spec(maps), error);
 		return 2;
