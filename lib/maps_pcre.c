@@ -132,7 +132,8 @@ static int maps_pcre_pattern(char **p, struct maps_pcre_rule *r,
 }
 
 /* The capture index of a "$..." reference at s (after the '$'), and its
- * length in *len_r; -1 when the syntax is bad. "$$" is index 0. */
+ * length in *len_r; -1 when the syntax is bad. "$$" is index 0 ("$0"
+ * is refused by the range check: Postfix has no whole-match reference). */
 static long maps_pcre_ref(const char *s, size_t *len_r)
 {
 	char close = s[0] == '{' ? '}' : s[0] == '(' ? ')' : '\0';
@@ -150,7 +151,8 @@ static long maps_pcre_ref(const char *s, size_t *len_r)
 	    (close != '\0' && d[digits] != close))
 		return -1;
 	*len_r = (size_t)(d - s) + digits + (close != '\0');
-	return n;
+	/* Out of every range: a regex has at most 65535 captures. */
+	return n == 0 ? 1000000 : n;
 }
 
 /* Checks every $ of a rule's result against its captures. */
@@ -172,14 +174,15 @@ static int maps_pcre_check_result(const struct maps_pcre_rule *r,
 			return -1;
 		}
 		if (n > 0 && r->negate) {
-			*error_r = maps_error("line %u: $%ld in the result of "
-					      "a negated pattern", line, n);
+			*error_r = maps_error("line %u: %.*s in the result of "
+					      "a negated pattern", line,
+					      (int)(1 + len), s);
 			return -1;
 		}
 		if (n > (long)captures) {
-			*error_r = maps_error("line %u: $%ld: the regex has %u "
-					      "capture groups", line, n,
-					      captures);
+			*error_r = maps_error("line %u: %.*s: the regex has %u "
+					      "capture groups", line,
+					      (int)(1 + len), s, captures);
 			return -1;
 		}
 		s += 1 + len;
