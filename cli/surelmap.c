@@ -102,7 +102,10 @@ static int query_one(struct maps *maps, const char *key, bool show_key)
 {
 	const char *value, *error;
 	int ret = maps_lookup(maps, key, &value, &error);
+	const char *warning;
 
+	while ((warning = maps_take_warning(maps)) != NULL)
+		fprintf(stderr, "surelmap: warning: %s\n", warning);
 	if (ret < 0) {
 		fprintf(stderr, "surelmap: %s: %s\n", maps_spec(maps), error);
 		return 2;
@@ -116,7 +119,8 @@ static int query_one(struct maps *maps, const char *key, bool show_key)
 	return 0;
 }
 
-/* -q - : "key value" for each key read from standard input found. */
+/* -q - : "key<TAB>value" for each key found; as postmap, a key is a
+ * whole line (white space and all; an empty line too). */
 static int query_stdin(struct maps *maps)
 {
 	struct buf in;
@@ -126,11 +130,7 @@ static int query_stdin(struct maps *maps)
 		return 2;
 	char *p = in.data, *line;
 	while ((line = next_line(&p)) != NULL) {
-		char *key = line + strspn(line, " \t\r");
-		key[strcspn(key, " \t\r")] = '\0';
-		if (*key == '\0')
-			continue;
-		int ret = query_one(maps, key, true);
+		int ret = query_one(maps, line, true);
 		if (ret == 2) {
 			status = 2;
 			break;

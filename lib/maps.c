@@ -31,6 +31,7 @@ struct maps {
 	/* Scratch for lookup_addr keys and the found extension. */
 	char key[MAPS_KEY_MAX + 1];
 	char ext[MAPS_KEY_MAX + 1];
+	char warning[512];	/* maps_take_warning's answer */
 };
 
 static const struct maps_type *const maps_types[] = {
@@ -38,6 +39,8 @@ static const struct maps_type *const maps_types[] = {
 	&maps_type_hash,
 	&maps_type_btree,
 	&maps_type_inline,
+	&maps_type_pcre,
+	&maps_type_cidr,
 };
 
 static char maps_errbuf[1024];
@@ -50,6 +53,34 @@ const char *maps_error(const char *fmt, ...)
 	vsnprintf(maps_errbuf, sizeof(maps_errbuf), fmt, ap);
 	va_end(ap);
 	return maps_errbuf;
+}
+
+void maps_table_warn(struct maps_table *t, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	free(t->warning);
+	t->warning = xstrdup(msg);
+}
+
+const char *maps_take_warning(struct maps *maps)
+{
+	for (size_t i = 0; i < maps->count; i++) {
+		struct maps_table *t = &maps->tables[i];
+
+		if (t->warning == NULL)
+			continue;
+		snprintf(maps->warning, sizeof(maps->warning), "%s:%s: %s",
+			 t->type->name, t->name, t->warning);
+		free(t->warning);
+		t->warning = NULL;
+		return maps->warning;
+	}
+	return NULL;
 }
 
 void maps_fold(char *s, unsigned flags)
@@ -314,6 +345,7 @@ static void maps_table_deinit(struct maps_table *t)
 	free(t->name);
 	free(t->watch_path);
 	free(t->error);
+	free(t->warning);
 }
 
 int maps_open(const char *spec, unsigned flags, struct maps **maps_r,
@@ -406,13 +438,21 @@ out:
 	return 0;
 }
 
-/* Looks up an already folded key of at most MAPS_KEY_MAX bytes. */
-static int maps_lookup_folded(struct maps *maps, const char *key,
-			      const char **value_r, const char **error_r)
+/* Looks a key up in each table: raw (as the caller gave it) in the
+ * tables that want it so, folded in the others. Either may be NULL: the
+ * tables that want that form are skipped (a folded key that is too long
+ * for any table; no raw key for the derived forms of an address, which
+ * pattern tables never see, as Postfix). */
+static int maps_lookup_forms(struct maps *maps, const char *raw,
+			     const char *folded, const char **value_r,
+			     const char **error_r)
 {
 	for (size_t i = 0; i < maps->count; i++) {
 		struct maps_table *t = &maps->tables[i];
+		const char *key = t->type->raw_key ? raw : folded;
 
+		if (key == NULL)
+			continue;
 		if (maps_table_refresh(t, error_r) < 0)
 			return -1;
 		int ret = t->type->lookup(t, key, value_r, error_r);
@@ -422,16 +462,26 @@ static int maps_lookup_folded(struct maps *maps, const char *key,
 	return 0;
 }
 
-int maps_lookup(struct maps *maps, const char *key, const char **value_r,
-		const char **error_r)
+/* Copies and folds key into maps->key; NULL when it is too long. */
+static const char *maps_folded(struct maps *maps, const char *key,
+			       size_t len)
 {
-	if (strlen(key) > MAPS_KEY_MAX)
-		return 0;	/* no table can hold such a key */
-	memcpy(maps->key, key, strlen(key) + 1);
+	if (len > MAPS_KEY_MAX)
+		return NULL;	/* no table can hold such a key */
+	memcpy(maps->key, key, len);
+	maps->key[len] = '\0';
 	/* Every table of a list is opened with the same flags. */
 	if (maps->count > 0)
 		maps_fold(maps->key, maps->tables[0].flags);
-	return maps_lookup_folded(maps, maps->key, value_r, error_r);
+	return maps->key;
+}
+
+int maps_lookup(struct maps *maps, const char *key, const char **value_r,
+		const char **error_r)
+{
+	const char *folded = maps_folded(maps, key, strlen(key));
+
+	return maps_lookup_forms(maps, key, folded, value_r, error_r);
 }
 
 /* Length of the local part before its extension, as Postfix's split_addr:
@@ -484,7 +534,8 @@ int maps_lookup_addr_ext(struct maps *maps, const char *address,
 		memcpy(maps->key + n, address + local_len, len - local_len + 1);
 		if (maps->count > 0)
 			maps_fold(maps->key, maps->tables[0].flags);
-		ret = maps_lookup_folded(maps, maps->key, value_r, error_r);
+		ret = maps_lookup_forms(maps, NULL, maps->key, value_r,
+					error_r);
 		if (ret != 0) {
 			if (ret > 0 && ext_r != NULL)
 				*ext_r = maps->ext;
@@ -493,7 +544,9 @@ int maps_lookup_addr_ext(struct maps *maps, const char *address,
 	}
 	if (at == NULL)
 		return 0;
-	return maps_lookup(maps, at, value_r, error_r);
+	return maps_lookup_forms(maps, NULL,
+				 maps_folded(maps, at, strlen(at)), value_r,
+				 error_r);
 }
 
 int maps_lookup_addr(struct maps *maps, const char *address,

@@ -3,8 +3,12 @@
  *   hash:/path       Berkeley DB hash built by surelmap (/path.db)
  *   btree:/path      Berkeley DB btree built by surelmap (/path.db)
  *   inline:{ key=value, { key = value with spaces }, ... }
+ *   pcre:/path       Postfix's pcre_table(5): /regex/flags result rules
+ *   cidr:/path       Postfix's cidr_table(5): network/prefix result rules
  * Keys are looked up lower-cased (as surelmap stores them) unless the
- * table is opened with MAPS_FLAG_KEEP_CASE. A list of tables ("a:x, b:y")
+ * table is opened with MAPS_FLAG_KEEP_CASE; pcre: and cidr: get the key
+ * as given, of any length (a regex has its own i flag), and only the
+ * whole address in maps_lookup_addr (no derived forms, as Postfix). A list of tables ("a:x, b:y")
  * is searched in order: maps_open accepts such a list.
  *
  * Tables are reopened transparently when their file changes (checked at
@@ -37,6 +41,10 @@ int maps_lookup(struct maps *maps, const char *key, const char **value_r,
 int maps_lookup_addr(struct maps *maps, const char *address,
 		     const char *delimiter, const char **value_r,
 		     const char **error_r) __attribute__((warn_unused_result));
+/* A warning from the last lookups that did not fail them (a pcre: match
+ * limit hit, taken as no match, as Postfix), once, for the caller to
+ * log: "type:name: text" (valid until the next call), or NULL. */
+const char *maps_take_warning(struct maps *maps);
 /* The spec as given, for logs. */
 const char *maps_spec(const struct maps *maps);
 

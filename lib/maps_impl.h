@@ -27,8 +27,12 @@ struct maps_type {
 	const char *watch_suffix;
 	/* Opens (or reopens) t->name; fills t->impl. */
 	int (*open)(struct maps_table *t, const char **error_r);
+	/* Pattern types (pcre:, cidr:) set it: they get the key exactly as
+	 * the caller gave it, of any length, never case-folded (a regex
+	 * has its own i flag; an address has no case). */
+	bool raw_key;
 	/* key is already folded as the flags ask and at most MAPS_KEY_MAX
-	 * bytes. Returns 1 with *value_r (valid until the next lookup on t),
+	 * bytes (unless raw_key). Returns 1 with *value_r (valid until the next lookup on t),
 	 * 0, or -1 with *error_r. */
 	int (*lookup)(struct maps_table *t, const char *key,
 		      const char **value_r, const char **error_r);
@@ -49,12 +53,17 @@ struct maps_table {
 	off_t size;
 	struct timespec mtime;
 	char *error;		/* set while a reopen fails: lookups fail */
+	/* A lookup's problem that is not a failure (a regex match limit
+	 * hit: no match, as Postfix), kept for maps_take_warning. */
+	char *warning;
 };
 
 extern const struct maps_type maps_type_texthash;
 extern const struct maps_type maps_type_hash;
 extern const struct maps_type maps_type_btree;
 extern const struct maps_type maps_type_inline;
+extern const struct maps_type maps_type_pcre;
+extern const struct maps_type maps_type_cidr;
 
 /* Formats an error into the shared buffer (valid until the next call of
  * any maps function) and returns it. */
@@ -81,6 +90,26 @@ void maps_mem_table_close(struct maps_table *t);
  * regular file, EFBIG: larger than max). */
 int maps_read_file(const char *path, size_t max, char **data_r,
 		   size_t *len_r);
+
+/* Replaces t's pending warning (formatted). */
+void maps_table_warn(struct maps_table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+bool maps_is_space(char c);
+/* The logical lines of a table source (Postfix's format, as
+ * maps_texthash_parse: comments and blank lines skipped, continuation
+ * lines joined with their white space, NUL bytes and lines over
+ * MAPS_TEXT_LINE_MAX refused). fn gets each logical line (writable,
+ * valid during the call) and the number of its first line; it returns 0
+ * or -1 with *error_r ("line N: ..."), which stops the parse. */
+typedef int maps_line_fn(void *ctx, char *line, unsigned lineno,
+			 const char **error_r);
+int maps_lines_parse(const char *data, size_t len, maps_line_fn *fn,
+		     void *ctx, const char **error_r);
+/* Reads the file t->name (at most max bytes) and parses its lines; an
+ * error is "FILE, line N: ..." or "open FILE: ...". 0 or -1. */
+int maps_load_lines(const struct maps_table *t, size_t max, maps_line_fn *fn,
+		    void *ctx, const char **error_r);
 
 /* Lower-cases in place unless flags say MAPS_FLAG_KEEP_CASE. */
 void maps_fold(char *s, unsigned flags);

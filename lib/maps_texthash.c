@@ -15,7 +15,7 @@
 #include "maps_impl.h"
 #include "mem.h"
 
-static bool maps_is_space(char c)
+bool maps_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
 	       c == '\f';
@@ -63,8 +63,8 @@ static bool maps_text_skip(const char *line, size_t len)
 	return i == len || line[i] == '#';
 }
 
-int maps_texthash_parse(const char *data, size_t len, maps_entry_fn *fn,
-			void *ctx, const char **error_r)
+int maps_lines_parse(const char *data, size_t len, maps_line_fn *fn,
+		     void *ctx, const char **error_r)
 {
 	struct buf logical;
 	unsigned lineno = 0, start_line = 0;
@@ -94,8 +94,7 @@ int maps_texthash_parse(const char *data, size_t len, maps_entry_fn *fn,
 				ret = -1;
 			}
 		} else if (logical.len > 0) {
-			ret = maps_text_entry(logical.data, start_line, fn,
-					      ctx, error_r);
+			ret = fn(ctx, logical.data, start_line, error_r);
 			buf_reset(&logical);
 		}
 		if (ret == 0) {
@@ -110,10 +109,30 @@ int maps_texthash_parse(const char *data, size_t len, maps_entry_fn *fn,
 		}
 	}
 	if (ret == 0 && logical.len > 0)
-		ret = maps_text_entry(logical.data, start_line, fn, ctx,
-				      error_r);
+		ret = fn(ctx, logical.data, start_line, error_r);
 	buf_deinit(&logical);
 	return ret;
+}
+
+struct maps_text_split {
+	maps_entry_fn *fn;
+	void *ctx;
+};
+
+static int maps_text_line(void *ctx, char *line, unsigned lineno,
+			  const char **error_r)
+{
+	struct maps_text_split *s = ctx;
+
+	return maps_text_entry(line, lineno, s->fn, s->ctx, error_r);
+}
+
+int maps_texthash_parse(const char *data, size_t len, maps_entry_fn *fn,
+			void *ctx, const char **error_r)
+{
+	struct maps_text_split s = { fn, ctx };
+
+	return maps_lines_parse(data, len, maps_text_line, &s, error_r);
 }
 
 /* ---- the texthash: type ---- */
@@ -134,31 +153,40 @@ static int maps_texthash_add(void *ctx, char *key, char *value,
 	return 0;
 }
 
-static int maps_texthash_open(struct maps_table *t, const char **error_r)
+int maps_load_lines(const struct maps_table *t, size_t max, maps_line_fn *fn,
+		    void *ctx, const char **error_r)
 {
-	struct maps_texthash_ctx ctx = { maps_mem_new(), t->flags };
 	const char *err;
 	char *data;
 	size_t len;
 
-	if (maps_read_file(t->name, MAPS_TEXT_FILE_MAX, &data, &len) < 0) {
+	if (maps_read_file(t->name, max, &data, &len) < 0) {
 		*error_r = errno == EFBIG ?
-			maps_error("%s: larger than %d bytes: use hash:",
-				   t->name, MAPS_TEXT_FILE_MAX) :
+			maps_error("%s: larger than %zu bytes", t->name, max) :
 			errno == EINVAL ?
 			maps_error("%s: not a regular file", t->name) :
 			maps_error("open %s: %s", t->name, strerror(errno));
-		maps_mem_free(&ctx.mem);
 		return -1;
 	}
-	int ret = maps_texthash_parse(data, len, maps_texthash_add, &ctx,
-				      &err);
+	int ret = maps_lines_parse(data, len, fn, ctx, &err);
 	free(data);
 	if (ret < 0) {
 		char copy[512];	/* err lives in the buffer maps_error fills */
 
 		snprintf(copy, sizeof(copy), "%s", err);
 		*error_r = maps_error("%s, %s", t->name, copy);
+		return -1;
+	}
+	return 0;
+}
+
+static int maps_texthash_open(struct maps_table *t, const char **error_r)
+{
+	struct maps_texthash_ctx ctx = { maps_mem_new(), t->flags };
+	struct maps_text_split s = { maps_texthash_add, &ctx };
+
+	if (maps_load_lines(t, MAPS_TEXT_FILE_MAX, maps_text_line, &s,
+			    error_r) < 0) {
 		maps_mem_free(&ctx.mem);
 		return -1;
 	}
