@@ -2,7 +2,8 @@
  * look-up keys in Postfix's order (access(5)), and the actions of a
  * table value. FILTER, REDIRECT, BCC and DEFER_IF_PERMIT/REJECT are not
  * supported: met in a table they are a server configuration error (451
- * 4.3.5, with a warning), never silently ignored. */
+ * 4.3.5, with a warning), never silently ignored. Not reentrant: the
+ * key list is one static array (single-threaded daemons). */
 #include "config.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -73,12 +74,13 @@ static enum restrict_verdict config_error(struct restrict_result *r,
 }
 
 /* "Name: value": a field name of printable ASCII without ':' (RFC 5322
- * 3.6.8), and no control characters anywhere. */
+ * 3.6.8), no control characters anywhere, and one line of at most 998
+ * octets (RFC 5322 2.1.1). */
 static bool valid_header(const char *h)
 {
 	const char *colon = strchr(h, ':');
 
-	if (colon == NULL || colon == h)
+	if (colon == NULL || colon == h || strlen(h) > 998)
 		return false;
 	for (const char *p = h; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;

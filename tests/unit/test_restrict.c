@@ -582,6 +582,12 @@ static void test_access_values(void)
 	VALUE("PREPEND no colon", RESTRICT_DEFER, cfg);
 	VALUE("PREPEND : empty name", RESTRICT_DEFER, cfg);
 	VALUE("PREPEND X-A: a\rb", RESTRICT_DEFER, cfg);
+	char longh[1100] = "PREPEND X-Long: ";
+	memset(longh + 16, 'x', 998 - 8);	/* "X-Long: " + 990 = 998 */
+	longh[16 + 990] = '\0';
+	VALUE(longh, RESTRICT_REJECT, denied);	/* added, then reject */
+	strcat(longh, "x");
+	VALUE(longh, RESTRICT_DEFER, cfg);
 	VALUE("FILTER smtp:x", RESTRICT_DEFER, cfg);
 	VALUE("DEFER_IF_PERMIT x", RESTRICT_DEFER, cfg);
 	VALUE("BOGUS", RESTRICT_DEFER, cfg);
