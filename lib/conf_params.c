@@ -204,11 +204,11 @@ const struct conf_param conf_params[] = {
 	  "system's host name as gethostname(2) returns it (unlike Postfix, "
 	  "nothing is appended when it has no dot)." },
 	{ "mynetworks", CONF_LIST, "127.0.0.0/8 [::1]/128",
-	  "The networks whose clients smtpd lets relay: a client whose "
-	  "address is in one of them may send mail to any domain; others "
-	  "may send only to our domains (virtual_mailbox_domains) and get "
-	  "554 5.7.1 Relay access denied for the rest (Postfix's "
-	  "permit_mynetworks, reject_unauth_destination). A list of "
+	  "The networks of permit_mynetworks: with the default "
+	  "smtpd_relay_restrictions a client whose address is in one of "
+	  "them may send mail to any domain; others may send only to our "
+	  "domains (virtual_mailbox_domains) and get 554 5.7.1 Relay "
+	  "access denied for the rest. A list of "
 	  "address/prefix-length; an IPv6 address may be bracketed; an "
 	  "address without a prefix length is that host alone." },
 	{ "myorigin", CONF_STR, "$myhostname",
@@ -352,9 +352,24 @@ const struct conf_param conf_params[] = {
 	  "checked), verify (the chain must verify and the MX host name "
 	  "match), secure (as verify, against the next-hop domain). When the "
 	  "level cannot be met the mail is deferred." },
+	{ "smtpd_allow_open_relay", CONF_BOOL, "no",
+	  "smtpd refuses to start when its restriction lists let a client "
+	  "outside mynetworks that has not authenticated send mail to any "
+	  "domain: when no list holds reject_unauth_destination, "
+	  "defer_unauth_destination, reject or defer before an "
+	  "unconditional permit. Set it to yes only if that is really "
+	  "what you want (a test setup behind a firewall). Not in "
+	  "Postfix, which has a similar check without an override." },
 	{ "smtpd_banner", CONF_STR, "$myhostname ESMTP $mail_name",
 	  "The text after \"220\" in the SMTP greeting. RFC 5321 wants it "
 	  "to start with the host name, as the default does." },
+	{ "smtpd_client_restrictions", CONF_STR, "",
+	  "Restrictions on the client's address and name, as Postfix's. "
+	  "Like all five lists (client, helo, sender, relay, recipient) "
+	  "they are evaluated at RCPT TO, in that order (Postfix's "
+	  "smtpd_delay_reject = yes): the first reject or defer answers, a "
+	  "permit ends only its own list. See surel-smtpd(8) for the "
+	  "restrictions and surel-access(5) for the tables." },
 	{ "smtpd_data_timeout", CONF_TIME, "300s",
 	  "The longest smtpd waits for one read of message content during "
 	  "DATA or BDAT." },
@@ -368,6 +383,10 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_hard_error_limit", CONF_INT, "20",
 	  "After this many errors in one session smtpd disconnects the "
 	  "client." },
+	{ "smtpd_helo_restrictions", CONF_STR, "",
+	  "Restrictions on the HELO/EHLO name (see "
+	  "smtpd_client_restrictions), e.g. reject_invalid_helo_hostname, "
+	  "reject_non_fqdn_helo_hostname, check_helo_access type:table." },
 	{ "smtpd_pregreet_wait", CONF_TIME, "0s",
 	  "How long smtpd waits before it sends the greeting, watching for "
 	  "clients that talk first; such clients are rejected. 0 disables "
@@ -375,6 +394,25 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_recipient_limit", CONF_INT, "1000",
 	  "The most recipients smtpd accepts for one message; further RCPT "
 	  "commands get 452." },
+	{ "smtpd_recipient_restrictions", CONF_STR, "",
+	  "Restrictions on the recipient, evaluated after "
+	  "smtpd_relay_restrictions (see smtpd_client_restrictions), e.g. "
+	  "reject_non_fqdn_recipient, reject_unknown_recipient_domain, "
+	  "check_recipient_access type:table." },
+	{ "smtpd_relay_restrictions", CONF_STR,
+	  "permit_mynetworks, permit_sasl_authenticated, "
+	  "reject_unauth_destination",
+	  "Relay control: which clients may send to domains that are not "
+	  "ours (virtual_mailbox_domains). The default lets clients in "
+	  "mynetworks and authenticated clients send anywhere and answers "
+	  "554 5.7.1 Relay access denied to the rest. Postfix's default "
+	  "ends in defer_unauth_destination (450); surel keeps the "
+	  "permanent reply it always gave, so that a relay attempt is "
+	  "refused once and not retried." },
+	{ "smtpd_sender_restrictions", CONF_STR, "",
+	  "Restrictions on the MAIL FROM address (see "
+	  "smtpd_client_restrictions), e.g. reject_non_fqdn_sender, "
+	  "reject_unknown_sender_domain, check_sender_access type:table." },
 	{ "smtpd_soft_error_limit", CONF_INT, "10",
 	  "After this many errors in one session smtpd pauses "
 	  "smtpd_error_sleep_time before each error reply." },

@@ -82,6 +82,7 @@ static void smtpd_pre_jail(void)
 	smtpd_tables.mailbox = open_maps("virtual_mailbox_maps",
 					 conf_str("virtual_mailbox_maps"));
 	open_relay_tables();
+	smtpd_policy_init();
 	smtpd_tls_init();
 }
 

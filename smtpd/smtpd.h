@@ -55,6 +55,9 @@ struct smtpd_tables {
 };
 extern struct smtpd_tables smtpd_tables;
 
+/* The most PREPEND headers of access tables in one message. */
+#define SMTPD_PREPEND_MAX 16
+
 /* Final recipients already in the transaction (duplicates dropped). */
 struct smtpd_rcpt_set {
 	char **slots;
@@ -78,6 +81,12 @@ struct smtpd_txn {
 	struct queue_writer *writer;
 	struct smtp_data *decoder;
 	const char *bdat_error;		/* a failed BDAT transaction's reply */
+
+	/* Access table actions for the whole message (smtpd_policy.c). */
+	bool hold;			/* HOLD: envelope attribute "hold" */
+	bool discard;			/* DISCARD: accept, then drop */
+	char *prepend[SMTPD_PREPEND_MAX];	/* PREPEND headers */
+	size_t prepend_count;
 };
 
 /* Command counters for the disconnect line: one per parser verb, and
@@ -105,6 +114,7 @@ struct smtpd_session {
 	uint64_t error_count;
 	struct { unsigned ok, total; } counts[SMTPD_COUNT_MAX];
 	struct tls_conn *tls;		/* NULL: plaintext */
+	const char *sasl_username;	/* NULL: not authenticated */
 	struct smtpd_txn txn;
 };
 
@@ -126,6 +136,17 @@ enum smtpd_result smtpd_cmd_dispatch(struct smtpd_session *s,
 enum smtpd_result smtpd_cmd_rcpt(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd);
 void smtpd_rcpt_set_free(struct smtpd_rcpt_set *set);
+
+/* smtpd_policy.c */
+/* Parses the restriction lists (fatal on an error, or on an open relay
+ * configuration without smtpd_allow_open_relay = yes) and opens their
+ * tables and the resolver: before privileges are dropped. */
+void smtpd_policy_init(void);
+/* Evaluates the lists for recipient (qualified) in s's session. 0: go
+ * on; -1: refused, with Postfix's reply ("554 5.7.1 <a@b>: Relay access
+ * denied") in reply. Access table actions land in s->txn. */
+int smtpd_policy_check(struct smtpd_session *s, const char *recipient,
+		       char *reply, size_t size);
 
 /* smtpd_data.c */
 enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,

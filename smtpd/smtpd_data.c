@@ -54,9 +54,15 @@ static int write_received(struct smtpd_session *s, const char **error_r)
 	int ret;
 
 	time_rfc5322(date, sizeof(date), time(NULL));
-	buf_init(&b, 4096);
-	ret = buf_printf(&b, "Received: from %s (%s [%s])", s->helo,
-			 s->client_name, s->client_rfc_addr);
+	buf_init(&b, 4096 + SMTPD_PREPEND_MAX * 1024);
+	ret = 0;
+	/* Access tables' PREPEND headers go first, above our Received:,
+	 * as Postfix's smtpd writes them. */
+	for (size_t i = 0; ret == 0 && i < t->prepend_count; i++)
+		ret = buf_printf(&b, "%s\n", t->prepend[i]);
+	if (ret == 0)
+		ret = buf_printf(&b, "Received: from %s (%s [%s])", s->helo,
+				 s->client_name, s->client_rfc_addr);
 	if (ret == 0)
 		ret = smtpd_tls_received(s, &b);
 	if (ret == 0)
@@ -102,6 +108,10 @@ static void add_attributes(struct smtpd_session *s)
 		queue_envelope_add_attr(env, "ret", ret[s->txn.ret]);
 	if (s->txn.envid != NULL)
 		queue_envelope_add_attr(env, "envid", s->txn.envid);
+	/* HOLD from an access table. qmgr does not keep such messages
+	 * apart yet (no hold/ queue): the attribute records the verdict. */
+	if (s->txn.hold)
+		queue_envelope_add_attr(env, "hold", "yes");
 }
 
 /* Creates the queue file with envelope and Received: header, and the
@@ -235,6 +245,15 @@ static enum smtpd_result finish_message(struct smtpd_session *s)
 		smtpd_txn_reset(s);
 		smtpd_reply(s, "%s", reply);
 		return SMTPD_FAIL;
+	}
+	if (t->discard) {
+		/* DISCARD: the client is told it was delivered (access(5)). */
+		log_info("%s: discard: message from %s[%s] dropped by an "
+			 "access table", id, s->client_name, s->client_addr);
+		smtpd_txn_reset(s);
+		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", id);
+		s->error_count = 0;
+		return SMTPD_OK;
 	}
 	if (queue_writer_commit(&t->writer, &error) < 0) {
 		log_warn("%s: %s", id, error);

@@ -1,6 +1,5 @@
-/* smtpd_rcpt: RCPT TO. Relay control (virtual_mailbox_domains and
- * mynetworks: a client in mynetworks may send anywhere), alias
- * expansion (virtual_alias_maps) and the mailbox check
+/* smtpd_rcpt: RCPT TO. The restriction lists (smtpd_policy.c: relay
+ * control among them), alias expansion (virtual_alias_maps) and the mailbox check
  * (virtual_mailbox_maps) happen here, at RCPT time, so that an unknown
  * user is refused in the SMTP dialogue and never bounced later
  * (no backscatter). The final recipients go into the transaction's
@@ -13,6 +12,7 @@
 #include "alias.h"
 #include "log.h"
 #include "mem.h"
+#include "restrict.h"
 #include "str.h"
 #include "smtpd.h"
 
@@ -83,7 +83,6 @@ static enum smtpd_result reject(struct smtpd_session *s, const char *address,
 	return SMTPD_FAIL;
 }
 
-#define R_RELAY "554 5.7.1", "Relay access denied"
 #define R_UNKNOWN "550 5.1.1", "Recipient address rejected: User unknown " \
 		  "in virtual mailbox table"
 #define R_TEMP "451 4.3.0", "Temporary lookup failure"
@@ -182,17 +181,15 @@ static enum smtpd_result too_many(struct smtpd_session *s)
 	return SMTPD_FAIL;
 }
 
-/* A domain that is not ours: Postfix's permit_mynetworks,
- * reject_unauth_destination. The address is queued as given: its domain's
- * tables are not ours to check. */
+/* A domain that is not ours, and the restriction lists let it through
+ * (smtpd_relay_restrictions). The address is queued as given: its
+ * domain's tables are not ours to check. */
 static enum smtpd_result relay(struct smtpd_session *s, const char *address,
 			       const struct smtp_cmd *cmd)
 {
 	char *one[] = { (char *)address };
 	struct alias_list list = { one, 1 };
 
-	if (!netmatch_has(smtpd_tables.mynetworks, s->client_addr))
-		return reject(s, address, R_RELAY);
 	if (s->txn.env.rcpt_count + 1 > QUEUE_RCPT_MAX)
 		return too_many(s);
 	add_recipients(s, &list, address, cmd);
@@ -226,6 +223,12 @@ enum smtpd_result smtpd_cmd_rcpt(struct smtpd_session *s,
 	if (n < 0 || (size_t)n >= sizeof(address)) {
 		log_warn("domain too long to qualify <%s>", cmd->addr.address);
 		return reject(s, cmd->addr.address, R_TEMP);
+	}
+	char reply[RESTRICT_REPLY_MAX];
+	if (smtpd_policy_check(s, address, reply, sizeof(reply)) < 0) {
+		smtpd_log_reject(s, NULL, reply, address);
+		smtpd_reply(s, "%s", reply);
+		return SMTPD_FAIL;
 	}
 	int ret = domain_is_local(addr_domain(address));
 	if (ret < 0)

@@ -39,6 +39,8 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	free(t->envid);
 	free(t->first_rcpt);
 	smtpd_rcpt_set_free(&t->rcpt_set);
+	for (size_t i = 0; i < t->prepend_count; i++)
+		free(t->prepend[i]);
 	memset(t, 0, sizeof(*t));
 }
 

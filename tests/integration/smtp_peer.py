@@ -57,7 +57,9 @@ class Dnsmasq:
                 "--mx-host=cname.test,alias.mx.test,10",
                 # An MX host with only an IPv6 address.
                 "--host-record=v6.mx.test,::1",
-                "--mx-host=v6.test,v6.mx.test,10"]
+                "--mx-host=v6.test,v6.mx.test,10",
+                # A DNSBL listing 127.0.0.2 (test_policy).
+                "--host-record=2.0.0.127.zen.test,127.0.0.2"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)

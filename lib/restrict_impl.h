@@ -1,0 +1,72 @@
+/* restrict_impl: what restrict.c (lists), restrict_check.c (the
+ * restrictions) and restrict_access.c (access(5) tables and values)
+ * share. Not part of the interface. */
+#ifndef SUREL_RESTRICT_IMPL_H
+#define SUREL_RESTRICT_IMPL_H
+#include "restrict.h"
+
+/* Whose name and class a reply carries. */
+enum restrict_subject {
+	RESTRICT_SUBJ_CLIENT,
+	RESTRICT_SUBJ_HELO,
+	RESTRICT_SUBJ_SENDER,
+	RESTRICT_SUBJ_RECIPIENT,
+};
+
+/* What a restriction means for restrict_open_relay. */
+enum restrict_relay_kind {
+	RESTRICT_RELAY_NEUTRAL,	/* conditional: does not count */
+	RESTRICT_RELAY_STOP,	/* stops a foreign recipient */
+	RESTRICT_RELAY_PERMIT,	/* lets everything through */
+};
+
+struct restrict_entry;
+typedef enum restrict_verdict restrict_check_fn(
+	const struct restrict_entry *e, const struct restrict_ctx *ctx,
+	enum restrict_subject stage_subject, struct restrict_result *r);
+
+struct restrict_def {
+	const char *name;
+	bool has_arg;
+	restrict_check_fn *check;
+	enum restrict_relay_kind relay;
+	enum restrict_subject subject;	/* of check_*_access */
+};
+
+struct restrict_entry {
+	const struct restrict_def *def;
+	char *arg;		/* table spec or DNSBL zone */
+	char *filter;		/* reject_rbl_client zone=filter */
+	void *table;
+};
+
+/* The restrictions' table (restrict_check.c) and its size. */
+extern const struct restrict_def restrict_defs[];
+extern const size_t restrict_defs_count;
+
+/* The subject of a stage's own replies (relay: the recipient). */
+enum restrict_subject restrict_stage_subject(enum restrict_stage stage);
+/* "<name>" text of a subject: the client "name[addr]", the HELO name,
+ * the sender ("" for <>), the recipient; "" when unknown. */
+const char *restrict_subject_name(const struct restrict_ctx *ctx,
+				  enum restrict_subject subject,
+				  char *buf, size_t size);
+/* "Client host", "Helo command", "Sender address", "Recipient address". */
+const char *restrict_subject_class(enum restrict_subject subject);
+
+/* Sets r's verdict, by and reply (formatted; control characters become
+ * '?', and a reply too long is cut: it is the operator's text). Returns
+ * the verdict. */
+enum restrict_verdict restrict_set(struct restrict_result *r,
+				   enum restrict_verdict v, const char *by,
+				   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* check_*_access: looks the subject up in e->table in Postfix's key
+ * order and applies the first value found. */
+enum restrict_verdict restrict_access_check(const struct restrict_entry *e,
+					    const struct restrict_ctx *ctx,
+					    enum restrict_subject subject,
+					    struct restrict_result *r);
+
+#endif
