@@ -375,6 +375,11 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_recipient_limit", CONF_INT, "1000",
 	  "The most recipients smtpd accepts for one message; further RCPT "
 	  "commands get 452." },
+	{ "smtpd_sasl_auth_enable", CONF_BOOL, "no",
+	  "When yes, smtpd offers and accepts AUTH (RFC 4954: PLAIN and "
+	  "LOGIN, checked by authd). Off by default, so port 25 never "
+	  "offers it; master.cf turns it on for submission and "
+	  "submissions with -o." },
 	{ "smtpd_soft_error_limit", CONF_INT, "10",
 	  "After this many errors in one session smtpd pauses "
 	  "smtpd_error_sleep_time before each error reply." },
@@ -384,6 +389,12 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_timeout", CONF_TIME, "300s",
 	  "The longest smtpd waits for a client command, or for a client to "
 	  "take a reply, before it disconnects." },
+	{ "smtpd_tls_auth_only", CONF_BOOL, "yes",
+	  "When yes (unlike Postfix, whose default is no), smtpd offers "
+	  "and accepts AUTH only over TLS, on every connection, loopback "
+	  "included: passwords never travel in plaintext (the same rule as "
+	  "disable_plaintext_auth for imapd and pop3d). Before STARTTLS, "
+	  "AUTH is not announced and gets 530." },
 	{ "smtpd_tls_cert_file", CONF_STR, "",
 	  "The PEM file with the server certificate (and the chain after "
 	  "it) for every protocol: SMTP, POP3 and IMAP. Empty: no TLS is "

@@ -183,7 +183,7 @@ static enum smtpd_result too_many(struct smtpd_session *s)
 }
 
 /* A domain that is not ours: Postfix's permit_mynetworks,
- * reject_unauth_destination. The address is queued as given: its domain's
+ * permit_sasl_authenticated, reject_unauth_destination. The address is queued as given: its domain's
  * tables are not ours to check. */
 static enum smtpd_result relay(struct smtpd_session *s, const char *address,
 			       const struct smtp_cmd *cmd)
@@ -191,7 +191,8 @@ static enum smtpd_result relay(struct smtpd_session *s, const char *address,
 	char *one[] = { (char *)address };
 	struct alias_list list = { one, 1 };
 
-	if (!netmatch_has(smtpd_tables.mynetworks, s->client_addr))
+	if (s->sasl_username == NULL &&
+	    !netmatch_has(smtpd_tables.mynetworks, s->client_addr))
 		return reject(s, address, R_RELAY);
 	if (s->txn.env.rcpt_count + 1 > QUEUE_RCPT_MAX)
 		return too_many(s);
