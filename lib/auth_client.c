@@ -227,6 +227,23 @@ int auth_client_verify(const char *socket_path, const struct auth_request *req,
 			     error_r);
 }
 
+int auth_client_login(const char *socket_path, const char *service,
+		      const char *user, const char *password,
+		      const char *client_addr, bool tls, bool loopback,
+		      struct auth_reply *reply, const char **error_r)
+{
+	const struct auth_request req = {
+		.service = service,
+		.user = user,
+		.password = password,
+		.client_addr = client_addr,
+		.secured = tls || loopback,
+	};
+
+	return auth_client_verify(socket_path, &req, reply,
+				  AUTH_CLIENT_TIMEOUT_MS, error_r);
+}
+
 int auth_client_lookup(const char *socket_path, const struct auth_request *req,
 		       struct auth_reply *reply, int timeout_ms,
 		       const char **error_r)

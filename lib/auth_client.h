@@ -61,6 +61,15 @@ int auth_client_verify(const char *socket_path, const struct auth_request *req,
 		       struct auth_reply *reply, int timeout_ms,
 		       const char **error_r)
 	__attribute__((warn_unused_result));
+/* The login check of pop3d, imapd and smtpd: auth_client_verify of
+ * user/password for service, with the client's address, "secured" when
+ * the connection has TLS or is on loopback, and AUTH_CLIENT_TIMEOUT_MS.
+ * Same results. */
+int auth_client_login(const char *socket_path, const char *service,
+		      const char *user, const char *password,
+		      const char *client_addr, bool tls, bool loopback,
+		      struct auth_reply *reply, const char **error_r)
+	__attribute__((warn_unused_result));
 /* Looks req->user up (no password). AUTH_OK / AUTH_FAIL (no such user) /
  * AUTH_TEMPFAIL as above. */
 int auth_client_lookup(const char *socket_path, const struct auth_request *req,

@@ -180,13 +180,6 @@ static void auth_ok(struct smtpd_session *s, const char *method,
 static void verify(struct smtpd_session *s, const char *method,
 		   const char *user, const char *password)
 {
-	struct auth_request req = {
-		.service = "smtp",
-		.user = user,
-		.password = password,
-		.client_addr = s->client_addr,
-		.secured = s->tls != NULL || s->loopback,
-	};
 	struct auth_reply reply;
 	const char *error;
 
@@ -195,8 +188,9 @@ static void verify(struct smtpd_session *s, const char *method,
 		return;
 	}
 	memset(&reply, 0, sizeof(reply));
-	if (auth_client_verify(s->p->auth_socket, &req, &reply,
-			       AUTH_CLIENT_TIMEOUT_MS, &error) < 0) {
+	if (auth_client_login(s->p->auth_socket, "smtp", user, password,
+			      s->client_addr, s->tls != NULL, s->loopback,
+			      &reply, &error) < 0) {
 		log_warn("authd: %s", error);
 		smtpd_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
