@@ -297,8 +297,8 @@ enum smtpd_result smtpd_cmd_auth(struct smtpd_session *s, const char *line,
 				 size_t len)
 {
 	/* "AUTH" SP mechanism [SP initial-response] */
-	const char *mech = line + 5, *sp = len > 5 ?
-		memchr(mech, ' ', len - 5) : NULL;
+	const char *mech = len > 5 ? line + 5 : line + len;
+	const char *sp = len > 5 ? memchr(mech, ' ', len - 5) : NULL;
 	size_t mech_len = sp != NULL ? (size_t)(sp - mech) :
 		len > 5 ? len - 5 : 0;
 	const char *ir = sp != NULL ? sp + 1 : NULL;

@@ -313,6 +313,10 @@ class Submission(unittest.TestCase):
             self.assertEqual(r.cmd("AUTH LOGIN")[0], 334)
             self.assertEqual(r.cmd("*"),
                              (501, "501 5.7.0 Authentication aborted"))
+            self.assertEqual(r.cmd("AUTH"),
+                             (501, "501 5.5.4 Syntax: AUTH mechanism"))
+            self.assertEqual(r.cmd("AUTH PLAIN a b"),
+                             (501, "501 5.5.4 Syntax: AUTH mechanism"))
             self.assertEqual(r.cmd("AUTH FOO"), (
                 504, "504 5.5.4 Unsupported authentication mechanism"))
             self.assertEqual(r.cmd("MAIL FROM:<%s>" % ALICE)[0], 250)
