@@ -131,20 +131,14 @@ static void login_ok(struct imapd_session *s, const struct auth_reply *r,
 static void login(struct imapd_session *s, const char *user,
 		  const char *password, const char *method)
 {
-	struct auth_request req = {
-		.service = "imap",
-		.user = user,
-		.password = password,
-		.client_addr = s->rip,
-		.secured = s->tls != NULL || s->loopback,
-	};
 	struct auth_reply reply;
 	const char *error;
 	char name[AUTH_USER_MAX * 4 + 1];
 
 	memset(&reply, 0, sizeof(reply));
-	if (auth_client_verify(s->p->auth_socket, &req, &reply,
-			       AUTH_CLIENT_TIMEOUT_MS, &error) < 0) {
+	if (auth_client_login(s->p->auth_socket, "imap", user, password,
+			      s->rip, s->tls != NULL, s->loopback, &reply,
+			      &error) < 0) {
 		log_warn("authd: %s", error);
 		imapd_no(s, "[UNAVAILABLE] Authentication service not "
 			    "available, try again later.");

@@ -227,6 +227,23 @@ int auth_client_verify(const char *socket_path, const struct auth_request *req,
 			     error_r);
 }
 
+int auth_client_login(const char *socket_path, const char *service,
+		      const char *user, const char *password,
+		      const char *client_addr, bool tls, bool loopback,
+		      struct auth_reply *reply, const char **error_r)
+{
+	const struct auth_request req = {
+		.service = service,
+		.user = user,
+		.password = password,
+		.client_addr = client_addr,
+		.secured = tls || loopback,
+	};
+
+	return auth_client_verify(socket_path, &req, reply,
+				  AUTH_CLIENT_TIMEOUT_MS, error_r);
+}
+
 int auth_client_lookup(const char *socket_path, const struct auth_request *req,
 		       struct auth_reply *reply, int timeout_ms,
 		       const char **error_r)
@@ -273,6 +290,50 @@ static bool sasl_eq_ci(const unsigned char *a, size_t alen,
 	return true;
 }
 
+/* raw stays the caller's to wipe; nothing is copied but the results. */
+int auth_sasl_plain_parse(const void *raw, size_t len, char *user,
+			  size_t user_size, char *password,
+			  size_t password_size, const char **error_r)
+{
+	const unsigned char *buf = raw;
+	const unsigned char *end = buf + len;
+
+	if (user_size > 0)
+		user[0] = '\0';
+	if (password_size > 0)
+		password[0] = '\0';
+	const unsigned char *nul1 = memchr(buf, '\0', len);
+	const unsigned char *nul2 = nul1 == NULL ? NULL :
+		memchr(nul1 + 1, '\0', (size_t)(end - (nul1 + 1)));
+	if (nul2 == NULL ||
+	    memchr(nul2 + 1, '\0', (size_t)(end - (nul2 + 1))) != NULL) {
+		*error_r = "SASL PLAIN needs exactly two NULs";
+		return -1;
+	}
+	size_t zlen = (size_t)(nul1 - buf);
+	size_t clen = (size_t)(nul2 - (nul1 + 1));
+	size_t plen = (size_t)(end - (nul2 + 1));
+	if (clen == 0)
+		*error_r = "empty user name";
+	else if (plen == 0)
+		*error_r = "empty password";
+	/* No proxy logins: an authzid may only name the authcid itself. */
+	else if (zlen > 0 && !sasl_eq_ci(buf, zlen, nul1 + 1, clen))
+		*error_r = "authorization identity differs from the user name";
+	else if (clen >= user_size)
+		*error_r = "user name too long";
+	else if (plen >= password_size)
+		*error_r = "password too long";
+	else {
+		memcpy(user, nul1 + 1, clen);
+		user[clen] = '\0';
+		memcpy(password, nul2 + 1, plen);
+		password[plen] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
 int auth_sasl_plain_decode(const char *b64, char *user, size_t user_size,
 			   char *password, size_t password_size,
 			   const char **error_r)
@@ -292,35 +353,29 @@ int auth_sasl_plain_decode(const char *b64, char *user, size_t user_size,
 	len = base64_decode(b64, b64_len, buf, sizeof(buf), error_r);
 	if (len < 0)
 		return sasl_fail(buf, sizeof(buf), *error_r, error_r);
-	unsigned char *nul1 = memchr(buf, '\0', (size_t)len);
-	unsigned char *nul2 = nul1 == NULL ? NULL :
-		memchr(nul1 + 1, '\0', (size_t)(buf + len - (nul1 + 1)));
-	if (nul2 == NULL ||
-	    memchr(nul2 + 1, '\0', (size_t)(buf + len - (nul2 + 1))) != NULL)
-		return sasl_fail(buf, sizeof(buf),
-				 "SASL PLAIN needs exactly two NULs", error_r);
-	size_t zlen = (size_t)(nul1 - buf);
-	size_t clen = (size_t)(nul2 - (nul1 + 1));
-	size_t plen = (size_t)(buf + len - (nul2 + 1));
-	if (clen == 0)
-		return sasl_fail(buf, sizeof(buf), "empty user name", error_r);
-	if (plen == 0)
-		return sasl_fail(buf, sizeof(buf), "empty password", error_r);
-	/* No proxy logins: an authzid may only name the authcid itself. */
-	if (zlen > 0 && !sasl_eq_ci(buf, zlen, nul1 + 1, clen))
-		return sasl_fail(buf, sizeof(buf),
-				 "authorization identity differs from the "
-				 "user name", error_r);
-	if (clen >= user_size)
-		return sasl_fail(buf, sizeof(buf), "user name too long",
-				 error_r);
-	if (plen >= password_size)
-		return sasl_fail(buf, sizeof(buf), "password too long",
-				 error_r);
-	memcpy(user, nul1 + 1, clen);
-	user[clen] = '\0';
-	memcpy(password, nul2 + 1, plen);
-	password[plen] = '\0';
+	int ret = auth_sasl_plain_parse(buf, (size_t)len, user, user_size,
+					password, password_size, error_r);
 	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	return ret;
+}
+
+int auth_sasl_login_parse(const void *raw, size_t len, char *out,
+			  size_t size, const char **error_r)
+{
+	if (size > 0)
+		out[0] = '\0';
+	if (len == 0)
+		*error_r = "empty response";
+	else if (memchr(raw, '\0', len) != NULL ||
+		 memchr(raw, '\r', len) != NULL ||
+		 memchr(raw, '\n', len) != NULL)
+		*error_r = "NUL, CR or LF in the response";
+	else if (len >= size)
+		*error_r = "response too long";
+	else {
+		memcpy(out, raw, len);
+		out[len] = '\0';
+		return 0;
+	}
+	return -1;
 }

@@ -1,4 +1,4 @@
-/* auth_client: how pop3d, imapd and (later) smtpd ask authd to verify a
+/* auth_client: how pop3d, imapd and smtpd ask authd to verify a
  * password or look a user up, over the UNIX socket AUTH_SOCKET (relative
  * to queue_directory). One blocking request/reply exchange on a fresh
  * connection per call: these daemons serve one client per process.
@@ -17,7 +17,8 @@
  * (AUTH_CLIENT_TIMEOUT_MS does).
  *
  * Also here: the SASL PLAIN (RFC 4616) response decoder shared by every
- * protocol that offers AUTH PLAIN. */
+ * protocol that offers AUTH PLAIN, and the LOGIN mechanism's response
+ * check (smtpd). */
 #ifndef SUREL_AUTH_CLIENT_H
 #define SUREL_AUTH_CLIENT_H
 #include <stdbool.h>
@@ -60,6 +61,15 @@ int auth_client_verify(const char *socket_path, const struct auth_request *req,
 		       struct auth_reply *reply, int timeout_ms,
 		       const char **error_r)
 	__attribute__((warn_unused_result));
+/* The login check of pop3d, imapd and smtpd: auth_client_verify of
+ * user/password for service, with the client's address, "secured" when
+ * the connection has TLS or is on loopback, and AUTH_CLIENT_TIMEOUT_MS.
+ * Same results. */
+int auth_client_login(const char *socket_path, const char *service,
+		      const char *user, const char *password,
+		      const char *client_addr, bool tls, bool loopback,
+		      struct auth_reply *reply, const char **error_r)
+	__attribute__((warn_unused_result));
 /* Looks req->user up (no password). AUTH_OK / AUTH_FAIL (no such user) /
  * AUTH_TEMPFAIL as above. */
 int auth_client_lookup(const char *socket_path, const struct auth_request *req,
@@ -75,6 +85,21 @@ int auth_client_lookup(const char *socket_path, const struct auth_request *req,
 int auth_sasl_plain_decode(const char *b64, char *user, size_t user_size,
 			   char *password, size_t password_size,
 			   const char **error_r)
+	__attribute__((warn_unused_result));
+/* The same for a response already base64-decoded: raw[0..len) holds
+ * authzid NUL authcid NUL password (smtpd decodes first, because bad
+ * base64 gets another reply than bad credentials). The same checks and
+ * results; raw is not modified (the caller wipes it). */
+int auth_sasl_plain_parse(const void *raw, size_t len, char *user,
+			  size_t user_size, char *password,
+			  size_t password_size, const char **error_r)
+	__attribute__((warn_unused_result));
+/* One decoded response of the LOGIN mechanism (a user name or a
+ * password; draft-murchison-sasl-login) into out as a C string. Refused
+ * with -1 and *error_r (static), out set to "": empty, holding NUL, CR
+ * or LF, or not fitting out (size includes the NUL). */
+int auth_sasl_login_parse(const void *raw, size_t len, char *out,
+			  size_t size, const char **error_r)
 	__attribute__((warn_unused_result));
 
 #endif

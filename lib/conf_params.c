@@ -409,6 +409,11 @@ const struct conf_param conf_params[] = {
 	  "ends in defer_unauth_destination (450); surel keeps the "
 	  "permanent reply it always gave, so that a relay attempt is "
 	  "refused once and not retried." },
+	{ "smtpd_sasl_auth_enable", CONF_BOOL, "no",
+	  "When yes, smtpd offers and accepts AUTH (RFC 4954: PLAIN and "
+	  "LOGIN, checked by authd). Off by default, so port 25 never "
+	  "offers it; master.cf turns it on for submission and "
+	  "submissions with -o." },
 	{ "smtpd_sender_restrictions", CONF_STR, "",
 	  "Restrictions on the MAIL FROM address (see "
 	  "smtpd_client_restrictions), e.g. reject_non_fqdn_sender, "
@@ -422,6 +427,12 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_timeout", CONF_TIME, "300s",
 	  "The longest smtpd waits for a client command, or for a client to "
 	  "take a reply, before it disconnects." },
+	{ "smtpd_tls_auth_only", CONF_BOOL, "yes",
+	  "When yes (unlike Postfix, whose default is no), smtpd offers "
+	  "and accepts AUTH only over TLS, on every connection, loopback "
+	  "included: passwords never travel in plaintext (the same rule as "
+	  "disable_plaintext_auth for imapd and pop3d). Before STARTTLS, "
+	  "AUTH is not announced and gets 530." },
 	{ "smtpd_tls_cert_file", CONF_STR, "",
 	  "The PEM file with the server certificate (and the chain after "
 	  "it) for every protocol: SMTP, POP3 and IMAP. Empty: no TLS is "

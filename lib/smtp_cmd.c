@@ -126,8 +126,8 @@ static int param_envid(struct smtp_cmd_parser *p, const char *value,
 	return 0;
 }
 
-/* AUTH=<mailbox as xtext> or AUTH=<>: parsed so that a correct client is
- * not refused, then ignored (no authentication in this version). */
+/* AUTH=<mailbox as xtext> or AUTH=<> (RFC 4954 5): checked here; smtpd
+ * keeps it only from an authenticated client. */
 static int param_auth(struct smtp_cmd_parser *p, const char *value,
 		      unsigned flags, struct smtp_cmd *cmd,
 		      const char **error_r)

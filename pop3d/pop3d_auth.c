@@ -74,20 +74,14 @@ static enum pop3d_result login_ok(struct pop3d_session *s,
 static enum pop3d_result login(struct pop3d_session *s, const char *user,
 			       const char *password, const char *method)
 {
-	struct auth_request req = {
-		.service = "pop3",
-		.user = user,
-		.password = password,
-		.client_addr = s->rip,
-		.secured = s->tls != NULL || s->loopback,
-	};
 	struct auth_reply reply;
 	const char *error;
 	char name[AUTH_USER_MAX * 4 + 1];
 
 	memset(&reply, 0, sizeof(reply));
-	if (auth_client_verify(s->p->auth_socket, &req, &reply,
-			       AUTH_CLIENT_TIMEOUT_MS, &error) < 0) {
+	if (auth_client_login(s->p->auth_socket, "pop3", user, password,
+			      s->rip, s->tls != NULL, s->loopback, &reply,
+			      &error) < 0) {
 		log_warn("authd: %s", error);
 		pop3d_err_nocount(s, "[SYS/TEMP] Authentication service not "
 				  "available, try again later.");

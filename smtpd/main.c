@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include "auth_client.h"
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
@@ -47,6 +49,12 @@ void smtpd_params_load(struct smtpd_params *p)
 			 "using \"normal\"", bare);
 	p->vrfy_enabled = !conf_bool("disable_vrfy_command");
 	p->smtputf8 = conf_bool("smtputf8_enable");
+	p->sasl_enable = conf_bool("smtpd_sasl_auth_enable");
+	p->tls_auth_only = conf_bool("smtpd_tls_auth_only");
+	int n = snprintf(p->auth_socket, sizeof(p->auth_socket), "%s/%s",
+			 p->queue_directory, AUTH_SOCKET);
+	if (n < 0 || (size_t)n >= sizeof(p->auth_socket))
+		fatal("queue_directory too long");
 }
 
 static struct maps *open_maps(const char *name, const char *spec)

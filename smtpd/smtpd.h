@@ -2,8 +2,9 @@
  * client at a time: main.c opens the tables, smtpd_session.c runs the
  * session loop, smtpd_cmd.c holds the command table and the simple
  * commands, smtpd_rcpt.c recipient validation, smtpd_data.c DATA/BDAT and
- * the queue file, smtpd_tls.c STARTTLS and implicit TLS, smtpd_reply.c
- * replies, the error budget and logging. */
+ * the queue file, smtpd_tls.c STARTTLS and implicit TLS, smtpd_sasl.c
+ * AUTH (RFC 4954) through authd, smtpd_reply.c replies, the error budget
+ * and logging. */
 #ifndef SUREL_SMTPD_H
 #define SUREL_SMTPD_H
 #include <stdbool.h>
@@ -44,6 +45,9 @@ struct smtpd_params {
 	bool allow_bare_lf;
 	bool vrfy_enabled;
 	bool smtputf8;
+	bool sasl_enable;		/* smtpd_sasl_auth_enable */
+	bool tls_auth_only;		/* smtpd_tls_auth_only */
+	char auth_socket[4096];		/* queue_directory/private/auth */
 };
 
 /* Tables opened before privileges are dropped (main.c). */
@@ -72,6 +76,8 @@ struct smtpd_txn {
 	enum smtp_body body;
 	enum smtp_ret ret;
 	char *envid;
+	char *auth;			/* MAIL AUTH= (xtext), authenticated
+					 * clients only */
 	size_t rcpt_accepted;		/* RCPT commands accepted */
 	size_t rcpt_tried;		/* RCPT commands seen */
 	char *first_rcpt;		/* for "Received: ... for <rcpt>" */
@@ -90,9 +96,18 @@ struct smtpd_txn {
 };
 
 /* Command counters for the disconnect line: one per parser verb, and
- * STARTTLS, which smtpd recognises itself. */
+ * STARTTLS and AUTH, which smtpd recognises itself (the parser never sees
+ * a line that may carry a password). */
 #define SMTPD_COUNT_STARTTLS SMTP_VERB_COUNT
-#define SMTPD_COUNT_MAX (SMTP_VERB_COUNT + 1)
+#define SMTPD_COUNT_AUTH (SMTP_VERB_COUNT + 1)
+#define SMTPD_COUNT_MAX (SMTP_VERB_COUNT + 2)
+
+/* The longest AUTH response (RFC 4954 4 lets a server limit it; 12288
+ * octets of base64 carry 9216 octets, far beyond any PLAIN or LOGIN
+ * response), and so the longest line the stream must hold: "AUTH",
+ * a mechanism name (20 at most, RFC 4422 3.1), the response, CRLF. */
+#define SMTPD_SASL_RESPONSE_MAX 12288
+#define SMTPD_SASL_LINE_MAX (SMTPD_SASL_RESPONSE_MAX + 32)
 
 enum smtpd_result {
 	SMTPD_OK,	/* command succeeded */
@@ -110,11 +125,16 @@ struct smtpd_session {
 	const char *client_name;	/* "unknown" (no reverse DNS yet) */
 	char *helo;
 	bool esmtp;
+	bool loopback;			/* client on 127.0.0.0/8 or ::1 */
+	/* After a successful AUTH: the name authd returned (canonical) and
+	 * the mechanism; NULL when the client has not authenticated.
+	 * permit_sasl_authenticated (smtpd_policy.c) reads sasl_username. */
+	char *sasl_username;
+	const char *sasl_method;	/* "PLAIN", "LOGIN" (static) */
 	const char *last_cmd;		/* for "lost connection after X" */
 	uint64_t error_count;
 	struct { unsigned ok, total; } counts[SMTPD_COUNT_MAX];
 	struct tls_conn *tls;		/* NULL: plaintext */
-	const char *sasl_username;	/* NULL: not authenticated */
 	struct smtpd_txn txn;
 };
 
@@ -178,6 +198,22 @@ enum smtpd_result smtpd_cmd_starttls(struct smtpd_session *s,
 int smtpd_tls_received(const struct smtpd_session *s, struct buf *b);
 /* Ends TLS (close_notify) before the stream goes; no-op without TLS. */
 void smtpd_tls_end(struct smtpd_session *s);
+
+/* smtpd_sasl.c */
+/* EHLO offers AUTH at this point of the session (enabled, TLS on when
+ * smtpd_tls_auth_only or the encrypt level want it, not yet done). */
+bool smtpd_sasl_offered(const struct smtpd_session *s);
+/* line (CRLF removed) is an AUTH command, with or without arguments. */
+bool smtpd_sasl_is_auth(const char *line, size_t len);
+/* AUTH mechanism [initial-response]: the whole exchange, the check with
+ * authd and the reply. Wipes the client's secrets where they were read:
+ * line (the stream's writable buffer behind a const pointer) and the
+ * responses. SMTPD_CLOSE when the client went away or broke the line
+ * rules. */
+enum smtpd_result smtpd_cmd_auth(struct smtpd_session *s, const char *line,
+				 size_t len);
+/* Forgets the authentication (STARTTLS, end of session). */
+void smtpd_sasl_reset(struct smtpd_session *s);
 
 /* smtpd_reply.c */
 /* Queues one reply line ("250 2.0.0 Ok"); CRLF is added. A 4xx/5xx reply

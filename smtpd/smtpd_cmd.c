@@ -43,6 +43,8 @@ static enum smtpd_result cmd_ehlo(struct smtpd_session *s,
 		smtpd_reply(s, "250-VRFY");
 	if (smtpd_tls_offered(s))
 		smtpd_reply(s, "250-STARTTLS");
+	if (smtpd_sasl_offered(s))
+		smtpd_reply(s, "250-AUTH PLAIN LOGIN");
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-DSN");
@@ -83,6 +85,11 @@ static enum smtpd_result cmd_mail(struct smtpd_session *s,
 	t->body = cmd->body;
 	t->ret = cmd->ret;
 	t->envid = cmd->envid != NULL ? xstrdup(cmd->envid) : NULL;
+	/* RFC 4954 5: AUTH= is trusted only from an authenticated client;
+	 * from anyone else it is ignored, as is <> (submitter unknown). */
+	if (s->sasl_username != NULL && cmd->auth != NULL &&
+	    strcmp(cmd->auth, "<>") != 0)
+		t->auth = xstrdup(cmd->auth);
 	smtpd_reply(s, "250 2.1.0 Ok");
 	return SMTPD_OK;
 }
@@ -119,8 +126,8 @@ static enum smtpd_result cmd_vrfy(struct smtpd_session *s,
 static enum smtpd_result cmd_help(struct smtpd_session *s,
 				  const struct smtp_cmd *cmd)
 {
-	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
-		       "RSET NOOP VRFY HELP QUIT");
+	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT "
+		       "DATA BDAT RSET NOOP VRFY HELP QUIT");
 	return SMTPD_OK;
 }
 

@@ -34,16 +34,18 @@ static int output(void *ctx, const char *data, size_t len)
 }
 
 /* RFC 3848 / RFC 6531 "with" keywords, as Postfix writes them (HELO
- * stays "SMTP" even over TLS: there is no keyword for it). */
+ * stays "SMTP" even over TLS: there is no keyword for it; AUTH needs
+ * EHLO), indexed by [UTF-8][TLS][authenticated]. */
 static const char *protocol(const struct smtpd_session *s)
 {
-	bool tls = s->tls != NULL;
+	static const char *const names[2][2][2] = {
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
 
-	if (s->txn.utf8)
-		return tls ? "UTF8SMTPS" : "UTF8SMTP";
-	if (!s->esmtp)
+	if (!s->esmtp && !s->txn.utf8)
 		return "SMTP";
-	return tls ? "ESMTPS" : "ESMTP";
+	return names[s->txn.utf8][s->tls != NULL][s->sasl_username != NULL];
 }
 
 static int write_received(struct smtpd_session *s, const char **error_r)
@@ -112,6 +114,14 @@ static void add_attributes(struct smtpd_session *s)
 	 * apart yet (no hold/ queue): the attribute records the verdict. */
 	if (s->txn.hold)
 		queue_envelope_add_attr(env, "hold", "yes");
+	/* For later stages (signing, logs): who submitted it. */
+	if (s->sasl_username != NULL) {
+		queue_envelope_add_attr(env, "sasl_method", s->sasl_method);
+		queue_envelope_add_attr(env, "sasl_username",
+					s->sasl_username);
+	}
+	if (s->txn.auth != NULL)
+		queue_envelope_add_attr(env, "sasl_sender", s->txn.auth);
 }
 
 /* Creates the queue file with envelope and Received: header, and the
@@ -143,8 +153,14 @@ static int open_message(struct smtpd_session *s, enum smtp_data_mode mode)
 		queue_writer_abort(&t->writer);
 		return -1;
 	}
-	log_info("%s: client=%s[%s]", queue_writer_id(t->writer),
-		 s->client_name, s->client_addr);
+	if (s->sasl_username != NULL)
+		log_info("%s: client=%s[%s], sasl_method=%s, "
+			 "sasl_username=%s", queue_writer_id(t->writer),
+			 s->client_name, s->client_addr, s->sasl_method,
+			 s->sasl_username);
+	else
+		log_info("%s: client=%s[%s]", queue_writer_id(t->writer),
+			 s->client_name, s->client_addr);
 	t->decoder = smtp_data_new(mode, &limits, output, s);
 	return 0;
 }

@@ -113,6 +113,7 @@ static const struct {
 } count_names[] = {
 	{ SMTP_VERB_HELO, "helo" }, { SMTP_VERB_EHLO, "ehlo" },
 	{ SMTPD_COUNT_STARTTLS, "starttls" },
+	{ SMTPD_COUNT_AUTH, "auth" },
 	{ SMTP_VERB_MAIL, "mail" }, { SMTP_VERB_RCPT, "rcpt" },
 	{ SMTP_VERB_DATA, "data" }, { SMTP_VERB_BDAT, "bdat" },
 	{ SMTP_VERB_RSET, "rset" }, { SMTP_VERB_NOOP, "noop" },

@@ -20,6 +20,7 @@ static void peer_address(struct smtpd_session *s, int fd)
 
 	netaddr_peer(fd, &a);
 	memcpy(s->client_addr, a.text, sizeof(s->client_addr));
+	s->loopback = a.loopback;
 	if (a.family == 0)
 		memcpy(s->client_rfc_addr, "unknown", 8);
 	else
@@ -37,6 +38,7 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	smtp_data_free(&t->decoder);
 	queue_envelope_free(&t->env);
 	free(t->envid);
+	free(t->auth);
 	free(t->first_rcpt);
 	smtpd_rcpt_set_free(&t->rcpt_set);
 	for (size_t i = 0; i < t->prepend_count; i++)
@@ -83,6 +85,15 @@ static enum smtpd_result handle_line(struct smtpd_session *s, const char *line,
 	struct smtp_cmd cmd;
 	const char *error;
 
+	/* The stream holds lines as long as an AUTH response may be; other
+	 * commands keep line_length_limit (LF included, as the stream
+	 * counts). */
+	if (len + 1 > s->p->line_length_limit &&
+	    !smtpd_sasl_is_auth(line, len)) {
+		s->counts[SMTP_VERB_UNKNOWN].total++;
+		smtpd_reply(s, "500 5.5.2 Error: line too long");
+		return SMTPD_FAIL;
+	}
 	if (len > 0 && line[len - 1] == '\r') {
 		len--;
 	} else if (!s->p->allow_bare_lf) {
@@ -92,6 +103,14 @@ static enum smtpd_result handle_line(struct smtpd_session *s, const char *line,
 	if (memchr(line, '\r', len) != NULL) {
 		smtpd_bare_newline(s, "bare <CR> received");
 		return SMTPD_CLOSE;
+	}
+	if (smtpd_sasl_is_auth(line, len)) {
+		s->counts[SMTPD_COUNT_AUTH].total++;
+		s->last_cmd = "AUTH";
+		enum smtpd_result result = smtpd_cmd_auth(s, line, len);
+		if (result == SMTPD_OK)
+			s->counts[SMTPD_COUNT_AUTH].ok++;
+		return result;
 	}
 	if (smtpd_tls_is_starttls(line, len)) {
 		s->counts[SMTPD_COUNT_STARTTLS].total++;
@@ -167,7 +186,8 @@ void smtpd_session_run(int fd, const struct smtpd_params *p)
 	s.client_name = "unknown";
 	s.last_cmd = "CONNECT";
 	peer_address(&s, fd);
-	s.stream = stream_new(fd, p->line_length_limit);
+	s.stream = stream_new(fd, p->line_length_limit > SMTPD_SASL_LINE_MAX ?
+				  p->line_length_limit : SMTPD_SASL_LINE_MAX);
 	stream_set_timeout(s.stream, p->timeout_ms);
 	s.parser = smtp_cmd_parser_new(&limits);
 	log_info("connect from %s[%s]", s.client_name, s.client_addr);
@@ -178,6 +198,7 @@ void smtpd_session_run(int fd, const struct smtpd_params *p)
 	smtpd_txn_reset(&s);
 	smtpd_tls_end(&s);
 	smtpd_log_disconnect(&s);
+	smtpd_sasl_reset(&s);
 	free(s.helo);
 	smtp_cmd_parser_free(&s.parser);
 	stream_free(&s.stream);

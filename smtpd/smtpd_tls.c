@@ -138,6 +138,7 @@ enum smtpd_result smtpd_cmd_starttls(struct smtpd_session *s,
 	/* RFC 3207 4.2: forget everything learnt in plaintext; the client
 	 * starts again with EHLO. */
 	smtpd_txn_reset(s);
+	smtpd_sasl_reset(s);
 	free(s->helo);
 	s->helo = NULL;
 	s->esmtp = false;

@@ -1,6 +1,7 @@
 #include "config.h"
 /* Unit tests for lib/auth_client: the SASL PLAIN decoder (authzid rules,
- * NUL count, empty fields, lengths at limit-1/limit/limit+1), and the
+ * NUL count, empty fields, lengths at limit-1/limit/limit+1), its form
+ * for decoded input, the LOGIN response check, and the
  * client against a scripted fake authd on a UNIX socket in a temporary
  * directory: the request it sends, every reply status, replies that
  * break the protocol, a server that hangs or goes away, and the checks
@@ -369,11 +370,74 @@ static void test_client_local_checks(void)
 	UNIT_CHECK(auth_client_verify(sock_path, &ar, &r, 1000, &error) == -1);
 }
 
+#define RAW(lit) lit, sizeof(lit) - 1
+
+/* The decoded-input form: same rules, and raw is left as it was. */
+static void test_sasl_plain_parse(void)
+{
+	char user[8], pw[6];
+	const char *error;
+	static const char raw[] = "bob\0bob\0pw";
+	char copy[sizeof(raw)];
+
+	memcpy(copy, raw, sizeof(raw));
+	UNIT_CHECK(auth_sasl_plain_parse(copy, sizeof(raw) - 1, user,
+					 sizeof(user), pw, sizeof(pw),
+					 &error) == 0);
+	UNIT_STREQ(user, "bob");
+	UNIT_STREQ(pw, "pw");
+	UNIT_CHECK(memcmp(copy, raw, sizeof(raw)) == 0);
+	UNIT_CHECK(auth_sasl_plain_parse(RAW("eve\0bob\0pw"), user,
+					 sizeof(user), pw, sizeof(pw),
+					 &error) == -1);
+	UNIT_STREQ(user, "");
+	UNIT_STREQ(error, "authorization identity differs from the user name");
+	UNIT_CHECK(auth_sasl_plain_parse(RAW(""), user, sizeof(user), pw,
+					 sizeof(pw), &error) == -1);
+	UNIT_STREQ(error, "SASL PLAIN needs exactly two NULs");
+	UNIT_CHECK(auth_sasl_plain_parse(RAW("\0a\0b\0"), user, sizeof(user),
+					 pw, sizeof(pw), &error) == -1);
+	UNIT_CHECK(auth_sasl_plain_parse(RAW("\0\0pw"), user, sizeof(user),
+					 pw, sizeof(pw), &error) == -1);
+	UNIT_STREQ(error, "empty user name");
+	UNIT_CHECK(auth_sasl_plain_parse(RAW("\0bob\0"), user, sizeof(user),
+					 pw, sizeof(pw), &error) == -1);
+	UNIT_STREQ(error, "empty password");
+	UNIT_STREQ(pw, "");
+}
+
+static void test_sasl_login(void)
+{
+	char out[6];
+	const char *error;
+
+	UNIT_CHECK(auth_sasl_login_parse(RAW("alice"), out, sizeof(out),
+					 &error) == 0);
+	UNIT_STREQ(out, "alice");
+	/* limit + 1: refused */
+	UNIT_CHECK(auth_sasl_login_parse(RAW("alices"), out, sizeof(out),
+					 &error) == -1);
+	UNIT_STREQ(error, "response too long");
+	UNIT_STREQ(out, "");
+	UNIT_CHECK(auth_sasl_login_parse(RAW(""), out, sizeof(out),
+					 &error) == -1);
+	UNIT_STREQ(error, "empty response");
+	UNIT_CHECK(auth_sasl_login_parse(RAW("a\0b"), out, sizeof(out),
+					 &error) == -1);
+	UNIT_CHECK(auth_sasl_login_parse(RAW("a\rb"), out, sizeof(out),
+					 &error) == -1);
+	UNIT_CHECK(auth_sasl_login_parse(RAW("a\nb"), out, sizeof(out),
+					 &error) == -1);
+	UNIT_STREQ(error, "NUL, CR or LF in the response");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_sasl_plain();
 	test_sasl_plain_lengths();
+	test_sasl_plain_parse();
+	test_sasl_login();
 	if (mkdtemp(sock_dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
