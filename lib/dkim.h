@@ -89,4 +89,29 @@ int dkim_sign_message(struct dkim_signer *signer,
 		      const char **error_r)
 	__attribute__((warn_unused_result));
 
+/* The same fed in pieces of any size (the header section, at most
+ * DKIM_HEADER_SECTION_MAX octets, is gathered first). end appends the
+ * field to out and frees *signing either way; abort only frees. */
+#define DKIM_HEADER_SECTION_MAX (1024 * 1024)
+struct dkim_signing;
+int dkim_signing_begin(struct dkim_signer *signer, const struct dkim_key *key,
+		       const char *id, struct dkim_signing **signing_r,
+		       const char **error_r)
+	__attribute__((warn_unused_result));
+int dkim_signing_feed(struct dkim_signing *signing, const char *data,
+		      size_t len, const char **error_r)
+	__attribute__((warn_unused_result));
+int dkim_signing_end(struct dkim_signing **signing, struct buf *out,
+		     const char **error_r) __attribute__((warn_unused_result));
+void dkim_signing_abort(struct dkim_signing **signing);
+
+/* The domain of the (first) address of the message's From: field, lower
+ * case, into domain_r: what the signing table is looked up by, and what
+ * DMARC aligns d= with. headers: the header section (len octets, LF
+ * line ends; more may follow). 0, or -1 when there is no From: field or
+ * no valid domain in it. */
+int dkim_from_domain(const char *headers, size_t len,
+		     char domain_r[DKIM_DOMAIN_MAX + 1])
+	__attribute__((warn_unused_result));
+
 #endif

@@ -117,18 +117,19 @@ static DKIM_STAT feed_headers(DKIM *dkim, const char *msg, const char *end,
 	return dkim_eoh(dkim);
 }
 
-/* The body with LF made CRLF, a piece at a time. */
-static DKIM_STAT feed_body(DKIM *dkim, const char *p, const char *end)
+/* The body with LF made CRLF, a piece at a time; *prev carries the last
+ * octet over to the next call (a CR already before an LF). */
+static DKIM_STAT feed_body(DKIM *dkim, const char *p, const char *end,
+			   char *prev)
 {
 	char chunk[2 * SIGN_CHUNK];
-	char prev = '\0';	/* across pieces: a CR already before an LF */
 
 	while (p < end) {
 		size_t n = 0;
 		for (; p < end && n < SIGN_CHUNK; p++) {
-			if (*p == '\n' && prev != '\r')
+			if (*p == '\n' && *prev != '\r')
 				chunk[n++] = '\r';
-			chunk[n++] = prev = *p;
+			chunk[n++] = *prev = *p;
 		}
 		DKIM_STAT st = dkim_body(dkim, (u_char *)chunk, n);
 		if (st != DKIM_STAT_OK)
@@ -151,10 +152,17 @@ static int append_field(const unsigned char *sig, size_t len, struct buf *out)
 	return buf_append_char(out, '\n');
 }
 
-int dkim_sign_message(struct dkim_signer *signer,
-		      const struct dkim_key *key, const char *id,
-		      const char *message, size_t len, struct buf *out,
-		      const char **error_r)
+struct dkim_signing {
+	DKIM *dkim;
+	char id[64];
+	bool in_headers;	/* gathering the header section */
+	struct buf head;
+	char prev;		/* the body's last octet so far */
+};
+
+int dkim_signing_begin(struct dkim_signer *signer, const struct dkim_key *key,
+		       const char *id, struct dkim_signing **signing_r,
+		       const char **error_r)
 {
 	DKIM_STAT st;
 	dkim_alg_t alg = key->type == DKIM_KEY_ED25519 ?
@@ -164,35 +172,120 @@ int dkim_sign_message(struct dkim_signer *signer,
 			       (const u_char *)key->selector,
 			       (const u_char *)key->domain, DKIM_CANON_RELAXED,
 			       DKIM_CANON_RELAXED, alg, -1, &st);
-	const char *end = message + len, *body;
-	bool have_from;
-	unsigned char *sig;
-	size_t sig_len;
-	int ret = -1;
 
 	if (dkim == NULL)
 		return sign_fail(id, "signing", st, error_r);
-	st = feed_headers(dkim, message, end, &body, &have_from);
+	struct dkim_signing *g = xcalloc(1, sizeof(*g));
+	g->dkim = dkim;
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	g->in_headers = true;
+	buf_init(&g->head, DKIM_HEADER_SECTION_MAX);
+	*signing_r = g;
+	return 0;
+}
+
+void dkim_signing_abort(struct dkim_signing **signing)
+{
+	struct dkim_signing *g = *signing;
+
+	if (g == NULL)
+		return;
+	dkim_free(g->dkim);
+	buf_deinit(&g->head);
+	xfree(signing);
+}
+
+/* The header section is complete (up to and with its empty line, or the
+ * whole message when it has none): to libopendkim, and the rest of what
+ * was gathered to the body. */
+static int headers_done(struct dkim_signing *g, const char **error_r)
+{
+	const char *end = g->head.data + g->head.len, *body;
+	bool have_from;
+	DKIM_STAT st = feed_headers(g->dkim, g->head.data, end, &body,
+				    &have_from);
+
+	g->in_headers = false;
 	if (!have_from) {
 		/* libopendkim refuses it too, less clearly */
 		snprintf(error_text, sizeof(error_text), "%s: DKIM: no From: "
-			 "header field to sign", id);
+			 "header field to sign", g->id);
 		*error_r = error_text;
-	} else if (st != DKIM_STAT_OK)
-		ret = sign_fail(id, "header", st, error_r);
-	else if ((st = feed_body(dkim, body, end)) != DKIM_STAT_OK ||
-		   (st = dkim_eom(dkim, NULL)) != DKIM_STAT_OK)
-		ret = sign_fail(id, "body", st, error_r);
-	else if ((st = dkim_getsighdr_d(dkim, strlen("DKIM-Signature: "),
+		return -1;
+	}
+	if (st == DKIM_STAT_OK)
+		st = feed_body(g->dkim, body, end, &g->prev);
+	if (st != DKIM_STAT_OK)
+		return sign_fail(g->id, "header", st, error_r);
+	buf_deinit(&g->head);
+	return 0;
+}
+
+int dkim_signing_feed(struct dkim_signing *g, const char *data, size_t len,
+		      const char **error_r)
+{
+	if (!g->in_headers) {
+		DKIM_STAT st = feed_body(g->dkim, data, data + len, &g->prev);
+		return st == DKIM_STAT_OK ? 0 :
+		       sign_fail(g->id, "body", st, error_r);
+	}
+	size_t from = g->head.len > 1 ? g->head.len - 2 : 0;
+	if (buf_append(&g->head, data, len) < 0) {
+		snprintf(error_text, sizeof(error_text), "%s: DKIM: header "
+			 "section larger than %d octets", g->id,
+			 DKIM_HEADER_SECTION_MAX);
+		*error_r = error_text;
+		return -1;
+	}
+	/* The empty line, LF or CRLF, or a message that starts with it. */
+	const char *h = g->head.data + from;
+	size_t n = g->head.len - from;
+	if (g->head.data[0] == '\n' || strncmp(g->head.data, "\r\n", 2) == 0 ||
+	    memmem(h, n, "\n\n", 2) != NULL ||
+	    memmem(h, n, "\n\r\n", 3) != NULL)
+		return headers_done(g, error_r);
+	return 0;
+}
+
+int dkim_signing_end(struct dkim_signing **signing, struct buf *out,
+		     const char **error_r)
+{
+	struct dkim_signing *g = *signing;
+	unsigned char *sig;
+	size_t sig_len;
+	DKIM_STAT st;
+	int ret = -1;
+
+	if (g->in_headers && headers_done(g, error_r) < 0)
+		;
+	else if ((st = dkim_eom(g->dkim, NULL)) != DKIM_STAT_OK)
+		ret = sign_fail(g->id, "body", st, error_r);
+	else if ((st = dkim_getsighdr_d(g->dkim, strlen("DKIM-Signature: "),
 					&sig, &sig_len)) != DKIM_STAT_OK)
-		ret = sign_fail(id, "signature", st, error_r);
+		ret = sign_fail(g->id, "signature", st, error_r);
 	else if (sig_len > DKIM_SIGNATURE_MAX ||
 		 append_field(sig, sig_len, out) < 0) {
 		snprintf(error_text, sizeof(error_text), "%s: DKIM signature "
-			 "too long", id);
+			 "too long", g->id);
 		*error_r = error_text;
 	} else
 		ret = 0;
-	dkim_free(dkim);
+	dkim_signing_abort(signing);
 	return ret;
+}
+
+int dkim_sign_message(struct dkim_signer *signer,
+		      const struct dkim_key *key, const char *id,
+		      const char *message, size_t len, struct buf *out,
+		      const char **error_r)
+{
+	struct dkim_signing *g;
+
+	if (dkim_signing_begin(signer, key, id, &g, error_r) < 0)
+		return -1;
+	if (dkim_signing_feed(g, message, len, error_r) < 0) {
+		dkim_signing_abort(&g);
+		return -1;
+	}
+	return dkim_signing_end(&g, out, error_r);
 }

@@ -148,6 +148,19 @@ static void check_type(enum dkim_key_type type, unsigned bits,
 	buf_deinit(&other_pem);
 	buf_deinit(&other_txt);
 
+	/* Fed a few octets at a time: the same valid signature. */
+	struct dkim_signing *g;
+	buf_reset(&sig);
+	UNIT_CHECK(dkim_signing_begin(signer, &key, "t", &g, &error) == 0);
+	int fed = 0;
+	for (size_t i = 0, n = strlen(MESSAGE); i < n; i += 3)
+		fed |= dkim_signing_feed(g, MESSAGE + i, n - i < 3 ? n - i : 3,
+					 &error);
+	UNIT_CHECK(fed == 0);
+	UNIT_CHECK(dkim_signing_end(&g, &sig, &error) == 0 && g == NULL);
+	snprintf(published, sizeof(published), "%s", txt.data);
+	UNIT_CHECK(verify(sig.data, MESSAGE) == 1);
+
 	/* No From: nothing to sign. */
 	buf_reset(&sig);
 	const char *no_from = "To: b@example.org\nSubject: x\n\nbody\n";
@@ -231,8 +244,46 @@ static void test_zone_line(void)
 	buf_deinit(&out);
 }
 
+static void test_from_domain(void)
+{
+	static const struct {
+		const char *headers;
+		const char *want;	/* NULL: -1 */
+	} cases[] = {
+		{ "From: Alice <alice@Example.TEST>\nTo: b@x.test\n\n",
+		  "example.test" },
+		{ "Subject: x\nfrom: bob@sub.example.org (Bob)\n\nbody",
+		  "sub.example.org" },
+		{ "From: \"a@evil.test\" <a@good.test>\n", "good.test" },
+		{ "From: (a@evil.test) a@good.test\n", "good.test" },
+		{ "From: x@first.test, y@second.test\n", "first.test" },
+		{ "From: Alice\n <alice@folded.test>\n", "folded.test" },
+		{ "From: Alice\r\n <alice@crlf.test>\r\n\r\n", "crlf.test" },
+		{ "To: b@x.test\n\nFrom: a@body.test\n", NULL },
+		{ "From: nobody\n", NULL },
+		{ "From: <a@[192.0.2.1]>\n", NULL },
+		{ "From: <a@bad domain>\n", NULL },
+		{ "From: <a@example.test\n", NULL },
+		{ "", NULL },
+	};
+	char domain[DKIM_DOMAIN_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = dkim_from_domain(cases[i].headers,
+					 strlen(cases[i].headers), domain);
+		if (cases[i].want == NULL) {
+			UNIT_CHECK(r == -1);
+		} else {
+			UNIT_CHECK(r == 0);
+			if (r == 0)
+				UNIT_STREQ(domain, cases[i].want);
+		}
+	}
+}
+
 int main(void)
 {
+	test_from_domain();
 	check_type(DKIM_KEY_RSA, 1024, "k=rsa; p=");
 	check_type(DKIM_KEY_ED25519, 0, "k=ed25519; p=");
 	test_load_errors();
