@@ -89,6 +89,13 @@ const struct conf_param conf_params[] = {
 	  "When yes, smtpd refuses VRFY with 502 5.5.1 and reveals nothing "
 	  "about its users; when no, it answers 252 2.0.0 without saying "
 	  "whether the user exists." },
+	{ "dkim_signing_table", CONF_STR, "",
+	  "Tables (type:name) of the DKIM keys the SMTP client signs mail "
+	  "from our users with (authenticated clients and mynetworks): the "
+	  "key is the domain of the From: address (then its parents as "
+	  "\".example.com\"), the value one or more \"selector:keyfile\" "
+	  "(comma separated; e.g. an RSA and an Ed25519 key). Keys come "
+	  "from sureldkim keygen. Empty: no signing." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
 	  "address records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "

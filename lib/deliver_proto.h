@@ -139,6 +139,9 @@ struct deliver_request2 {
 	bool smtputf8;
 	bool body_8bit;		/* body=8bitmime */
 	const char *nexthop;
+	bool dkim_sign;		/* sign: the sender is ours (authenticated or
+				 * in mynetworks): sign per
+				 * dkim_signing_table */
 	struct deliver_rcpt *rcpts;	/* owned (heap array), strings in msg */
 	size_t rcpt_count;
 };

@@ -17,11 +17,12 @@
 
 enum req_field {
 	F_QUEUE_ID, F_QUEUE_FILE, F_OFFSET, F_SIZE, F_SENDER, F_ARRIVAL,
-	F_ACTIVE, F_RET, F_ENVID, F_SMTPUTF8, F_BODY, F_NEXTHOP, F_COUNT
+	F_ACTIVE, F_RET, F_ENVID, F_SMTPUTF8, F_BODY, F_NEXTHOP, F_SIGN,
+	F_COUNT
 };
 static const char *const req_names[F_COUNT] = {
 	"queue_id", "queue_file", "offset", "size", "sender", "arrival",
-	"active", "ret", "envid", "smtputf8", "body", "nexthop",
+	"active", "ret", "envid", "smtputf8", "body", "nexthop", "sign",
 };
 
 /* Per-recipient attribute families, in the order they are encoded. */
@@ -63,7 +64,7 @@ int deliver_request2_encode(struct buf *out, const struct deliver_request2 *req)
 		req->queue_id, req->queue_file, num[0], num[1], req->sender,
 		num[2], num[3], req->ret, req->envid,
 		req->smtputf8 ? "1" : "0", req->body_8bit ? "8bitmime" : "7bit",
-		req->nexthop,
+		req->nexthop, req->dkim_sign ? "1" : "0",
 	};
 	struct ipc_attr *attrs = xcalloc(total, sizeof(*attrs));
 	char (*names)[NAME_SIZE] = xcalloc(total, NAME_SIZE);
@@ -239,6 +240,10 @@ static int request2_values(const char **v, struct deliver_request2 *req,
 		*error_r = "request: bad body";
 		return -1;
 	}
+	if (strcmp(v[F_SIGN], "0") != 0 && strcmp(v[F_SIGN], "1") != 0) {
+		*error_r = "request: bad sign";
+		return -1;
+	}
 	if (transport_parse_nexthop(TRANSPORT_SMTP, v[F_NEXTHOP], &nh,
 				    &nh_error) < 0 ||
 	    nh.kind == TRANSPORT_HOST_NONE) {
@@ -253,6 +258,7 @@ static int request2_values(const char **v, struct deliver_request2 *req,
 	req->smtputf8 = v[F_SMTPUTF8][0] == '1';
 	req->body_8bit = v[F_BODY][0] == '8';
 	req->nexthop = v[F_NEXTHOP];
+	req->dkim_sign = v[F_SIGN][0] == '1';
 	return 0;
 }
 

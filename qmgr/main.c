@@ -307,6 +307,10 @@ static void qmgr_pre_jail(void)
 	if (local_domains_open(words, &qmgr.domains, &error) < 0)
 		fatal("virtual_mailbox_domains: %s", error);
 	free(words);
+	words = conf_list("mynetworks");
+	if (netmatch_parse(words, &qmgr.mynetworks, &error) < 0)
+		fatal("mynetworks: %s", error);
+	free(words);
 	qmgr_route_init();
 }
 
@@ -389,6 +393,7 @@ static void qmgr_loop(int fd)
 		client_free(clients);
 	event_loop_free(&qmgr.loop);
 	local_domains_free(&qmgr.domains);
+	netmatch_free(&qmgr.mynetworks);
 	qmgr_route_deinit();
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "event.h"
 #include "local_domains.h"
+#include "netmatch.h"
 #include "queue_file.h"
 
 #define QMGR_INCOMING "incoming"
@@ -66,6 +67,7 @@ struct qmgr_state {
 	size_t rcpt_limit[QMGR_TRANSPORTS];	/* per request */
 	size_t initial_window;		/* initial_destination_concurrency */
 	struct local_domains *domains;	/* virtual_mailbox_domains */
+	struct netmatch *mynetworks;	/* whose mail is ours to sign */
 
 	size_t active_count;		/* messages in memory */
 	struct qmgr_message *all_head;

@@ -44,6 +44,21 @@ static void encode_local(const struct qmgr_message *msg, size_t index,
 	}
 }
 
+/* Mail from our own users is DKIM-signed on its way out (the smtp agent
+ * decides with which key, by dkim_signing_table): an authenticated
+ * client's, or one from mynetworks (Postfix and OpenDKIM's usual
+ * "internal hosts"). Notices from <> are not signed (Postfix's
+ * internal_mail_filter_classes is empty by default). */
+static bool sign_wanted(const struct qmgr_message *msg)
+{
+	const char *client = queue_envelope_attr(&msg->env, "client_address");
+
+	if (msg->env.sender[0] == '\0')
+		return false;
+	return queue_envelope_attr(&msg->env, "sasl_username") != NULL ||
+	       (client != NULL && netmatch_has(qmgr.mynetworks, client));
+}
+
 /* smtpd stores the ESMTP parameters as it received them: ret FULL/HDRS,
  * body 7BIT/8BITMIME, smtputf8 yes; absent when not given. */
 static void encode_smtp(const struct qmgr_message *msg, const size_t *rcpts,
@@ -73,6 +88,7 @@ static void encode_smtp(const struct qmgr_message *msg, const size_t *rcpts,
 		.smtputf8 = queue_envelope_attr(&msg->env, "smtputf8") != NULL,
 		.body_8bit = body != NULL && strcasecmp(body, "8BITMIME") == 0,
 		.nexthop = nexthop, .rcpts = list, .rcpt_count = count,
+		.dkim_sign = sign_wanted(msg),
 	};
 
 	if (deliver_request2_encode(out, &req) < 0)

@@ -16,6 +16,7 @@
 #include "dns.h"
 #include "maps.h"
 #include "mime_downgrade.h"
+#include "dkim.h"
 #include "smtp_reply.h"
 #include "stream.h"
 #include "tls.h"
@@ -42,6 +43,8 @@ struct smtp_config {
 	enum tls_policy_level tls_level;	/* smtp_tls_security_level */
 	struct maps *tls_policy_maps;
 	struct tls_client *tls;		/* NULL: TLS cannot be used */
+	struct maps *dkim_table;	/* dkim_signing_table; NULL: none */
+	struct dkim_signer *dkim;	/* with dkim_table */
 	const char *tls_error;		/* why tls is NULL */
 };
 extern struct smtp_config smtp_config;
@@ -74,6 +77,9 @@ struct smtp_delivery {
 	 * goes as stored, and then its size with CRLF line ends. */
 	struct mime_downgrade *downgrade;
 	uint64_t downgrade_size;
+	/* The DKIM-Signature fields to send before the content (LF line
+	 * ends; empty: unsigned), computed over the content as sent. */
+	struct buf dkim_sig;
 };
 
 /* Sets every recipient that has no final result yet. */
@@ -196,6 +202,12 @@ void smtp_session_reply_fail(const struct smtp_session *sess,
  * recipients' results. Returns 0 when the session may still be used
  * (QUIT), -1 when it is lost. */
 int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess);
+
+/* smtp_dkim.c: before MAIL (after the downgrade check), d->dkim_sig gets
+ * the signatures the request and dkim_signing_table ask for. 0 to go on
+ * (signed or not), -1 when every recipient has its result (deferred: a
+ * table or key that cannot be read). */
+int smtp_dkim_prepare(struct smtp_delivery *d, int fd);
 
 /* smtp_downgrade.c. The content as it goes out, piece by piece (LF line
  * ends, before dot-stuffing): the queue file's octets, or their

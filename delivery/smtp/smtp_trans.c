@@ -31,10 +31,20 @@ static bool envelope_8bit(const struct deliver_request2 *req)
 	return false;
 }
 
+/* The DKIM-Signature fields' octets with CRLF line ends. */
+static uint64_t sig_size(const struct smtp_delivery *d)
+{
+	uint64_t lf, bare;
+
+	crlf_count(d->dkim_sig.data, d->dkim_sig.len, &lf, &bare);
+	return d->dkim_sig.len + bare;
+}
+
 /* The content's size as the server is told it (SIZE=). */
 static uint64_t trans_size(const struct smtp_delivery *d)
 {
-	return d->downgrade != NULL ? d->downgrade_size : d->req->size;
+	return (d->downgrade != NULL ? d->downgrade_size : d->req->size) +
+	       sig_size(d);
 }
 
 /* The checks before MAIL. 0 to go on, -1 when every recipient got its
@@ -61,7 +71,8 @@ static int trans_precheck(struct smtp_delivery *d, struct smtp_session *sess,
 	}
 	/* 8-bit content for a server without 8BITMIME: converted to 7
 	 * bits, or failed with 5.6.3 when it cannot be (RFC 6152 3). */
-	if (smtp_downgrade_check(d, sess, fd) < 0)
+	if (smtp_downgrade_check(d, sess, fd) < 0 ||
+	    smtp_dkim_prepare(d, fd) < 0)
 		return -1;
 	if ((ext & SMTP_EXT_SIZE) != 0 && sess->ehlo.size_max > 0 &&
 	    trans_size(d) > sess->ehlo.size_max) {
@@ -220,6 +231,15 @@ static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 	smtp_source_init(&src, d->req, fd, d->downgrade);
 	smtp_dotstuff_init(&ds);
 	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
+	/* The signatures (no line of theirs starts with a dot). */
+	if (d->dkim_sig.len > 0) {
+		size_t o = smtp_dotstuff_feed(&ds, out, d->dkim_sig.data,
+					      d->dkim_sig.len);
+		if (stream_write(sess->s, out, o) < 0) {
+			body_lost(sess, f);
+			ret = -1;
+		}
+	}
 	while (ret == 0 && (n = smtp_source_next(&src, &p, f)) != 0) {
 		if (n < 0) {
 			ret = -1;
@@ -263,6 +283,15 @@ static int bdat_write(struct smtp_delivery *d, struct smtp_session *sess,
 	int ret = 0;
 
 	smtp_source_init(&src, d->req, fd, d->downgrade);
+	if (d->dkim_sig.len > 0) {
+		size_t o = crlf_convert(out, d->dkim_sig.data, d->dkim_sig.len,
+					false, false);
+		total += o;
+		if (stream_write(sess->s, out, o) < 0) {
+			body_lost(sess, f);
+			ret = -1;
+		}
+	}
 	while (ret == 0 && (n = smtp_source_next(&src, &p, f)) != 0) {
 		if (n < 0) {
 			ret = -1;
@@ -313,6 +342,7 @@ static int trans_bdat(struct smtp_delivery *d, struct smtp_session *sess,
 	}
 	if (r < 0)
 		return -1;
+	size += sig_size(d);
 	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
 	if (stream_printf(sess->s, "BDAT %" PRIu64 " LAST\r\n", size) < 0 ||
 	    bdat_write(d, sess, fd, &sent, f) < 0 ||

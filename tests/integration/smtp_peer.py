@@ -433,7 +433,8 @@ class SmtpClientCase(unittest.TestCase):
 
     def request(self, nexthop, rcpts, data=b"Subject: t\n\nhello\n",
                 sender="s@x.test", ret="", envid="", smtputf8="0",
-                body="7bit", inst=None, agent=None, read_timeout=TIMEOUT):
+                body="7bit", sign="0", inst=None, agent=None,
+                read_timeout=TIMEOUT):
         """Sends one request (rcpts: addresses or (addr, orcpt, notify))
         and returns (qid, answer)."""
         inst = inst or self.inst
@@ -443,7 +444,7 @@ class SmtpClientCase(unittest.TestCase):
                  ("arrival", str(int(time.time() * 1e6) - 500000)),
                  ("active", str(int(time.time() * 1e6) - 100000)),
                  ("ret", ret), ("envid", envid), ("smtputf8", smtputf8),
-                 ("body", body), ("nexthop", nexthop)]
+                 ("body", body), ("nexthop", nexthop), ("sign", sign)]
         for i, r in enumerate(rcpts):
             addr, orcpt, notify = (r, "", "") if isinstance(r, str) else r
             attrs += [("rcpt_%d" % i, addr), ("orcpt_%d" % i, orcpt),
