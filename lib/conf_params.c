@@ -421,6 +421,14 @@ const struct conf_param conf_params[] = {
 	  "LOGIN, checked by authd). Off by default, so port 25 never "
 	  "offers it; master.cf turns it on for submission and "
 	  "submissions with -o." },
+	{ "smtpd_sender_login_maps", CONF_STR, "",
+	  "Tables of who may use which sender address: the key is the "
+	  "address (or @domain), the value the login names (AUTH user "
+	  "names) that own it, comma separated. Used by "
+	  "reject_sender_login_mismatch and its variants in "
+	  "smtpd_sender_restrictions: an authenticated user may send only "
+	  "as addresses they own, nobody may use an owned address without "
+	  "logging in." },
 	{ "smtpd_sender_restrictions", CONF_STR, "",
 	  "Restrictions on the MAIL FROM address (see "
 	  "smtpd_client_restrictions), e.g. reject_non_fqdn_sender, "

@@ -86,6 +86,12 @@ struct restrict_ctx {
 	enum restrict_dns (*dns_a)(void *cb_ctx, const char *name,
 				   char (*addrs)[16], size_t max,
 				   size_t *count_r);
+	/* The login names that own sender (smtpd_sender_login_maps: the
+	 * address, then "@domain"): 1 with *owners_r (names separated by
+	 * commas or white space; valid until the next call), 0 unlisted,
+	 * -1 temporary failure. NULL: no map, nobody is listed. */
+	int (*sender_owners)(void *cb_ctx, const char *sender,
+			     const char **owners_r);
 	/* A side effect to carry out (text valid during the call). May be
 	 * NULL: then the notes are dropped. */
 	void (*note)(void *cb_ctx, enum restrict_note note, const char *text);

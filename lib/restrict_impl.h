@@ -69,4 +69,8 @@ enum restrict_verdict restrict_access_check(const struct restrict_entry *e,
 					    enum restrict_subject subject,
 					    struct restrict_result *r);
 
+/* restrict_login.c: reject_sender_login_mismatch and its variants. */
+restrict_check_fn restrict_login_both, restrict_login_auth,
+	restrict_login_unauth, restrict_login_known;
+
 #endif

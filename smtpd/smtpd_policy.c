@@ -24,6 +24,7 @@
 
 static struct restrict_list *lists[RESTRICT_STAGE_COUNT];
 static struct dns_resolver *resolver;
+static struct maps *sender_login_maps;	/* NULL: none */
 
 static void *table_open(void *ctx, const char *spec, const char **error_r)
 {
@@ -49,6 +50,10 @@ void smtpd_policy_init(void)
 						       table_close, NULL };
 	const char *error;
 
+	const char *logins = conf_str("smtpd_sender_login_maps");
+	if (*logins != '\0' &&
+	    maps_open(logins, 0, &sender_login_maps, &error) < 0)
+		fatal("smtpd_sender_login_maps: %s", error);
 	for (int i = 0; i < RESTRICT_STAGE_COUNT; i++) {
 		const char *name = restrict_stage_parameter(i);
 		if (restrict_parse(name, i, conf_str(name), &tables, &lists[i],
@@ -150,6 +155,25 @@ static enum restrict_dns cb_dns_a(void *cb, const char *name,
 	return dns_of(st);
 }
 
+/* smtpd_sender_login_maps, in Postfix's order: the address (with and
+ * without its extension), then "@domain". */
+static int cb_sender_owners(void *cb, const char *sender,
+			    const char **owners_r)
+{
+	struct smtpd_session *s = cb;
+	const char *error;
+	int r;
+
+	if (sender_login_maps == NULL)
+		return 0;
+	r = maps_lookup_addr(sender_login_maps, sender,
+			     s->p->recipient_delimiter, owners_r, &error);
+	if (r < 0)
+		log_warn("smtpd_sender_login_maps lookup of %s: %s", sender,
+			 error);
+	return r;
+}
+
 /* HOLD, DISCARD and PREPEND apply to the whole message. The lists run
  * again for each RCPT, so a header already added is not added twice. */
 static void cb_note(void *cb, enum restrict_note note, const char *text)
@@ -205,6 +229,7 @@ int smtpd_policy_check(struct smtpd_session *s, const char *recipient,
 		.table_lookup = cb_lookup,
 		.dns_domain = cb_dns_domain,
 		.dns_a = cb_dns_a,
+		.sender_owners = cb_sender_owners,
 		.note = cb_note,
 	};
 	struct restrict_result r;
