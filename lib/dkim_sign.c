@@ -18,6 +18,31 @@ struct dkim_signer {
 	DKIM_LIB *lib;
 };
 
+/* libopendkim 2.11's dkim_free() releases the signing key of RSA only: an
+ * Ed25519 key (a few hundred octets) is never freed, once per signature.
+ * The processes that sign are recycled by master (max_use), which bounds
+ * it; sanitizer builds are told about it here, with full malloc stacks so
+ * that the suppression still matches through OpenSSL's frames. Only
+ * programs that link this file (they sign) get these defaults. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:dkim_privkey_load\n";
+}
+
+/* The suppression is expected: no "Suppressions used" report either. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "fast_unwind_on_malloc=0";
+}
+
 static char error_text[256];
 
 static int sign_fail(const char *id, const char *what, DKIM_STAT st,
