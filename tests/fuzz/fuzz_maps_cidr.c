@@ -1,4 +1,4 @@
-// fuzz-sources: lib/maps.c lib/maps_texthash.c lib/maps_inline.c lib/maps_hash.c lib/maps_pcre.c lib/maps_cidr.c
+// fuzz-sources: lib/maps.c lib/maps_texthash.c lib/maps_inline.c lib/maps_hash.c lib/maps_pcre.c lib/maps_cidr.c lib/maps_rules.c
 /* fuzz_maps_cidr: the cidr: table parser and a lookup. The input is
  * "KEY\nTABLE": TABLE is written to a file and opened as cidr:FILE; when
  * it opens, KEY is looked up. An open either succeeds or fails with
