@@ -14,35 +14,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "maps.h"
 #include "maps_impl.h"
 #include "mem.h"
 
 #define MAPS_CIDR_FILE_MAX (16 * 1024 * 1024)
 #define MAPS_CIDR_RULES_MAX 1000000
-#define MAPS_CIDR_NEST_MAX 64
 /* Longest "[address]/len" text. */
 #define MAPS_CIDR_PATTERN_MAX 128
 
-enum maps_cidr_op { MAPS_CIDR_RULE, MAPS_CIDR_IF, MAPS_CIDR_ENDIF };
-
 struct maps_cidr_rule {
-	enum maps_cidr_op op;
-	bool negate;
+	struct maps_rule head;	/* first: the rule list's part */
 	int family;		/* AF_INET or AF_INET6 */
 	unsigned prefix;	/* bits */
 	unsigned char net[16];
-	char *result;		/* RULE only */
-	size_t skip_to;		/* IF only: the index after its ENDIF */
-	unsigned line;
-};
-
-struct maps_cidr {
-	struct maps_cidr_rule *rules;
-	size_t count;
-	size_t open_ifs[MAPS_CIDR_NEST_MAX];
-	size_t depth;
 };
 
 /* Parses an address into family and bytes: 0 or -1. An IPv4 address
@@ -95,13 +80,14 @@ static int maps_cidr_prefix(const char *s, unsigned bits, unsigned *prefix_r)
 
 /* Parses the pattern "[!]network[/prefix]" at *p into r; *p moves past
  * it and the white space after it. */
-static int maps_cidr_pattern(char **p, struct maps_cidr_rule *r,
+static int maps_cidr_pattern(char **p, struct maps_rule *head,
 			     unsigned line, const char **error_r)
 {
+	struct maps_cidr_rule *r = (struct maps_cidr_rule *)head;
 	char *s = *p, text[MAPS_CIDR_PATTERN_MAX];
 
 	if (*s == '!') {
-		r->negate = true;
+		head->negate = true;
 		for (s++; maps_is_space(*s); s++)
 			;
 	}
@@ -143,123 +129,31 @@ static int maps_cidr_pattern(char **p, struct maps_cidr_rule *r,
 	return 0;
 }
 
-static struct maps_cidr_rule *maps_cidr_add(struct maps_cidr *m,
-					    enum maps_cidr_op op,
-					    unsigned line,
-					    const char **error_r)
+static const struct maps_rules_syntax maps_cidr_syntax = {
+	.rule_size = sizeof(struct maps_cidr_rule),
+	.rules_max = MAPS_CIDR_RULES_MAX,
+	.keyword_ends_at_nonalnum = false,
+	.result_too_long = "result too long",
+	.pattern = maps_cidr_pattern,
+};
+
+static void maps_cidr_free(struct maps_rules *m)
 {
-	if (m->count == MAPS_CIDR_RULES_MAX) {
-		*error_r = maps_error("line %u: more than %d rules", line,
-				      MAPS_CIDR_RULES_MAX);
-		return NULL;
-	}
-	m->rules = xreallocarray(m->rules, m->count + 1, sizeof(*m->rules));
-	struct maps_cidr_rule *r = &m->rules[m->count++];
-	memset(r, 0, sizeof(*r));
-	r->op = op;
-	r->line = line;
-	return r;
-}
-
-/* "if" or "endif" as a word at the start of the line: its length or 0. */
-static size_t maps_cidr_keyword(const char *line, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (strncasecmp(line, word, n) != 0 ||
-	    (line[n] != '\0' && !maps_is_space(line[n])))
-		return 0;
-	return n;
-}
-
-static int maps_cidr_block(struct maps_cidr *m, bool is_if, char *rest,
-			   unsigned line, const char **error_r)
-{
-	while (maps_is_space(*rest))
-		rest++;
-	if (!is_if) {
-		if (*rest != '\0' || m->depth == 0) {
-			*error_r = maps_error(*rest != '\0' ?
-					      "line %u: text after endif" :
-					      "line %u: endif without if",
-					      line);
-			return -1;
-		}
-		if (maps_cidr_add(m, MAPS_CIDR_ENDIF, line, error_r) == NULL)
-			return -1;
-		m->rules[m->open_ifs[--m->depth]].skip_to = m->count;
-		return 0;
-	}
-	if (m->depth == MAPS_CIDR_NEST_MAX) {
-		*error_r = maps_error("line %u: if nested deeper than %d",
-				      line, MAPS_CIDR_NEST_MAX);
-		return -1;
-	}
-	struct maps_cidr_rule *r = maps_cidr_add(m, MAPS_CIDR_IF, line,
-						 error_r);
-	if (r == NULL || maps_cidr_pattern(&rest, r, line, error_r) < 0)
-		return -1;
-	if (*rest != '\0') {
-		*error_r = maps_error("line %u: text after the if pattern",
-				      line);
-		return -1;
-	}
-	m->open_ifs[m->depth++] = m->count - 1;
-	return 0;
-}
-
-static int maps_cidr_line(void *ctx, char *line, unsigned lineno,
-			  const char **error_r)
-{
-	struct maps_cidr *m = ctx;
-	size_t n;
-
-	if ((n = maps_cidr_keyword(line, "endif")) > 0)
-		return maps_cidr_block(m, false, line + n, lineno, error_r);
-	if ((n = maps_cidr_keyword(line, "if")) > 0)
-		return maps_cidr_block(m, true, line + n, lineno, error_r);
-	struct maps_cidr_rule *r = maps_cidr_add(m, MAPS_CIDR_RULE, lineno,
-						 error_r);
-	if (r == NULL || maps_cidr_pattern(&line, r, lineno, error_r) < 0)
-		return -1;
-	size_t len = strlen(line);
-	while (len > 0 && maps_is_space(line[len - 1]))
-		line[--len] = '\0';
-	if (len == 0 || len > MAPS_VALUE_MAX) {
-		*error_r = maps_error(len == 0 ? "line %u: no result after "
-				      "the pattern" : "line %u: result too "
-				      "long", lineno);
-		return -1;
-	}
-	r->result = xstrdup(line);
-	return 0;
-}
-
-static void maps_cidr_free(struct maps_cidr *m)
-{
-	for (size_t i = 0; i < m->count; i++)
-		free(m->rules[i].result);
-	free(m->rules);
+	maps_rules_deinit(m);
 	free(m);
 }
 
 static int maps_cidr_open(struct maps_table *t, const char **error_r)
 {
-	struct maps_cidr *m = xcalloc(1, sizeof(*m));
+	struct maps_rules *m = xcalloc(1, sizeof(*m));
 
-	if (maps_load_lines(t, MAPS_CIDR_FILE_MAX, maps_cidr_line, m,
-			    error_r) < 0)
-		goto fail;
-	if (m->depth > 0) {
-		*error_r = maps_error("%s, line %u: if without endif", t->name,
-				      m->rules[m->open_ifs[m->depth - 1]].line);
-		goto fail;
+	m->syntax = &maps_cidr_syntax;
+	if (maps_rules_load(m, t, MAPS_CIDR_FILE_MAX, error_r) < 0) {
+		maps_cidr_free(m);
+		return -1;
 	}
 	t->impl = m;
 	return 0;
-fail:
-	maps_cidr_free(m);
-	return -1;
 }
 
 static bool maps_cidr_in(const struct maps_cidr_rule *r,
@@ -275,38 +169,36 @@ static bool maps_cidr_in(const struct maps_cidr_rule *r,
 	return (addr[whole] & mask) == r->net[whole];
 }
 
+struct maps_cidr_key {
+	int family;
+	unsigned char addr[16];
+};
+
+static int maps_cidr_test(void *ctx, const struct maps_rule *head)
+{
+	const struct maps_cidr_key *k = ctx;
+	const struct maps_cidr_rule *r = (const struct maps_cidr_rule *)head;
+
+	/* The other family: neither the rule nor its negation. */
+	if (r->family != k->family)
+		return -1;
+	return maps_cidr_in(r, k->addr) ? 1 : 0;
+}
+
 static int maps_cidr_lookup(struct maps_table *t, const char *key,
 			    const char **value_r, const char **error_r)
 {
-	const struct maps_cidr *m = t->impl;
-	unsigned char addr[16];
-	int family;
-	size_t i = 0;
+	struct maps_cidr_key k;
 
 	if (strlen(key) >= INET6_ADDRSTRLEN ||
-	    maps_cidr_addr(key, &family, addr) < 0)
+	    maps_cidr_addr(key, &k.family, k.addr) < 0)
 		return 0;
-	while (i < m->count) {
-		const struct maps_cidr_rule *r = &m->rules[i];
-
-		if (r->op == MAPS_CIDR_ENDIF) {
-			i++;
-			continue;
-		}
-		/* The other family: neither the rule nor its negation. */
-		bool applies = r->family == family &&
-			       maps_cidr_in(r, addr) != r->negate;
-		if (r->op == MAPS_CIDR_IF) {
-			i = applies ? i + 1 : r->skip_to;
-			continue;
-		}
-		if (applies) {
-			*value_r = r->result;
-			return 1;
-		}
-		i++;
-	}
-	return 0;
+	const struct maps_rule *r = maps_rules_first(t->impl, maps_cidr_test,
+						     &k);
+	if (r == NULL)
+		return 0;
+	*value_r = r->result;
+	return 1;
 }
 
 static void maps_cidr_close(struct maps_table *t)

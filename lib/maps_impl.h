@@ -1,6 +1,7 @@
 /* maps_impl: what the table types (maps_texthash.c, maps_hash.c,
- * maps_inline.c) share with the list logic in maps.c. Private to lib/maps*:
- * nothing outside those files includes it. */
+ * maps_inline.c, maps_pcre.c, maps_cidr.c; the rule lists of the last two
+ * in maps_rules.c) share with the list logic in maps.c. Private to
+ * lib/maps*: nothing outside those files includes it. */
 #ifndef SUREL_MAPS_IMPL_H
 #define SUREL_MAPS_IMPL_H
 #include <stdbool.h>
@@ -119,5 +120,66 @@ void maps_fold(char *s, unsigned flags);
  * mystrtokq. Returns NULL at the end, or the element (NUL-terminated in
  * place); *s advances. *error_r on unbalanced braces (returns NULL). */
 char *maps_next_element(char **s, const char **error_r);
+
+/* The rule lists of the pattern types (pcre:, cidr:; maps_rules.c):
+ * "[!]pattern result" rules and "if [!]pattern" ... "endif" blocks, as
+ * Postfix's pcre_table(5) and cidr_table(5) share them; the first rule
+ * that applies gives its result. A type's rule struct starts with a
+ * struct maps_rule; the type parses only its patterns. */
+#define MAPS_RULES_NEST_MAX 64
+
+enum maps_rule_op { MAPS_RULE, MAPS_RULE_IF, MAPS_RULE_ENDIF };
+
+struct maps_rule {
+	enum maps_rule_op op;
+	bool negate;
+	char *result;		/* RULE only */
+	size_t skip_to;		/* IF only: the index after its ENDIF */
+	unsigned line;
+};
+
+struct maps_rules_syntax {
+	size_t rule_size;	/* sizeof the type's rule struct */
+	size_t rules_max;	/* more rules fail the open */
+	/* pcre: "if"/"endif" end at any non-alphanumeric ("if/x/"); cidr:
+	 * only at white space or the end of the line. */
+	bool keyword_ends_at_nonalnum;
+	/* The message (after "line N: ") for a result over MAPS_VALUE_MAX. */
+	const char *result_too_long;
+	/* Parses "[!]pattern" at *p into r (negate included); *p moves past
+	 * it and the white space after it. 0, or -1 with "line N: ...". */
+	int (*pattern)(char **p, struct maps_rule *r, unsigned line,
+		       const char **error_r);
+	/* NULL, or checks a RULE's result once set: 0 or -1 as pattern. */
+	int (*check_result)(const struct maps_rule *r, unsigned line,
+			    const char **error_r);
+	/* NULL, or releases what pattern allocated (r may be half made). */
+	void (*free_rule)(struct maps_rule *r);
+};
+
+struct maps_rules {
+	const struct maps_rules_syntax *syntax;
+	unsigned char *rules;	/* count rules of syntax->rule_size bytes */
+	size_t count;
+	/* Parse time: the IF rules still open. */
+	size_t open_ifs[MAPS_RULES_NEST_MAX];
+	size_t depth;
+};
+
+/* Reads and parses the file t->name (at most file_max bytes) into rs,
+ * which is zeroed with its syntax set. 0, or -1 with "FILE, line N: ..."
+ * or the read error; either way release rs with maps_rules_deinit. */
+int maps_rules_load(struct maps_rules *rs, const struct maps_table *t,
+		    size_t file_max, const char **error_r);
+void maps_rules_deinit(struct maps_rules *rs);
+struct maps_rule *maps_rules_at(const struct maps_rules *rs, size_t i);
+/* Whether rule r's pattern matches: 1, 0, or -1 when neither r nor its
+ * negation may apply (cidr: the other address family; pcre: a failed
+ * match). */
+typedef int maps_rule_test_fn(void *ctx, const struct maps_rule *r);
+/* Walks the rules (an IF whose test does not apply skips its block) and
+ * returns the first RULE that applies, or NULL. */
+const struct maps_rule *maps_rules_first(const struct maps_rules *rs,
+					 maps_rule_test_fn *test, void *ctx);
 
 #endif

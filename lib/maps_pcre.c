@@ -15,40 +15,31 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "buf.h"
 #include "maps.h"
 #include "maps_impl.h"
 #include "mem.h"
 
-/* The largest pcre: file, the most rules, the deepest if nesting. */
+/* The largest pcre: file, the most rules. */
 #define MAPS_PCRE_FILE_MAX (16 * 1024 * 1024)
 #define MAPS_PCRE_RULES_MAX 100000
-#define MAPS_PCRE_NEST_MAX 64
+/* A number macro as a string literal ("65536"). */
+#define MAPS_PCRE_STR_(x) #x
+#define MAPS_PCRE_STR(x) MAPS_PCRE_STR_(x)
 /* Backtracking bounds: a pathological regex on a hostile key stops
  * within milliseconds instead of holding a daemon. */
 #define MAPS_PCRE_MATCH_LIMIT 1000000
 #define MAPS_PCRE_DEPTH_LIMIT 100000
 #define MAPS_PCRE_HEAP_LIMIT_KIB 16384
 
-enum maps_pcre_op { MAPS_PCRE_RULE, MAPS_PCRE_IF, MAPS_PCRE_ENDIF };
-
 struct maps_pcre_rule {
-	enum maps_pcre_op op;
-	bool negate;
+	struct maps_rule head;	/* first; its result is the template */
 	pcre2_code *re;		/* NULL for ENDIF */
-	char *result;		/* RULE only: the template */
-	size_t skip_to;		/* IF only: the index after its ENDIF */
-	unsigned line;
 };
 
 struct maps_pcre {
-	struct maps_pcre_rule *rules;
-	size_t count;
+	struct maps_rules rules;
 	uint32_t max_captures;
-	/* Parse time: the IF rules still open and their lines. */
-	size_t open_ifs[MAPS_PCRE_NEST_MAX];
-	size_t depth;
 	/* Lookup time. */
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
@@ -72,14 +63,15 @@ static const struct maps_pcre_flag maps_pcre_flags[] = {
 
 /* Parses "[!]/regex/flags" at *p, compiles it into r; *p moves past the
  * flags. */
-static int maps_pcre_pattern(char **p, struct maps_pcre_rule *r,
+static int maps_pcre_pattern(char **p, struct maps_rule *head,
 			     unsigned line, const char **error_r)
 {
+	struct maps_pcre_rule *r = (struct maps_pcre_rule *)head;
 	char *s = *p, delim;
 	uint32_t options = PCRE2_CASELESS | PCRE2_DOTALL;
 
 	if (*s == '!') {
-		r->negate = true;
+		head->negate = true;
 		s++;
 	}
 	delim = *s;
@@ -156,13 +148,14 @@ static long maps_pcre_ref(const char *s, size_t *len_r)
 }
 
 /* Checks every $ of a rule's result against its captures. */
-static int maps_pcre_check_result(const struct maps_pcre_rule *r,
+static int maps_pcre_check_result(const struct maps_rule *head,
 				  unsigned line, const char **error_r)
 {
+	const struct maps_pcre_rule *r = (const struct maps_pcre_rule *)head;
 	uint32_t captures = 0;
 
 	(void)pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &captures);
-	for (const char *s = strchr(r->result, '$'); s != NULL;
+	for (const char *s = strchr(head->result, '$'); s != NULL;
 	     s = strchr(s, '$')) {
 		size_t len;
 		long n = maps_pcre_ref(s + 1, &len);
@@ -173,7 +166,7 @@ static int maps_pcre_check_result(const struct maps_pcre_rule *r,
 					      "$$)", line);
 			return -1;
 		}
-		if (n > 0 && r->negate) {
+		if (n > 0 && head->negate) {
 			*error_r = maps_error("line %u: %.*s in the result of "
 					      "a negated pattern", line,
 					      (int)(1 + len), s);
@@ -190,118 +183,25 @@ static int maps_pcre_check_result(const struct maps_pcre_rule *r,
 	return 0;
 }
 
-/* "if" or "endif" as a word at the start of the line (any case, as
- * Postfix): the length of the keyword, or 0. */
-static size_t maps_pcre_keyword(const char *line, const char *word)
+static void maps_pcre_free_rule(struct maps_rule *head)
 {
-	size_t n = strlen(word);
-
-	if (strncasecmp(line, word, n) != 0 ||
-	    isalnum((unsigned char)line[n]))
-		return 0;
-	return n;
+	pcre2_code_free(((struct maps_pcre_rule *)head)->re);
 }
 
-static struct maps_pcre_rule *maps_pcre_add(struct maps_pcre *m,
-					    enum maps_pcre_op op,
-					    unsigned line,
-					    const char **error_r)
-{
-	if (m->count == MAPS_PCRE_RULES_MAX) {
-		*error_r = maps_error("line %u: more than %d rules", line,
-				      MAPS_PCRE_RULES_MAX);
-		return NULL;
-	}
-	m->rules = xreallocarray(m->rules, m->count + 1, sizeof(*m->rules));
-	struct maps_pcre_rule *r = &m->rules[m->count++];
-	memset(r, 0, sizeof(*r));
-	r->op = op;
-	r->line = line;
-	return r;
-}
-
-static int maps_pcre_endif(struct maps_pcre *m, char *rest, unsigned line,
-			   const char **error_r)
-{
-	while (maps_is_space(*rest))
-		rest++;
-	if (*rest != '\0') {
-		*error_r = maps_error("line %u: text after endif", line);
-		return -1;
-	}
-	if (m->depth == 0) {
-		*error_r = maps_error("line %u: endif without if", line);
-		return -1;
-	}
-	if (maps_pcre_add(m, MAPS_PCRE_ENDIF, line, error_r) == NULL)
-		return -1;
-	m->rules[m->open_ifs[--m->depth]].skip_to = m->count;
-	return 0;
-}
-
-static int maps_pcre_if(struct maps_pcre *m, char *rest, unsigned line,
-			const char **error_r)
-{
-	if (m->depth == MAPS_PCRE_NEST_MAX) {
-		*error_r = maps_error("line %u: if nested deeper than %d",
-				      line, MAPS_PCRE_NEST_MAX);
-		return -1;
-	}
-	struct maps_pcre_rule *r = maps_pcre_add(m, MAPS_PCRE_IF, line,
-						 error_r);
-	if (r == NULL)
-		return -1;
-	while (maps_is_space(*rest))
-		rest++;
-	if (maps_pcre_pattern(&rest, r, line, error_r) < 0)
-		return -1;
-	if (*rest != '\0') {
-		*error_r = maps_error("line %u: text after the if pattern",
-				      line);
-		return -1;
-	}
-	m->open_ifs[m->depth++] = m->count - 1;
-	return 0;
-}
-
-static int maps_pcre_line(void *ctx, char *line, unsigned lineno,
-			  const char **error_r)
-{
-	struct maps_pcre *m = ctx;
-	size_t n;
-
-	if ((n = maps_pcre_keyword(line, "endif")) > 0)
-		return maps_pcre_endif(m, line + n, lineno, error_r);
-	if ((n = maps_pcre_keyword(line, "if")) > 0)
-		return maps_pcre_if(m, line + n, lineno, error_r);
-	struct maps_pcre_rule *r = maps_pcre_add(m, MAPS_PCRE_RULE, lineno,
-						 error_r);
-	if (r == NULL || maps_pcre_pattern(&line, r, lineno, error_r) < 0)
-		return -1;
-	size_t len = strlen(line);
-	while (len > 0 && maps_is_space(line[len - 1]))
-		line[--len] = '\0';
-	if (len == 0) {
-		*error_r = maps_error("line %u: no result after the pattern",
-				      lineno);
-		return -1;
-	}
-	if (len > MAPS_VALUE_MAX) {
-		*error_r = maps_error("line %u: result longer than %d bytes",
-				      lineno, MAPS_VALUE_MAX);
-		return -1;
-	}
-	r->result = xstrdup(line);
-	return maps_pcre_check_result(r, lineno, error_r);
-}
+static const struct maps_rules_syntax maps_pcre_syntax = {
+	.rule_size = sizeof(struct maps_pcre_rule),
+	.rules_max = MAPS_PCRE_RULES_MAX,
+	.keyword_ends_at_nonalnum = true,
+	.result_too_long = "result longer than "
+			   MAPS_PCRE_STR(MAPS_VALUE_MAX) " bytes",
+	.pattern = maps_pcre_pattern,
+	.check_result = maps_pcre_check_result,
+	.free_rule = maps_pcre_free_rule,
+};
 
 static void maps_pcre_free(struct maps_pcre *m)
 {
-	for (size_t i = 0; i < m->count; i++) {
-		pcre2_code_free(m->rules[i].re);
-		free(m->rules[i].result);
-	}
-	free(m->rules);
+	maps_rules_deinit(&m->rules);
 	pcre2_match_data_free(m->md);
 	pcre2_match_context_free(m->mctx);
 	buf_deinit(&m->result);
@@ -311,11 +211,13 @@ static void maps_pcre_free(struct maps_pcre *m)
 /* What lookups need: the match limits and room for every capture. */
 static int maps_pcre_prepare(struct maps_pcre *m, const char **error_r)
 {
-	for (size_t i = 0; i < m->count; i++) {
+	for (size_t i = 0; i < m->rules.count; i++) {
+		const struct maps_pcre_rule *r = (const struct maps_pcre_rule *)
+			maps_rules_at(&m->rules, i);
 		uint32_t c = 0;
 
-		if (m->rules[i].re != NULL)
-			(void)pcre2_pattern_info(m->rules[i].re,
+		if (r->re != NULL)
+			(void)pcre2_pattern_info(r->re,
 						 PCRE2_INFO_CAPTURECOUNT, &c);
 		if (c > m->max_captures)
 			m->max_captures = c;
@@ -337,15 +239,9 @@ static int maps_pcre_open(struct maps_table *t, const char **error_r)
 	struct maps_pcre *m = xcalloc(1, sizeof(*m));
 
 	buf_init(&m->result, MAPS_VALUE_MAX);
-	if (maps_load_lines(t, MAPS_PCRE_FILE_MAX, maps_pcre_line, m,
-			    error_r) < 0)
-		goto fail;
-	if (m->depth > 0) {
-		*error_r = maps_error("%s, line %u: if without endif", t->name,
-				      m->rules[m->open_ifs[m->depth - 1]].line);
-		goto fail;
-	}
-	if (maps_pcre_prepare(m, error_r) < 0)
+	m->rules.syntax = &maps_pcre_syntax;
+	if (maps_rules_load(&m->rules, t, MAPS_PCRE_FILE_MAX, error_r) < 0 ||
+	    maps_pcre_prepare(m, error_r) < 0)
 		goto fail;
 	t->impl = m;
 	return 0;
@@ -386,14 +282,21 @@ static int maps_pcre_expand(struct maps_pcre *m, const char *tmpl,
 	return 0;
 }
 
+struct maps_pcre_key {
+	struct maps_table *t;
+	const char *key;
+	size_t len;
+};
+
 /* 1 matched, 0 not; a limit hit is no match with a warning, as
- * Postfix: the table answers, and the operator learns why. */
-static int maps_pcre_match(struct maps_table *t,
-			   const struct maps_pcre_rule *r, const char *key,
-			   size_t len)
+ * Postfix: the table answers, and the operator learns why. -1 then: a
+ * failed match makes neither the rule nor its negation apply. */
+static int maps_pcre_match(void *ctx, const struct maps_rule *head)
 {
-	struct maps_pcre *m = t->impl;
-	int rc = pcre2_match(r->re, (PCRE2_SPTR)key, len, 0, 0, m->md,
+	const struct maps_pcre_key *k = ctx;
+	const struct maps_pcre_rule *r = (const struct maps_pcre_rule *)head;
+	struct maps_pcre *m = k->t->impl;
+	int rc = pcre2_match(r->re, (PCRE2_SPTR)k->key, k->len, 0, 0, m->md,
 			     m->mctx);
 
 	if (rc >= 0)
@@ -403,8 +306,8 @@ static int maps_pcre_match(struct maps_table *t,
 
 		if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0)
 			strcpy((char *)msg, "unknown error");
-		maps_table_warn(t, "line %u: matching failed (%s): taken as "
-				"no match", r->line, msg);
+		maps_table_warn(k->t, "line %u: matching failed (%s): taken "
+				"as no match", head->line, msg);
 		return -1;
 	}
 	return 0;
@@ -414,35 +317,19 @@ static int maps_pcre_lookup(struct maps_table *t, const char *key,
 			    const char **value_r, const char **error_r)
 {
 	struct maps_pcre *m = t->impl;
-	size_t len = strlen(key), i = 0;
+	struct maps_pcre_key k = { t, key, strlen(key) };
+	const struct maps_rule *r = maps_rules_first(&m->rules,
+						     maps_pcre_match, &k);
 
-	while (i < m->count) {
-		const struct maps_pcre_rule *r = &m->rules[i];
-
-		if (r->op == MAPS_PCRE_ENDIF) {
-			i++;
-			continue;
-		}
-		int matched = maps_pcre_match(t, r, key, len);
-		/* A failed match makes neither the rule nor its negation
-		 * apply. */
-		bool applies = matched >= 0 && (matched == 1) != r->negate;
-		if (r->op == MAPS_PCRE_IF) {
-			i = applies ? i + 1 : r->skip_to;
-			continue;
-		}
-		if (applies) {
-			if (maps_pcre_expand(m, r->result, key, error_r) < 0)
-				return -1;
-			/* An empty result is not found, as Postfix. */
-			if (m->result.len == 0)
-				return 0;
-			*value_r = m->result.data;
-			return 1;
-		}
-		i++;
-	}
-	return 0;
+	if (r == NULL)
+		return 0;
+	if (maps_pcre_expand(m, r->result, key, error_r) < 0)
+		return -1;
+	/* An empty result is not found, as Postfix. */
+	if (m->result.len == 0)
+		return 0;
+	*value_r = m->result.data;
+	return 1;
 }
 
 static void maps_pcre_close(struct maps_table *t)

@@ -1,4 +1,4 @@
-// fuzz-sources: lib/maps.c lib/maps_texthash.c lib/maps_inline.c lib/maps_hash.c lib/maps_pcre.c lib/maps_cidr.c lib/alias.c
+// fuzz-sources: lib/maps.c lib/maps_texthash.c lib/maps_inline.c lib/maps_hash.c lib/maps_pcre.c lib/maps_cidr.c lib/maps_rules.c lib/alias.c
 /* fuzz_maps: the text table parser (texthash: files, surelmap input) and
  * inline:{...} specs with address lookups and alias expansion over them.
  * The first byte picks the mode: 't' text parser, anything else inline

@@ -15,6 +15,7 @@ import unittest
 
 from instance import Instance, new_marker, wait_until
 from smtp_peer import Dnsmasq
+from test_relay import RelayCase
 
 ACCESS = """\
 spam.example     REJECT no spam here
@@ -27,45 +28,34 @@ tag.example      PREPEND X-Policy-Tag: tagged by the access table
 """
 
 
-class Policy(unittest.TestCase):
-    inst = None
-    dns = None
-
+class Policy(RelayCase):
     @classmethod
     def setUpClass(cls):
         cls.dns = Dnsmasq()
-        try:
-            cls.inst = Instance(
-                dns_resolver="127.0.0.1:%d" % cls.dns.port,
-                smtpd_client_restrictions=(
-                    "check_client_access inline:{ { 127.0.0.3 = 550 5.7.1 "
-                    "go away } }, reject_rbl_client zen.test"),
-                smtpd_helo_restrictions=(
-                    "reject_invalid_helo_hostname, "
-                    "reject_non_fqdn_helo_hostname"),
-                smtpd_relay_restrictions=(
-                    "reject_non_fqdn_recipient, permit_mynetworks, "
-                    "reject_unauth_destination"))
-            access = os.path.join(cls.inst.etc, "access")
-            cls.inst.main_cf["smtpd_sender_restrictions"] = (
-                "reject_non_fqdn_sender, check_sender_access texthash:%s, "
-                "check_sender_access inline:{ bad@inline.example=REJECT }"
-                % access)
-            cls.inst.write_config()
-            with open(access, "w") as f:
-                f.write(ACCESS)
-            cls.inst.start_or_cleanup()
-        except Exception:
-            cls.dns.stop()
-            raise
+        cls.set_up_instance(cls.make_instance)
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.inst is not None:
-                cls.inst.cleanup_or_fail()
-        finally:
-            cls.dns.stop()
+    def make_instance(cls):
+        inst = Instance(
+            dns_resolver="127.0.0.1:%d" % cls.dns.port,
+            smtpd_client_restrictions=(
+                "check_client_access inline:{ { 127.0.0.3 = 550 5.7.1 "
+                "go away } }, reject_rbl_client zen.test"),
+            smtpd_helo_restrictions=(
+                "reject_invalid_helo_hostname, "
+                "reject_non_fqdn_helo_hostname"),
+            smtpd_relay_restrictions=(
+                "reject_non_fqdn_recipient, permit_mynetworks, "
+                "reject_unauth_destination"))
+        access = os.path.join(inst.etc, "access")
+        inst.main_cf["smtpd_sender_restrictions"] = (
+            "reject_non_fqdn_sender, check_sender_access texthash:%s, "
+            "check_sender_access inline:{ bad@inline.example=REJECT }"
+            % access)
+        inst.write_config()
+        with open(access, "w") as f:
+            f.write(ACCESS)
+        return inst.start_or_cleanup()
 
     def smtp(self, source="127.0.0.1", helo="client.example.net"):
         s = smtplib.SMTP("127.0.0.1", self.inst.port, timeout=15,

@@ -50,8 +50,31 @@ def sender_instance(relay_port, **main_cf):
 
 
 class RelayCase(unittest.TestCase):
+    """A class's instance with its helpers (a peer, a dnsmasq), which
+    tearDownClass stops, whichever the class started."""
     inst = None
     peer = None
+    dns = None
+
+    @classmethod
+    def set_up_instance(cls, make):
+        """cls.inst = make(); when it fails, the peer and dnsmasq already
+        started are stopped (unittest calls no tearDownClass after a
+        failed setUpClass)."""
+        try:
+            cls.inst = make()
+        except Exception:
+            cls.stop_helpers()
+            raise
+
+    @classmethod
+    def stop_helpers(cls):
+        try:
+            if cls.peer is not None:
+                cls.peer.stop()
+        finally:
+            if cls.dns is not None:
+                cls.dns.stop()
 
     @classmethod
     def tearDownClass(cls):
@@ -59,8 +82,7 @@ class RelayCase(unittest.TestCase):
             if cls.inst is not None:
                 cls.inst.cleanup_or_fail()
         finally:
-            if cls.peer is not None:
-                cls.peer.stop()
+            cls.stop_helpers()
 
     def assert_relay_refused(self, inst, local_rcpt):
         """inst refuses someone@remote.test with 554 5.7.1 Relay access
@@ -86,6 +108,19 @@ class RelayCase(unittest.TestCase):
         self.assertTrue(wait_until(self.inst.queue_empty, 20),
                         "queue not empty\n" + self.inst.diagnostics())
 
+    def session_with(self, marker, timeout=20):
+        """The peer's session whose message carries marker."""
+        def find():
+            for sess in list(self.peer.sessions):
+                if sess["data"] is not None and marker.encode() in \
+                        sess["data"]:
+                    return sess
+            return None
+        sess = wait_until(find, timeout)
+        self.assertIsNotNone(sess, "the peer got no message\n" +
+                             self.inst.diagnostics())
+        return sess
+
 
 class ToScriptedPeer(RelayCase):
     """mynetworks set explicitly to the loopback host."""
@@ -95,24 +130,8 @@ class ToScriptedPeer(RelayCase):
         cls.peer = ScriptedPeer(rcpt=lambda a: (
             "550 5.1.1 <%s>: no such user" % a if a.startswith("nobody@")
             else "250 2.1.5 Ok"))
-        try:
-            cls.inst = sender_instance(cls.peer.port,
-                                       mynetworks="127.0.0.1/32")
-        except Exception:
-            cls.peer.stop()
-            raise
-
-    def session_with(self, marker):
-        def find():
-            for sess in list(self.peer.sessions):
-                if sess["data"] is not None and marker.encode() in \
-                        sess["data"]:
-                    return sess
-            return None
-        sess = wait_until(find, 20)
-        self.assertIsNotNone(sess, "the peer got no message\n" +
-                             self.inst.diagnostics())
-        return sess
+        cls.set_up_instance(lambda: sender_instance(
+            cls.peer.port, mynetworks="127.0.0.1/32"))
 
     def test_sent_envelope_and_content(self):
         m = new_marker()

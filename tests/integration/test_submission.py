@@ -19,6 +19,7 @@ import unittest
 from instance import (DAEMON_DIR, Instance, Raw, b64_plain, free_port,
                       new_marker, parse, password_of, wait_until)
 from smtp_peer import ScriptedPeer
+from test_relay import RelayCase
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -35,20 +36,13 @@ def message(sender, rcpt, marker):
                                                    marker))
 
 
-class Submission(unittest.TestCase):
-    inst = None
-    peer = None
-
+class Submission(RelayCase):
     @classmethod
     def setUpClass(cls):
         cls.peer = ScriptedPeer(rcpt=lambda a: (
             "451 4.3.0 try again later" if a.startswith("later@")
             else "250 2.1.5 Ok"))
-        try:
-            cls.inst = cls.make_instance()
-        except Exception:
-            cls.peer.stop()
-            raise
+        cls.set_up_instance(cls.make_instance)
 
     @classmethod
     def make_instance(cls):
@@ -73,15 +67,6 @@ class Submission(unittest.TestCase):
         inst.write_config()
         return inst.start_or_cleanup()
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.inst is not None:
-                cls.inst.cleanup_or_fail()
-        finally:
-            if cls.peer is not None:
-                cls.peer.stop()
-
     # -- helpers
 
     def submission(self):
@@ -102,18 +87,6 @@ class Submission(unittest.TestCase):
         r.starttls(self.inst.ssl_context())
         r.ehlo = r.cmd("EHLO client.example")
         return r
-
-    def peer_message(self, marker):
-        def find():
-            for sess in list(self.peer.sessions):
-                if sess["data"] is not None and marker.encode() in \
-                        sess["data"]:
-                    return sess
-            return None
-        sess = wait_until(find, 30)
-        self.assertIsNotNone(sess, "the peer got no message\n" +
-                             self.inst.diagnostics())
-        return sess
 
     def queued_envelope(self, marker):
         """The A records of the queue file holding marker (deferred)."""
@@ -138,12 +111,6 @@ class Submission(unittest.TestCase):
                 attrs[name] = value
         return attrs
 
-    def log_of(self, pattern, timeout=20):
-        m = self.inst.wait_log(pattern, timeout)
-        self.assertTrue(m, "no log line %r\n%s" % (pattern,
-                                                  self.inst.diagnostics()))
-        return m
-
     # -- success
 
     def test_login_relay_remote(self):
@@ -156,7 +123,7 @@ class Submission(unittest.TestCase):
             self.assertEqual(text, b"2.7.0 Authentication successful")
             s.sendmail(ALICE, ["someone@remote.test"],
                        message(ALICE, "someone@remote.test", m))
-        sess = self.peer_message(m)
+        sess = self.session_with(m, 30)
         msg = parse(sess["data"])
         self.assertRegex(msg["Received"], r"with ESMTPSA id ")
         self.log_of(r"client=unknown\[127\.0\.0\.1\], sasl_method=PLAIN, "
