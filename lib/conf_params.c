@@ -436,6 +436,14 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_soft_error_limit", CONF_INT, "10",
 	  "After this many errors in one session smtpd pauses "
 	  "smtpd_error_sleep_time before each error reply." },
+	{ "smtpd_spf_policy", CONF_STR, "tag",
+	  "The SPF check (RFC 7208) of the MAIL FROM address (of "
+	  "postmaster@HELO for the null sender) of clients that are not in "
+	  "mynetworks and did not authenticate: \"off\", \"tag\" (a "
+	  "Received-SPF header and the envelope attributes that "
+	  "Authentication-Results is made of) or \"reject_fail\" (tag, "
+	  "and refuse a fail at MAIL with 550 5.7.23). DNS look-ups go to "
+	  "dns_resolver." },
 	{ "smtpd_starttls_timeout", CONF_TIME, "300s",
 	  "The longest a TLS handshake may take (STARTTLS, STLS, or "
 	  "implicit TLS), in every protocol." },
