@@ -98,7 +98,7 @@ const struct conf_param conf_params[] = {
 	  "from sureldkim keygen. Empty: no signing." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
-	  "address records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
+	  "address records, and smtpd for DNSBLs and SPF records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
 	{ "header_size_limit", CONF_SIZE, "102400",
