@@ -72,7 +72,7 @@ int smtpd_spf_mail(struct smtpd_session *s, char *reply, size_t size)
 	struct smtpd_txn *t = &s->txn;
 	struct spf_check *c;
 	const char *error;
-	char from[ADDR_PATH_MAX * 4 + 1];
+	char from[ADDR_PATH_MAX * 4 + 1], domain[DNS_NAME_MAX * 4 + 1];
 
 	if (policy == SPF_POLICY_OFF || s->sasl_username != NULL ||
 	    netmatch_has(smtpd_tables.mynetworks, s->client_addr))
@@ -87,10 +87,11 @@ int smtpd_spf_mail(struct smtpd_session *s, char *reply, size_t size)
 	}
 	t->spf = c;
 	log_escape(from, sizeof(from), t->env.sender, ADDR_PATH_MAX);
+	log_escape(domain, sizeof(domain), c->domain, DNS_NAME_MAX);
 	log_info("NOQUEUE: spf: %s for <%s> (%s=%s) from %s[%s]%s%s",
 		 spf_res_name(c->result), from,
 		 c->helo_identity ? "helo" : "mailfrom",
-		 *c->domain != '\0' ? c->domain : "-", s->client_name,
+		 *domain != '\0' ? domain : "-", s->client_name,
 		 s->client_addr, *c->reason != '\0' ? ": " : "", c->reason);
 	if (policy != SPF_POLICY_REJECT_FAIL || c->result != SPF_RES_FAIL)
 		return 0;
