@@ -113,7 +113,8 @@ static int append_comment(struct buf *b, enum spf_res result,
 			 comments[result].after);
 	if (ret == 0 && (result == SPF_RES_TEMPERROR ||
 			 result == SPF_RES_PERMERROR) && *reason != '\0')
-		ret = buf_printf(&text, ": %s", reason);
+		/* Cut: the folded line stays far below 998 octets. */
+		ret = buf_printf(&text, ": %.200s", reason);
 	if (ret == 0)
 		ret = buf_append_char(b, '(');
 	if (ret == 0)
