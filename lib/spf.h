@@ -15,9 +15,15 @@
  * so the result is temperror). A look-up that fails temporarily
  * (time-out, SERVFAIL) gives temperror.
  *
- * libspf2 gives loopback clients (127.0.0.0/8, ::1) a free pass; RFC 7208
- * has no such rule, so the checker sets libspf2's notion of the client
- * aside for them only through the same evaluation path: see spf.c.
+ * The DNS-querying terms (include, a, mx, ptr, exists, redirect) are
+ * counted in the layer too: libspf2 1.2 counts them per record, not over
+ * the includes, so a chain of 20 includes would pass; past 10 the result
+ * is permerror. (The exp= look-up of a fail counts as one: a fail after
+ * exactly 10 terms with exp= is reported permerror.)
+ *
+ * libspf2's query_mailfrom gives loopback clients (127.0.0.0/8, ::1) a
+ * free pass; RFC 7208 has no such rule, so spf.c runs its two steps (get
+ * the record, interpret it) itself, for every client alike.
  *
  * One checker serves one check at a time (one smtpd process serves one
  * client). Libraries' rules: 0/-1 with *error_r, no logging. */
