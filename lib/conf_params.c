@@ -98,7 +98,7 @@ const struct conf_param conf_params[] = {
 	  "from sureldkim keygen. Empty: no signing." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
-	  "address records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
+	  "address records, and smtpd for DNSBLs and SPF records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
 	{ "header_size_limit", CONF_SIZE, "102400",
@@ -436,6 +436,14 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_soft_error_limit", CONF_INT, "10",
 	  "After this many errors in one session smtpd pauses "
 	  "smtpd_error_sleep_time before each error reply." },
+	{ "smtpd_spf_policy", CONF_STR, "tag",
+	  "The SPF check (RFC 7208) of the MAIL FROM address (of "
+	  "postmaster@HELO for the null sender) of clients that are not in "
+	  "mynetworks and did not authenticate: \"off\", \"tag\" (a "
+	  "Received-SPF header and the envelope attributes that "
+	  "Authentication-Results is made of) or \"reject_fail\" (tag, "
+	  "and refuse a fail at MAIL with 550 5.7.23). DNS look-ups go to "
+	  "dns_resolver." },
 	{ "smtpd_starttls_timeout", CONF_TIME, "300s",
 	  "The longest a TLS handshake may take (STARTTLS, STLS, or "
 	  "implicit TLS), in every protocol." },

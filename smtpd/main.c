@@ -91,6 +91,7 @@ static void smtpd_pre_jail(void)
 					 conf_str("virtual_mailbox_maps"));
 	open_relay_tables();
 	smtpd_policy_init();
+	smtpd_spf_init();
 	smtpd_tls_init();
 }
 

@@ -18,6 +18,7 @@
 #include "queue_writer.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "spf.h"
 #include "stream.h"
 #include "tls.h"
 
@@ -93,6 +94,9 @@ struct smtpd_txn {
 	bool discard;			/* DISCARD: accept, then drop */
 	char *prepend[SMTPD_PREPEND_MAX];	/* PREPEND headers */
 	size_t prepend_count;
+
+	/* The SPF check at MAIL (smtpd_spf.c); NULL: not checked. */
+	struct spf_check *spf;
 };
 
 /* Command counters for the disconnect line: one per parser verb, and
@@ -167,6 +171,15 @@ void smtpd_policy_init(void);
  * denied") in reply. Access table actions land in s->txn. */
 int smtpd_policy_check(struct smtpd_session *s, const char *recipient,
 		       char *reply, size_t size);
+
+/* smtpd_spf.c */
+/* Reads smtpd_spf_policy (fatal when bad), makes the resolver. */
+void smtpd_spf_init(void);
+/* At MAIL, once the sender is accepted: checks it unless the policy is
+ * off or the client is ours (authenticated, mynetworks), and keeps the
+ * result in s->txn.spf. 0: go on; -1: refused (reject_fail and a fail),
+ * the reply in reply. */
+int smtpd_spf_mail(struct smtpd_session *s, char *reply, size_t size);
 
 /* smtpd_data.c */
 enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,

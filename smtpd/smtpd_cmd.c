@@ -90,6 +90,13 @@ static enum smtpd_result cmd_mail(struct smtpd_session *s,
 	if (s->sasl_username != NULL && cmd->auth != NULL &&
 	    strcmp(cmd->auth, "<>") != 0)
 		t->auth = xstrdup(cmd->auth);
+	char reply[512];
+	if (smtpd_spf_mail(s, reply, sizeof(reply)) < 0) {
+		smtpd_log_reject(s, NULL, reply, NULL);
+		smtpd_txn_reset(s);
+		smtpd_reply(s, "%s", reply);
+		return SMTPD_FAIL;
+	}
 	smtpd_reply(s, "250 2.1.0 Ok");
 	return SMTPD_OK;
 }

@@ -56,12 +56,15 @@ static int write_received(struct smtpd_session *s, const char **error_r)
 	int ret;
 
 	time_rfc5322(date, sizeof(date), time(NULL));
-	buf_init(&b, 4096 + SMTPD_PREPEND_MAX * 1024);
+	buf_init(&b, 4096 + SMTPD_PREPEND_MAX * 1024 + 8192);
 	ret = 0;
 	/* Access tables' PREPEND headers go first, above our Received:,
 	 * as Postfix's smtpd writes them. */
 	for (size_t i = 0; ret == 0 && i < t->prepend_count; i++)
 		ret = buf_printf(&b, "%s\n", t->prepend[i]);
+	/* RFC 7208 9.1: Received-SPF right above our Received:. */
+	if (ret == 0 && t->spf != NULL)
+		ret = buf_printf(&b, "%s\n", t->spf->header);
 	if (ret == 0)
 		ret = buf_printf(&b, "Received: from %s (%s [%s])", s->helo,
 				 s->client_name, s->client_rfc_addr);
@@ -122,6 +125,16 @@ static void add_attributes(struct smtpd_session *s)
 	}
 	if (s->txn.auth != NULL)
 		queue_envelope_add_attr(env, "sasl_sender", s->txn.auth);
+	/* For Authentication-Results (local delivery). */
+	if (s->txn.spf != NULL) {
+		queue_envelope_add_attr(env, "spf",
+					spf_res_name(s->txn.spf->result));
+		if (*s->txn.spf->domain != '\0')
+			queue_envelope_add_attr(env, "spf_domain",
+						s->txn.spf->domain);
+		if (s->txn.spf->helo_identity)
+			queue_envelope_add_attr(env, "spf_helo", "1");
+	}
 }
 
 /* Creates the queue file with envelope and Received: header, and the

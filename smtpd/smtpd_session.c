@@ -43,6 +43,10 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	smtpd_rcpt_set_free(&t->rcpt_set);
 	for (size_t i = 0; i < t->prepend_count; i++)
 		free(t->prepend[i]);
+	if (t->spf != NULL) {
+		spf_check_free(t->spf);
+		free(t->spf);
+	}
 	memset(t, 0, sizeof(*t));
 }
 

@@ -29,6 +29,27 @@ def new_qid():
 
 # ---------------------------------------------------------------- DNS
 
+# SPF records (test_spf). A chain of 20 includes passes RFC 7208's limit
+# of 10 DNS terms; spf-temp.test includes a name whose server never
+# answers (port 9 on loopback: nothing listens), so its look-up fails.
+SPF_CHAIN = 20
+SPF_RECORDS = [
+    "--txt-record=spf-pass.test,v=spf1 ip4:127.0.0.1 -all",
+    "--txt-record=spf-fail.test,v=spf1 -all",
+    "--txt-record=spf-soft.test,v=spf1 ~all",
+    "--txt-record=spf-neutral.test,v=spf1 ?all",
+    "--txt-record=spf-exp.test,v=spf1 -all exp=why.spf-exp.test",
+    "--txt-record=why.spf-exp.test,%{i} may not send for %{d}",
+    "--txt-record=spf-helo.test,v=spf1 a -all",
+    "--host-record=spf-helo.test,127.0.0.1",
+    "--txt-record=spf-perm.test,v=spf1 include:i1.spf-perm.test -all",
+    "--txt-record=spf-temp.test,v=spf1 include:spf.down.test -all",
+    "--server=/down.test/127.0.0.1#9",
+] + ["--txt-record=i%d.spf-perm.test,v=spf1 %s -all" % (
+    i, "include:i%d.spf-perm.test" % (i + 1) if i < SPF_CHAIN
+    else "ip4:127.0.0.1") for i in range(1, SPF_CHAIN + 1)]
+
+
 class Dnsmasq:
     """dnsmasq on a free loopback UDP/TCP port with the test zone."""
 
@@ -60,6 +81,7 @@ class Dnsmasq:
                 "--mx-host=v6.test,v6.mx.test,10",
                 # A DNSBL listing 127.0.0.2 (test_policy).
                 "--host-record=2.0.0.127.zen.test,127.0.0.2"]
+        args += SPF_RECORDS
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
