@@ -98,7 +98,8 @@ const struct conf_param conf_params[] = {
 	  "from sureldkim keygen. Empty: no signing." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
-	  "address records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
+	  "address records, and the local delivery agent for DKIM keys: "
+	  "ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
 	{ "header_size_limit", CONF_SIZE, "102400",
@@ -509,6 +510,13 @@ const struct conf_param conf_params[] = {
 	  "Lookup tables that give a recipient address its own quota (a "
 	  "size like 500m or 2g, or 0 for none), overriding "
 	  "virtual_mailbox_quota." },
+	{ "local_authentication_results", CONF_BOOL, "yes",
+	  "When yes, the local delivery agent verifies the DKIM signatures "
+	  "of each message it delivers, writes one Authentication-Results "
+	  "header field (RFC 8601) naming myhostname with the SPF result "
+	  "smtpd recorded and the DKIM results, and removes the "
+	  "Authentication-Results fields that claim to come from "
+	  "myhostname. No: the message is delivered as queued." },
 	{ "virtual_overquota_bounce", CONF_BOOL, "no",
 	  "When yes, a delivery to a mailbox over its quota fails "
 	  "permanently (5.2.2) at once instead of being retried." },
