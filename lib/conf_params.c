@@ -166,6 +166,13 @@ const struct conf_param conf_params[] = {
 	{ "line_length_limit", CONF_INT, "2048",
 	  "The longest SMTP command or message line smtpd accepts, in bytes "
 	  "including CRLF." },
+	{ "local_authentication_results", CONF_BOOL, "yes",
+	  "When yes, the local delivery agent verifies the DKIM signatures "
+	  "of each message it delivers, writes one Authentication-Results "
+	  "header field (RFC 8601) naming myhostname with the SPF result "
+	  "smtpd recorded and the DKIM results, and removes the "
+	  "Authentication-Results fields that claim to come from "
+	  "myhostname. No: the message is delivered as queued." },
 	{ "local_destination_concurrency_limit", CONF_INT,
 	  "$default_destination_concurrency_limit",
 	  "The number of parallel connections qmgr keeps open to the local "
@@ -510,13 +517,6 @@ const struct conf_param conf_params[] = {
 	  "Lookup tables that give a recipient address its own quota (a "
 	  "size like 500m or 2g, or 0 for none), overriding "
 	  "virtual_mailbox_quota." },
-	{ "local_authentication_results", CONF_BOOL, "yes",
-	  "When yes, the local delivery agent verifies the DKIM signatures "
-	  "of each message it delivers, writes one Authentication-Results "
-	  "header field (RFC 8601) naming myhostname with the SPF result "
-	  "smtpd recorded and the DKIM results, and removes the "
-	  "Authentication-Results fields that claim to come from "
-	  "myhostname. No: the message is delivered as queued." },
 	{ "virtual_overquota_bounce", CONF_BOOL, "no",
 	  "When yes, a delivery to a mailbox over its quota fails "
 	  "permanently (5.2.2) at once instead of being retried." },

@@ -32,7 +32,9 @@ def new_qid():
 class Dnsmasq:
     """dnsmasq on a free loopback UDP/TCP port with the test zone."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
+        """extra: more dnsmasq options (e.g. --txt-record=NAME,TEXT for
+        test_authres's DKIM keys)."""
         self.port = free_port()
         # As root dnsmasq would become "nobody": run it as whoever we are.
         import pwd
@@ -59,7 +61,7 @@ class Dnsmasq:
                 "--host-record=v6.mx.test,::1",
                 "--mx-host=v6.test,v6.mx.test,10",
                 # A DNSBL listing 127.0.0.2 (test_policy).
-                "--host-record=2.0.0.127.zen.test,127.0.0.2"]
+                "--host-record=2.0.0.127.zen.test,127.0.0.2"] + list(extra)
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
