@@ -29,13 +29,14 @@ struct dkim_verifying {
 	size_t header_len;
 	char prev;		/* the last octet fed */
 	char prev2;		/* the one before it */
-	/* A key look-up failed temporarily: libopendkim gave up on the
-	 * message (every signature is a temperror), the rest is not fed. */
+	/* libopendkim stopped early (no signature, a header section it
+	 * cannot read, or a key look-up that failed temporarily: every
+	 * signature is then a temperror); the rest is not fed. */
 	bool stopped;
-	DKIM_STAT stop_status;
+	DKIM_STAT stop_status;	/* why */
 	unsigned sig_fields;	/* DKIM-Signature fields in the header */
 	int match;		/* octets of "dkim-signature" matched at the
-				 * start of this line, -1: not this line */	/* why libopendkim stopped, when it did */
+				 * start of this line, -1: not this line */
 	DKIM_SIGINFO *tempfailed[DKIM_VERIFY_SIGS_MAX];
 	size_t tempfailed_count;
 };
