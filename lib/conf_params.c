@@ -98,7 +98,9 @@ const struct conf_param conf_params[] = {
 	  "from sureldkim keygen. Empty: no signing." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
-	  "address records, and smtpd for DNSBLs and SPF records: ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
+	  "address records, smtpd for DNSBLs and SPF records, and the "
+	  "local delivery agent for DKIM keys: "
+	  "ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
 	{ "header_size_limit", CONF_SIZE, "102400",
@@ -165,6 +167,13 @@ const struct conf_param conf_params[] = {
 	{ "line_length_limit", CONF_INT, "2048",
 	  "The longest SMTP command or message line smtpd accepts, in bytes "
 	  "including CRLF." },
+	{ "local_authentication_results", CONF_BOOL, "yes",
+	  "When yes, the local delivery agent verifies the DKIM signatures "
+	  "of each message it delivers, writes one Authentication-Results "
+	  "header field (RFC 8601) naming myhostname with the SPF result "
+	  "smtpd recorded and the DKIM results, and removes the "
+	  "Authentication-Results fields that claim to come from "
+	  "myhostname. No: the message is delivered as queued." },
 	{ "local_destination_concurrency_limit", CONF_INT,
 	  "$default_destination_concurrency_limit",
 	  "The number of parallel connections qmgr keeps open to the local "

@@ -1,4 +1,5 @@
-/* dkim: DKIM (RFC 6376) signing of outgoing mail with libopendkim, and
+/* dkim: DKIM (RFC 6376) signing of outgoing mail and verification of
+ * received mail (below: dkim_verify) with libopendkim, and
  * the key pairs to sign with (RSA-SHA256, RFC 8463 Ed25519-SHA256).
  *
  * Signatures are relaxed/relaxed over Postfix-and-OpenDKIM's usual header
@@ -113,5 +114,87 @@ void dkim_signing_abort(struct dkim_signing **signing);
 int dkim_from_domain(const char *headers, size_t len,
 		     char domain_r[DKIM_DOMAIN_MAX + 1])
 	__attribute__((warn_unused_result));
+
+/* ---- dkim_verify: verification of received mail (RFC 6376 6) ----
+ *
+ * Every DKIM-Signature field of the message is checked, up to
+ * DKIM_VERIFY_SIGS_MAX (the first ones in the header; later ones are
+ * ignored, unreported: a bound on the key look-ups one message causes).
+ * One result per signature, in the order of the fields:
+ *   pass       the signature and the body hash verify;
+ *   fail       the body hash did not verify, the signature did not, or the
+ *              RSA key is shorter than DKIM_RSA_BITS_MIN (RFC 8301);
+ *   neutral    the signature has expired or is dated in the future;
+ *   temperror  the key look-up failed temporarily;
+ *   permerror  a malformed signature, no key record (RFC 6376 6.1.2: no
+ *              key is a PERMFAIL), a key record malformed, revoked or for
+ *              another algorithm, an algorithm not supported: rsa-sha1 is
+ *              one (RFC 8301 3.1: verifiers MUST NOT accept it).
+ * The key records (the TXT value at selector._domainkey.domain) come from
+ * the caller's look-up function. The message is given in pieces as the
+ * queue stores it (LF line endings), as for dkim_signing_*. */
+#define DKIM_VERIFY_SIGS_MAX 5
+#define DKIM_KEY_RECORD_MAX 4096	/* one key record's TXT value */
+
+enum dkim_verify_result {
+	DKIM_VERIFY_PASS = 0,
+	DKIM_VERIFY_FAIL,
+	DKIM_VERIFY_NEUTRAL,
+	DKIM_VERIFY_TEMPERROR,
+	DKIM_VERIFY_PERMERROR,
+};
+
+struct dkim_verify_sig {
+	enum dkim_verify_result result;
+	/* Why, in a few words of printable ASCII without parentheses or
+	 * backslashes ("body hash did not verify"); "" for pass. */
+	char reason[96];
+	char domain[DKIM_DOMAIN_MAX + 1];	/* d=, "" when missing */
+	char selector[DKIM_SELECTOR_MAX + 1];	/* s=, "" when missing */
+	char b[9];		/* the first 8 characters of b= (RFC 6008) */
+};
+
+/* The look-up's answers: the record (NUL-terminated in txt, at most
+ * txt_size - 1 octets), none (the name or the record does not exist), or a
+ * temporary failure. */
+enum dkim_lookup_status {
+	DKIM_LOOKUP_FOUND = 0,
+	DKIM_LOOKUP_NOTFOUND,
+	DKIM_LOOKUP_TEMPFAIL,
+};
+/* name: "selector._domainkey.domain". */
+typedef enum dkim_lookup_status dkim_lookup_fn(void *context,
+					       const char *name, char *txt,
+					       size_t txt_size);
+
+struct dkim_verifier;
+/* One per process (libopendkim's library handle); lookup and context
+ * serve every verification made with it. */
+int dkim_verifier_new(dkim_lookup_fn *lookup, void *context,
+		      struct dkim_verifier **verifier_r, const char **error_r)
+	__attribute__((warn_unused_result));
+void dkim_verifier_free(struct dkim_verifier **verifier);
+
+/* One message fed in pieces of any size. The header section may have at
+ * most DKIM_HEADER_SECTION_MAX octets (feed fails past it). end fills
+ * sigs (room for DKIM_VERIFY_SIGS_MAX) and *count_r (0: the message has
+ * no signature: "dkim=none") and frees *verifying either way; abort only
+ * frees. -1 with *error_r: the verification itself failed (memory,
+ * libopendkim): the caller reports a temporary error. */
+struct dkim_verifying;
+int dkim_verifying_begin(struct dkim_verifier *verifier, const char *id,
+			 struct dkim_verifying **verifying_r,
+			 const char **error_r)
+	__attribute__((warn_unused_result));
+int dkim_verifying_feed(struct dkim_verifying *verifying, const char *data,
+			size_t len, const char **error_r)
+	__attribute__((warn_unused_result));
+int dkim_verifying_end(struct dkim_verifying **verifying,
+		       struct dkim_verify_sig sigs[DKIM_VERIFY_SIGS_MAX],
+		       size_t *count_r, const char **error_r)
+	__attribute__((warn_unused_result));
+void dkim_verifying_abort(struct dkim_verifying **verifying);
+/* "pass", "fail", ... (RFC 8601 2.7.1's words). */
+const char *dkim_verify_result_name(enum dkim_verify_result result);
 
 #endif

@@ -239,6 +239,43 @@ static int maildir_copy(int out, int in, off_t offset, uint64_t size,
 	return 0;
 }
 
+/* The octets the skip ranges leave out, or -1 when the ranges are not in
+ * order or reach past the content. */
+static int maildir_skipped(const struct maildir_delivery *d, uint64_t *n_r)
+{
+	uint64_t pos = 0;
+
+	*n_r = 0;
+	for (size_t i = 0; i < d->skip_count; i++) {
+		const struct maildir_skip *s = &d->skip[i];
+		if (s->offset < pos || s->len > d->content_size ||
+		    s->offset > d->content_size - s->len)
+			return -1;
+		pos = s->offset + s->len;
+		*n_r += s->len;
+	}
+	return 0;
+}
+
+/* The content without the skip ranges (checked by maildir_skipped). */
+static int maildir_copy_content(int fd, const struct maildir_delivery *d,
+				bool *cr, uint64_t *lf)
+{
+	uint64_t pos = 0;
+
+	for (size_t i = 0; i <= d->skip_count; i++) {
+		uint64_t end = i < d->skip_count ? d->skip[i].offset :
+			       d->content_size;
+		int ret = maildir_copy(fd, d->content_fd, d->content_offset +
+				       (off_t)pos, end - pos, cr, lf);
+		if (ret < 0)
+			return ret;
+		if (i < d->skip_count)
+			pos = end + d->skip[i].len;
+	}
+	return 0;
+}
+
 /* Writes the file; on failure the caller removes it. *lf_r: the LFs to
  * count twice in the virtual size. */
 static int maildir_write(int fd, const struct maildir_delivery *d,
@@ -250,8 +287,7 @@ static int maildir_write(int fd, const struct maildir_delivery *d,
 	*lf_r = maildir_count_lf(d->prefix, d->prefix_len, &cr);
 	if (d->prefix_len > 0 && fs_write_all(fd, d->prefix, d->prefix_len) < 0)
 		return maildir_fail(errno, "write", path, dsn_r, error_r);
-	int ret = maildir_copy(fd, d->content_fd, d->content_offset,
-			       d->content_size, &cr, lf_r);
+	int ret = maildir_copy_content(fd, d, &cr, lf_r);
 	if (ret == -2) {
 		snprintf(maildir_errbuf, sizeof(maildir_errbuf),
 			 "queue file ends before the content does");
@@ -322,10 +358,18 @@ int maildir_deliver(const char *maildir_path, const struct maildir_delivery *d,
 		    char **path_r, const char **dsn_r, const char **error_r)
 {
 	struct maildir_paths p;
-	uint64_t total, vsize, lf;
+	uint64_t total, vsize, lf, skipped;
 
-	if (__builtin_add_overflow(d->content_size, (uint64_t)d->prefix_len,
-				   &total))
+	if (maildir_skipped(d, &skipped) < 0) {
+		snprintf(maildir_errbuf, sizeof(maildir_errbuf),
+			 "content ranges to leave out are not inside the "
+			 "content");
+		*dsn_r = "4.3.0";
+		*error_r = maildir_errbuf;
+		return -1;
+	}
+	if (__builtin_add_overflow(d->content_size - skipped,
+				   (uint64_t)d->prefix_len, &total))
 		return maildir_fail(EFBIG, "deliver to", maildir_path, dsn_r,
 				    error_r);
 	int fd = maildir_open_tmp(maildir_path, d, &p, dsn_r, error_r);

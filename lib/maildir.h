@@ -14,6 +14,12 @@
 
 #define MAILDIR_HOSTNAME_MAX 255
 
+/* Octets of the content left out of the delivered file. */
+struct maildir_skip {
+	uint64_t offset;	/* from the start of the content */
+	uint64_t len;
+};
+
 struct maildir_delivery {
 	/* When not NULL: a directory that must exist already (the
 	 * virtual_mailbox_base). Its absence is a temporary failure (an
@@ -26,6 +32,11 @@ struct maildir_delivery {
 	int content_fd;			/* then size bytes from here */
 	off_t content_offset;
 	uint64_t content_size;
+	/* When skip_count > 0: ranges of the content not written (in
+	 * order, not overlapping, inside the content; else 4.3.0): the
+	 * header fields the delivery agent removes. */
+	const struct maildir_skip *skip;
+	size_t skip_count;
 };
 
 /* Delivers into maildir_path, creating it and its tmp/ new/ cur/ (mode

@@ -1,11 +1,15 @@
 /* local: the delivery agent's parts: main.c (the service, the request
- * loop, the log line), local_deliver.c (one recipient into its Maildir)
- * and local_quota.c (the Maildir++ quota around that delivery). */
+ * loop, the log line), local_deliver.c (one recipient into its Maildir),
+ * local_quota.c (the Maildir++ quota around that delivery) and
+ * local_authres.c (the Authentication-Results field: DKIM verification,
+ * the SPF result from the envelope, forged fields left out). */
 #ifndef SUREL_LOCAL_H
 #define SUREL_LOCAL_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "buf.h"
 #include "deliver_proto.h"
+#include "maildir.h"
 #include "maps.h"
 
 /* Configuration read once at start (pre_jail). */
@@ -17,6 +21,7 @@ struct local_config {
 	struct maps *quota_maps;	/* virtual_mailbox_quota_maps */
 	uint64_t quota_default;		/* virtual_mailbox_quota, 0: none */
 	bool overquota_bounce;		/* virtual_overquota_bounce */
+	bool authres;			/* local_authentication_results */
 };
 extern struct local_config local_config;
 
@@ -54,6 +59,28 @@ int local_quota_check(const struct deliver_request *req, const char *maildir,
  * recount corrects the figures. */
 void local_quota_update(const struct deliver_request *req, const char *maildir,
 			uint64_t size, const struct local_quota *q);
+
+/* One message's Authentication-Results field and the ranges of its
+ * content to leave out, made once and used for each recipient. */
+struct local_authres {
+	bool ready;
+	struct buf field;		/* "Authentication-Results: ...\n" */
+	struct maildir_skip *skip;
+	size_t skip_count;
+};
+
+/* With local_authentication_results: the DNS resolver (dns_resolver) and
+ * the DKIM verifier, before the jail (fatal on failure). */
+void local_authres_init(void);
+/* Reads the queue file (fd) of req: the envelope's SPF result, the
+ * content verified and scanned. 0 with ar ready (free it with
+ * local_authres_free), or -1 with res set: 4.3.0 for a queue file that
+ * cannot be read, 5.6.0 for a message with more than AUTHRES_REMOVE_MAX
+ * fields to remove. A failed verification is dkim=temperror, logged. */
+int local_authres_make(const struct deliver_request *req, int fd,
+		       struct local_authres *ar, struct local_result *res);
+/* Accepts a zeroed or freed one. */
+void local_authres_free(struct local_authres *ar);
 
 /* Delivers req's content to req->recipient's Maildir. Never fails
  * silently: every path fills res. */

@@ -20,8 +20,9 @@
 #include "str.h"
 #include "timeutil.h"
 
-/* Return-Path and Delivered-To lines: two addresses and some words. */
-#define LOCAL_PREFIX_MAX (2 * 4096 + 64)
+/* Return-Path and Delivered-To lines (two addresses and some words) and
+ * the Authentication-Results field. */
+#define LOCAL_PREFIX_MAX (2 * 4096 + 64 + 16384)
 
 /* The queue file of the previous request: qmgr sends a message's
  * recipients one after the other, so it is usually the same one. */
@@ -31,6 +32,9 @@ static struct {
 	off_t size;
 	dev_t dev;
 	ino_t ino;
+	/* Its Authentication-Results field, made at the first recipient
+	 * (the same for all: the same content, the same envelope). */
+	struct local_authres authres;
 } local_qf = { .fd = -1 };
 
 void local_deliver_reset(void)
@@ -39,6 +43,7 @@ void local_deliver_reset(void)
 		close(local_qf.fd);
 	local_qf.fd = -1;
 	local_qf.name[0] = '\0';
+	local_authres_free(&local_qf.authres);
 }
 
 void local_result_set(struct local_result *res, enum deliver_status status,
@@ -123,10 +128,38 @@ static int local_mailbox(const struct deliver_request *req, char *out,
 	return -1;
 }
 
+/* Return-Path and Delivered-To, then our Authentication-Results field
+ * (a new one is added at the top of the message: RFC 8601 5; the two
+ * lines above it are the delivery's own). 0, or -1 with res set. */
+static int local_prefix(const struct deliver_request *req, int fd,
+			struct buf *prefix, struct local_result *res)
+{
+	/* The sender and recipient come from the queue file, which holds no
+	 * CR, LF or NUL: safe as header text. */
+	if (buf_printf(prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
+		       req->sender, req->recipient) < 0) {
+		local_result_set(res, DELIVER_PERMFAIL, "5.1.3",
+				 "address too long for a header");
+		return -1;
+	}
+	if (!local_config.authres)
+		return 0;
+	struct local_authres *ar = &local_qf.authres;
+	if (!ar->ready && local_authres_make(req, fd, ar, res) < 0)
+		return -1;
+	if (buf_append(prefix, ar->field.data, ar->field.len) < 0) {
+		local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
+				 "header lines too long");
+		return -1;
+	}
+	return 0;
+}
+
 void local_deliver(const struct deliver_request *req, struct local_result *res)
 {
-	char path[PATH_MAX], prefix[LOCAL_PREFIX_MAX];
+	char path[PATH_MAX];
 	const char *dsn, *error;
+	struct buf prefix;
 
 	res->setup_done_us = 0;
 	if (local_mailbox(req, path, sizeof(path), res) < 0)
@@ -134,33 +167,38 @@ void local_deliver(const struct deliver_request *req, struct local_result *res)
 	int fd = local_open_queue_file(req, res);
 	if (fd < 0)
 		return;
-	/* The sender and recipient come from the queue file, which holds no
-	 * CR, LF or NUL: safe as header text. */
-	int n = snprintf(prefix, sizeof(prefix),
-			 "Return-Path: <%s>\nDelivered-To: %s\n", req->sender,
-			 req->recipient);
-	if (n < 0 || (size_t)n >= sizeof(prefix)) {
-		local_result_set(res, DELIVER_PERMFAIL, "5.1.3",
-				 "address too long for a header");
+	buf_init(&prefix, LOCAL_PREFIX_MAX);
+	if (local_prefix(req, fd, &prefix, res) < 0) {
+		buf_deinit(&prefix);
 		return;
 	}
+	const struct local_authres *ar = &local_qf.authres;
 	struct maildir_delivery d = {
 		.base = local_config.mailbox_base,
 		.hostname = local_config.hostname,
-		.prefix = prefix,
-		.prefix_len = (size_t)n,
+		.prefix = prefix.data,
+		.prefix_len = prefix.len,
 		.content_fd = fd,
 		.content_offset = (off_t)req->offset,
 		.content_size = req->size,
+		.skip = ar->ready ? ar->skip : NULL,
+		.skip_count = ar->ready ? ar->skip_count : 0,
 	};
 	/* The file's size (S=): what Maildir++ counts. The content lies in
-	 * the queue file (checked at open), so this does not overflow. */
-	uint64_t size = req->size + (uint64_t)n;
+	 * the queue file (checked at open) and the ranges left out inside
+	 * it, so this does not overflow. */
+	uint64_t size = req->size + prefix.len;
+	for (size_t i = 0; i < d.skip_count; i++)
+		size -= d.skip[i].len;
 	struct local_quota quota;
-	if (local_quota_check(req, path, size, &quota, res) < 0)
+	if (local_quota_check(req, path, size, &quota, res) < 0) {
+		buf_deinit(&prefix);
 		return;
+	}
 	res->setup_done_us = time_wall_us();
-	if (maildir_deliver(path, &d, NULL, &dsn, &error) < 0) {
+	int ret = maildir_deliver(path, &d, NULL, &dsn, &error);
+	buf_deinit(&prefix);
+	if (ret < 0) {
 		local_result_set(res, dsn[0] == '5' ? DELIVER_PERMFAIL :
 				 DELIVER_TEMPFAIL, dsn, "maildir delivery "
 				 "failed: %s", error);

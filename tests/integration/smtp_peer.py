@@ -53,7 +53,9 @@ SPF_RECORDS = [
 class Dnsmasq:
     """dnsmasq on a free loopback UDP/TCP port with the test zone."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
+        """extra: more dnsmasq options (e.g. --txt-record=NAME,TEXT for
+        test_authres's DKIM keys)."""
         self.port = free_port()
         # As root dnsmasq would become "nobody": run it as whoever we are.
         import pwd
@@ -80,7 +82,7 @@ class Dnsmasq:
                 "--host-record=v6.mx.test,::1",
                 "--mx-host=v6.test,v6.mx.test,10",
                 # A DNSBL listing 127.0.0.2 (test_policy).
-                "--host-record=2.0.0.127.zen.test,127.0.0.2"]
+                "--host-record=2.0.0.127.zen.test,127.0.0.2"] + list(extra)
         args += SPF_RECORDS
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,

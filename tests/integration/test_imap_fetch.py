@@ -439,18 +439,20 @@ class Sections(FetchCase):
         items = self.fetch1(
             c, 'FETCH 1 (BODY.PEEK[HEADER.FIELDS (subject "From" X-None)] '
                'BODY.PEEK[HEADER.FIELDS.NOT (Received Return-Path '
-               'Delivered-To From To Subject)] '
+               'Delivered-To Authentication-Results From To Subject)] '
                'BODY.PEEK[HEADER.FIELDS (X-None)])')
         self.assertEqual(list(items), [
             "BODY[HEADER.FIELDS (SUBJECT FROM X-NONE)]",
             "BODY[HEADER.FIELDS.NOT (RECEIVED RETURN-PATH DELIVERED-TO "
-            "FROM TO SUBJECT)]", "BODY[HEADER.FIELDS (X-NONE)]"])
+            "AUTHENTICATION-RESULTS FROM TO SUBJECT)]",
+            "BODY[HEADER.FIELDS (X-NONE)]"])
         # Message order, not the order asked; an empty line at the end.
         self.assertEqual(items["BODY[HEADER.FIELDS (SUBJECT FROM X-NONE)]"]
                          .data, b"From: Alice Example <alice@example.test>"
                          b"\r\nSubject: simple\r\n\r\n")
         self.assertEqual(items["BODY[HEADER.FIELDS.NOT (RECEIVED RETURN-PATH "
-                               "DELIVERED-TO FROM TO SUBJECT)]"].data,
+                               "DELIVERED-TO AUTHENTICATION-RESULTS FROM TO "
+                               "SUBJECT)]"].data,
                          b"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
                          b"Message-ID: <simple@example.test>\r\n\r\n")
         self.assertEqual(items["BODY[HEADER.FIELDS (X-NONE)]"].data, b"\r\n")

@@ -296,6 +296,48 @@ static void test_failures(void)
 	free(path);
 }
 
+/* Ranges of the content left out: the file, S= and W= without them; bad
+ * ranges refused before anything is written. */
+static void test_skip(void)
+{
+	static const char msg[] = "A: 1\nX: drop\n me\nB: 2\nY: x\n\nbody\n";
+	static const char want[] = "A: 1\nB: 2\n\nbody\n";
+	int fd = make_content(msg, strlen(msg));
+	struct maildir_skip skip[] = { { 5, 12 }, { 22, 5 } };
+	struct maildir_delivery d = {
+		.base = base,
+		.hostname = "mx.example.test",
+		.prefix = prefix,
+		.prefix_len = strlen(prefix),
+		.content_fd = fd,
+		.content_offset = 100,
+		.content_size = strlen(msg),
+		.skip = skip,
+		.skip_count = 2,
+	};
+	const char *dsn, *error;
+	char *path = NULL;
+
+	UNIT_CHECK(maildir_deliver(box, &d, &path, &dsn, &error) == 0);
+	if (path != NULL)
+		check_delivered(path, want, strlen(want));
+	free(path);
+	/* Out of order, overlapping, past the end. */
+	size_t before = count_files(box, "new");
+	struct maildir_skip bad[][2] = {
+		{ { 22, 5 }, { 5, 12 } }, { { 5, 12 }, { 10, 2 } },
+		{ { 5, 12 }, { 30, 100 } },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		d.skip = bad[i];
+		UNIT_CHECK(maildir_deliver(box, &d, NULL, &dsn, &error) < 0);
+		UNIT_STREQ(dsn, "4.3.0");
+	}
+	UNIT_CHECK(count_files(box, "new") == before);
+	UNIT_CHECK(count_files(box, "tmp") == 0);
+	close(fd);
+}
+
 static void test_escape(void)
 {
 	char out[64];
@@ -321,6 +363,7 @@ int main(void)
 	test_deliver();
 	test_vsize();
 	test_failures();
+	test_skip();
 	unit_rmtree(dir);
 	return unit_done();
 }
