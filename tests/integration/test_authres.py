@@ -13,12 +13,11 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 import unittest
 
-from instance import (BIN_DIR, IS_ROOT, Instance, new_marker, parse,
-                      wait_until)
-from smtp_peer import Dnsmasq, new_qid
+from instance import BIN_DIR, Instance, new_marker, parse, wait_until
+from smtp_peer import Dnsmasq
+from test_schedule import write_queue_file
 
 try:
     import dkim
@@ -56,27 +55,6 @@ def message(marker, extra=""):
             "Subject: authres %s\r\nMessage-ID: <%s@signed.test>\r\n"
             "X-Marker: %s\r\n%s\r\nHello, this is %s.\r\n" % (
                 DOMAIN, marker, marker, marker, extra, marker)).encode()
-
-
-def write_queue_file(inst, sender, rcpt, body, attrs):
-    """A complete queue file (lib/queue_file.h's format) with envelope
-    attributes in incoming/: what smtpd writes after an SPF check."""
-    content = body.replace(b"\r\n", b"\n")
-    data = b"".join(
-        [b"SUREL-QUEUE 1\n", b"T\t%d\n" % (time.time_ns() // 1000),
-         b"S\t" + sender.encode() + b"\n"]
-        + [b"A\t%s\t%s\n" % (k.encode(), v.encode()) for k, v in attrs]
-        + [b"R\tP\t-\t-\t-\t" + rcpt.encode() + b"\n",
-           b"C\t%020d\n" % len(content), content, b"E\n"])
-    path = os.path.join(inst.queue, "incoming", new_qid())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
-    try:
-        os.write(fd, data)
-        os.fchmod(fd, 0o700)
-        if IS_ROOT:
-            os.fchown(fd, inst.owner.pw_uid, inst.owner.pw_gid)
-    finally:
-        os.close(fd)
 
 
 def authres_fields(data):

@@ -256,16 +256,19 @@ class Fairness(TwoPeers):
         self.assertLessEqual(self.peer.max_active, 2)
 
 
-def write_queue_file(inst, qid, sender, rcpt, body):
-    """A complete queue file (lib/queue_file.h's format) in incoming/."""
-    content = body.encode()
-    data = b"".join([
-        b"SUREL-QUEUE 1\n",
-        b"T\t%d\n" % (time.time_ns() // 1000),
-        b"S\t" + sender.encode() + b"\n",
-        b"R\tP\t-\t-\t-\t" + rcpt.encode() + b"\n",
-        b"C\t%020d\n" % len(content), content, b"E\n"])
-    path = os.path.join(inst.queue, "incoming", qid)
+def write_queue_file(inst, sender, rcpt, body, attrs=(), qid=None):
+    """A complete queue file (lib/queue_file.h's format) in incoming/, as
+    smtpd leaves one: body (str or bytes; CRLF made LF) and envelope
+    attributes [(name, value)]."""
+    content = body if isinstance(body, bytes) else body.encode()
+    content = content.replace(b"\r\n", b"\n")
+    data = b"".join(
+        [b"SUREL-QUEUE 1\n", b"T\t%d\n" % (time.time_ns() // 1000),
+         b"S\t" + sender.encode() + b"\n"]
+        + [b"A\t%s\t%s\n" % (k.encode(), v.encode()) for k, v in attrs]
+        + [b"R\tP\t-\t-\t-\t" + rcpt.encode() + b"\n",
+           b"C\t%020d\n" % len(content), content, b"E\n"])
+    path = os.path.join(inst.queue, "incoming", qid or new_qid())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
     try:
         os.write(fd, data)
@@ -313,7 +316,7 @@ class DeadDestination(RelayCase):
         before = len(re.findall(r"surel/smtp\[\d+\]: \w+: to=<d@dead",
                                 self.inst.log()))
         for _ in range(10000):
-            write_queue_file(self.inst, new_qid(), SENDER, "d@dead.test",
+            write_queue_file(self.inst, SENDER, "d@dead.test",
                              "Subject: bulk\n\nbulk\n")
         with self.inst.smtp() as s:     # a wakeup: the scan of incoming/
             s.ehlo("client.example")

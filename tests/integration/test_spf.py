@@ -20,6 +20,7 @@ import unittest
 
 from instance import Instance, free_port, new_marker, password_of
 from smtp_peer import Dnsmasq
+from test_relay import RelayCase
 
 ALICE = "alice@example.test"
 HOST = "mx.example.test"
@@ -49,15 +50,14 @@ def send(port, sender, helo="client.example.net", marker=None):
     return marker
 
 
-class SpfTag(unittest.TestCase):
+class SpfTag(RelayCase):
     """smtpd_spf_policy = tag, and AUTH on a submission port."""
-    inst = None
-    dns = None
 
     @classmethod
     def setUpClass(cls):
         cls.dns = Dnsmasq()
-        try:
+
+        def make():
             inst = Instance(access=True,
                             dns_resolver="127.0.0.1:%d" % cls.dns.port,
                             smtpd_spf_policy="tag")
@@ -66,18 +66,8 @@ class SpfTag(unittest.TestCase):
                 "127.0.0.1:%d inet n - n - 10 smtpd "
                 "-o smtpd_sasl_auth_enable=yes\n" % inst.submission_port)
             inst.write_config()
-            cls.inst = inst.start_or_cleanup()
-        except Exception:
-            cls.dns.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.inst is not None:
-                cls.inst.cleanup_or_fail()
-        finally:
-            cls.dns.stop()
+            return inst.start_or_cleanup()
+        cls.set_up_instance(make)
 
     def received_spf(self, sender, helo="client.example.net"):
         """The Received-SPF value of the message sender sent; asserts it
@@ -162,35 +152,24 @@ class SpfTag(unittest.TestCase):
         self.assertNotIn("received-spf", [n.lower() for n, _ in fields])
 
 
-class SpfRejectFail(unittest.TestCase):
+class SpfRejectFail(RelayCase):
     """smtpd_spf_policy = reject_fail, mynetworks 127.0.0.2, and no qmgr:
     accepted messages stay in incoming/ with their envelope."""
-    inst = None
-    dns = None
 
     @classmethod
     def setUpClass(cls):
         cls.dns = Dnsmasq()
-        try:
+
+        def make():
             port = free_port()
-            cls.inst = Instance(
+            inst = Instance(
                 dns_resolver="127.0.0.1:%d" % cls.dns.port,
                 smtpd_spf_policy="reject_fail",
                 mynetworks="127.0.0.2/32",
                 master_cf="127.0.0.1:%d inet n - n - 10 smtpd\n" % port)
-            cls.inst.port = port
-            cls.inst.start_or_cleanup()
-        except Exception:
-            cls.dns.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.inst is not None:
-                cls.inst.cleanup_or_fail()
-        finally:
-            cls.dns.stop()
+            inst.port = port
+            return inst.start_or_cleanup()
+        cls.set_up_instance(make)
 
     def envelope(self, marker):
         """The A attributes of the queue file holding marker."""
