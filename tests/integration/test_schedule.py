@@ -247,9 +247,10 @@ class Fairness(TwoPeers):
                          20)
         fast_s = time.monotonic() - t0
         self.assertTrue(got, self.inst.diagnostics())
-        # 12 slow messages at 2 at a time take 6 s; the fast ones do not
-        # wait behind them.
-        self.assertLess(fast_s, 3.0)
+        # 12 slow messages at 2 at a time take 6 s at least; the fast
+        # ones do not wait behind them (the margin is for a slow,
+        # sanitized agent's start).
+        self.assertLess(fast_s, 4.0)
         self.assertLess(len(messages_with(self.peer, slow)), 12)
         self.queue_empty()
         self.assertEqual(len(messages_with(self.peer, slow)), 12)
