@@ -60,17 +60,15 @@ static int table_lookup(const char *domain, const char **value_r,
 	return r;
 }
 
-/* One signature with "selector:keyfile" over the content as sent. */
-static int sign_one(struct smtp_delivery *d, int fd, const char *domain,
-		    char *entry, struct buf *sigs, const char **error_r)
+/* A signing for the entry "selector:keyfile" (libopendkim keeps its own
+ * copy of the key). */
+static int begin_one(const struct smtp_delivery *d, const char *domain,
+		     char *entry, struct dkim_signing **g_r,
+		     const char **error_r)
 {
 	char *colon = strchr(entry, ':');
 	struct dkim_key key;
-	struct dkim_signing *g;
-	struct smtp_source src;
-	struct smtp_fail f;
-	const char *p;
-	ssize_t n;
+	int ret;
 
 	if (colon == NULL) {
 		*error_r = "entry is not selector:keyfile";
@@ -79,48 +77,67 @@ static int sign_one(struct smtp_delivery *d, int fd, const char *domain,
 	*colon = '\0';
 	if (dkim_key_load(colon + 1, domain, entry, &key, error_r) < 0)
 		return -1;
-	if (dkim_signing_begin(smtp_config.dkim, &key, d->req->queue_id, &g,
-			       error_r) < 0) {
-		dkim_key_deinit(&key);
-		return -1;
-	}
-	smtp_source_init(&src, d->req, fd, d->downgrade);
-	while ((n = smtp_source_next(&src, &p, &f)) > 0)
-		if (dkim_signing_feed(g, p, (size_t)n, error_r) < 0)
-			break;
-	smtp_source_deinit(&src);
+	ret = dkim_signing_begin(smtp_config.dkim, &key, d->req->queue_id, g_r,
+				 error_r);
 	dkim_key_deinit(&key);
-	if (n != 0) {
-		if (n < 0)
-			*error_r = f.reason;
-		dkim_signing_abort(&g);
-		return -1;
-	}
-	return dkim_signing_end(&g, sigs, error_r);
+	return ret;
 }
 
-/* Every entry of spec (comma or space separated), at most KEYS_MAX. */
+/* The content as sent, read once, to every signing. */
+static int feed_all(struct smtp_delivery *d, int fd, struct dkim_signing **g,
+		    size_t count, const char **error_r)
+{
+	struct smtp_source src;
+	struct smtp_fail f;
+	const char *p;
+	ssize_t n;
+	int ret = 0;
+
+	smtp_source_init(&src, d->req, fd, d->downgrade);
+	while (ret == 0 && (n = smtp_source_next(&src, &p, &f)) > 0)
+		for (size_t i = 0; i < count && ret == 0; i++)
+			ret = dkim_signing_feed(g[i], p, (size_t)n, error_r);
+	smtp_source_deinit(&src);
+	if (ret == 0 && n < 0) {
+		*error_r = f.reason;
+		ret = -1;
+	}
+	return ret;
+}
+
+/* One signature per entry of spec (comma or space separated), at most
+ * KEYS_MAX, over one pass of the content. */
 static int sign_all(struct smtp_delivery *d, int fd, const char *domain,
 		    const char *spec, struct buf *sigs, const char **error_r)
 {
 	char copy[SPEC_MAX], *rest = copy, *entry;
-	int count = 0;
+	struct dkim_signing *g[KEYS_MAX];
+	size_t count = 0, done = 0;
+	int ret = 0;
 
 	if (str_copy(copy, sizeof(copy), spec) < 0) {
 		*error_r = "table entry too long";
 		return -1;
 	}
-	while ((entry = str_next_token(&rest, ", \t")) != NULL) {
+	while (ret == 0 && (entry = str_next_token(&rest, ", \t")) != NULL) {
 		if (*entry == '\0')
 			continue;
-		if (++count > KEYS_MAX) {
+		if (count == KEYS_MAX) {
 			*error_r = "more than 4 keys";
-			return -1;
-		}
-		if (sign_one(d, fd, domain, entry, sigs, error_r) < 0)
-			return -1;
+			ret = -1;
+		} else if (begin_one(d, domain, entry, &g[count], error_r) == 0)
+			count++;
+		else
+			ret = -1;
 	}
-	return 0;
+	if (ret == 0)
+		ret = feed_all(d, fd, g, count, error_r);
+	for (; ret == 0 && done < count; done++)
+		ret = dkim_signing_end(&g[done], sigs, error_r);
+	/* dkim_signing_end freed g[0..done) either way. */
+	for (size_t i = done; i < count; i++)
+		dkim_signing_abort(&g[i]);
+	return ret;
 }
 
 int smtp_dkim_prepare(struct smtp_delivery *d, int fd)

@@ -217,6 +217,23 @@ static void body_lost(const struct smtp_session *sess, struct smtp_fail *f)
 		      sess->label);
 }
 
+/* The DKIM-Signature fields before the content, with CRLF line ends
+ * (sig_size octets), through out (room for twice their length). */
+static int signatures_write(struct smtp_delivery *d,
+			    struct smtp_session *sess, char *out,
+			    struct smtp_fail *f)
+{
+	if (d->dkim_sig.len == 0)
+		return 0;
+	size_t o = crlf_convert(out, d->dkim_sig.data, d->dkim_sig.len, false,
+				false);
+	if (stream_write(sess->s, out, o) < 0) {
+		body_lost(sess, f);
+		return -1;
+	}
+	return 0;
+}
+
 /* The content, LF to CRLF and dot-stuffed, and the final dot. */
 static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 			 int fd, struct smtp_fail *f)
@@ -231,15 +248,10 @@ static int trans_content(struct smtp_delivery *d, struct smtp_session *sess,
 	smtp_source_init(&src, d->req, fd, d->downgrade);
 	smtp_dotstuff_init(&ds);
 	stream_set_timeout(sess->s, smtp_config.data_xfer_ms);
-	/* The signatures (no line of theirs starts with a dot). */
-	if (d->dkim_sig.len > 0) {
-		size_t o = smtp_dotstuff_feed(&ds, out, d->dkim_sig.data,
-					      d->dkim_sig.len);
-		if (stream_write(sess->s, out, o) < 0) {
-			body_lost(sess, f);
-			ret = -1;
-		}
-	}
+	/* No line of the signatures starts with a dot, and they end with a
+	 * line end: the dot-stuffer's state is the same after them. */
+	if (signatures_write(d, sess, out, f) < 0)
+		ret = -1;
 	while (ret == 0 && (n = smtp_source_next(&src, &p, f)) != 0) {
 		if (n < 0) {
 			ret = -1;
@@ -283,15 +295,10 @@ static int bdat_write(struct smtp_delivery *d, struct smtp_session *sess,
 	int ret = 0;
 
 	smtp_source_init(&src, d->req, fd, d->downgrade);
-	if (d->dkim_sig.len > 0) {
-		size_t o = crlf_convert(out, d->dkim_sig.data, d->dkim_sig.len,
-					false, false);
-		total += o;
-		if (stream_write(sess->s, out, o) < 0) {
-			body_lost(sess, f);
-			ret = -1;
-		}
-	}
+	if (signatures_write(d, sess, out, f) < 0)
+		ret = -1;
+	else
+		total = sig_size(d);
 	while (ret == 0 && (n = smtp_source_next(&src, &p, f)) != 0) {
 		if (n < 0) {
 			ret = -1;
