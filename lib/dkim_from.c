@@ -18,7 +18,7 @@ static bool from_value(const char *p, const char *end, char *out, size_t size)
 {
 	while (p < end && *p != '\n' && *p != '\r') {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (strncasecmp(p, "From:", 5) == 0) {
+		if (end - p >= 5 && strncasecmp(p, "From:", 5) == 0) {
 			size_t n = 0;
 			for (p += 5; p < end && n + 1 < size; p++) {
 				if (*p == '\n') {

@@ -125,7 +125,7 @@ static DKIM_STAT feed_headers(DKIM *dkim, const char *msg, const char *end,
 	while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end &&
 					  p[1] == '\n')) {
 		const char *next = field_end(p, end);
-		if (strncasecmp(p, "From:", 5) == 0)
+		if (end - p >= 5 && strncasecmp(p, "From:", 5) == 0)
 			*have_from_r = true;
 		DKIM_STAT st = feed_header(dkim, p, (size_t)(next - p));
 		if (st != DKIM_STAT_OK)
