@@ -92,16 +92,24 @@ static struct addrinfo *resolve_loopback(const char *host, const char *port)
  * seconds, Nagle off (the tools write a command, then wait for its reply:
  * a delayed last segment would be measured as server time). The fd, or
  * -1 with errno set. */
-static int bench_connect(const struct addrinfo *ai, unsigned timeout_s)
+/* Connects from source address "from" (an IPv4 literal, NULL: any). */
+static int bench_connect_from(const struct addrinfo *ai, const char *from, unsigned timeout_s)
 {
 	struct timeval tv = { .tv_sec = timeout_s };
 	int one = 1, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in src = { .sin_family = AF_INET };
 
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (from != NULL && (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+			     bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)) {
+		close(fd);
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		int saved = errno;
 
@@ -110,6 +118,11 @@ static int bench_connect(const struct addrinfo *ai, unsigned timeout_s)
 		return -1;
 	}
 	return fd;
+}
+
+static __attribute__((unused)) int bench_connect(const struct addrinfo *ai, unsigned timeout_s)
+{
+	return bench_connect_from(ai, NULL, timeout_s);
 }
 
 /* /proc/PID/stat: parent, CPU times, resident pages and command name. */

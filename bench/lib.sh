@@ -25,11 +25,19 @@ port_listening() {
 	[ -n "$(ss -Htln "( sport = :$1 )" 2>/dev/null)" ]
 }
 
+# A port nothing listens on and no earlier call of this run handed out
+# (a server set up but not yet started does not listen yet): the ports
+# given are noted in WORK/ports.given, since callers run us in a subshell.
 free_port() {
-	local p
+	local p given=${WORK:?}/ports.given
+	touch "$given"
 	for _ in $(seq 1 200); do
 		p=$((20000 + RANDOM % 30000))
-		port_listening "$p" || { echo "$p"; return 0; }
+		port_listening "$p" && continue
+		grep -qx "$p" "$given" && continue
+		echo "$p" >>"$given"
+		echo "$p"
+		return 0
 	done
 	die "no free port"
 }

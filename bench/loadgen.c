@@ -4,7 +4,12 @@
  * Threads, one SMTP client each; optional end-to-end wait on the Maildirs and
  * sampling of a server's process tree for CPU time and peak memory.
  *
- * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c -lpthread
+ * Optionally the submission client's part: STARTTLS (-e) and AUTH PLAIN
+ * (-a), a fixed message from a file (-F, e.g. one signed ahead so that a
+ * verifier has work), and a source address (-B, to be outside a server's
+ * mynetworks on loopback).
+ *
+ * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c -lpthread -lssl -lcrypto
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,6 +35,8 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include "bench_util.h"
 
 #define MAX_CONC 1000
@@ -69,6 +76,10 @@ struct opts {
 	unsigned sample_ms;
 	unsigned settle;
 	bool verbose;
+	bool starttls;
+	const char *auth;		/* "user:password" for AUTH PLAIN */
+	const char *message_file;
+	const char *bind_addr;
 };
 
 static struct opts opt = {
@@ -89,6 +100,9 @@ static size_t body_len;
 static unsigned long next_seq;
 static double deadline;
 static uint32_t *latency_us;		/* per seq; 0 = not accepted */
+static SSL_CTX *tls_ctx;
+static char auth_plain[600];		/* "AUTH PLAIN <base64>\r\n" */
+static bool body_is_message;		/* -F: body holds header and body */
 
 struct stats {
 	unsigned long accepted;
@@ -101,6 +115,7 @@ struct stats {
 
 struct conn {
 	int fd;
+	SSL *ssl;			/* after STARTTLS */
 	char in[8192];
 	size_t in_len, in_off;
 	bool pipelining;
@@ -117,7 +132,7 @@ struct worker {
 
 static int conn_open(struct conn *c)
 {
-	c->fd = bench_connect(server_ai, opt.io_timeout);
+	c->fd = bench_connect_from(server_ai, opt.bind_addr, opt.io_timeout);
 	if (c->fd < 0)
 		return -1;
 	c->in_len = c->in_off = 0;
@@ -127,15 +142,42 @@ static int conn_open(struct conn *c)
 
 static void conn_close(struct conn *c)
 {
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);	/* no close_notify: QUIT was the goodbye */
+		c->ssl = NULL;
+	}
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 }
 
+/* One write: SSL_write of the first buffer under TLS, else writev. */
+static ssize_t conn_writev(struct conn *c, const struct iovec *iov, int iovcnt)
+{
+	if (c->ssl == NULL)
+		return writev(c->fd, iov, iovcnt);
+	int n = SSL_write(c->ssl, iov->iov_base, (int)(iov->iov_len > 1 << 30 ? 1 << 30 : iov->iov_len));
+
+	if (n <= 0) {
+		errno = EIO;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t conn_read(struct conn *c, void *buf, size_t len)
+{
+	if (c->ssl == NULL)
+		return read(c->fd, buf, len);
+	int n = SSL_read(c->ssl, buf, (int)len);
+
+	return n > 0 ? n : -1;
+}
+
 static int write_all_iov(struct conn *c, struct iovec *iov, int iovcnt)
 {
 	while (iovcnt > 0) {
-		ssize_t n = writev(c->fd, iov, iovcnt);
+		ssize_t n = conn_writev(c, iov, iovcnt);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -181,7 +223,7 @@ static int read_line(struct conn *c, char *line, size_t max)
 				return -1;
 			line[len++] = ch;
 		}
-		ssize_t n = read(c->fd, c->in, sizeof(c->in));
+		ssize_t n = conn_read(c, c->in, sizeof(c->in));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -237,21 +279,42 @@ static void note_failure(struct stats *st, int code)
 		st->codes[code]++;
 }
 
-/* Connects, reads the greeting, says EHLO: -1 when ready, else a fail_class. */
+static int say_ehlo(struct conn *c)
+{
+	static const char ehlo[] = "EHLO loadgen.bench.test\r\n";
+
+	c->pipelining = false;
+	if (write_all(c, ehlo, sizeof(ehlo) - 1) < 0)
+		return -1;
+	return read_reply(c, true) == 250 ? 0 : -1;
+}
+
+/* STARTTLS, the handshake (no certificate check: a private test server)
+   and EHLO again (RFC 3207: what was said before is forgotten). */
+static int start_tls(struct conn *c)
+{
+	if (write_all(c, "STARTTLS\r\n", 10) < 0 || read_reply(c, false) != 220)
+		return -1;
+	if (c->in_off != c->in_len)
+		return -1;		/* octets after 220: injection, refuse */
+	c->ssl = SSL_new(tls_ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1)
+		return -1;
+	return say_ehlo(c);
+}
+
+/* Connects, reads the greeting, says EHLO (then STARTTLS and AUTH when
+   asked): -1 when ready, else a fail_class. */
 static int session_start(struct conn *c)
 {
-	char ehlo[300];
-	int code;
-
 	if (conn_open(c) < 0)
 		return FAIL_CONNECT;
-	if (read_reply(c, false) != 220)
+	if (read_reply(c, false) != 220 || say_ehlo(c) < 0)
 		goto fail;
-	snprintf(ehlo, sizeof(ehlo), "EHLO loadgen.bench.test\r\n");
-	if (write_all(c, ehlo, strlen(ehlo)) < 0)
+	if (opt.starttls && start_tls(c) < 0)
 		goto fail;
-	code = read_reply(c, true);
-	if (code != 250)
+	if (opt.auth != NULL && (write_all(c, auth_plain, strlen(auth_plain)) < 0 ||
+				 read_reply(c, false) != 235))
 		goto fail;
 	if (opt.pipelining && !c->pipelining && opt.verbose)
 		fprintf(stderr, "loadgen: server does not offer PIPELINING\n");
@@ -354,6 +417,8 @@ static size_t build_header(unsigned long seq, char *out, size_t max)
 {
 	char rcpt[256];
 
+	if (body_is_message)	/* only the marker: the file's own header follows */
+		return snprintf(out, max, "X-Bench-Marker: %s-%lu\r\n", run_id, seq);
 	rcpt_addr(seq, 0, rcpt, sizeof(rcpt));
 	return snprintf(out, max,
 			"From: Bench Sender <%s>\r\n"
@@ -475,6 +540,67 @@ static void build_body(void)
 		line++;
 	}
 	body_len = pos;
+}
+
+/* -F: the file as the message, CRLF line ends and dot-stuffed, sent as is
+   to every recipient (after the X-Bench-Marker line), so that a signature
+   made ahead over it verifies in every copy. */
+static void load_message(void)
+{
+	FILE *f = fopen(opt.message_file, "r");
+	char line[LINE_MAX_LEN];
+	size_t cap = 1 << 16;
+
+	if (f == NULL)
+		die("%s: %s", opt.message_file, strerror(errno));
+	body = malloc(cap);
+	body_len = 0;
+	while (body != NULL && fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strcspn(line, "\r\n");
+
+		if (line[len] == '\0' && !feof(f))
+			die("%s: a line longer than %d octets", opt.message_file, LINE_MAX_LEN - 2);
+		while (body != NULL && body_len + len + 4 > cap)
+			body = realloc(body, cap *= 2);
+		if (body == NULL)
+			break;
+		if (line[0] == '.')
+			body[body_len++] = '.';
+		memcpy(body + body_len, line, len);
+		body_len += len;
+		body[body_len++] = '\r';
+		body[body_len++] = '\n';
+		if (body_len > MAX_SIZE)
+			die("%s: over %lu octets", opt.message_file, MAX_SIZE);
+	}
+	if (body == NULL)
+		die("out of memory");
+	fclose(f);
+	body_is_message = true;
+	opt.size = body_len;
+}
+
+/* -a user:password: the AUTH PLAIN command with its initial response. */
+static void build_auth(void)
+{
+	unsigned char raw[300];
+	const char *colon = strchr(opt.auth, ':');
+	size_t ulen, plen;
+
+	if (colon == NULL)
+		die("-a wants user:password");
+	ulen = (size_t)(colon - opt.auth);
+	plen = strlen(colon + 1);
+	if (ulen + plen + 2 > sizeof(raw))
+		die("-a: too long");
+	raw[0] = '\0';		/* no authorization identity */
+	memcpy(raw + 1, opt.auth, ulen);
+	raw[1 + ulen] = '\0';
+	memcpy(raw + 2 + ulen, colon + 1, plen);
+	memcpy(auth_plain, "AUTH PLAIN ", 11);
+	int n = EVP_EncodeBlock((unsigned char *)auth_plain + 11, raw, (int)(ulen + plen + 2));
+
+	memcpy(auth_plain + 11 + n, "\r\n", 3);
 }
 
 /* ---- Maildir wait ---- */
@@ -732,6 +858,10 @@ static void usage(void)
 		"  -i MS          sampling interval             [100]\n"
 		"  -Z SEC         with -S: wait SEC after the end before the last CPU\n"
 		"                 sample (late clean-up work; not in the timing) [0]\n"
+		"  -e             STARTTLS after EHLO (certificate not checked)\n"
+		"  -a USER:PASS   AUTH PLAIN (after STARTTLS with -e)\n"
+		"  -F FILE        send FILE as every message (its own header; -s ignored)\n"
+		"  -B ADDR        connect from this loopback address\n"
 		"  -v             verbose failures\n"
 		"exit: 0 all accepted (and delivered with -w), 1 failures, 2 usage,\n"
 		"      3 delivery wait timed out\n");
@@ -742,7 +872,7 @@ static void parse_args(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:s:u:d:D:U:r:P:m:f:M:t:T:w:W:S:i:Z:vh")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:s:u:d:D:U:r:P:m:f:M:t:T:w:W:S:i:Z:ea:F:B:vh")) != -1) {
 		switch (ch) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = optarg; break;
@@ -765,6 +895,10 @@ static void parse_args(int argc, char **argv)
 		case 'S': opt.sample_pid = parse_ul(optarg, "pid", 1, 1UL << 30); break;
 		case 'i': opt.sample_ms = parse_ul(optarg, "interval", 10, 10000); break;
 		case 'Z': opt.settle = parse_ul(optarg, "settle", 0, 60); break;
+		case 'e': opt.starttls = true; break;
+		case 'a': opt.auth = optarg; break;
+		case 'F': opt.message_file = optarg; break;
+		case 'B': opt.bind_addr = optarg; break;
 		case 'v': opt.verbose = true; break;
 		default: usage();
 		}
@@ -842,7 +976,18 @@ int main(int argc, char **argv)
 	struct tm tm;
 
 	strftime(date_hdr, sizeof(date_hdr), "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&t, &tm));
-	build_body();
+	if (opt.message_file != NULL)
+		load_message();
+	else
+		build_body();
+	if (opt.auth != NULL)
+		build_auth();
+	if (opt.starttls) {
+		tls_ctx = SSL_CTX_new(TLS_client_method());
+		if (tls_ctx == NULL)
+			die("SSL_CTX_new failed");
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+	}
 	latency_us = calloc(opt.total, sizeof(*latency_us));
 	workers = calloc(opt.conc, sizeof(*workers));
 	if (latency_us == NULL || workers == NULL)
