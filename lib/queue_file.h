@@ -33,6 +33,8 @@
  *   B\n  the failure and success notices for every F, D and Y record
  *         before it have been queued (they are "notified").
  *   W\n  the delay warning has been queued (one per message).
+ *   H\n  released from hold: the envelope's hold=yes verdict is spent,
+ *         qmgr must not hold the message again for it (doc/queue.md).
  *
  * A last record without its LF (a crash during an append) is ignored,
  * and the next append overwrites it; anything else malformed is corrupt.
@@ -121,6 +123,7 @@ struct queue_envelope {
 	/* The status records (reader; kept current by the appends). */
 	size_t status_count;	/* records in the file, B and W included */
 	bool warning_sent;	/* a W record */
+	bool hold_released;	/* an H record */
 	off_t status_end;	/* where the next record goes (0: unknown) */
 };
 
@@ -159,8 +162,8 @@ int queue_file_append_status(int fd, struct queue_envelope *env,
 			     size_t index, const struct queue_status_new *st,
 			     const char **error_r)
 	__attribute__((warn_unused_result));
-/* Appends a B (notified: marks every F/D/Y record notified) or W record
- * (warning_sent). */
+/* Appends a B (notified: marks every F/D/Y record notified), W
+ * (warning_sent) or H record (hold_released). */
 int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
 			   const char **error_r)
 	__attribute__((warn_unused_result));

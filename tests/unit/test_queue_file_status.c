@@ -155,6 +155,14 @@ static void test_append(void)
 	queue_envelope_free(&env);
 	UNIT_CHECK(read_back(fd, &env) == 0);
 	UNIT_CHECK(env.warning_sent && env.status_count == 4);
+	UNIT_CHECK(!env.hold_released);
+	/* H: released from hold, read back as such */
+	UNIT_CHECK(queue_file_append_mark(fd, &env, 'H', &error) == 0);
+	UNIT_CHECK(env.hold_released);
+	queue_envelope_free(&env);
+	UNIT_CHECK(read_back(fd, &env) == 0);
+	UNIT_CHECK(env.hold_released && env.warning_sent &&
+		   env.status_count == 5);
 	queue_envelope_free(&env);
 	close(fd);
 	unlink(path);
