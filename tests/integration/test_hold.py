@@ -19,7 +19,7 @@ import time
 import unittest
 
 from instance import BIN_DIR, IS_ROOT, free_port, new_marker, wait_until
-from smtp_peer import new_qid
+from smtp_peer import ScriptedPeer, new_qid
 from test_relay import SENDER, RelayCase, sender_instance
 from test_schedule import write_queue_file
 
@@ -27,18 +27,9 @@ HELD_SENDER = "held@remote.example"
 QUEUES = ("incoming", "active", "deferred", "hold", "corrupt")
 
 
-class Hold(RelayCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dead_port = free_port()
-        cls.set_up_instance(lambda: sender_instance(
-            cls.dead_port, mynetworks="127.0.0.1/32",
-            minimal_backoff_time="1s", maximal_backoff_time="1s",
-            queue_run_delay="1s",
-            smtpd_sender_restrictions=(
-                "check_sender_access inline:{ %s=HOLD }" % HELD_SENDER)))
+class HoldCase(RelayCase):
+    """What both classes use."""
 
-    # -- helpers
 
     def super(self, *args, stdin=None, preexec=None):
         return subprocess.run(
@@ -79,7 +70,20 @@ class Hold(RelayCase):
         self.assertEqual(len(pids), 1)
         return pids[0]
 
-    # -- tests
+
+
+class Hold(HoldCase):
+    """A dead relayhost; HELD_SENDER's mail gets a HOLD verdict."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dead_port = free_port()
+        cls.set_up_instance(lambda: sender_instance(
+            cls.dead_port, mynetworks="127.0.0.1/32",
+            minimal_backoff_time="1s", maximal_backoff_time="1s",
+            queue_run_delay="1s",
+            smtpd_sender_restrictions=(
+                "check_sender_access inline:{ %s=HOLD }" % HELD_SENDER)))
 
     def test_hold_verdict_then_release(self):
         marker = new_marker("held")
@@ -252,6 +256,47 @@ class Hold(RelayCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(wait_until(lambda: ids <= self.ids_in("hold"), 30),
                         len(ids - self.ids_in("hold")))
+
+
+class HoldInFlight(HoldCase):
+    """A message is held while its delivery is in flight (the peer waits
+    before answering the end of the data): it stays in active/ until the
+    answer, then goes to hold/; released, it is delivered."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = ScriptedPeer(concurrent=True, dot_delay=2,
+                                dot="451 4.3.0 try again later")
+        cls.set_up_instance(lambda: sender_instance(
+            cls.peer.port, mynetworks="127.0.0.1/32",
+            minimal_backoff_time="60s", maximal_backoff_time="60s",
+            queue_run_delay="60s"))
+
+    def test_hold_in_flight(self):
+        marker = new_marker("flight")
+        code, text, qid = self.inst.send("x@remote.test", sender=SENDER,
+                                         marker=marker)
+        self.assertEqual(code, 250, text)
+        self.assertTrue(wait_until(lambda: any(
+            marker in sess["raw"].decode("utf-8", "replace")
+            for sess in list(self.peer.sessions)), 20))
+        r = self.super("-h", qid)
+        self.assertEqual((r.returncode, r.stderr), (
+            0, "surelsuper: Placed on hold: 1 message\n"))
+        # not moved from under the smtp agent
+        self.assertEqual(self.where(qid), ["active"])
+        self.inst.wait_log(r"%s: to=<x@remote\.test>.*status=deferred" % qid)
+        self.assertTrue(wait_until(lambda: self.where(qid) == ["hold"], 10),
+                        self.where(qid))
+        self.inst.wait_log(r"%s: placed on hold" % qid)
+
+        self.peer.dot = "250 2.0.0 Ok: queued as XYZ"
+        r = self.super("-H", qid)
+        self.assertEqual((r.returncode, r.stderr), (
+            0, "surelsuper: Released from hold: 1 message\n"))
+        self.inst.wait_log(r"%s: to=<x@remote\.test>.*status=sent" % qid)
+        self.inst.wait_log(r"%s: removed" % qid)
+        self.assertEqual(self.where(qid), [])
 
 
 if __name__ == "__main__":
