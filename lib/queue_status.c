@@ -132,7 +132,7 @@ int queue_file_parse_status(struct queue_envelope *env, const char *data,
 
 	env->status_count = 0;
 	env->warning_sent = false;
-	env->hold_released = false;
+	env->hold_mark = 0;
 	while (pos < len) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
 		if (nl == NULL)
@@ -153,8 +153,8 @@ int queue_file_parse_status(struct queue_envelope *env, const char *data,
 			mark_notified(env);
 		else if (strcmp(line, "W") == 0)
 			env->warning_sent = true;
-		else if (strcmp(line, "H") == 0)
-			env->hold_released = true;
+		else if (strcmp(line, "H") == 0 || strcmp(line, "O") == 0)
+			env->hold_mark = line[0];
 		else if (parse_record(env, line, error_r) < 0)
 			return -1;
 		env->status_count++;
@@ -258,7 +258,7 @@ int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
 {
 	struct line l = { .data = { mark, '\n' }, .len = 2 };
 
-	if (mark != 'B' && mark != 'W' && mark != 'H') {
+	if (mark != 'B' && mark != 'W' && mark != 'H' && mark != 'O') {
 		*error_r = "bad status mark";
 		errno = EINVAL;
 		return -1;
@@ -270,6 +270,6 @@ int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
 	else if (mark == 'W')
 		env->warning_sent = true;
 	else
-		env->hold_released = true;
+		env->hold_mark = mark;
 	return 0;
 }

@@ -119,7 +119,9 @@ void qmgr_message_free_all(void);
 struct qmgr_message *qmgr_message_find(const char *id);
 /* surelsuper -h on a message in memory: nothing more of it is
  * dispatched; once its recipients in flight are answered it goes to
- * hold/ (or is removed when none is left pending). msg may be freed. */
+ * hold/ (or is removed when none is left pending). With deliveries in
+ * flight an O record is synced first, so that a crash before they are
+ * answered cannot undo the hold. msg may be freed. */
 void qmgr_message_hold(struct qmgr_message *msg);
 /* Calls fn for every message in memory (fn may free the one it gets). */
 void qmgr_message_each(void (*fn)(struct qmgr_message *msg));
@@ -127,9 +129,9 @@ void qmgr_message_each(void (*fn)(struct qmgr_message *msg));
 /* qmgr_hold.c: the hold/ queue. hold/ is never scanned for delivery;
  * a file enters it only here, by rename, and the directories are synced
  * so that neither a hold nor a release is lost in a crash. */
-/* Whether env must go to hold/ instead of being delivered: its envelope
- * says hold=yes (smtpd's HOLD verdict) and no release (an H record)
- * has spent that verdict. */
+/* Whether env must go to hold/ instead of being delivered: its last O
+ * or H status record is an O (held while in flight), or it has none and
+ * its envelope says hold=yes (smtpd's HOLD verdict). */
 bool qmgr_hold_wanted(const struct queue_envelope *env);
 /* Renames src ("incoming/ID", "active/ID", "deferred/H/ID") to hold/ID,
  * syncs both directories and logs "ID: placed on hold". 0, or -1

@@ -27,7 +27,9 @@ bool qmgr_hold_wanted(const struct queue_envelope *env)
 {
 	const char *v = queue_envelope_attr(env, "hold");
 
-	return v != NULL && strcmp(v, "yes") == 0 && !env->hold_released;
+	if (env->hold_mark != 0)
+		return env->hold_mark == 'O';
+	return v != NULL && strcmp(v, "yes") == 0;
 }
 
 /* The directory part of a queue path ("deferred/3" of "deferred/3/ID"). */

@@ -344,7 +344,15 @@ void qmgr_message_each(void (*fn)(struct qmgr_message *msg))
 
 void qmgr_message_hold(struct qmgr_message *msg)
 {
+	const char *error;
+
 	msg->hold = true;
+	if (msg->outstanding > 0 &&
+	    (queue_file_append_mark(msg->fd, &msg->env, 'O', &error) < 0 ||
+	     fsync(msg->fd) < 0))
+		log_error("%s: cannot record the hold: %s (held once its "
+			  "deliveries are answered, unless qmgr stops first)",
+			  msg->id, strerror(errno));
 	/* What waits for a destination stays pending in the file. */
 	qmgr_dest_forget(msg);
 	msg_check_finished(&msg);

@@ -21,7 +21,7 @@ import unittest
 from instance import BIN_DIR, IS_ROOT, free_port, new_marker, wait_until
 from smtp_peer import ScriptedPeer, new_qid
 from test_relay import SENDER, RelayCase, sender_instance
-from test_schedule import write_queue_file
+from test_schedule import messages_with, write_queue_file
 
 HELD_SENDER = "held@remote.example"
 QUEUES = ("incoming", "active", "deferred", "hold", "corrupt")
@@ -297,6 +297,29 @@ class HoldInFlight(HoldCase):
         self.inst.wait_log(r"%s: to=<x@remote\.test>.*status=sent" % qid)
         self.inst.wait_log(r"%s: removed" % qid)
         self.assertEqual(self.where(qid), [])
+
+    def test_hold_in_flight_survives_a_crash(self):
+        """qmgr killed after it answered the hold, before the delivery
+        answer: the O record makes its successor hold the message."""
+        marker = new_marker("crash")
+        code, text, qid = self.inst.send("y@remote.test", sender=SENDER,
+                                         marker=marker)
+        self.assertEqual(code, 250, text)
+        self.assertTrue(wait_until(lambda: any(
+            marker in sess["raw"].decode("utf-8", "replace")
+            for sess in list(self.peer.sessions)), 20))
+        pid = self.qmgr_pid()
+        r = self.super("-h", qid)
+        self.assertEqual((r.returncode, r.stderr), (
+            0, "surelsuper: Placed on hold: 1 message\n"))
+        os.kill(pid, signal.SIGKILL)
+        self.assertEqual(self.where(qid), ["active"])
+        self.assertTrue(wait_until(lambda: self.where(qid) == ["hold"], 30),
+                        self.where(qid))
+        sessions = len(messages_with(self.peer, marker))
+        time.sleep(1)
+        self.assertEqual(len(messages_with(self.peer, marker)), sessions)
+        self.assertEqual(sessions, 1)
 
 
 if __name__ == "__main__":
