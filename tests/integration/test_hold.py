@@ -228,6 +228,30 @@ class Hold(HoldCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot reach qmgr", r.stderr)
         self.assertNotIn("hold", self.where(qid))
+
+        # qmgr's own check: the socket opened up, another uid is refused
+        private = os.path.join(self.inst.queue, "private")
+        sock = os.path.join(private, "qmgr-super")
+        modes = os.stat(private).st_mode & 0o777, os.stat(sock).st_mode & 0o777
+        client = ("import socket\n"
+                  "s = socket.socket(socket.AF_UNIX)\n"
+                  "s.settimeout(10)\n"
+                  "s.connect(%r)\n"
+                  "s.sendall(b'hold %s\\n')\n"
+                  "print(s.recv(512).decode())\n" % (sock, qid))
+        try:
+            os.chmod(private, 0o711)
+            os.chmod(sock, 0o666)
+            out = subprocess.run(["python3", "-c", client],
+                                 capture_output=True, text=True, timeout=30,
+                                 preexec_fn=lambda: os.setuid(65534))
+        finally:
+            os.chmod(private, modes[0])
+            os.chmod(sock, modes[1])
+        self.assertEqual(out.stdout, "error permission denied\n\n",
+                         out.stderr)
+        self.assertNotIn("hold", self.where(qid))
+        self.inst.wait_log(r"surelsuper request from uid 65534 refused")
         self.super("-h", qid)
 
     def test_crash_during_rounds_loses_nothing(self):
