@@ -33,6 +33,12 @@
  *   B\n  the failure and success notices for every F, D and Y record
  *         before it have been queued (they are "notified").
  *   W\n  the delay warning has been queued (one per message).
+ *   O\n  put on hold (surelsuper -h of a message with deliveries in
+ *         flight: qmgr holds it once they are answered, or at its next
+ *         activation after a crash).
+ *   H\n  released from hold: cancels an O before it, and spends the
+ *         envelope's hold=yes verdict (qmgr must not hold the message
+ *         again for it). The last O or H wins (doc/queue.md).
  *
  * A last record without its LF (a crash during an append) is ignored,
  * and the next append overwrites it; anything else malformed is corrupt.
@@ -121,6 +127,7 @@ struct queue_envelope {
 	/* The status records (reader; kept current by the appends). */
 	size_t status_count;	/* records in the file, B and W included */
 	bool warning_sent;	/* a W record */
+	char hold_mark;		/* the last O or H record, or 0 */
 	off_t status_end;	/* where the next record goes (0: unknown) */
 };
 
@@ -159,8 +166,8 @@ int queue_file_append_status(int fd, struct queue_envelope *env,
 			     size_t index, const struct queue_status_new *st,
 			     const char **error_r)
 	__attribute__((warn_unused_result));
-/* Appends a B (notified: marks every F/D/Y record notified) or W record
- * (warning_sent). */
+/* Appends a B (notified: marks every F/D/Y record notified), W
+ * (warning_sent), O or H record (hold_mark). */
 int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
 			   const char **error_r)
 	__attribute__((warn_unused_result));

@@ -132,6 +132,7 @@ int queue_file_parse_status(struct queue_envelope *env, const char *data,
 
 	env->status_count = 0;
 	env->warning_sent = false;
+	env->hold_mark = 0;
 	while (pos < len) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
 		if (nl == NULL)
@@ -152,6 +153,8 @@ int queue_file_parse_status(struct queue_envelope *env, const char *data,
 			mark_notified(env);
 		else if (strcmp(line, "W") == 0)
 			env->warning_sent = true;
+		else if (strcmp(line, "H") == 0 || strcmp(line, "O") == 0)
+			env->hold_mark = line[0];
 		else if (parse_record(env, line, error_r) < 0)
 			return -1;
 		env->status_count++;
@@ -255,7 +258,7 @@ int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
 {
 	struct line l = { .data = { mark, '\n' }, .len = 2 };
 
-	if (mark != 'B' && mark != 'W') {
+	if (mark != 'B' && mark != 'W' && mark != 'H' && mark != 'O') {
 		*error_r = "bad status mark";
 		errno = EINVAL;
 		return -1;
@@ -264,7 +267,9 @@ int queue_file_append_mark(int fd, struct queue_envelope *env, char mark,
 		return -1;
 	if (mark == 'B')
 		mark_notified(env);
-	else
+	else if (mark == 'W')
 		env->warning_sent = true;
+	else
+		env->hold_mark = mark;
 	return 0;
 }

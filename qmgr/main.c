@@ -212,6 +212,7 @@ static void on_tick(void *ctx)
 		}
 	} else {
 		qmgr_deliver_tick();
+		qmgr_super_tick();
 	}
 	event_timer_add(qmgr.loop, QMGR_TICK_MS, on_tick, NULL);
 }
@@ -375,6 +376,7 @@ static void qmgr_loop(int fd)
 	    event_fd_set(qmgr.loop, listen_fd, EVENT_READ, on_accept, NULL) < 0)
 		fatal("cannot watch the wakeup socket: %s", strerror(errno));
 	watch_status_pipe();
+	qmgr_super_init();
 
 	/* A crash left these mid-delivery: deliver again what is pending. */
 	qmgr_scan_recover_active();
@@ -386,6 +388,7 @@ static void qmgr_loop(int fd)
 	event_timer_add(qmgr.loop, qmgr.run_delay_s * 1000, on_queue_run, NULL);
 	event_loop_run(qmgr.loop);
 
+	qmgr_super_shutdown();
 	qmgr_deliver_shutdown();
 	qmgr_message_free_all();
 	qmgr_dest_free_all();

@@ -2,8 +2,10 @@
  * parts: main.c (the loop, wakeup clients, timers), qmgr_scan.c (directory
  * scans), qmgr_message.c (a message from activation to removal or
  * deferral, routing each recipient to a transport), qmgr_deliver.c (a
- * connection pool per delivery agent) and qmgr_request.c (what each
- * agent's protocol version says). One process, one event loop, no threads: nothing here locks. */
+ * connection pool per delivery agent), qmgr_request.c (what each
+ * agent's protocol version says), qmgr_hold.c (the hold/ queue: moves in
+ * and out of it) and qmgr_super.c (surelsuper's requests on
+ * private/qmgr-super). One process, one event loop, no threads: nothing here locks. */
 #ifndef SUREL_QMGR_H
 #define SUREL_QMGR_H
 #include <stdbool.h>
@@ -14,11 +16,13 @@
 #include "local_domains.h"
 #include "netmatch.h"
 #include "queue_file.h"
+#include "super_proto.h"
 
 #define QMGR_INCOMING "incoming"
 #define QMGR_ACTIVE "active"
 #define QMGR_DEFERRED "deferred"
 #define QMGR_CORRUPT "corrupt"
+#define QMGR_HOLD "hold"
 #define QMGR_LOCAL_SOCKET "private/local"
 #define QMGR_SMTP_SOCKET "private/smtp"
 
@@ -53,6 +57,8 @@ struct qmgr_message {
 	size_t deferred;	/* recipients that stay pending this time */
 	bool marked;		/* a done mark was written: sync before
 				 * the file leaves active/ */
+	bool hold;		/* surelsuper -h: to hold/ once nothing of
+				 * it is in flight */
 	struct qmgr_message *all_prev, *all_next;	/* every message */
 };
 
@@ -109,6 +115,40 @@ void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,
 		       size_t index, const char *reason);
 /* At exit: forgets every message (the files stay where they are). */
 void qmgr_message_free_all(void);
+/* The message in memory with this id, or NULL. */
+struct qmgr_message *qmgr_message_find(const char *id);
+/* surelsuper -h on a message in memory: nothing more of it is
+ * dispatched; once its recipients in flight are answered it goes to
+ * hold/ (or is removed when none is left pending). With deliveries in
+ * flight an O record is synced first, so that a crash before they are
+ * answered cannot undo the hold. msg may be freed. */
+void qmgr_message_hold(struct qmgr_message *msg);
+/* Calls fn for every message in memory (fn may free the one it gets). */
+void qmgr_message_each(void (*fn)(struct qmgr_message *msg));
+
+/* qmgr_hold.c: the hold/ queue. hold/ is never scanned for delivery;
+ * a file enters it only here, by rename, and the directories are synced
+ * so that neither a hold nor a release is lost in a crash. */
+/* Whether env must go to hold/ instead of being delivered: its last O
+ * or H status record is an O (held while in flight), or it has none and
+ * its envelope says hold=yes (smtpd's HOLD verdict). */
+bool qmgr_hold_wanted(const struct queue_envelope *env);
+/* Renames src ("incoming/ID", "active/ID", "deferred/H/ID") to hold/ID,
+ * syncs both directories and logs "ID: placed on hold". 0, or -1
+ * (logged; the file is still in src). */
+int qmgr_hold_move(const char *src, const char *id);
+/* surelsuper's operations (enum super_op), for one id or ALL (id NULL):
+ * *count_r gets the messages moved. 1 done, 0 no such message, -1 with
+ * *error_r. */
+int qmgr_hold_request(enum super_op op, const char *id, unsigned long long *count_r,
+		      const char **error_r);
+
+/* qmgr_super.c: the socket private/qmgr-super, reachable by root and
+ * mail_owner only (the directory's mode, and the peer's uid checked). */
+void qmgr_super_init(void);
+/* Once a second: closes clients idle too long. */
+void qmgr_super_tick(void);
+void qmgr_super_shutdown(void);
 
 /* qmgr_notice.c: status records and delivery status notices (RFC 3464)
  * to the sender, queued from <> with queue_writer; never for mail from

@@ -156,6 +156,31 @@ static void msg_defer(struct qmgr_message **msgp)
 	msg_close(msgp);
 }
 
+static bool msg_pending(const struct qmgr_message *msg)
+{
+	for (size_t i = 0; i < msg->env.rcpt_count; i++)
+		if (!msg->env.rcpts[i].done)
+			return true;
+	return false;
+}
+
+/* surelsuper -h, now that nothing is in flight: the done marks synced as
+ * for a deferral (9b), then into hold/. The notices of this attempt's
+ * failures wait for the release (their records are not marked notified). */
+static void msg_hold(struct qmgr_message **msgp)
+{
+	struct qmgr_message *msg = *msgp;
+	char path[QMGR_PATH_MAX];
+
+	active_path(path, msg->id);
+	if ((msg->marked && fsync(msg->fd) < 0) ||
+	    qmgr_hold_move(path, msg->id) < 0) {
+		log_error("%s: cannot hold: %s", msg->id, strerror(errno));
+		qmgr.active_orphans = true;
+	}
+	msg_close(msgp);
+}
+
 /* Called whenever a recipient's fate is known. */
 static void msg_check_finished(struct qmgr_message **msgp)
 {
@@ -164,17 +189,19 @@ static void msg_check_finished(struct qmgr_message **msgp)
 	if (msg->outstanding > 0 || qmgr_dest_msg_waiting(msg) ||
 	    qmgr.stopping)
 		return;
-	if (msg->deferred == 0 && qmgr_notice_done(msg) == 0)
+	if (msg->hold && msg_pending(msg))
+		msg_hold(msgp);
+	else if (msg->deferred == 0 && qmgr_notice_done(msg) == 0)
 		msg_remove(msgp);
 	else
 		msg_defer(msgp);
 }
 
-static void move_corrupt(const char *id, const char *reason)
+static void move_corrupt(const char *from, const char *id,
+			 const char *reason)
 {
-	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX];
+	char to[QMGR_PATH_MAX];
 
-	active_path(from, id);
 	snprintf(to, sizeof(to), QMGR_CORRUPT "/%s", id);
 	log_warn("%s: corrupt queue file: %s", id, reason);
 	if (rename(from, to) < 0)
@@ -244,6 +271,9 @@ static void msg_route(struct qmgr_message *msg)
 	}
 }
 
+/* The envelope is read where the file lies (only qmgr moves it), so
+ * that a held message goes from there straight to hold/ or corrupt/,
+ * never through active/. */
 int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 {
 	char path[QMGR_PATH_MAX];
@@ -254,19 +284,24 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	fd = open_source(src, check_mode);
 	if (fd < 0)
 		return 0;
-	if (strcmp(src, path) != 0 && rename(src, path) < 0) {
-		if (errno != ENOENT)
-			log_warn("%s: rename %s %s: %s", id, src, path,
-				 strerror(errno));
-		close(fd);
-		return 0;
-	}
 	struct qmgr_message *msg = xcalloc(1, sizeof(*msg));
 	if (queue_file_read(fd, &msg->env, &msg->content_offset,
 			    &msg->content_size, &error) < 0) {
 		close(fd);
 		free(msg);
-		move_corrupt(id, error);
+		move_corrupt(src, id, error);
+		return 0;
+	}
+	bool hold = qmgr_hold_wanted(&msg->env);
+	if (hold || (strcmp(src, path) != 0 && rename(src, path) < 0)) {
+		if (!hold && errno != ENOENT)
+			log_warn("%s: rename %s %s: %s", id, src, path,
+				 strerror(errno));
+		if (hold)
+			(void)qmgr_hold_move(src, id);
+		close(fd);
+		queue_envelope_free(&msg->env);
+		free(msg);
 		return 0;
 	}
 	memcpy(msg->id, id, strlen(id) + 1);
@@ -286,6 +321,41 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 		msg_route(msg);
 	msg_check_finished(&msg);	/* nothing pending, or all answered */
 	return 1;
+}
+
+struct qmgr_message *qmgr_message_find(const char *id)
+{
+	for (struct qmgr_message *m = qmgr.all_head; m != NULL;
+	     m = m->all_next)
+		if (strcmp(m->id, id) == 0)
+			return m;
+	return NULL;
+}
+
+void qmgr_message_each(void (*fn)(struct qmgr_message *msg))
+{
+	struct qmgr_message *m = qmgr.all_head, *next;
+
+	for (; m != NULL; m = next) {
+		next = m->all_next;
+		fn(m);
+	}
+}
+
+void qmgr_message_hold(struct qmgr_message *msg)
+{
+	const char *error;
+
+	msg->hold = true;
+	if (msg->outstanding > 0 &&
+	    (queue_file_append_mark(msg->fd, &msg->env, 'O', &error) < 0 ||
+	     fsync(msg->fd) < 0))
+		log_error("%s: cannot record the hold: %s (held once its "
+			  "deliveries are answered, unless qmgr stops first)",
+			  msg->id, strerror(errno));
+	/* What waits for a destination stays pending in the file. */
+	qmgr_dest_forget(msg);
+	msg_check_finished(&msg);
 }
 
 void qmgr_message_wakeup(const char *id)
@@ -433,6 +503,12 @@ void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,
 	 * the agent closed as idle just as we sent must not cost the
 	 * recipient a back-off. Once only, so a message that kills the
 	 * agent is not fed to it forever. */
+	if (msg->hold) {
+		/* Held meanwhile: it stays pending, for after the release. */
+		outstanding_dec(msg);
+		msg_check_finished(&msg);
+		return;
+	}
 	if (msg->retried == NULL)
 		msg->retried = xcalloc(msg->env.rcpt_count, 1);
 	if (msg->retried[index] || qmgr.stopping) {

@@ -155,6 +155,20 @@ static void test_append(void)
 	queue_envelope_free(&env);
 	UNIT_CHECK(read_back(fd, &env) == 0);
 	UNIT_CHECK(env.warning_sent && env.status_count == 4);
+	UNIT_CHECK(env.hold_mark == 0);
+	/* H: released from hold, read back as such */
+	UNIT_CHECK(queue_file_append_mark(fd, &env, 'O', &error) == 0);
+	UNIT_CHECK(env.hold_mark == 'O');
+	queue_envelope_free(&env);
+	UNIT_CHECK(read_back(fd, &env) == 0);
+	UNIT_CHECK(env.hold_mark == 'O' && env.status_count == 5);
+	/* H after O: the last one wins */
+	UNIT_CHECK(queue_file_append_mark(fd, &env, 'H', &error) == 0);
+	UNIT_CHECK(env.hold_mark == 'H');
+	queue_envelope_free(&env);
+	UNIT_CHECK(read_back(fd, &env) == 0);
+	UNIT_CHECK(env.hold_mark == 'H' && env.warning_sent &&
+		   env.status_count == 6);
 	queue_envelope_free(&env);
 	close(fd);
 	unlink(path);
