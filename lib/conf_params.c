@@ -8,6 +8,19 @@
 /* A NULL default means "computed when main.cf is loaded" (lib/conf.c);
  * the doc then says how. */
 const struct conf_param conf_params[] = {
+	{ "anvil_rate_time_unit", CONF_TIME, "60s",
+	  "The time unit of every rate limit: anvil counts a client's (or "
+	  "a user's) events in fixed windows this long, each opened by the "
+	  "first event after the one before ended (see surel-anvil(8))." },
+	{ "anvil_status_update_time", CONF_TIME, "600s",
+	  "How often anvil logs its \"statistics: max ...\" lines: the "
+	  "highest connection count, each highest rate and the most keys "
+	  "held since the last report." },
+	{ "anvil_table_size_limit", CONF_INT, "100000",
+	  "The most keys (service and client address, or service and "
+	  "user) anvil counts at once. A new key beyond it replaces the "
+	  "least recently used key without connections; memory stays "
+	  "bounded whatever clients do." },
 	{ "auth_allow_plain_passwords", CONF_BOOL, "no",
 	  "When yes, authd accepts passwords stored in clear text "
 	  "({PLAIN} or {CLEAR} in a passwd-file). Off by default: a "
