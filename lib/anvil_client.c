@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "anvil_client.h"
@@ -34,37 +35,35 @@ static int wait_ready(int fd, short events, uint64_t deadline,
 	return 0;
 }
 
+/* connect() on a blocking AF_UNIX socket waits while anvil's listen
+ * backlog is full (a non-blocking one would fail at once, with no
+ * connection in progress to wait for); SO_SNDTIMEO bounds that wait. The
+ * socket turns non-blocking once connected. */
 struct anvil_client *anvil_client_open(const char *path, int timeout_ms,
 				       const char **error_r)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	uint64_t deadline = time_mono_ms() + (uint64_t)timeout_ms;
-	int fd, err = 0;
-	socklen_t elen = sizeof(err);
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (timeout_ms % 1000) * 1000 };
+	int fd;
 
 	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) < 0) {
 		*error_r = "anvil socket path too long";
 		return NULL;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*error_r = "cannot create a socket";
 		return NULL;
 	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		/* A full backlog: wait for it, as long as allowed. */
-		if (errno != EAGAIN && errno != EINPROGRESS) {
-			*error_r = "cannot connect to anvil";
-			close(fd);
-			return NULL;
-		}
-		if (wait_ready(fd, POLLOUT, deadline, error_r) < 0 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
-		    err != 0) {
-			*error_r = "cannot connect to anvil";
-			close(fd);
-			return NULL;
-		}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    fs_set_nonblock(fd) < 0) {
+		*error_r = errno == EAGAIN || errno == EINPROGRESS ?
+			"timeout connecting to anvil" :
+			"cannot connect to anvil";
+		close(fd);
+		return NULL;
 	}
 	struct anvil_client *c = xcalloc(1, sizeof(*c));
 	c->fd = fd;

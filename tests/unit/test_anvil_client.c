@@ -1,7 +1,7 @@
 #include "config.h"
 /* test_anvil_client: smtpd's side of anvil against a scripted server (a
  * child process on a UNIX socket): a good exchange, replies that break
- * the protocol, a closed connection, a server that never answers (it
+ * the protocol, a server that never answers or never accepts (each
  * must cost no more than the timeout) and no server at all. */
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +201,34 @@ static void test_no_answer(int lfd)
 	}
 }
 
+/* A full listen backlog (anvil not accepting): open waits for a slot at
+ * most its timeout, then fails. */
+static void test_backlog_full(int lfd)
+{
+	struct anvil_client *held[16];
+	size_t n = 0;
+	const char *error = NULL;
+	uint64_t took = 0;
+
+	while (n < 16) {
+		uint64_t start = time_mono_ms();
+		held[n] = anvil_client_open(path, 200, &error);
+		took = time_mono_ms() - start;
+		if (held[n] == NULL)
+			break;
+		n++;
+	}
+	UNIT_CHECK(n > 0 && n < 16);
+	UNIT_CHECK(took >= 150 && took < 2000);
+	UNIT_STREQ(error, "timeout connecting to anvil");
+	for (size_t i = 0; i < n; i++) {
+		anvil_client_free(&held[i]);
+		int fd = accept(lfd, NULL, NULL);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 static void test_no_server(void)
 {
 	char other[300];
@@ -220,6 +248,7 @@ int main(void)
 	test_exchange(lfd);
 	test_partial_and_long(lfd);
 	test_no_answer(lfd);
+	test_backlog_full(lfd);
 	test_no_server();
 	close(lfd);
 	unit_rmtree(dir);
