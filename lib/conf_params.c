@@ -417,6 +417,13 @@ const struct conf_param conf_params[] = {
 	  "anvil_rate_time_unit, over all its sessions; beyond it MAIL "
 	  "gets \"450 4.7.1 Error: too much mail from ADDR\". 0: no "
 	  "limit." },
+	{ "smtpd_client_new_tls_session_rate_limit", CONF_INT, "0",
+	  "The most new TLS sessions (STARTTLS, or the handshake of a TLS "
+	  "port) a client may start per anvil_rate_time_unit; beyond it "
+	  "STARTTLS gets \"421 4.7.0 HOST Error: too many new TLS sessions "
+	  "from ADDR\" and the connection is closed, before any handshake "
+	  "(on a TLS port it is closed without a reply). smtpd resumes no "
+	  "session, so every handshake counts. 0: no limit." },
 	{ "smtpd_client_recipient_rate_limit", CONF_INT, "0",
 	  "The most RCPT TO commands a client may send per "
 	  "anvil_rate_time_unit, over all its sessions; beyond it RCPT "

@@ -192,6 +192,10 @@ int smtpd_anvil_connect(struct smtpd_session *s);
 int smtpd_anvil_mail(struct smtpd_session *s);
 int smtpd_anvil_rcpt(struct smtpd_session *s);
 int smtpd_anvil_auth(struct smtpd_session *s);
+/* Before a TLS handshake (STARTTLS, or the wrapper's first one): -1 when
+ * the client is over smtpd_client_new_tls_session_rate_limit (logged;
+ * with reply, 421 sent): end the session. */
+int smtpd_anvil_newtls(struct smtpd_session *s, bool reply);
 /* At the end of the session: anvil forgets this connection. */
 void smtpd_anvil_disconnect(struct smtpd_session *s);
 

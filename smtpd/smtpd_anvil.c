@@ -2,7 +2,7 @@
  * (anvil/anvil.h) and enforced here as Postfix's smtpd does: too many
  * connections or connections too fast get 421 and the session ends;
  * too many messages, recipients or AUTH commands get 450 and the session
- * goes on. Clients in smtpd_client_event_limit_exceptions are not
+ * goes on; too many new TLS sessions get 421 before the handshake. Clients in smtpd_client_event_limit_exceptions are not
  * counted. An authenticated user's messages are counted whatever the
  * client (smtpd_sasl_user_message_rate_limit): that limit is for an
  * account whose password was stolen, wherever it logs in from.
@@ -29,6 +29,7 @@
 
 struct anvil_limits {
 	uint64_t count, conn_rate, msg_rate, rcpt_rate, auth_rate, user_rate;
+	uint64_t newtls_rate;
 };
 
 static struct netmatch *exceptions;
@@ -36,6 +37,7 @@ static struct anvil_limits lim;
 static struct anvil_client *client;
 static bool exempt;		/* this client is not counted */
 static bool broken;		/* anvil failed this session: no limits */
+static bool loaded;		/* the three above are this session's */
 
 void smtpd_anvil_init(void)
 {
@@ -55,6 +57,19 @@ static void load_limits(void)
 	lim.rcpt_rate = conf_int("smtpd_client_recipient_rate_limit");
 	lim.auth_rate = conf_int("smtpd_client_auth_rate_limit");
 	lim.user_rate = conf_int("smtpd_sasl_user_message_rate_limit");
+	lim.newtls_rate = conf_int("smtpd_client_new_tls_session_rate_limit");
+}
+
+/* Once per session, at its first event: the TLS wrapper's handshake
+ * comes before the connection is counted. */
+static void session_setup(struct smtpd_session *s)
+{
+	if (loaded)
+		return;
+	load_limits();
+	broken = false;
+	exempt = netmatch_has(exceptions, s->client_addr);
+	loaded = true;
 }
 
 static void anvil_failed(const char *what)
@@ -117,9 +132,7 @@ int smtpd_anvil_connect(struct smtpd_session *s)
 {
 	struct anvil_reply r;
 
-	load_limits();
-	broken = false;
-	exempt = netmatch_has(exceptions, s->client_addr);
+	session_setup(s);
 	/* The count limit has a default; a session is counted even
 	 * without rate limits, so that "count" is right when one is set. */
 	if (exempt || (lim.count == 0 && lim.conn_rate == 0) ||
@@ -182,10 +195,36 @@ int smtpd_anvil_auth(struct smtpd_session *s)
 			  "many AUTH commands");
 }
 
+/* Every TLS session is new (smtpd resumes none: lib/tls.c), so each
+ * handshake is counted, before it starts: a client over the limit costs
+ * no handshake. */
+int smtpd_anvil_newtls(struct smtpd_session *s, bool reply)
+{
+	struct anvil_reply r;
+
+	session_setup(s);
+	if (exempt || lim.newtls_rate == 0 ||
+	    !ask(s, ANVIL_NEWTLS, s->client_addr, &r) ||
+	    r.rate <= lim.newtls_rate)
+		return 0;
+	log_warn("New TLS session rate limit exceeded: %lu from %s[%s] for "
+		 "service %s", (unsigned long)r.rate, s->client_name,
+		 s->client_addr, service_name());
+	if (reply) {
+		smtpd_reply_nocount(s, "421 4.7.0 %s Error: too many new TLS "
+				    "sessions from %s", s->p->myhostname,
+				    s->client_addr);
+		stream_set_timeout(s->stream, SMTPD_GOODBYE_TIMEOUT_MS);
+		(void)smtpd_reply_flush(s, true);
+	}
+	return -1;
+}
+
 void smtpd_anvil_disconnect(struct smtpd_session *s)
 {
 	/* Closing the connection ends the count in anvil. */
 	anvil_client_free(&client);
 	exempt = false;
 	broken = false;
+	loaded = false;
 }

@@ -50,6 +50,7 @@ class RateLimits(unittest.TestCase):
                       "-o smtpd_client_message_rate_limit=1 "
                       "-o smtpd_client_event_limit_exceptions=127.0.0.0/8",
             "killed": "-o smtpd_client_connection_count_limit=1",
+            "newtls": "-o smtpd_client_new_tls_session_rate_limit=2",
         }
         for name, opts in services.items():
             ports[name] = free_port()
@@ -271,6 +272,25 @@ class RateLimits(unittest.TestCase):
         self.assert_log(r"warning: AUTH command rate limit exceeded: 3 "
                         r"from unknown\[127\.0\.0\.1\] for service "
                         r"127\.0\.0\.1:%d" % self.ports["auth"])
+
+    def test_new_tls_session_rate(self):
+        for _ in range(2):
+            c = self.raw("newtls")
+            c.cmd("EHLO client.example")
+            self.assertEqual(c.cmd("STARTTLS")[0], 220)
+            c.starttls(self.inst.ssl_context())
+            self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+            c.cmd("QUIT")
+            c.close()
+        c = self.raw("newtls")
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.cmd("STARTTLS"), (
+            421, "421 4.7.0 %s Error: too many new TLS sessions from "
+            "127.0.0.1" % HOST))
+        self.assertTrue(c.closed())
+        self.assert_log(r"warning: New TLS session rate limit exceeded: 3 "
+                        r"from unknown\[127\.0\.0\.1\] for service "
+                        r"127\.0\.0\.1:%d" % self.ports["newtls"])
 
     def test_anvil_gone(self):
         """A stopped (slow) anvil costs a bounded wait and no mail; a
