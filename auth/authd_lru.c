@@ -11,6 +11,7 @@
 #include "authd.h"
 #include "log.h"
 #include "mem.h"
+#include "siphash.h"
 
 #define LRU_BUCKETS_MIN 64
 
@@ -30,57 +31,6 @@ struct authd_lru {
 	struct lru_entry *oldest, *newest;
 	uint64_t k0, k1;		/* the SipHash key */
 };
-
-/* ---- SipHash-2-4 (Aumasson, Bernstein) ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-static void sip_round(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = ROTL(v[1], 13) ^ v[0];
-	v[0] = ROTL(v[0], 32);
-	v[2] += v[3];
-	v[3] = ROTL(v[3], 16) ^ v[2];
-	v[0] += v[3];
-	v[3] = ROTL(v[3], 21) ^ v[0];
-	v[2] += v[1];
-	v[1] = ROTL(v[1], 17) ^ v[2];
-	v[2] = ROTL(v[2], 32);
-}
-
-static void sip_block(uint64_t v[4], uint64_t m)
-{
-	v[3] ^= m;
-	sip_round(v);
-	sip_round(v);
-	v[0] ^= m;
-}
-
-static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *p,
-			size_t len)
-{
-	uint64_t v[4] = {
-		k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-		k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL,
-	};
-	uint64_t last = (uint64_t)len << 56;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t m = 0;
-		for (int b = 0; b < 8; b++)
-			m |= (uint64_t)p[i + b] << (8 * b);
-		sip_block(v, m);
-	}
-	for (int b = 0; i < len; i++, b++)
-		last |= (uint64_t)p[i] << (8 * b);
-	sip_block(v, last);
-	v[2] ^= 0xff;
-	for (int r = 0; r < 4; r++)
-		sip_round(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
 
 /* ---- the table ---- */
 
@@ -194,7 +144,7 @@ static void lru_grow(struct authd_lru *lru)
 
 uint64_t *authd_lru_get(struct authd_lru *lru, const void *key, size_t len)
 {
-	uint64_t hash = siphash(lru->k0, lru->k1, key, len);
+	uint64_t hash = siphash24(lru->k0, lru->k1, key, len);
 	struct lru_entry *e = *lru_find(lru, key, len, hash);
 
 	return e != NULL ? e->values : NULL;
@@ -206,7 +156,7 @@ uint64_t *authd_lru_put(struct authd_lru *lru, const void *key, size_t len)
 	struct lru_entry **pp, *e;
 
 	ASSERT(len <= AUTHD_LRU_KEY_MAX);
-	hash = siphash(lru->k0, lru->k1, key, len);
+	hash = siphash24(lru->k0, lru->k1, key, len);
 	pp = lru_find(lru, key, len, hash);
 	if (*pp != NULL) {
 		lru_unlink(lru, *pp);
@@ -234,7 +184,7 @@ uint64_t *authd_lru_put(struct authd_lru *lru, const void *key, size_t len)
 
 void authd_lru_delete(struct authd_lru *lru, const void *key, size_t len)
 {
-	uint64_t hash = siphash(lru->k0, lru->k1, key, len);
+	uint64_t hash = siphash24(lru->k0, lru->k1, key, len);
 	struct lru_entry **pp = lru_find(lru, key, len, hash);
 
 	if (*pp != NULL)

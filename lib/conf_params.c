@@ -8,6 +8,19 @@
 /* A NULL default means "computed when main.cf is loaded" (lib/conf.c);
  * the doc then says how. */
 const struct conf_param conf_params[] = {
+	{ "anvil_rate_time_unit", CONF_TIME, "60s",
+	  "The time unit of every rate limit: anvil counts a client's (or "
+	  "a user's) events in fixed windows this long, each opened by the "
+	  "first event after the one before ended (see surel-anvil(8))." },
+	{ "anvil_status_update_time", CONF_TIME, "600s",
+	  "How often anvil logs its \"statistics: max ...\" lines: the "
+	  "highest connection count, each highest rate and the most keys "
+	  "held since the last report." },
+	{ "anvil_table_size_limit", CONF_INT, "100000",
+	  "The most keys (service and client address, or service and "
+	  "user) anvil counts at once. A new key beyond it replaces the "
+	  "least recently used key without connections; memory stays "
+	  "bounded whatever clients do." },
 	{ "auth_allow_plain_passwords", CONF_BOOL, "no",
 	  "When yes, authd accepts passwords stored in clear text "
 	  "({PLAIN} or {CLEAR} in a passwd-file). Off by default: a "
@@ -379,6 +392,43 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_banner", CONF_STR, "$myhostname ESMTP $mail_name",
 	  "The text after \"220\" in the SMTP greeting. RFC 5321 wants it "
 	  "to start with the host name, as the default does." },
+	{ "smtpd_client_auth_rate_limit", CONF_INT, "0",
+	  "The most AUTH commands a client may send per "
+	  "anvil_rate_time_unit, over all its sessions; beyond it AUTH "
+	  "gets \"450 4.7.1 Error: too many AUTH commands from ADDR\". 0: "
+	  "no limit." },
+	{ "smtpd_client_connection_count_limit", CONF_INT, "50",
+	  "The most connections a client (an address) may hold to one "
+	  "service at once; one more gets \"421 4.7.0 HOST Error: too many "
+	  "connections from ADDR\" and is closed. 0: no limit. Counted by "
+	  "anvil (see surel-anvil(8)); clients in "
+	  "smtpd_client_event_limit_exceptions are not counted." },
+	{ "smtpd_client_connection_rate_limit", CONF_INT, "0",
+	  "The most connections a client may open to one service per "
+	  "anvil_rate_time_unit; beyond it the connection gets the same "
+	  "421 as the count limit. 0: no limit." },
+	{ "smtpd_client_event_limit_exceptions", CONF_LIST, "$mynetworks",
+	  "Clients (addresses and networks, as in mynetworks) that no "
+	  "smtpd_client_*_limit applies to: they are not even counted. "
+	  "smtpd_sasl_user_message_rate_limit still applies to their "
+	  "users." },
+	{ "smtpd_client_message_rate_limit", CONF_INT, "0",
+	  "The most MAIL FROM commands a client may send per "
+	  "anvil_rate_time_unit, over all its sessions; beyond it MAIL "
+	  "gets \"450 4.7.1 Error: too much mail from ADDR\". 0: no "
+	  "limit." },
+	{ "smtpd_client_new_tls_session_rate_limit", CONF_INT, "0",
+	  "The most new TLS sessions (STARTTLS, or the handshake of a TLS "
+	  "port) a client may start per anvil_rate_time_unit; beyond it "
+	  "STARTTLS gets \"421 4.7.0 HOST Error: too many new TLS sessions "
+	  "from ADDR\" and the connection is closed, before any handshake "
+	  "(on a TLS port it is closed without a reply). smtpd resumes no "
+	  "session, so every handshake counts. 0: no limit." },
+	{ "smtpd_client_recipient_rate_limit", CONF_INT, "0",
+	  "The most RCPT TO commands a client may send per "
+	  "anvil_rate_time_unit, over all its sessions; beyond it RCPT "
+	  "gets \"450 4.7.1 Error: too many recipients from ADDR\". 0: no "
+	  "limit." },
 	{ "smtpd_client_restrictions", CONF_STR, "",
 	  "Restrictions on the client's address and name, as Postfix's. "
 	  "Like all five lists (client, helo, sender, relay, recipient) "
@@ -430,6 +480,13 @@ const struct conf_param conf_params[] = {
 	  "LOGIN, checked by authd). Off by default, so port 25 never "
 	  "offers it; master.cf turns it on for submission and "
 	  "submissions with -o." },
+	{ "smtpd_sasl_user_message_rate_limit", CONF_INT, "0",
+	  "The most MAIL FROM commands an authenticated (AUTH) user may "
+	  "send through one service per anvil_rate_time_unit, from any "
+	  "client address and over all sessions; beyond it MAIL gets "
+	  "\"450 4.7.1 Error: too much mail from this user\". It limits "
+	  "the damage of a stolen password. 0: no limit. Not a Postfix "
+	  "parameter." },
 	{ "smtpd_sender_login_maps", CONF_STR, "",
 	  "Tables of who may use which sender address: the key is the "
 	  "address (or @domain), the value the login names (AUTH user "

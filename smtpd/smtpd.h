@@ -181,6 +181,24 @@ void smtpd_spf_init(void);
  * the reply in reply. */
 int smtpd_spf_mail(struct smtpd_session *s, char *reply, size_t size);
 
+/* smtpd_anvil.c: connection and rate limits through anvil */
+/* Parses smtpd_client_event_limit_exceptions (fatal when bad). */
+void smtpd_anvil_init(void);
+/* At connect: counts the client; -1 when it is over the connection count
+ * or rate limit (421 sent, logged: end the session). */
+int smtpd_anvil_connect(struct smtpd_session *s);
+/* At MAIL, RCPT and AUTH: counts the event; -1 when the client (or, at
+ * MAIL, the authenticated user) is over its rate limit (450 sent). */
+int smtpd_anvil_mail(struct smtpd_session *s);
+int smtpd_anvil_rcpt(struct smtpd_session *s);
+int smtpd_anvil_auth(struct smtpd_session *s);
+/* Before a TLS handshake (STARTTLS, or the wrapper's first one): -1 when
+ * the client is over smtpd_client_new_tls_session_rate_limit (logged;
+ * with reply, 421 sent): end the session. */
+int smtpd_anvil_newtls(struct smtpd_session *s, bool reply);
+/* At the end of the session: anvil forgets this connection. */
+void smtpd_anvil_disconnect(struct smtpd_session *s);
+
 /* smtpd_data.c */
 enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd);

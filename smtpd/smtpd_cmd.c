@@ -79,6 +79,8 @@ static enum smtpd_result cmd_mail(struct smtpd_session *s,
 		smtpd_reply(s, "%s", reply);
 		return SMTPD_FAIL;
 	}
+	if (smtpd_anvil_mail(s) < 0)
+		return SMTPD_FAIL;
 	t->active = true;
 	t->env.sender = xstrdup(cmd->addr.address);
 	t->utf8 = cmd->smtputf8;

@@ -214,6 +214,8 @@ enum smtpd_result smtpd_cmd_rcpt(struct smtpd_session *s,
 		return SMTPD_FAIL;
 	}
 	t->rcpt_tried++;
+	if (smtpd_anvil_rcpt(s) < 0)
+		return SMTPD_FAIL;
 	if (t->rcpt_accepted >= s->p->recipient_limit)
 		return too_many(s);
 	bool bare = strchr(cmd->addr.address, '@') == NULL;

@@ -314,6 +314,10 @@ enum smtpd_result smtpd_cmd_auth(struct smtpd_session *s, const char *line,
 		smtpd_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
 		return SMTPD_FAIL;
 	}
+	if (smtpd_anvil_auth(s) < 0) {
+		wipe(line, len);
+		return SMTPD_FAIL;
+	}
 	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
 		if (strlen(mechs[i].name) == mech_len &&
 		    strncasecmp(mechs[i].name, mech, mech_len) == 0) {

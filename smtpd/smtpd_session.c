@@ -196,8 +196,10 @@ void smtpd_session_run(int fd, const struct smtpd_params *p)
 	s.parser = smtp_cmd_parser_new(&limits);
 	log_info("connect from %s[%s]", s.client_name, s.client_addr);
 
-	if (smtpd_tls_wrapper(&s) == 0 && greet(&s) == 0)
+	if (smtpd_tls_wrapper(&s) == 0 && smtpd_anvil_connect(&s) == 0 &&
+	    greet(&s) == 0)
 		command_loop(&s);
+	smtpd_anvil_disconnect(&s);
 
 	smtpd_txn_reset(&s);
 	smtpd_tls_end(&s);

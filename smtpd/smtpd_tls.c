@@ -105,6 +105,9 @@ int smtpd_tls_wrapper(struct smtpd_session *s)
 {
 	if (!smtpd_tls.wrapper)
 		return 0;
+	/* No plaintext reply is possible on a TLS port. */
+	if (smtpd_anvil_newtls(s, false) < 0)
+		return -1;
 	return handshake(s);
 }
 
@@ -132,6 +135,8 @@ enum smtpd_result smtpd_cmd_starttls(struct smtpd_session *s,
 		smtpd_reply(s, "502 5.5.1 Error: command not implemented");
 		return SMTPD_FAIL;
 	}
+	if (smtpd_anvil_newtls(s, true) < 0)
+		return SMTPD_CLOSE;
 	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
 	if (handshake(s) < 0)
 		return SMTPD_CLOSE;
