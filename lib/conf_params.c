@@ -53,6 +53,12 @@ const struct conf_param conf_params[] = {
 	  "was built (sysconfdir/surel). Default: the directory main.cf was "
 	  "read from; setting it in main.cf does not change where main.cf "
 	  "is read." },
+	{ "content_filter", CONF_STR, "",
+	  "transport:destination through which every recipient of a "
+	  "message smtpd receives is delivered (an external content filter "
+	  "that sends the mail back; give its re-injection listener "
+	  "\"-o content_filter=\" in master.cf). An access(5) FILTER action "
+	  "overrides it for a message. Empty: no filter." },
 	{ "daemon_directory", CONF_STR, NULL,
 	  "The directory with the daemon programs (master, smtpd, qmgr, "
 	  "local) that master starts. Default: the directory chosen when "
