@@ -22,6 +22,7 @@ from test_relay import RelayCase
 SENDER_ACCESS = """\
 redirector@sender.test  REDIRECT bob@example.test
 bccer@sender.test       BCC carol@example.test
+teamredirect@sender.test REDIRECT team@example.test
 filtered@sender.test    FILTER smtp:[127.0.0.1]:%d
 dip@sender.test         DEFER_IF_PERMIT not now
 dir@sender.test         DEFER_IF_REJECT maybe later
@@ -110,6 +111,17 @@ class Actions(RelayCase):
                     r"<bob@example\.test>")
         self.queue_empty()
         self.assertEqual(self.inst.count_marker(m), 1)
+
+    def test_redirect_to_an_alias_is_expanded(self):
+        m = new_marker("redirect-alias")
+        self.send("teamredirect@sender.test", ["dave@example.org"], m)
+        for rcpt in ("alice@example.test", "bob@example.test",
+                     "carol@example.test"):
+            self.inst.find_message(rcpt, m)
+        self.log_of(r"to=<bob@example\.test>, orig_to=<team@example\.test>"
+                    r", relay=local, .*status=sent")
+        self.queue_empty()
+        self.assertEqual(self.inst.count_marker(m), 3)
 
     def test_bcc_adds_one_recipient(self):
         m = new_marker("bcc")
