@@ -205,6 +205,47 @@ class Actions(RelayCase):
                                    "alice@example.test")[0], 250)
 
 
+class ContentFilter(RelayCase):
+    """content_filter on the main listener; a second listener with
+    "-o content_filter=" is where the filter sends mail back."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = ScriptedPeer()
+        cls.set_up_instance(cls.make_instance)
+
+    @classmethod
+    def make_instance(cls):
+        from instance import free_port
+        inst = Instance(
+            content_filter="smtp:[127.0.0.1]:%d" % cls.peer.port,
+            smtp_connect_timeout="2s", smtp_tls_security_level="none")
+        cls.reinject_port = free_port()
+        inst.master_cf_text += (
+            "smtp unix - - n - - smtp\n"
+            "127.0.0.1:%d inet n - n - 2 smtpd -o content_filter=\n"
+            % cls.reinject_port)
+        inst.write_config()
+        return inst.start_or_cleanup()
+
+    def test_filtered_then_reinjected(self):
+        m = new_marker("content-filter")
+        body = message("x@fine.test", ["alice@example.test"], m)
+        with smtp(self.inst) as s:
+            s.sendmail("x@fine.test", ["alice@example.test"], body)
+        sess = self.session_with(m)
+        self.assertIn(b"RCPT TO:<alice@example.test>", sess["raw"])
+        self.queue_empty()
+        self.assertEqual(self.inst.count_marker(m), 0)
+        # What the filter sends back is delivered.
+        with smtplib.SMTP("127.0.0.1", self.reinject_port,
+                          timeout=15) as s:
+            s.sendmail("x@fine.test", ["alice@example.test"], sess["data"])
+        self.inst.find_message("alice@example.test", m)
+        self.queue_empty()
+        self.assertEqual(len(self.peer.sessions), 1)
+
+
 class DnsChecks(RelayCase):
     """reject_unknown_* against dnsmasq: 127.0.0.5 has no PTR, 127.0.0.6
     a PTR whose name has no address, 127.0.0.7 a PTR that leads back."""
