@@ -115,39 +115,46 @@ static int cb_lookup(void *cb, void *table, const char *key,
 
 /* ---- the session's DNS cache ---- */
 
-static struct dns_answer *cache[POLICY_CACHE_MAX];
+/* Keyed by the name as asked (dns normalises qname for logs, which
+ * could make two odd names one). */
+static struct {
+	char *name;
+	enum dns_type type;
+	struct dns_answer *answer;
+} cache[POLICY_CACHE_MAX];
 static size_t cache_next;	/* the slot to fill (and evict) next */
+
+static void cache_drop(size_t i)
+{
+	xfree(&cache[i].name);
+	dns_answer_free(&cache[i].answer);
+}
 
 void smtpd_policy_end(void)
 {
 	for (size_t i = 0; i < POLICY_CACHE_MAX; i++)
-		dns_answer_free(&cache[i]);
+		cache_drop(i);
 	cache_next = 0;
 }
 
 /* dns_lookup through the cache. The answer belongs to the cache and is
- * valid until the next lookup() call (which may evict it). Names are
- * compared without case (dns keeps qname in lower case). */
+ * valid until the next lookup() call (which may evict it). */
 static const struct dns_answer *lookup(const char *name, enum dns_type type)
 {
 	const char *error;
 	struct dns_answer *a;
-	size_t len = strlen(name);
 
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	for (size_t i = 0; i < POLICY_CACHE_MAX; i++) {
-		a = cache[i];
-		if (a != NULL && a->type == type &&
-		    strlen(a->qname) == len &&
-		    strncasecmp(a->qname, name, len) == 0)
-			return a;
-	}
+	for (size_t i = 0; i < POLICY_CACHE_MAX; i++)
+		if (cache[i].name != NULL && cache[i].type == type &&
+		    strcasecmp(cache[i].name, name) == 0)
+			return cache[i].answer;
 	dns_lookup(resolver, name, type, &a, &error);
 	if (a->status == DNS_TEMPFAIL)
 		log_warn("DNS look-up: %s", error);
-	dns_answer_free(&cache[cache_next]);
-	cache[cache_next] = a;
+	cache_drop(cache_next);
+	cache[cache_next].name = xstrdup(name);
+	cache[cache_next].type = type;
+	cache[cache_next].answer = a;
 	cache_next = (cache_next + 1) % POLICY_CACHE_MAX;
 	return a;
 }
