@@ -70,7 +70,7 @@ static enum restrict_dns fake_domain(void *cb, const char *domain)
 	return RESTRICT_DNS_FOUND;
 }
 
-/* Listed: 127.0.0.2 (IPv4 DNSBL), bad.test (RHSBL). */
+/* Listed: 127.0.0.2 (IPv4 DNSBL), bad.test and host.bad.test (RHSBL). */
 static enum restrict_dns fake_a(void *cb, const char *name,
 				char (*addrs)[16], size_t max, size_t *count_r)
 {
@@ -79,6 +79,7 @@ static enum restrict_dns fake_a(void *cb, const char *name,
 	*count_r = 0;
 	if (strcmp(name, "2.0.0.127.zen.test") == 0 ||
 	    strcmp(name, "bad.test.dbl.test") == 0 ||
+	    strcmp(name, "host.bad.test.dbl.test") == 0 ||
 	    strcmp(name, "2.0.0.127.quiet.test") == 0) {
 		snprintf(addrs[0], 16, "127.0.1.2");
 		*count_r = 1;
@@ -394,12 +395,24 @@ static void test_rhsbl(void)
 	ctx.sender = "";
 	ALL(NULL, "reject_rhsbl_sender dbl.test", NULL, RESTRICT_DUNNO, "",
 	    "");
-	/* The client's name: host.bad.test is not listed, bad.test is;
-	 * reverse_client needs the PTR only, client the verified name. */
+	/* The client's name, host.bad.test: reverse_client needs the PTR
+	 * only, client the verified name. */
+	const char *client = "554 5.7.1 Service unavailable; Client host "
+			     "[host.bad.test] blocked using dbl.test";
 	ALL("reject_rhsbl_client dbl.test", NULL, NULL, RESTRICT_DUNNO, "",
 	    "");
-	ALL("reject_rhsbl_reverse_client test", NULL, NULL, RESTRICT_DUNNO,
-	    "", "");
+	ALL("reject_rhsbl_reverse_client dbl.test", NULL, NULL,
+	    RESTRICT_DUNNO, "", "");
+	fk.ptr = RESTRICT_DNS_FOUND;
+	ALL("reject_rhsbl_client dbl.test", NULL, NULL, RESTRICT_DUNNO, "",
+	    "");
+	ALL("reject_rhsbl_reverse_client dbl.test", NULL, NULL,
+	    RESTRICT_REJECT, "reject_rhsbl_reverse_client", client);
+	fk.fwd = RESTRICT_DNS_FOUND;
+	ALL("reject_rhsbl_client dbl.test", NULL, NULL, RESTRICT_REJECT,
+	    "reject_rhsbl_client", client);
+	ALL("reject_rhsbl_client other.test", NULL, NULL, RESTRICT_DUNNO, "",
+	    "");
 }
 
 static void test_unknown_hostnames(void)
