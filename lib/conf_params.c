@@ -266,6 +266,15 @@ const struct conf_param conf_params[] = {
 	{ "queue_run_delay", CONF_TIME, "300s",
 	  "How often qmgr looks for deferred messages whose time to retry has "
 	  "come." },
+	{ "rbl_reply_maps", CONF_STR, "",
+	  "Tables of DNSBL reply templates, keyed by the zone named in "
+	  "reject_rbl_client or reject_rhsbl_* (without =d.d.d.d). A value "
+	  "is a template as Postfix's default_rbl_reply: $rbl_code, "
+	  "$rbl_class, $rbl_what, $rbl_domain, $rbl_reason (the TXT "
+	  "record), $client, $client_address, $client_name, $helo_name, "
+	  "$sender, $recipient and their _name/_domain parts, ${name?text}, "
+	  "${name:text}, $$. The result must start with a 4NN or 5NN code. "
+	  "A zone not found gets Postfix's default reply." },
 	{ "recipient_delimiter", CONF_STR, "",
 	  "The characters that separate a user name from an address "
 	  "extension (user+ext@domain); empty means no extensions." },

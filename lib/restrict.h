@@ -107,6 +107,11 @@ struct restrict_ctx {
 	 * *name_r is valid until the next call. May be NULL: unknown. */
 	enum restrict_dns (*client_hostname)(void *cb_ctx, bool verified,
 					     const char **name_r);
+	/* The reply template of a DNSBL zone (rbl_reply_maps, else
+	 * default_rbl_reply; valid until the next call), or NULL for
+	 * Postfix's default. May be NULL. See restrict_dns.c for the
+	 * attributes. */
+	const char *(*rbl_reply)(void *cb_ctx, const char *zone);
 	/* The login names that own sender (smtpd_sender_login_maps: the
 	 * address, then "@domain"): 1 with *owners_r (names separated by
 	 * commas or white space; valid until the next call), 0 unlisted,

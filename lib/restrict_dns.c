@@ -4,13 +4,16 @@
  * look-up goes through the caller's callbacks (restrict.h). Replies
  * are Postfix's: default_rbl_reply ("$rbl_code Service unavailable;
  * $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?;
- * $rbl_reason}", the reason from the listing's TXT record) with
+ * $rbl_reason}", the reason from the listing's TXT record), or the
+ * zone's template from the caller (rbl_reply_maps), with
  * maps_rbl_reject_code 554, and unknown_client_reject_code /
  * unknown_hostname_reject_code 450. A DNS failure is a
  * defer_if_permit (Postfix's *_tempfail_action), except for DNSBLs:
  * a list that does not answer lists nobody. */
 #include "config.h"
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "restrict_impl.h"
@@ -73,8 +76,63 @@ static bool rbl_listed(const struct restrict_entry *e,
 	return hit;
 }
 
+/* Postfix's default_rbl_reply. */
+static const char default_reply[] =
+	"$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked "
+	"using $rbl_domain${rbl_reason?; $rbl_reason}";
+
+static const char *domain_of(const char *address)
+{
+	const char *at = address != NULL ? strrchr(address, '@') : NULL;
+
+	return at != NULL ? at + 1 : NULL;
+}
+
+/* The local part of an address ("<>" for the null address). */
+static const char *local_of(const char *address, char *buf, size_t size)
+{
+	const char *at;
+
+	if (address == NULL)
+		return "";
+	if (address[0] == '\0')
+		return "<>";
+	at = strrchr(address, '@');
+	snprintf(buf, size, "%.*s", (int)(at != NULL ? at - address
+					 : (ptrdiff_t)strlen(address)),
+		 address);
+	return buf;
+}
+
+/* A template's expansion is a reply: "4NN " or "5NN ", then an
+ * enhanced status code of that class, added (X.7.1) when missing. */
+static enum restrict_verdict template_reply(const struct restrict_entry *e,
+					    const struct restrict_ctx *ctx,
+					    const char *text,
+					    struct restrict_result *r)
+{
+	char cls = text[0];
+
+	if ((cls != '4' && cls != '5') || !isdigit((unsigned char)text[1]) ||
+	    !isdigit((unsigned char)text[2]) || text[3] != ' ') {
+		if (ctx->note != NULL)
+			ctx->note(ctx->cb_ctx, RESTRICT_NOTE_WARN,
+				  "DNSBL reply template: the reply must start "
+				  "with a 4NN or 5NN code");
+		return restrict_set(r, RESTRICT_DEFER, e->def->name,
+				    "451 4.3.5 Server configuration error");
+	}
+	enum restrict_verdict v = cls == '4' ? RESTRICT_DEFER : RESTRICT_REJECT;
+	const char *rest = text + 4;
+	bool dsn = rest[0] == cls && rest[1] == '.' &&
+		   strspn(rest + 2, "0123456789.") > 2;
+	return restrict_set(r, v, e->def->name, "%.3s %s%s", text,
+			    dsn ? "" : cls == '4' ? "4.7.1 " : "5.7.1 ", rest);
+}
+
 /* The reject, with the TXT record of qname as $rbl_reason when the
- * list publishes one (a failed TXT look-up: no reason, still listed). */
+ * list publishes one (a failed TXT look-up: no reason, still listed),
+ * in the zone's reply template. */
 static enum restrict_verdict rbl_reject(const struct restrict_entry *e,
 					const struct restrict_ctx *ctx,
 					const char *qname,
@@ -82,17 +140,48 @@ static enum restrict_verdict rbl_reject(const struct restrict_entry *e,
 					const char *what,
 					struct restrict_result *r)
 {
-	char reason[RBL_REASON_MAX + 1] = "";
+	char reason[RBL_REASON_MAX + 1] = "", client[512], sname[256],
+	     rname[256], text[RESTRICT_REPLY_MAX];
+	const char *tmpl = ctx->rbl_reply != NULL
+		? ctx->rbl_reply(ctx->cb_ctx, e->arg) : NULL, *error;
 
 	if (ctx->dns_txt == NULL ||
 	    ctx->dns_txt(ctx->cb_ctx, qname, reason, sizeof(reason)) !=
 		    RESTRICT_DNS_FOUND)
 		reason[0] = '\0';
 	restrict_sanitize(reason);
-	return restrict_set(r, RESTRICT_REJECT, e->def->name,
-			    "554 5.7.1 Service unavailable; %s [%s] blocked "
-			    "using %s%s%s", restrict_subject_class(subj), what,
-			    e->arg, reason[0] != '\0' ? "; " : "", reason);
+	const struct restrict_template_attr attrs[] = {
+		{ "client", restrict_subject_name(ctx, RESTRICT_SUBJ_CLIENT,
+						  client, sizeof(client)) },
+		{ "client_address", ctx->client_addr },
+		{ "client_name", ctx->client_name },
+		{ "reverse_client_name", ctx->client_name },
+		{ "helo_name", ctx->helo },
+		{ "rbl_class", restrict_subject_class(subj) },
+		{ "rbl_code", "554" },	/* maps_rbl_reject_code */
+		{ "rbl_domain", e->arg },
+		{ "rbl_reason", reason },
+		{ "rbl_txt", reason },
+		{ "rbl_what", what },
+		{ "recipient", ctx->recipient != NULL && ctx->recipient[0] ==
+			'\0' ? "<>" : ctx->recipient },
+		{ "recipient_domain", domain_of(ctx->recipient) },
+		{ "recipient_name", local_of(ctx->recipient, rname,
+					     sizeof(rname)) },
+		{ "sender", ctx->sender != NULL && ctx->sender[0] == '\0'
+			? "<>" : ctx->sender },
+		{ "sender_domain", domain_of(ctx->sender) },
+		{ "sender_name", local_of(ctx->sender, sname, sizeof(sname)) },
+	};
+	if (restrict_template_expand(tmpl != NULL ? tmpl : default_reply,
+				     attrs, sizeof(attrs) / sizeof(attrs[0]),
+				     text, sizeof(text), &error) < 0) {
+		if (ctx->note != NULL)
+			ctx->note(ctx->cb_ctx, RESTRICT_NOTE_WARN, error);
+		return restrict_set(r, RESTRICT_DEFER, e->def->name,
+				    "451 4.3.5 Server configuration error");
+	}
+	return template_reply(e, ctx, text, r);
 }
 
 enum restrict_verdict restrict_dns_rbl_client(const struct restrict_entry *e,
@@ -129,13 +218,6 @@ static enum restrict_verdict rhsbl(const struct restrict_entry *e,
 	    !rbl_listed(e, ctx, qname, what))
 		return RESTRICT_DUNNO;
 	return rbl_reject(e, ctx, qname, subj, what, r);
-}
-
-static const char *domain_of(const char *address)
-{
-	const char *at = address != NULL ? strrchr(address, '@') : NULL;
-
-	return at != NULL ? at + 1 : NULL;
 }
 
 /* The client's name (verified or not), or NULL when it has none. */

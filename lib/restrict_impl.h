@@ -81,6 +81,21 @@ enum restrict_verdict restrict_access_check(const struct restrict_entry *e,
 restrict_check_fn restrict_login_both, restrict_login_auth,
 	restrict_login_unauth, restrict_login_known;
 
+/* restrict_template.c: one attribute of a reply template. */
+struct restrict_template_attr {
+	const char *name;	/* "rbl_code" */
+	const char *value;	/* NULL: empty */
+};
+/* Expands tmpl into out (size octets, NUL-terminated): $name, ${name},
+ * ${name?text} (text, itself expanded, when the value is not empty),
+ * ${name:text} (when it is), $$. An unknown name, an unclosed brace,
+ * nesting past 2 levels or an out too small is -1 with *error_r
+ * (static). */
+int restrict_template_expand(const char *tmpl,
+			     const struct restrict_template_attr *attrs,
+			     size_t count, char *out, size_t size,
+			     const char **error_r);
+
 /* restrict_dns.c: DNSBL and reverse/forward DNS restrictions. */
 restrict_check_fn restrict_dns_rbl_client, restrict_dns_rhsbl_client,
 	restrict_dns_rhsbl_reverse_client, restrict_dns_rhsbl_helo,

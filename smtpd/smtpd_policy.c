@@ -32,6 +32,7 @@
 static struct restrict_list *lists[RESTRICT_STAGE_COUNT];
 static struct dns_resolver *resolver;
 static struct maps *sender_login_maps;	/* NULL: none */
+static struct maps *rbl_reply_maps;	/* NULL: none */
 
 static void *table_open(void *ctx, const char *spec, const char **error_r)
 {
@@ -61,6 +62,9 @@ void smtpd_policy_init(void)
 	if (*logins != '\0' &&
 	    maps_open(logins, 0, &sender_login_maps, &error) < 0)
 		fatal("smtpd_sender_login_maps: %s", error);
+	const char *rbl = conf_str("rbl_reply_maps");
+	if (*rbl != '\0' && maps_open(rbl, 0, &rbl_reply_maps, &error) < 0)
+		fatal("rbl_reply_maps: %s", error);
 	for (int i = 0; i < RESTRICT_STAGE_COUNT; i++) {
 		const char *name = restrict_stage_parameter(i);
 		if (restrict_parse(name, i, conf_str(name), &tables, &lists[i],
@@ -282,6 +286,22 @@ static enum restrict_dns cb_client_hostname(void *cb, bool verified,
 	return RESTRICT_DNS_FOUND;
 }
 
+/* rbl_reply_maps: the zone's template, or NULL (the default; also
+ * when the table fails: a listed client is refused all the same). */
+static const char *cb_rbl_reply(void *cb, const char *zone)
+{
+	const char *value, *error;
+	int ret;
+
+	(void)cb;
+	if (rbl_reply_maps == NULL)
+		return NULL;
+	ret = maps_lookup(rbl_reply_maps, zone, &value, &error);
+	if (ret < 0)
+		log_warn("rbl_reply_maps lookup of %s: %s", zone, error);
+	return ret > 0 ? value : NULL;
+}
+
 /* smtpd_sender_login_maps, in Postfix's order: the address (with and
  * without its extension), then "@domain". */
 static int cb_sender_owners(void *cb, const char *sender,
@@ -378,6 +398,7 @@ int smtpd_policy_check(struct smtpd_session *s, const char *recipient,
 		.dns_a = cb_dns_a,
 		.dns_txt = cb_dns_txt,
 		.client_hostname = cb_client_hostname,
+		.rbl_reply = cb_rbl_reply,
 		.sender_owners = cb_sender_owners,
 		.note = cb_note,
 	};

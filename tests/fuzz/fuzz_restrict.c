@@ -1,4 +1,4 @@
-// fuzz-sources: lib/restrict.c lib/restrict_check.c lib/restrict_access.c lib/restrict_login.c lib/restrict_dns.c
+// fuzz-sources: lib/restrict.c lib/restrict_check.c lib/restrict_access.c lib/restrict_login.c lib/restrict_dns.c lib/restrict_template.c
 /* libFuzzer target for lib/restrict: the list parser and the access(5)
  * value parser. Input: lines. Line 1: a restriction list; line 2: an
  * access table value (every table look-up answers it); lines 3-6: client

@@ -70,6 +70,11 @@ class Actions(RelayCase):
                 "permit_mynetworks, reject_unauth_destination"),
             smtp_connect_timeout="2s", smtp_tls_security_level="none")
         inst.master_cf_text += "smtp unix - - n - - smtp\n"
+        rbl_replies = os.path.join(inst.etc, "rbl_replies")
+        with open(rbl_replies, "w") as f:
+            f.write("dbl.test $rbl_code 5.7.9 $rbl_class $rbl_what is on "
+                    "$rbl_domain${rbl_reason?: $rbl_reason}\n")
+        inst.main_cf["rbl_reply_maps"] = "texthash:" + rbl_replies
         access = os.path.join(inst.etc, "sender_access")
         inst.main_cf["smtpd_sender_restrictions"] = (
             "check_sender_access texthash:%s, reject_rhsbl_sender dbl.test"
@@ -197,10 +202,11 @@ class Actions(RelayCase):
         self.assertTrue(wait_until(lambda: queries("A") >= 1, 5))
         self.assertEqual((queries("A"), queries("TXT")), (1, 1))
 
-    def test_rhsbl_sender(self):
+    def test_rhsbl_sender_with_rbl_reply_maps(self):
+        # The zone's template from rbl_reply_maps (no TXT record here).
         self.assertEqual(self.rcpt("eve@bad.test", "alice@example.test"),
-                         (554, "5.7.1 Service unavailable; Sender address "
-                               "[eve@bad.test] blocked using dbl.test"))
+                         (554, "5.7.9 Sender address eve@bad.test is on "
+                               "dbl.test"))
         self.assertEqual(self.rcpt("eve@good.test",
                                    "alice@example.test")[0], 250)
 

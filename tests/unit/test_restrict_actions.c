@@ -374,6 +374,76 @@ static void test_dnsbl_reason(void)
 	    RESTRICT_DUNNO, "", "");
 }
 
+/* rbl_reply_maps: the template of the zone is the test's. */
+static const char *rbl_template;
+
+static const char *fake_rbl_reply(void *cb, const char *zone)
+{
+	(void)cb;
+	return strcmp(zone, "zen.test") == 0 ? rbl_template : NULL;
+}
+
+static void template_case(const char *tmpl, enum restrict_verdict verdict,
+			  const char *reply)
+{
+	enum restrict_verdict v;
+	const char *by;
+
+	reset();
+	ctx.rbl_reply = fake_rbl_reply;
+	ctx.sender = "alice@sender.test";
+	rbl_template = tmpl;
+	UNIT_STREQ(run_all("reject_rbl_client zen.test", NULL, NULL, &v, &by),
+		   reply);
+	UNIT_CHECK(v == verdict);
+	/* A bad template is a warning and a 451, never a silent pass. */
+	UNIT_CHECK((fk.count == 1 && fk.kinds[0] == RESTRICT_NOTE_WARN) ==
+		   (strncmp(reply, "451 4.3.5", 9) == 0));
+}
+
+static void test_rbl_reply_template(void)
+{
+	const char *cfg = "451 4.3.5 Server configuration error";
+	char longt[400] = "554 ";
+
+	template_case("$rbl_code 5.7.2 ${rbl_reason?Listed: $rbl_reason}"
+		      "${rbl_reason:none} [$client_address] via $rbl_domain, "
+		      "$sender_name at $sender_domain, $$5",
+		      RESTRICT_REJECT,
+		      "554 5.7.2 Listed: listed, see https://zen.test/q?"
+		      "127.0.0.2 [127.0.0.2] via zen.test, alice at "
+		      "sender.test, $5");
+	template_case("450 come back, ${rbl_what}", RESTRICT_DEFER,
+		      "450 4.7.1 come back, 127.0.0.2");
+	template_case("$rbl_code $rbl_class said ${rbl_code?${rbl_code?x}}",
+		      RESTRICT_REJECT, "554 5.7.1 Client host said x");
+	template_case("521 ${helo_name:no helo}${helo_name?$helo_name} $client",
+		      RESTRICT_REJECT,
+		      "521 5.7.1 mx.client.test unknown[127.0.0.2]");
+	template_case("${rbl_code?${rbl_code?${rbl_code?x}}}", RESTRICT_DEFER,
+		      cfg);
+	template_case("$nosuch", RESTRICT_DEFER, cfg);
+	template_case("$", RESTRICT_DEFER, cfg);
+	template_case("${rbl_code", RESTRICT_DEFER, cfg);
+	template_case("${rbl_code!x}", RESTRICT_DEFER, cfg);
+	template_case("${}", RESTRICT_DEFER, cfg);
+	template_case("hello $rbl_code", RESTRICT_DEFER, cfg);
+	template_case("250 fine", RESTRICT_DEFER, cfg);
+	template_case("554", RESTRICT_DEFER, cfg);
+	for (int i = 0; i < 30; i++)
+		strcat(longt, "$rbl_reason");
+	template_case(longt, RESTRICT_DEFER, cfg);
+	/* Not in the map: Postfix's default. */
+	reset();
+	ctx.rbl_reply = fake_rbl_reply;
+	enum restrict_verdict v;
+	const char *by;
+	UNIT_STREQ(run_all("reject_rbl_client quiet.test", NULL, NULL, &v,
+			   &by),
+		   "554 5.7.1 Service unavailable; Client host [127.0.0.2] "
+		   "blocked using quiet.test");
+}
+
 static void test_rhsbl(void)
 {
 	const char *helo = "554 5.7.1 Service unavailable; Helo command "
@@ -480,6 +550,7 @@ int main(void)
 	test_defer_if_reject();
 	test_envelope_actions();
 	test_dnsbl_reason();
+	test_rbl_reply_template();
 	test_rhsbl();
 	test_unknown_hostnames();
 	return unit_done();
