@@ -5,7 +5,8 @@
  * address, HELO, sender, recipient (missing: NULL). The list is parsed
  * for every stage and evaluated, alone and as the whole request
  * (restrict_eval_all, every stage holding it); DNSBL TXT records and
- * the client's PTR name are the table value. Checked: a REJECT reply starts with
+ * the client's PTR name are the table value, and so is the DNSBL reply
+ * template of a zone with a 't' in its name. Checked: a REJECT reply starts with
  * '5', a DEFER reply with '4', no reply holds a control character, and
  * DUNNO/PERMIT of a list leave no reply but "OK"/"DISCARD"/"".
  * Run: tests/run-fuzz, or by hand
@@ -105,6 +106,13 @@ static enum restrict_dns fz_hostname(void *cb, bool verified,
 	return RESTRICT_DNS_FOUND;
 }
 
+/* The DNSBL reply template: the table value, for zones with a 't'. */
+static const char *fz_rbl_reply(void *cb, const char *zone)
+{
+	(void)cb;
+	return strchr(zone, 't') != NULL ? table_value : NULL;
+}
+
 static void check(const struct restrict_result *r)
 {
 	for (const char *p = r->reply; *p != '\0'; p++)
@@ -139,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.in_mynetworks = fz_mynetworks, .domain_is_local = fz_local,
 		.table_lookup = fz_lookup, .dns_domain = fz_domain,
 		.dns_a = fz_a, .dns_txt = fz_txt,
-		.client_hostname = fz_hostname,
+		.client_hostname = fz_hostname, .rbl_reply = fz_rbl_reply,
 	};
 	for (int stage = 0; stage < RESTRICT_STAGE_COUNT; stage++) {
 		struct restrict_list *list = NULL;
