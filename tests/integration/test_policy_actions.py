@@ -252,6 +252,29 @@ class ContentFilter(RelayCase):
         self.assertEqual(len(self.peer.sessions), 1)
 
 
+class BadFilter(RelayCase):
+    """A content filter whose transport qmgr does not know: the mail
+    waits in the queue (4.3.5), never delivered around the filter."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.set_up_instance(lambda: Instance(
+            content_filter="scan:[127.0.0.1]:10025").start_or_cleanup())
+
+    def test_deferred_not_lost(self):
+        m = new_marker("bad-filter")
+        with smtp(self.inst) as s:
+            s.sendmail("x@fine.test", ["alice@example.test"],
+                       message("x@fine.test", ["alice@example.test"], m))
+        self.log_of(r"to=<alice@example\.test>, .*dsn=4\.3\.5, "
+                    r"status=deferred \(bad content filter "
+                    r"\"scan:\[127\.0\.0\.1\]:10025\"")
+        self.assertEqual(self.inst.count_marker(m), 0)
+        self.assertTrue(wait_until(
+            lambda: self.inst.queue_files("deferred"), 10),
+            self.inst.diagnostics())
+
+
 class DnsChecks(RelayCase):
     """reject_unknown_* against dnsmasq: 127.0.0.5 has no PTR, 127.0.0.6
     a PTR whose name has no address, 127.0.0.7 a PTR that leads back."""
