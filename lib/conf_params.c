@@ -66,6 +66,12 @@ const struct conf_param conf_params[] = {
 	  "was built (sysconfdir/surel). Default: the directory main.cf was "
 	  "read from; setting it in main.cf does not change where main.cf "
 	  "is read." },
+	{ "content_filter", CONF_STR, "",
+	  "transport:destination through which every recipient of a "
+	  "message smtpd receives is delivered (an external content filter "
+	  "that sends the mail back; give its re-injection listener "
+	  "\"-o content_filter=\" in master.cf). An access(5) FILTER action "
+	  "overrides it for a message. Empty: no filter." },
 	{ "daemon_directory", CONF_STR, NULL,
 	  "The directory with the daemon programs (master, smtpd, qmgr, "
 	  "local) that master starts. Default: the directory chosen when "
@@ -273,6 +279,15 @@ const struct conf_param conf_params[] = {
 	{ "queue_run_delay", CONF_TIME, "300s",
 	  "How often qmgr looks for deferred messages whose time to retry has "
 	  "come." },
+	{ "rbl_reply_maps", CONF_STR, "",
+	  "Tables of DNSBL reply templates, keyed by the zone named in "
+	  "reject_rbl_client or reject_rhsbl_* (without =d.d.d.d). A value "
+	  "is a template as Postfix's default_rbl_reply: $rbl_code, "
+	  "$rbl_class, $rbl_what, $rbl_domain, $rbl_reason (the TXT "
+	  "record), $client, $client_address, $client_name, $helo_name, "
+	  "$sender, $recipient and their _name/_domain parts, ${name?text}, "
+	  "${name:text}, $$. The result must start with a 4NN or 5NN code. "
+	  "A zone not found gets Postfix's default reply." },
 	{ "recipient_delimiter", CONF_STR, "",
 	  "The characters that separate a user name from an address "
 	  "extension (user+ext@domain); empty means no extensions." },

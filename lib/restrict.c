@@ -103,11 +103,31 @@ enum restrict_verdict restrict_set(struct restrict_result *r,
 	va_start(ap, fmt);
 	vsnprintf(r->reply, sizeof(r->reply), fmt, ap);
 	va_end(ap);
-	/* Table text and client-supplied names end up in a reply line. */
-	for (char *p = r->reply; *p != '\0'; p++)
+	restrict_sanitize(r->reply);
+	return v;
+}
+
+void restrict_sanitize(char *text)
+{
+	/* Table text, DNS text and client-supplied names end up in a reply
+	 * line. */
+	for (char *p = text; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	return v;
+}
+
+void restrict_defer_if(struct restrict_result *r, bool permit,
+		       const char *fmt, ...)
+{
+	char *slot = permit ? r->defer_if_permit : r->defer_if_reject;
+	va_list ap;
+
+	if (slot[0] != '\0')
+		return;	/* the first one wins, as Postfix */
+	va_start(ap, fmt);
+	vsnprintf(slot, RESTRICT_REPLY_MAX, fmt, ap);
+	va_end(ap);
+	restrict_sanitize(slot);
 }
 
 /* ---- parsing ---- */
@@ -268,21 +288,60 @@ void restrict_list_free(struct restrict_list **listp)
 
 /* ---- evaluation ---- */
 
-void restrict_eval(const struct restrict_list *list,
-		   const struct restrict_ctx *ctx,
-		   struct restrict_result *result)
+/* Forgets a restriction's answer, not the pending defer_if_*. */
+static void result_clear(struct restrict_result *r)
 {
-	memset(result, 0, sizeof(*result));
+	r->verdict = RESTRICT_DUNNO;
+	r->reply[0] = '\0';
+	r->by = NULL;
+}
+
+static void eval_list(const struct restrict_list *list,
+		      const struct restrict_ctx *ctx,
+		      struct restrict_result *result)
+{
+	result_clear(result);
 	if (list == NULL)
 		return;
 	enum restrict_subject subject = restrict_stage_subject(list->stage);
 	for (size_t i = 0; i < list->count; i++) {
 		const struct restrict_entry *e = &list->entries[i];
-		memset(result, 0, sizeof(*result));
+		result_clear(result);
 		if (e->def->check(e, ctx, subject, result) != RESTRICT_DUNNO)
 			return;
 	}
+	result_clear(result);
+}
+
+void restrict_eval(const struct restrict_list *list,
+		   const struct restrict_ctx *ctx,
+		   struct restrict_result *result)
+{
 	memset(result, 0, sizeof(*result));
+	eval_list(list, ctx, result);
+}
+
+void restrict_eval_all(const struct restrict_list *const lists[],
+		       const struct restrict_ctx *ctx,
+		       struct restrict_result *result)
+{
+	memset(result, 0, sizeof(*result));
+	for (int i = 0; i < RESTRICT_STAGE_COUNT; i++) {
+		eval_list(lists[i], ctx, result);
+		if (result->verdict == RESTRICT_DEFER)
+			return;
+		if (result->verdict != RESTRICT_REJECT)
+			continue;
+		if (result->defer_if_reject[0] != '\0')
+			restrict_set(result, RESTRICT_DEFER, "defer_if_reject",
+				     "%s", result->defer_if_reject);
+		return;
+	}
+	if (result->defer_if_permit[0] != '\0')
+		restrict_set(result, RESTRICT_DEFER, "defer_if_permit", "%s",
+			     result->defer_if_permit);
+	else
+		result_clear(result);
 }
 
 bool restrict_open_relay(const struct restrict_list *const lists[])

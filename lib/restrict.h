@@ -14,10 +14,11 @@
  *   554 5.7.1 <u@example.com>: Relay access denied
  *   504 5.5.2 <u>: Sender address rejected: need fully-qualified address
  *
- * Not supported (an error at parse time when named in a list, a 451
- * server configuration error when met as an access(5) action): FILTER,
- * REDIRECT, BCC, DEFER_IF_PERMIT, DEFER_IF_REJECT, and the restriction
- * names not listed in restrict.c's table. */
+ * DEFER_IF_PERMIT and DEFER_IF_REJECT (access(5) actions, and a DNS
+ * look-up that failed temporarily) are remembered in the result and
+ * decided by restrict_eval_all at the end of the whole request, as
+ * Postfix does. A restriction name not in restrict_check.c's table is
+ * an error at parse time. */
 #ifndef SUREL_RESTRICT_H
 #define SUREL_RESTRICT_H
 #include <stdbool.h>
@@ -51,6 +52,15 @@ enum restrict_note {
 	RESTRICT_NOTE_DISCARD,	/* accept and drop it; text: reason */
 	RESTRICT_NOTE_PREPEND,	/* text: a header "Name: value" to add */
 	RESTRICT_NOTE_WARN,	/* text: what to log as "warning" */
+	RESTRICT_NOTE_INFO,	/* text: what to log as "info" */
+	/* After the message is queued, the recipients are replaced by
+	 * text (user@domain; overrides FILTER). The last one wins. */
+	RESTRICT_NOTE_REDIRECT,
+	/* One more recipient, text (user@domain). The last one wins. */
+	RESTRICT_NOTE_BCC,
+	/* Every recipient goes through text ("transport:destination",
+	 * transport(5) syntax). The last one wins. */
+	RESTRICT_NOTE_FILTER,
 };
 
 enum restrict_dns {
@@ -86,6 +96,22 @@ struct restrict_ctx {
 	enum restrict_dns (*dns_a)(void *cb_ctx, const char *name,
 				   char (*addrs)[16], size_t max,
 				   size_t *count_r);
+	/* The TXT record of name (character-strings joined, at most
+	 * size - 1 octets, NUL-terminated; the caller may cut it). May be
+	 * NULL: no TXT look-ups. */
+	enum restrict_dns (*dns_txt)(void *cb_ctx, const char *name,
+				     char *text, size_t size);
+	/* The client's host name from reverse DNS: verified false, the
+	 * first PTR name; true, that name only when its forward look-up
+	 * (A or AAAA) gives the client address back (NOTFOUND otherwise).
+	 * *name_r is valid until the next call. May be NULL: unknown. */
+	enum restrict_dns (*client_hostname)(void *cb_ctx, bool verified,
+					     const char **name_r);
+	/* The reply template of a DNSBL zone (rbl_reply_maps, else
+	 * default_rbl_reply; valid until the next call), or NULL for
+	 * Postfix's default. May be NULL. See restrict_dns.c for the
+	 * attributes. */
+	const char *(*rbl_reply)(void *cb_ctx, const char *zone);
 	/* The login names that own sender (smtpd_sender_login_maps: the
 	 * address, then "@domain"): 1 with *owners_r (names separated by
 	 * commas or white space; valid until the next call), 0 unlisted,
@@ -103,6 +129,10 @@ struct restrict_result {
 	char reply[RESTRICT_REPLY_MAX];
 	/* For logs: what decided, e.g. "reject_unauth_destination". */
 	const char *by;
+	/* DEFER_IF_PERMIT, DEFER_IF_REJECT met so far (the first of each
+	 * wins), as the reply to give: "450 4.7.1 <a@b>: ...", or "". */
+	char defer_if_permit[RESTRICT_REPLY_MAX];
+	char defer_if_reject[RESTRICT_REPLY_MAX];
 };
 
 /* Opens the table of a check_*_access restriction ("hash:/etc/x"):
@@ -133,15 +163,28 @@ int restrict_parse(const char *parameter, enum restrict_stage stage,
 /* Closes the list's tables; accepts NULL and sets *list to NULL. */
 void restrict_list_free(struct restrict_list **list);
 
-/* Evaluates list (NULL: an empty list) for ctx. Always fills *result. */
+/* Evaluates list (NULL: an empty list) for ctx. Always fills *result
+ * (the defer_if_* fields included: this list's alone). */
 void restrict_eval(const struct restrict_list *list,
 		   const struct restrict_ctx *ctx,
 		   struct restrict_result *result);
 
+/* Evaluates a whole request: the lists (indexed by stage, NULL entries
+ * empty) in stage order; the first REJECT or DEFER ends it, a PERMIT
+ * ends only its own list. Then, as Postfix: a REJECT after a
+ * DEFER_IF_REJECT becomes that deferral (by "defer_if_reject"); an end
+ * in an explicit or implicit permit after a DEFER_IF_PERMIT becomes
+ * that deferral (by "defer_if_permit"). Always fills *result. */
+void restrict_eval_all(const struct restrict_list *const lists[],
+		       const struct restrict_ctx *ctx,
+		       struct restrict_result *result);
+
 /* Parses an access(5) table value for the stage's reply class into
  * *result (the recipient or sender in the reply text comes from ctx).
- * Returns the verdict; unknown actions are a 451 4.3.5 server
- * configuration error (RESTRICT_DEFER) with by = "access". */
+ * Returns the verdict; unknown actions, and REDIRECT/BCC without a
+ * user@domain or FILTER without a transport:destination, are a 451
+ * 4.3.5 server configuration error (RESTRICT_DEFER, a WARN note) with
+ * by = "access". */
 enum restrict_verdict restrict_access_value(const char *value,
 					    enum restrict_stage stage,
 					    const struct restrict_ctx *ctx,

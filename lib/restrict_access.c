@@ -1,9 +1,9 @@
 /* restrict_access: check_{client,helo,sender,recipient}_access. The
  * look-up keys in Postfix's order (access(5)), and the actions of a
- * table value. FILTER, REDIRECT, BCC and DEFER_IF_PERMIT/REJECT are not
- * supported: met in a table they are a server configuration error (451
- * 4.3.5, with a warning), never silently ignored. Not reentrant: the
- * key list is one static array (single-threaded daemons). */
+ * table value. An action we do not know, or one whose argument is
+ * malformed, is a server configuration error (451 4.3.5, with a
+ * warning), never silently ignored. Not reentrant: the key list is one
+ * static array (single-threaded daemons). */
 #include "config.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -58,6 +58,22 @@ static enum restrict_verdict access_reply(struct restrict_result *r,
 			    restrict_subject_class(subj), text);
 }
 
+/* DEFER_IF_PERMIT, DEFER_IF_REJECT: access_map_defer_code (450) 4.7.1,
+ * the text or Postfix's generic one; decided by restrict_eval_all. */
+static enum restrict_verdict defer_if(struct restrict_result *r,
+				      bool permit, const char *text,
+				      const struct restrict_ctx *ctx,
+				      enum restrict_subject subj)
+{
+	char name[512];
+
+	restrict_defer_if(r, permit, "450 4.7.1 <%s>: %s rejected: %s",
+			  restrict_subject_name(ctx, subj, name, sizeof(name)),
+			  restrict_subject_class(subj),
+			  text[0] != '\0' ? text : "Service unavailable");
+	return r->verdict = RESTRICT_DUNNO;
+}
+
 static enum restrict_verdict config_error(struct restrict_result *r,
 					  const struct restrict_ctx *ctx,
 					  const char *why, const char *value)
@@ -89,6 +105,40 @@ static bool valid_header(const char *h)
 		if (p < colon && (c <= 0x20 || c >= 0x7f))
 			return false;
 	}
+	return true;
+}
+
+/* REDIRECT and BCC take one user@domain: a local part and a domain,
+ * both non-empty, no white space or control characters, at most 254
+ * octets (RFC 5321 4.5.3.1.3 less the brackets). A quoted local part
+ * with spaces is not worth the complexity here. */
+static bool valid_target(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	size_t len = strlen(a);
+
+	if (at == NULL || at == a || at[1] == '\0' || len > 254)
+		return false;
+	for (const char *p = a; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '<' ||
+		    *p == '>' || *p == ',')
+			return false;
+	return true;
+}
+
+/* FILTER's transport:destination: a master.cf service name (letters,
+ * digits, '-', '_', '.') before the colon, printable ASCII after. The
+ * destination's own syntax is checked where it is used (qmgr). */
+static bool valid_filter(const char *f)
+{
+	size_t name = strspn(f, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+
+	if (name == 0 || f[name] != ':' || strlen(f) > 512)
+		return false;
+	for (const char *p = f; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
 	return true;
 }
 
@@ -145,6 +195,29 @@ static enum restrict_verdict apply(const char *value,
 	if (IS("DISCARD")) {
 		note(ctx, RESTRICT_NOTE_DISCARD, text);
 		return restrict_set(r, RESTRICT_PERMIT, "access", "DISCARD");
+	}
+	if (IS("DEFER_IF_PERMIT") || IS("DEFER_IF_REJECT"))
+		return defer_if(r, IS("DEFER_IF_PERMIT"), text, ctx, subj);
+	if (IS("REDIRECT") || IS("BCC")) {
+		if (!valid_target(text))
+			return config_error(r, ctx, IS("BCC") ?
+					    "BCC needs user@domain" :
+					    "REDIRECT needs user@domain",
+					    value);
+		note(ctx, IS("BCC") ? RESTRICT_NOTE_BCC
+				    : RESTRICT_NOTE_REDIRECT, text);
+		return r->verdict = RESTRICT_DUNNO;
+	}
+	if (IS("FILTER")) {
+		if (!valid_filter(text))
+			return config_error(r, ctx, "FILTER needs "
+					    "transport:destination", value);
+		note(ctx, RESTRICT_NOTE_FILTER, text);
+		return r->verdict = RESTRICT_DUNNO;
+	}
+	if (IS("INFO")) {
+		note(ctx, RESTRICT_NOTE_INFO, text);
+		return r->verdict = RESTRICT_DUNNO;
 	}
 	if (IS("PREPEND")) {
 		if (!valid_header(text))

@@ -10,8 +10,6 @@
 #include <string.h>
 #include "restrict_impl.h"
 
-#define DNS_NAME_MAX_LEN 253
-
 static enum restrict_verdict do_permit(const struct restrict_entry *e,
 				       const struct restrict_ctx *ctx,
 				       enum restrict_subject subj,
@@ -282,9 +280,12 @@ static enum restrict_verdict unknown_domain(const struct restrict_entry *e,
 	case RESTRICT_DNS_TEMPFAIL:
 		break;
 	}
-	return restrict_set(r, RESTRICT_DEFER, e->def->name,
-			    "450 4.4.3 <%s>: %s rejected: Domain not found",
-			    address, cls);
+	/* unknown_address_tempfail_action = defer_if_permit: a later
+	 * reject still rejects, a permit waits for DNS to come back. */
+	restrict_defer_if(r, true,
+			  "450 4.4.3 <%s>: %s rejected: Domain not found",
+			  address, cls);
+	return RESTRICT_DUNNO;
 }
 
 static enum restrict_verdict unknown_sender(const struct restrict_entry *e,
@@ -313,65 +314,6 @@ static enum restrict_verdict unknown_rcpt(const struct restrict_entry *e,
 			      RESTRICT_SUBJ_RECIPIENT, r);
 }
 
-/* The DNSBL query name: the address's octets (IPv4) or nibbles (IPv6)
- * reversed, then the zone. -1 when addr is not an address or the name
- * is too long. */
-static int rbl_name(const char *addr, const char *zone, char *buf,
-		    size_t size)
-{
-	unsigned char b[16];
-	size_t len = 0;
-	int n;
-
-	if (inet_pton(AF_INET, addr, b) == 1) {
-		n = snprintf(buf, size, "%u.%u.%u.%u.%s", b[3], b[2], b[1],
-			     b[0], zone);
-		return n < 0 || (size_t)n > DNS_NAME_MAX_LEN ? -1 : 0;
-	}
-	if (inet_pton(AF_INET6, addr, b) != 1)
-		return -1;
-	for (int i = 15; i >= 0; i--) {
-		n = snprintf(buf + len, size - len, "%x.%x.", b[i] & 0xf,
-			     b[i] >> 4);
-		len += (size_t)n;
-	}
-	n = snprintf(buf + len, size - len, "%s", zone);
-	return n < 0 || len + (size_t)n > DNS_NAME_MAX_LEN ? -1 : 0;
-}
-
-static enum restrict_verdict rbl_client(const struct restrict_entry *e,
-					const struct restrict_ctx *ctx,
-					enum restrict_subject subj,
-					struct restrict_result *r)
-{
-	char name[DNS_NAME_MAX_LEN + 128], addrs[RESTRICT_DNS_ADDR_MAX][16];
-	size_t count = 0;
-	bool hit = e->filter == NULL;
-
-	(void)subj;
-	if (ctx->client_addr == NULL || ctx->dns_a == NULL ||
-	    rbl_name(ctx->client_addr, e->arg, name, sizeof(name)) < 0)
-		return RESTRICT_DUNNO;
-	enum restrict_dns st = ctx->dns_a(ctx->cb_ctx, name, addrs,
-					  RESTRICT_DNS_ADDR_MAX, &count);
-	if (st == RESTRICT_DNS_TEMPFAIL && ctx->note != NULL) {
-		/* As Postfix: a DNSBL that does not answer lists nobody. */
-		snprintf(name, sizeof(name), "%s: DNSBL look-up of %s failed "
-			 "temporarily", e->arg, ctx->client_addr);
-		ctx->note(ctx->cb_ctx, RESTRICT_NOTE_WARN, name);
-	}
-	if (st != RESTRICT_DNS_FOUND)
-		return RESTRICT_DUNNO;
-	for (size_t i = 0; i < count && i < RESTRICT_DNS_ADDR_MAX && !hit;
-	     i++)
-		hit = strncmp(addrs[i], e->filter, sizeof(addrs[i])) == 0;
-	if (!hit)
-		return RESTRICT_DUNNO;
-	return restrict_set(r, RESTRICT_REJECT, e->def->name,
-			    "554 5.7.1 Service unavailable; Client host [%s] "
-			    "blocked using %s", ctx->client_addr, e->arg);
-}
-
 #define N RESTRICT_RELAY_NEUTRAL
 const struct restrict_def restrict_defs[] = {
 	{ "permit", false, do_permit, RESTRICT_RELAY_PERMIT, 0 },
@@ -389,7 +331,20 @@ const struct restrict_def restrict_defs[] = {
 	{ "reject_non_fqdn_recipient", false, non_fqdn_rcpt, N, 0 },
 	{ "reject_non_fqdn_helo_hostname", false, non_fqdn_helo, N, 0 },
 	{ "reject_invalid_helo_hostname", false, invalid_helo, N, 0 },
-	{ "reject_rbl_client", true, rbl_client, N, 0 },
+	{ "reject_unknown_helo_hostname", false, restrict_dns_unknown_helo,
+	  N, 0 },
+	{ "reject_unknown_client_hostname", false,
+	  restrict_dns_unknown_client, N, 0 },
+	{ "reject_unknown_reverse_client_hostname", false,
+	  restrict_dns_unknown_reverse, N, 0 },
+	{ "reject_rbl_client", true, restrict_dns_rbl_client, N, 0 },
+	{ "reject_rhsbl_client", true, restrict_dns_rhsbl_client, N, 0 },
+	{ "reject_rhsbl_reverse_client", true,
+	  restrict_dns_rhsbl_reverse_client, N, 0 },
+	{ "reject_rhsbl_helo", true, restrict_dns_rhsbl_helo, N, 0 },
+	{ "reject_rhsbl_sender", true, restrict_dns_rhsbl_sender, N, 0 },
+	{ "reject_rhsbl_recipient", true, restrict_dns_rhsbl_recipient, N,
+	  0 },
 	{ "reject_sender_login_mismatch", false, restrict_login_both, N, 0 },
 	{ "reject_authenticated_sender_login_mismatch", false,
 	  restrict_login_auth, N, 0 },

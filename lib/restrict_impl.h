@@ -62,6 +62,14 @@ enum restrict_verdict restrict_set(struct restrict_result *r,
 				   const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Replaces control characters (DEL included) with '?'. */
+void restrict_sanitize(char *text);
+/* Records a DEFER_IF_PERMIT (permit) or DEFER_IF_REJECT reply in r
+ * unless one is already there; restrict_eval_all decides at the end. */
+void restrict_defer_if(struct restrict_result *r, bool permit,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* check_*_access: looks the subject up in e->table in Postfix's key
  * order and applies the first value found. */
 enum restrict_verdict restrict_access_check(const struct restrict_entry *e,
@@ -72,5 +80,27 @@ enum restrict_verdict restrict_access_check(const struct restrict_entry *e,
 /* restrict_login.c: reject_sender_login_mismatch and its variants. */
 restrict_check_fn restrict_login_both, restrict_login_auth,
 	restrict_login_unauth, restrict_login_known;
+
+/* restrict_template.c: one attribute of a reply template. */
+struct restrict_template_attr {
+	const char *name;	/* "rbl_code" */
+	const char *value;	/* NULL: empty */
+};
+/* Expands tmpl into out (size octets, NUL-terminated): $name, ${name},
+ * ${name?text} (text, itself expanded, when the value is not empty),
+ * ${name:text} (when it is), $$. An unknown name, an unclosed brace,
+ * nesting past 2 levels or an out too small is -1 with *error_r
+ * (static). */
+int restrict_template_expand(const char *tmpl,
+			     const struct restrict_template_attr *attrs,
+			     size_t count, char *out, size_t size,
+			     const char **error_r);
+
+/* restrict_dns.c: DNSBL and reverse/forward DNS restrictions. */
+restrict_check_fn restrict_dns_rbl_client, restrict_dns_rhsbl_client,
+	restrict_dns_rhsbl_reverse_client, restrict_dns_rhsbl_helo,
+	restrict_dns_rhsbl_sender, restrict_dns_rhsbl_recipient,
+	restrict_dns_unknown_client, restrict_dns_unknown_reverse,
+	restrict_dns_unknown_helo;
 
 #endif

@@ -209,7 +209,9 @@ struct qmgr_route {
  * a chroot). Exits on a configuration error. */
 void qmgr_route_init(void);
 void qmgr_route_deinit(void);
-void qmgr_route_rcpt(const char *address, struct qmgr_route *route_r);
+/* filter: the message's "filter" attribute, or NULL. */
+void qmgr_route_rcpt(const char *address, const char *filter,
+		     struct qmgr_route *route_r);
 
 /* qmgr_dest.c: destinations (transport + next hop), each with its queue of
  * jobs (a message's recipients for it), concurrency window and dead-until

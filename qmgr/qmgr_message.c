@@ -251,12 +251,13 @@ static void result_record(struct qmgr_message *msg, size_t index,
 static void msg_route(struct qmgr_message *msg)
 {
 	struct qmgr_route r;
+	const char *filter = queue_envelope_attr(&msg->env, "filter");
 
 	msg->route = xcalloc(msg->env.rcpt_count, 1);
 	for (size_t i = 0; i < msg->env.rcpt_count; i++) {
 		if (msg->env.rcpts[i].done)
 			continue;
-		qmgr_route_rcpt(msg->env.rcpts[i].address, &r);
+		qmgr_route_rcpt(msg->env.rcpts[i].address, filter, &r);
 		msg->route[i] = (uint8_t)r.transport;
 		if (r.transport != QMGR_UNROUTED) {
 			qmgr_dest_add(qmgr_dest_get(r.transport, r.nexthop),

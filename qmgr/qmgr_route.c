@@ -5,7 +5,10 @@
  * whose next hop, when it has one, wins over relayhost, which wins over
  * the recipient's domain. error:, retry: and discard: are answered here,
  * without an agent. A table that cannot be read now leaves the recipient
- * waiting for the next attempt. */
+ * waiting for the next attempt. A message with a "filter" attribute
+ * (access(5) FILTER, content_filter) sends every recipient, ours
+ * included, to that transport:destination instead: the filter
+ * re-injects what it accepts through a listener without the filter. */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +181,30 @@ static int route_lookup(const char *address, struct transport_entry *entry_r,
 	return ret;
 }
 
-void qmgr_route_rcpt(const char *address, struct qmgr_route *r)
+/* FILTER: the entry routes as a transport_maps value would, its empty
+ * destination being the recipient's domain; a malformed one waits
+ * (4.3.5: the operator fixes the table, the mail is not lost). */
+static void route_filter(const char *filter, const char *domain,
+			 struct qmgr_route *r)
+{
+	struct transport_entry e;
+	const char *error;
+	char why[QMGR_REASON_MAX];
+
+	if (transport_parse(filter, &e, &error) < 0) {
+		snprintf(why, sizeof(why), "bad content filter \"%s\": %s",
+			 filter, error);
+		route_answer(r, DELIVER_TEMPFAIL, "4.3.5", why);
+		return;
+	}
+	if (e.type == TRANSPORT_KEEP)
+		route_default(&e, domain, r);
+	else
+		route_entry(&e, domain, r);
+}
+
+void qmgr_route_rcpt(const char *address, const char *filter,
+		     struct qmgr_route *r)
 {
 	const char *domain = addr_domain(address), *error;
 	struct transport_entry entry;
@@ -186,6 +212,10 @@ void qmgr_route_rcpt(const char *address, struct qmgr_route *r)
 	int ret = 1;
 
 	memset(r, 0, sizeof(*r));
+	if (filter != NULL) {
+		route_filter(filter, domain, r);
+		return;
+	}
 	/* Unqualified: local says what is wrong with it. */
 	if (*domain != '\0')
 		ret = local_domains_match(qmgr.domains, domain, &error);

@@ -94,6 +94,7 @@ struct smtpd_txn {
 	bool discard;			/* DISCARD: accept, then drop */
 	char *prepend[SMTPD_PREPEND_MAX];	/* PREPEND headers */
 	size_t prepend_count;
+	char *redirect, *bcc, *filter;	/* the last of each, or NULL */
 
 	/* The SPF check at MAIL (smtpd_spf.c); NULL: not checked. */
 	struct spf_check *spf;
@@ -171,6 +172,14 @@ void smtpd_policy_init(void);
  * denied") in reply. Access table actions land in s->txn. */
 int smtpd_policy_check(struct smtpd_session *s, const char *recipient,
 		       char *reply, size_t size);
+
+/* Forgets the session's cached DNS answers (end of session). */
+void smtpd_policy_end(void);
+
+/* smtpd_actions.c */
+/* Applies REDIRECT, BCC, FILTER (s->txn) and content_filter to the
+ * envelope, once, before it is written (queue_id for the logs). */
+void smtpd_actions_envelope(struct smtpd_session *s, const char *queue_id);
 
 /* smtpd_spf.c */
 /* Reads smtpd_spf_policy (fatal when bad), makes the resolver. */

@@ -158,8 +158,10 @@ static int open_message(struct smtpd_session *s, enum smtp_data_mode mode)
 	}
 	/* Once per transaction: a client may try DATA again after a failed
 	 * open, and the envelope must not carry the attributes twice. */
-	if (t->env.attr_count == 0)
+	if (t->env.attr_count == 0) {
 		add_attributes(s);
+		smtpd_actions_envelope(s, queue_writer_id(t->writer));
+	}
 	if (queue_writer_envelope(t->writer, &t->env, &error) < 0 ||
 	    write_received(s, &error) < 0) {
 		log_warn("%s: %s", queue_writer_id(t->writer), error);

@@ -43,6 +43,9 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	smtpd_rcpt_set_free(&t->rcpt_set);
 	for (size_t i = 0; i < t->prepend_count; i++)
 		free(t->prepend[i]);
+	free(t->redirect);
+	free(t->bcc);
+	free(t->filter);
 	if (t->spf != NULL) {
 		spf_check_free(t->spf);
 		free(t->spf);
@@ -202,6 +205,7 @@ void smtpd_session_run(int fd, const struct smtpd_params *p)
 	smtpd_anvil_disconnect(&s);
 
 	smtpd_txn_reset(&s);
+	smtpd_policy_end();
 	smtpd_tls_end(&s);
 	smtpd_log_disconnect(&s);
 	smtpd_sasl_reset(&s);

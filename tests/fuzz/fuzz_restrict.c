@@ -1,9 +1,12 @@
-// fuzz-sources: lib/restrict.c lib/restrict_check.c lib/restrict_access.c lib/restrict_login.c
+// fuzz-sources: lib/restrict.c lib/restrict_check.c lib/restrict_access.c lib/restrict_login.c lib/restrict_dns.c lib/restrict_template.c
 /* libFuzzer target for lib/restrict: the list parser and the access(5)
  * value parser. Input: lines. Line 1: a restriction list; line 2: an
  * access table value (every table look-up answers it); lines 3-6: client
  * address, HELO, sender, recipient (missing: NULL). The list is parsed
- * for every stage and evaluated. Checked: a REJECT reply starts with
+ * for every stage and evaluated, alone and as the whole request
+ * (restrict_eval_all, every stage holding it); DNSBL TXT records and
+ * the client's PTR name are the table value, and so is the DNSBL reply
+ * template of a zone with a 't' in its name. Checked: a REJECT reply starts with
  * '5', a DEFER reply with '4', no reply holds a control character, and
  * DUNNO/PERMIT of a list leave no reply but "OK"/"DISCARD"/"".
  * Run: tests/run-fuzz, or by hand
@@ -78,6 +81,38 @@ static enum restrict_dns fz_a(void *cb, const char *name, char (*addrs)[16],
 	return (enum restrict_dns)(strlen(name) % 4);
 }
 
+/* The TXT record: the table value, control characters and all. */
+static enum restrict_dns fz_txt(void *cb, const char *name, char *text,
+				size_t size)
+{
+	(void)cb;
+	if (strlen(name) % 5 == 0)
+		return RESTRICT_DNS_TEMPFAIL;
+	strncpy(text, table_value, size - 1);
+	text[size - 1] = '\0';
+	return RESTRICT_DNS_FOUND;
+}
+
+static enum restrict_dns fz_hostname(void *cb, bool verified,
+				     const char **name_r)
+{
+	(void)cb;
+	*name_r = NULL;
+	if (table_value[0] == '\0')
+		return RESTRICT_DNS_NOTFOUND;
+	if (verified && strlen(table_value) % 2 == 0)
+		return (enum restrict_dns)(strlen(table_value) % 4 | 1);
+	*name_r = table_value;
+	return RESTRICT_DNS_FOUND;
+}
+
+/* The DNSBL reply template: the table value, for zones with a 't'. */
+static const char *fz_rbl_reply(void *cb, const char *zone)
+{
+	(void)cb;
+	return strchr(zone, 't') != NULL ? table_value : NULL;
+}
+
 static void check(const struct restrict_result *r)
 {
 	for (const char *p = r->reply; *p != '\0'; p++)
@@ -111,7 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.recipient_delimiter = "+-",
 		.in_mynetworks = fz_mynetworks, .domain_is_local = fz_local,
 		.table_lookup = fz_lookup, .dns_domain = fz_domain,
-		.dns_a = fz_a,
+		.dns_a = fz_a, .dns_txt = fz_txt,
+		.client_hostname = fz_hostname, .rbl_reply = fz_rbl_reply,
 	};
 	for (int stage = 0; stage < RESTRICT_STAGE_COUNT; stage++) {
 		struct restrict_list *list = NULL;
@@ -120,8 +156,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   &error) == 0) {
 			restrict_eval(list, &ctx, &r);
 			check(&r);
-			const struct restrict_list *all[RESTRICT_STAGE_COUNT] =
-				{ list };
+			const struct restrict_list *all[RESTRICT_STAGE_COUNT];
+			for (int i = 0; i < RESTRICT_STAGE_COUNT; i++)
+				all[i] = list;
+			restrict_eval_all(all, &ctx, &r);
+			check(&r);
 			(void)restrict_open_relay(all);
 			restrict_list_free(&list);
 		} else if (error == NULL || list != NULL) {

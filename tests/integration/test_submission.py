@@ -313,6 +313,33 @@ class Submission(RelayCase):
         self.assertNotIn("sasl_username", attrs)
         self.assertEqual(attrs.get("protocol"), "ESMTP", attrs)
 
+    def test_null_auth_param(self):
+        """AUTH=<> (RFC 4954 5: the submitter's identity is unknown) from
+        an authenticated client and from an unauthenticated one on port
+        25: accepted, and no sasl_sender is recorded either way."""
+        m = new_marker()
+        with self.submission() as s:
+            s.login(ALICE, password_of(ALICE))
+            self.assertEqual(s.mail(ALICE, ["AUTH=<>"])[0], 250)
+            self.assertEqual(s.rcpt("later@remote.test")[0], 250)
+            self.assertEqual(s.data(message(ALICE, "later@remote.test",
+                                            m))[0], 250)
+        attrs = self.queued_envelope(m)
+        self.assertEqual(attrs.get("sasl_username"), ALICE, attrs)
+        self.assertNotIn("sasl_sender", attrs)
+        m = new_marker()
+        with self.inst.smtp() as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail("x@remote.test", ["AUTH=<>"])[0], 250)
+            self.assertEqual(s.rcpt("someone@remote.test")[0], 554)
+            self.assertEqual(s.rcpt("defer@example.test")[0], 250)
+            self.assertEqual(s.data(message("x@remote.test",
+                                            "defer@example.test", m))[0],
+                             250)
+        attrs = self.queued_envelope(m)
+        self.assertNotIn("sasl_sender", attrs)
+        self.assertNotIn("sasl_username", attrs)
+
 
 if __name__ == "__main__":
     unittest.main()
