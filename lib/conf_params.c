@@ -104,8 +104,8 @@ const struct conf_param conf_params[] = {
 	  "without it unless smtpd_dmarc_policy is off." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
-	  "address records, smtpd for DNSBLs and SPF records, and the "
-	  "local delivery agent for DKIM keys: "
+	  "address records, smtpd for DNSBLs, SPF records, DKIM keys and "
+	  "DMARC records: "
 	  "ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
