@@ -211,6 +211,28 @@ class Reject(DmarcCase):
         self.delivered(self.sign(message(m2), "dmarc.test"))
         self.assertEqual(self.inst.count_marker(m), 0)
 
+    def test_bdat_in_chunks(self):
+        # The content is verified across chunks; the reject comes at LAST.
+        for signed, want in ((False, 550), (True, 250)):
+            m = new_marker()
+            msg = message(m)
+            if signed:
+                msg = self.sign(msg, "dmarc.test")
+            with self.inst.raw() as r:
+                self.assertEqual(r.cmd("EHLO client.example")[0], 250)
+                self.assertEqual(r.cmd("MAIL FROM:<b@nospf.test>")[0], 250)
+                self.assertEqual(r.cmd("RCPT TO:<%s>" % ALICE)[0], 250)
+                half = len(msg) // 2
+                r.send(b"BDAT %d\r\n" % half + msg[:half])
+                self.assertEqual(r.reply()[0], 250)
+                r.send(b"BDAT %d LAST\r\n" % (len(msg) - half) +
+                       msg[half:])
+                code, text = r.reply()
+                self.assertEqual(code, want, text)
+            if signed:
+                self.assertIn("dmarc=pass",
+                              ours(self.inst.find_message(ALICE, m)))
+
     def test_pass_accepted(self):
         m = new_marker()
         ar = self.delivered(self.sign(message(m), "dmarc.test"))
