@@ -260,6 +260,7 @@ static bool store_results(DMARC_POLICY_T *pctx, const struct dmarc_input *in,
 {
 	int adkim = 0, aspf = 0;
 	bool temp = false;
+	const char *selector = NULL;
 	u_char *from = (u_char *)v->domain;
 
 	(void)opendmarc_policy_fetch_adkim(pctx, &adkim);
@@ -272,8 +273,11 @@ static bool store_results(DMARC_POLICY_T *pctx, const struct dmarc_input *in,
 	for (size_t i = 0; i < in->dkim_count && i < DMARC_DKIM_MAX; i++) {
 		if (!aligned(v->domain, in->dkim[i].domain, adkim))
 			continue;
-		v->dkim_aligned |= in->dkim[i].result == DMARC_AUTH_PASS;
 		temp |= in->dkim[i].result == DMARC_AUTH_TEMPERROR;
+		if (in->dkim[i].result != DMARC_AUTH_PASS || v->dkim_aligned)
+			continue;
+		v->dkim_aligned = true;
+		selector = in->dkim[i].selector;
 	}
 	if (v->spf_aligned)
 		(void)opendmarc_policy_store_spf(
@@ -281,7 +285,8 @@ static bool store_results(DMARC_POLICY_T *pctx, const struct dmarc_input *in,
 			DMARC_POLICY_SPF_ORIGIN_MAILFROM, NULL);
 	if (v->dkim_aligned)
 		(void)opendmarc_policy_store_dkim(
-			pctx, from, NULL, DMARC_POLICY_DKIM_OUTCOME_PASS, NULL);
+			pctx, from, (u_char *)(selector != NULL ? selector : ""),
+			DMARC_POLICY_DKIM_OUTCOME_PASS, NULL);
 	return temp;
 }
 

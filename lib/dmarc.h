@@ -94,8 +94,11 @@ struct dmarc_input {
 	enum dmarc_auth spf;
 	const char *spf_domain;		/* "" or NULL: none */
 	size_t dkim_count;
-	struct { enum dmarc_auth result; const char *domain; }
-		dkim[DMARC_DKIM_MAX];
+	struct {
+		enum dmarc_auth result;
+		const char *domain;	/* d= */
+		const char *selector;	/* s=, or NULL */
+	} dkim[DMARC_DKIM_MAX];
 	/* A number 0..99 drawn by the caller: pct= sampling (RFC 7489
 	 * 6.6.4) applies the policy when it is below pct. */
 	unsigned sample;
@@ -136,6 +139,9 @@ int dmarc_org_domain(const char *domain, char org_r[DMARC_DOMAIN_MAX + 1])
 /* "pass", "fail", ... and "none", "quarantine", "reject". */
 const char *dmarc_result_name(enum dmarc_result result);
 const char *dmarc_policy_name(enum dmarc_policy policy);
+
+/* dmarc_from_domain's error for a header section without From:. */
+#define DMARC_FROM_NONE "no From: field"
 
 /* The From: header field(s) of a header section (len octets, LF line
  * ends; more may follow): the domain of its mailboxes into domain_r

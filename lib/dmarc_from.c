@@ -181,7 +181,7 @@ int dmarc_from_domain(const char *headers, size_t len,
 		return -1;
 	}
 	if (count != 1) {
-		*error_r = count == 0 ? "no From: field" : "several From: fields";
+		*error_r = count == 0 ? DMARC_FROM_NONE : "several From: fields";
 		return -1;
 	}
 	drop_comments(value);

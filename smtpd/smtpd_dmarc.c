@@ -284,7 +284,7 @@ static void evaluate(struct smtpd_session *s, struct smtpd_dmarc *d,
 
 	if (dmarc_from_domain(d->headers.data, d->headers.len, from,
 			      &from_error) < 0 && *from == '\0' &&
-	    strcmp(from_error, "no From: field") == 0)
+	    strcmp(from_error, DMARC_FROM_NONE) == 0)
 		from_error = NULL;	/* nothing to evaluate: none */
 	in.from_domain = from;
 	in.from_error = from_error;
@@ -295,6 +295,7 @@ static void evaluate(struct smtpd_session *s, struct smtpd_dmarc *d,
 	for (size_t i = 0; i < count && i < DMARC_DKIM_MAX; i++) {
 		in.dkim[i].result = auth_of_dkim(sigs[i].result);
 		in.dkim[i].domain = sigs[i].domain;
+		in.dkim[i].selector = sigs[i].selector;
 		in.dkim_count++;
 	}
 	if (dmarc_evaluate(checker, &in, v, &error) < 0) {
