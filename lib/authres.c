@@ -102,6 +102,24 @@ static int append_dkim(struct buf *out, const struct authres_dkim *d)
 	return append_prop(out, "header.b", d->b);
 }
 
+/* RFC 7489 11.2 with the policy in a comment, as receivers write it. */
+static int append_dmarc(struct buf *out, const struct authres *r)
+{
+	char comment[AUTHRES_REASON_MAX + 64];
+
+	if (r->dmarc.policy[0] != '\0')
+		snprintf(comment, sizeof(comment), "p=%s dis=%s",
+			 r->dmarc.policy, r->dmarc.disposition[0] != '\0' ?
+			 r->dmarc.disposition : "none");
+	else
+		snprintf(comment, sizeof(comment), "%s", r->dmarc.reason);
+	if (buf_printf(out, ";\n\tdmarc=%s",
+		       authres_result_name(r->dmarc.result)) < 0 ||
+	    append_comment(out, comment) < 0)
+		return -1;
+	return append_prop(out, "header.from", r->dmarc.domain);
+}
+
 int authres_compose(const char *authserv_id, const struct authres *r,
 		    struct buf *out, const char **error_r)
 {
@@ -124,11 +142,8 @@ int authres_compose(const char *authserv_id, const struct authres *r,
 	for (size_t i = 0; r->dkim_checked && i < r->dkim_count &&
 	     i < AUTHRES_DKIM_MAX; i++)
 		bad |= append_dkim(out, &r->dkim[i]);
-	if (r->dmarc.checked) {
-		bad |= buf_printf(out, ";\n\tdmarc=%s",
-				  authres_result_name(r->dmarc.result));
-		bad |= append_prop(out, "header.from", r->dmarc.domain);
-	}
+	if (r->dmarc.checked)
+		bad |= append_dmarc(out, r);
 	if ((bad | buf_append_char(out, '\n')) != 0) {
 		*error_r = "a value holds a control character, or the field "
 			   "is too long";

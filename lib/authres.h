@@ -9,7 +9,8 @@
  *   Authentication-Results: mx.example.org;
  *   	spf=pass smtp.mailfrom=example.com;
  *   	dkim=pass header.d=example.com header.s=sel header.b=abcdefgh;
- *   	dkim=fail (body hash did not verify) header.d=example.net ...
+ *   	dkim=fail (body hash did not verify) header.d=example.net ...;
+ *   	dmarc=fail (p=reject dis=none) header.from=example.net
  *
  * spf is present when it was checked, dkim when it was ("dkim=none": no
  * signature); nothing checked at all is "Authentication-Results: id;
@@ -68,6 +69,11 @@ struct authres {
 		bool checked;
 		enum authres_result result;
 		char domain[AUTHRES_DOMAIN_MAX + 1];	/* header.from */
+		/* The comment: "p=POLICY dis=DISPOSITION" when policy is
+		 * not "", else reason ("" for none). */
+		char policy[16];
+		char disposition[16];
+		char reason[AUTHRES_REASON_MAX];
 	} dmarc;
 };
 

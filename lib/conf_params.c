@@ -115,10 +115,16 @@ const struct conf_param conf_params[] = {
 	  "\".example.com\"), the value one or more \"selector:keyfile\" "
 	  "(comma separated; e.g. an RSA and an Ed25519 key). Keys come "
 	  "from sureldkim keygen. Empty: no signing." },
+	{ "dmarc_public_suffix_list", CONF_STR,
+	  "/usr/share/publicsuffix/public_suffix_list.dat",
+	  "The public suffix list (Mozilla's format; Debian's publicsuffix "
+	  "package) that DMARC finds organizational domains with (RFC 7489 "
+	  "3.2): read once when smtpd starts; smtpd does not start "
+	  "without it unless smtpd_dmarc_policy is off." },
 	{ "dns_resolver", CONF_STR, "",
 	  "The DNS server that the SMTP client (smtp) asks for MX and "
-	  "address records, smtpd for DNSBLs and SPF records, and the "
-	  "local delivery agent for DKIM keys: "
+	  "address records, smtpd for DNSBLs, SPF records, DKIM keys and "
+	  "DMARC records: "
 	  "ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
@@ -187,10 +193,10 @@ const struct conf_param conf_params[] = {
 	  "The longest SMTP command or message line smtpd accepts, in bytes "
 	  "including CRLF." },
 	{ "local_authentication_results", CONF_BOOL, "yes",
-	  "When yes, the local delivery agent verifies the DKIM signatures "
-	  "of each message it delivers, writes one Authentication-Results "
-	  "header field (RFC 8601) naming myhostname with the SPF result "
-	  "smtpd recorded and the DKIM results, and removes the "
+	  "When yes, the local delivery agent writes one "
+	  "Authentication-Results header field (RFC 8601) naming myhostname "
+	  "into each message it delivers, with the SPF, DKIM and DMARC "
+	  "results smtpd recorded in the queue file, and removes the "
 	  "Authentication-Results fields that claim to come from "
 	  "myhostname. No: the message is delivered as queued." },
 	{ "local_destination_concurrency_limit", CONF_INT,
@@ -454,6 +460,19 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_data_timeout", CONF_TIME, "300s",
 	  "The longest smtpd waits for one read of message content during "
 	  "DATA or BDAT." },
+	{ "smtpd_dkim_verify", CONF_BOOL, "yes",
+	  "When yes, smtpd verifies the DKIM signatures (RFC 6376) of the "
+	  "mail of clients that are not in mynetworks and did not "
+	  "authenticate, as the content arrives; the results go into the "
+	  "queue file, for DMARC and for local's Authentication-Results "
+	  "(dkim=...). No: no verification (DMARC then has SPF only)." },
+	{ "smtpd_dmarc_policy", CONF_STR, "tag",
+	  "DMARC (RFC 7489) at the end of DATA for the clients SPF checks: "
+	  "\"off\", \"tag\" (the verdict goes into local's "
+	  "Authentication-Results as dmarc=...) or \"reject\" (tag, and "
+	  "refuse with 550 5.7.1 a fail whose domain publishes p=reject, "
+	  "or sp=reject for a subdomain, when pct= sampling selects the "
+	  "message; a quarantine disposition is only tagged)." },
 	{ "smtpd_error_sleep_time", CONF_TIME, "1s",
 	  "How long smtpd pauses before it answers an error once the client "
 	  "has made smtpd_soft_error_limit errors." },

@@ -318,28 +318,77 @@ static int parse_envelope(struct qf_parser *p, const char *data, size_t len,
 	return 1;
 }
 
-/* What follows the envelope: content_size bytes and "E\n", then the
- * status records; *end_r is the end of "E\n". */
+/* What follows the envelope: content_size bytes, the late attributes,
+ * "E\n", then the status records. *content_end_r is where the content
+ * ends; what follows it is bounded here. */
+#define QUEUE_LATE_BYTES_MAX ((uint64_t)QUEUE_ATTR_MAX * QUEUE_LINE_MAX)
 static int check_tail(const struct qf_parser *p, uint64_t file_size,
-		      uint64_t *end_r, const char **error_r)
+		      uint64_t *content_end_r, const char **error_r)
 {
 	uint64_t end;
 
 	if (__builtin_add_overflow((uint64_t)p->pos, p->content_size, &end) ||
-	    __builtin_add_overflow(end, 2, &end)) {
+	    end > UINT64_MAX - 2) {
 		*error_r = "bad content length";
 		return -1;
 	}
-	if (end > file_size) {
+	if (end + 2 > file_size) {
 		*error_r = "queue file truncated";
 		return -1;
 	}
-	if (file_size - end > QUEUE_STATUS_BYTES_MAX) {
+	if (file_size - end > QUEUE_STATUS_BYTES_MAX + QUEUE_LATE_BYTES_MAX + 2) {
 		*error_r = "too many status records";
 		return -1;
 	}
-	*end_r = end;
+	*content_end_r = end;
 	return 0;
+}
+
+/* The late attribute lines at data[0..len) (what follows the content),
+ * up to and with "E\n"; *used_r is the octets they take. */
+static int parse_late_attrs(struct qf_parser *p, const char *data, size_t len,
+			    size_t *used_r, const char **error_r)
+{
+	char line[QUEUE_LINE_MAX];
+	size_t pos = 0;
+
+	for (size_t n = 0;; n++) {
+		if (len - pos >= 2 && memcmp(data + pos, "E\n", 2) == 0) {
+			*used_r = pos + 2;
+			return 0;
+		}
+		size_t avail = len - pos;
+		size_t scan = avail < QUEUE_LINE_MAX ? avail : QUEUE_LINE_MAX;
+		const char *nl = memchr(data + pos, '\n', scan);
+		if (n >= QUEUE_ATTR_MAX || nl == NULL || avail < 2 ||
+		    memcmp(data + pos, "A\t", 2) != 0) {
+			*error_r = "missing end marker";
+			return -1;
+		}
+		size_t line_len = (size_t)(nl - (data + pos));
+		if (memchr(data + pos, '\0', line_len) != NULL ||
+		    memchr(data + pos, '\r', line_len) != NULL) {
+			*error_r = "control character in late attribute";
+			return -1;
+		}
+		memcpy(line, data + pos, line_len);
+		line[line_len] = '\0';
+		if (parse_attr(p, line, error_r) < 0)
+			return -1;
+		pos += line_len + 1;
+	}
+}
+
+/* Everything after the content: data[0..len) at file offset base. */
+static int parse_after_content(struct qf_parser *p, const char *data,
+			       size_t len, off_t base, const char **error_r)
+{
+	size_t used;
+
+	if (parse_late_attrs(p, data, len, &used, error_r) < 0)
+		return -1;
+	return queue_file_parse_status(p->env, data + used, len - used,
+				       base + (off_t)used, error_r);
 }
 
 int queue_file_parse(const char *data, size_t len,
@@ -356,12 +405,8 @@ int queue_file_parse(const char *data, size_t len,
 		*error_r = "truncated envelope";
 	if (ret <= 0 || check_tail(&p, len, &end, error_r) < 0)
 		goto fail;
-	if (memcmp(data + end - 2, "E\n", 2) != 0) {
-		*error_r = "missing end marker";
-		goto fail;
-	}
-	if (queue_file_parse_status(env_r, data + end, len - (size_t)end,
-				    (off_t)end, error_r) < 0)
+	if (parse_after_content(&p, data + end, len - (size_t)end, (off_t)end,
+				error_r) < 0)
 		goto fail;
 	*content_offset_r = (off_t)p.pos;
 	*content_size_r = p.content_size;
@@ -407,9 +452,9 @@ static int read_envelope(int fd, uint64_t size, struct qf_parser *p,
 	return ret < 0 ? -1 : 0;
 }
 
-/* Reads what follows "E\n" (bounded by check_tail) and parses it. */
-static int read_status(int fd, struct queue_envelope *env, uint64_t end,
-		       uint64_t size, const char **error_r)
+/* Reads what follows the content (bounded by check_tail) and parses it. */
+static int read_tail(int fd, struct qf_parser *p, uint64_t end, uint64_t size,
+		     const char **error_r)
 {
 	size_t len = (size_t)(size - end);
 	char *data = xmalloc(len + 1);
@@ -418,8 +463,7 @@ static int read_status(int fd, struct queue_envelope *env, uint64_t end,
 	if (len > 0 && fs_pread_all(fd, data, len, (off_t)end) != (ssize_t)len)
 		*error_r = "queue file read error";
 	else
-		ret = queue_file_parse_status(env, data, len, (off_t)end,
-					      error_r);
+		ret = parse_after_content(p, data, len, (off_t)end, error_r);
 	free(data);
 	return ret;
 }
@@ -430,7 +474,7 @@ int queue_file_read(int fd, struct queue_envelope *env_r,
 {
 	struct qf_parser p = { .state = QF_MAGIC, .pos = 0, .env = env_r };
 	struct stat st;
-	char *data = NULL, tail[2];
+	char *data = NULL;
 	uint64_t end;
 	size_t len;
 
@@ -441,19 +485,8 @@ int queue_file_read(int fd, struct queue_envelope *env_r,
 	}
 	uint64_t size = (uint64_t)st.st_size;
 	if (read_envelope(fd, size, &p, &data, &len, error_r) < 0 ||
-	    check_tail(&p, size, &end, error_r) < 0)
-		goto fail;
-	if (end <= len) {
-		memcpy(tail, data + end - 2, 2);
-	} else if (fs_pread_all(fd, tail, 2, (off_t)(end - 2)) != 2) {
-		*error_r = "queue file read error";
-		goto fail;
-	}
-	if (memcmp(tail, "E\n", 2) != 0) {
-		*error_r = "missing end marker";
-		goto fail;
-	}
-	if (read_status(fd, env_r, end, size, error_r) < 0)
+	    check_tail(&p, size, &end, error_r) < 0 ||
+	    read_tail(fd, &p, end, size, error_r) < 0)
 		goto fail;
 	free(data);
 	*content_offset_r = (off_t)p.pos;

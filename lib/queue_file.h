@@ -12,8 +12,15 @@
  *   R\t<P|D>\t<notify>\t<orcpt>\t<orig_rcpt>\t<address>\n   1..n recipients
  *   C\t<content length, 20 digits>\n
  *   <content: the message, LF line endings, no dot-stuffing>
+ *   A\t<name>\t<value>\n             0..n late attributes (dkim, dmarc...:
+ *                                    verdicts known only at the end of
+ *                                    the content; queue_writer_late_attr)
  *   E\n
  *   <status records, appended by qmgr (queue_status.c), 0..n>
+ *
+ * The reader merges the late attributes into the envelope's: one name
+ * appears once in the whole file, QUEUE_ATTR_MAX attributes in all.
+ * A file without late attributes has "E\n" right after the content.
  *
  * Fields never contain TAB, CR, LF or NUL (the writer refuses them). The
  * recipient status byte (P pending, D done) is overwritten in place when a

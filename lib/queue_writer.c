@@ -44,6 +44,11 @@ struct queue_writer {
 	uint64_t len_off;	/* offset of the length digits; 0: no envelope */
 	uint64_t content_size;
 	bool failed;
+	bool late;		/* late attributes written: no more content */
+	/* The attribute names written, envelope and late: the reader
+	 * refuses duplicates and more than QUEUE_ATTR_MAX. */
+	char *names[QUEUE_ATTR_MAX];
+	size_t name_count;
 };
 
 /* incoming/ stays open for the life of the process: a writer process
@@ -248,6 +253,7 @@ int queue_writer_envelope(struct queue_writer *w,
 		const char *a[] = { env->attrs[i].name, env->attrs[i].value };
 		if (line_emit(w, "A", a, 2) < 0)
 			goto fail;
+		w->names[w->name_count++] = xstrdup(env->attrs[i].name);
 	}
 	for (size_t i = 0; i < env->rcpt_count; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
@@ -271,8 +277,9 @@ fail:
 int queue_writer_content(struct queue_writer *w, const void *data, size_t len,
 			 const char **error_r)
 {
-	if (w->failed || w->len_off == 0) {
+	if (w->failed || w->len_off == 0 || w->late) {
 		*error_r = w->failed ? "queue file write error"
+			   : w->late ? "queue file content after attributes"
 				     : "queue file content before envelope";
 		return -1;
 	}
@@ -281,6 +288,45 @@ int queue_writer_content(struct queue_writer *w, const void *data, size_t len,
 		return -1;
 	}
 	w->content_size += len;
+	return 0;
+}
+
+int queue_writer_late_attr(struct queue_writer *w, const char *name,
+			   const char *value, const char **error_r)
+{
+	if (w->failed || w->len_off == 0) {
+		*error_r = "queue file incomplete";
+		return -1;
+	}
+	if (!queue_file_attr_name_ok(name)) {
+		*error_r = "bad attribute name";
+		return -1;
+	}
+	for (size_t i = 0; i < w->name_count; i++)
+		if (strcmp(w->names[i], name) == 0) {
+			*error_r = "duplicate attribute";
+			return -1;
+		}
+	if (w->name_count >= QUEUE_ATTR_MAX) {
+		*error_r = "too many attributes";
+		return -1;
+	}
+	const char *a[] = { name, value };
+	/* A bad value leaves the file as it was: line_emit builds the
+	 * whole line before anything is put. */
+	struct qf_line l = { .len = 0, .bad = false };
+	line_put(&l, value);
+	if (l.bad || strlen(name) + strlen(value) + 4 > QUEUE_LINE_MAX) {
+		*error_r = "bad attribute value (TAB, CR, LF or too long)";
+		return -1;
+	}
+	if (line_emit(w, "A", a, 2) < 0) {
+		w->failed = true;
+		*error_r = "queue file write error";
+		return -1;
+	}
+	w->late = true;
+	w->names[w->name_count++] = xstrdup(name);
 	return 0;
 }
 
@@ -309,6 +355,8 @@ static void writer_free(struct queue_writer **w)
 {
 	if ((*w)->fd >= 0)
 		close((*w)->fd);
+	for (size_t i = 0; i < (*w)->name_count; i++)
+		free((*w)->names[i]);
 	free((*w)->wbuf);
 	xfree(w);
 }

@@ -24,6 +24,16 @@ int queue_writer_envelope(struct queue_writer *w,
 int queue_writer_content(struct queue_writer *w, const void *data, size_t len,
 			 const char **error_r)
 	__attribute__((warn_unused_result));
+/* An attribute known only once the content is in (the DKIM and DMARC
+ * verdicts of smtpd): written after the content, before the end marker;
+ * readers merge it into env->attrs. Call after the last content and
+ * before commit; no content may follow. Refused (-1, nothing written):
+ * a bad name, a value with TAB, CR or LF, a line over QUEUE_LINE_MAX,
+ * a name already written (envelope or late), more than QUEUE_ATTR_MAX
+ * attributes in all. */
+int queue_writer_late_attr(struct queue_writer *w, const char *name,
+			   const char *value, const char **error_r)
+	__attribute__((warn_unused_result));
 /* Content bytes written so far. */
 uint64_t queue_writer_size(const struct queue_writer *w);
 /* Finishes: end marker, length, mode 0700, fsync of the file and of

@@ -93,6 +93,7 @@ static void smtpd_pre_jail(void)
 	smtpd_policy_init();
 	smtpd_spf_init();
 	smtpd_anvil_init();
+	smtpd_dmarc_init();
 	smtpd_tls_init();
 }
 

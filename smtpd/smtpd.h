@@ -98,6 +98,8 @@ struct smtpd_txn {
 
 	/* The SPF check at MAIL (smtpd_spf.c); NULL: not checked. */
 	struct spf_check *spf;
+	/* DKIM verification and DMARC (smtpd_dmarc.c); NULL: none yet. */
+	struct smtpd_dmarc *dmarc;
 };
 
 /* Command counters for the disconnect line: one per parser verb, and
@@ -207,6 +209,22 @@ int smtpd_anvil_auth(struct smtpd_session *s);
 int smtpd_anvil_newtls(struct smtpd_session *s, bool reply);
 /* At the end of the session: anvil forgets this connection. */
 void smtpd_anvil_disconnect(struct smtpd_session *s);
+/* smtpd_dmarc.c */
+/* Reads smtpd_dmarc_policy and smtpd_dkim_verify (fatal when bad), makes
+ * the resolver, the DKIM verifier and the DMARC checker (reads the public
+ * suffix list). */
+void smtpd_dmarc_init(void);
+/* The received content as it streams (before any edit of ours): kept for
+ * DKIM and the From: field when the client is checked. */
+void smtpd_dmarc_feed(struct smtpd_session *s, const char *data, size_t len);
+/* At the end of the content, before the commit: the DKIM results and the
+ * DMARC verdict into the queue file's late attributes. 0: commit; -1:
+ * refuse with reply (550 5.7.1 for a DMARC reject, 451 when the queue
+ * file could not be written). Frees the message's state. */
+int smtpd_dmarc_end(struct smtpd_session *s, const char *id, char *reply,
+		    size_t size);
+/* Frees the message's state (transaction reset); no-op without one. */
+void smtpd_dmarc_reset(struct smtpd_txn *t);
 
 /* smtpd_data.c */
 enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,

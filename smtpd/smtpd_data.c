@@ -25,6 +25,8 @@ static int output(void *ctx, const char *data, size_t len)
 	struct smtpd_session *s = ctx;
 	const char *error;
 
+	/* The content as received, for DKIM and DMARC. */
+	smtpd_dmarc_feed(s, data, len);
 	if (queue_writer_content(s->txn.writer, data, len, &error) < 0) {
 		/* The decoder stops calling: this is logged once. */
 		log_warn("%s: %s", queue_writer_id(s->txn.writer), error);
@@ -285,6 +287,13 @@ static enum smtpd_result finish_message(struct smtpd_session *s)
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", id);
 		s->error_count = 0;
 		return SMTPD_OK;
+	}
+	char dmarc_reply[256];
+	if (smtpd_dmarc_end(s, id, dmarc_reply, sizeof(dmarc_reply)) < 0) {
+		smtpd_log_reject(s, id, dmarc_reply, t->first_rcpt);
+		smtpd_txn_reset(s);
+		smtpd_reply(s, "%s", dmarc_reply);
+		return SMTPD_FAIL;
 	}
 	if (queue_writer_commit(&t->writer, &error) < 0) {
 		log_warn("%s: %s", id, error);

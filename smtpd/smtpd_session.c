@@ -50,6 +50,7 @@ void smtpd_txn_reset(struct smtpd_session *s)
 		spf_check_free(t->spf);
 		free(t->spf);
 	}
+	smtpd_dmarc_reset(t);
 	memset(t, 0, sizeof(*t));
 }
 

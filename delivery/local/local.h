@@ -1,8 +1,8 @@
 /* local: the delivery agent's parts: main.c (the service, the request
  * loop, the log line), local_deliver.c (one recipient into its Maildir),
  * local_quota.c (the Maildir++ quota around that delivery) and
- * local_authres.c (the Authentication-Results field: DKIM verification,
- * the SPF result from the envelope, forged fields left out). */
+ * local_authres.c (the Authentication-Results field from the SPF, DKIM
+ * and DMARC verdicts smtpd recorded, forged fields left out). */
 #ifndef SUREL_LOCAL_H
 #define SUREL_LOCAL_H
 #include <stdbool.h>
@@ -69,14 +69,10 @@ struct local_authres {
 	size_t skip_count;
 };
 
-/* With local_authentication_results: the DNS resolver (dns_resolver) and
- * the DKIM verifier, before the jail (fatal on failure). */
-void local_authres_init(void);
-/* Reads the queue file (fd) of req: the envelope's SPF result, the
- * content verified and scanned. 0 with ar ready (free it with
- * local_authres_free), or -1 with res set: 4.3.0 for a queue file that
- * cannot be read, 5.6.0 for a message with more than AUTHRES_REMOVE_MAX
- * fields to remove. A failed verification is dkim=temperror, logged. */
+/* Reads the queue file (fd) of req: the envelope's verdicts, the header
+ * section scanned. 0 with ar ready (free it with local_authres_free), or
+ * -1 with res set: 4.3.0 for a queue file that cannot be read, 5.6.0 for
+ * a message with more than AUTHRES_REMOVE_MAX fields to remove. */
 int local_authres_make(const struct deliver_request *req, int fd,
 		       struct local_authres *ar, struct local_result *res);
 /* Accepts a zeroed or freed one. */

@@ -1,82 +1,33 @@
 /* local_authres: the Authentication-Results field of a message (RFC
- * 8601), made once per queue file and used for each of its recipients:
- * the SPF result smtpd recorded in the envelope (attributes spf,
- * spf_domain, spf_helo), the DKIM results of a verification pass over the
- * content (read in blocks: memory stays bounded), and the fields claiming
- * to be ours that the copy leaves out (lib/authres's scan, same pass). */
+ * 8601), made once per queue file and used for each of its recipients,
+ * from the verdicts smtpd recorded in the envelope: SPF (attributes spf,
+ * spf_domain, spf_helo), DKIM (dkim, dkim_N) and DMARC (dmarc,
+ * dmarc_from, dmarc_policy, dmarc_dis, dmarc_reason; see
+ * smtpd/smtpd_dmarc.c). Mail smtpd did not check (local submission,
+ * notices, our own clients) has none of them. The header section is
+ * scanned for the fields claiming to be ours, which the copy leaves out
+ * (read in blocks: memory stays bounded). */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "authres.h"
-#include "conf.h"
-#include "dkim.h"
-#include "dns.h"
 #include "fsutil.h"
 #include "local.h"
 #include "log.h"
 #include "mem.h"
 #include "queue_file.h"
+#include "str.h"
 
-#define LOCAL_DNS_TIMEOUT_MS 5000
-#define LOCAL_DNS_ATTEMPTS 2
 #define LOCAL_READ_BLOCK 65536
 #define LOCAL_AUTHRES_FIELD_MAX 16384	/* 5 results of at most ~600 */
 
-static struct dns_resolver *local_resolver;
-static struct dkim_verifier *local_verifier;
-
-/* The key record at name: the first TXT record of the answer (RFC 6376
- * 3.6.2.2 lets the verifier pick one). A record holding a NUL is given
- * cut there: libopendkim finds it malformed. */
-static enum dkim_lookup_status local_key_lookup(void *context,
-						const char *name, char *txt,
-						size_t txt_size)
+static void copy_str(char *out, size_t size, const char *s)
 {
-	struct dns_answer *answer;
-	const char *error;
-	enum dkim_lookup_status ret = DKIM_LOOKUP_NOTFOUND;
-
-	(void)context;
-	switch (dns_lookup(local_resolver, name, DNS_TYPE_TXT, &answer,
-			   &error)) {
-	case DNS_OK:
-		if (answer->count == 0)
-			break;
-		snprintf(txt, txt_size, "%.*s",
-			 (int)(answer->rrs[0].data_len < txt_size ?
-			       answer->rrs[0].data_len : txt_size - 1),
-			 (const char *)answer->rrs[0].data);
-		ret = DKIM_LOOKUP_FOUND;
-		break;
-	case DNS_TEMPFAIL:
-		ret = DKIM_LOOKUP_TEMPFAIL;
-		break;
-	default:
-		break;
-	}
-	dns_answer_free(&answer);
-	return ret;
+	snprintf(out, size, "%s", s != NULL ? s : "");
 }
 
-void local_authres_init(void)
-{
-	const char *error;
-
-	if (!local_config.authres)
-		return;
-	local_resolver = dns_resolver_new(conf_str("dns_resolver"),
-					  LOCAL_DNS_TIMEOUT_MS,
-					  LOCAL_DNS_ATTEMPTS, &error);
-	if (local_resolver == NULL)
-		fatal("dns_resolver: %s", error);
-	if (dkim_verifier_new(local_key_lookup, NULL, &local_verifier,
-			      &error) < 0)
-		fatal("DKIM: %s", error);
-}
-
-/* The SPF result smtpd recorded; none recorded: not checked (mail
- * submitted locally, or queued before SPF existed). */
+/* The SPF result smtpd recorded; none recorded: not checked. */
 static void local_authres_spf(const struct queue_envelope *env,
 			      struct authres *r)
 {
@@ -92,70 +43,102 @@ static void local_authres_spf(const struct queue_envelope *env,
 		memcpy(r->spf.domain, domain, strlen(domain) + 1);
 }
 
-static void local_authres_dkim_copy(const struct dkim_verify_sig *sig,
-				    struct authres_dkim *out)
+/* "-" stands for an empty field. */
+static void copy_word(char *out, size_t size, const char *w, size_t len)
 {
-	static const enum authres_result map[] = {
-		[DKIM_VERIFY_PASS] = AUTHRES_PASS,
-		[DKIM_VERIFY_FAIL] = AUTHRES_FAIL,
-		[DKIM_VERIFY_NEUTRAL] = AUTHRES_NEUTRAL,
-		[DKIM_VERIFY_TEMPERROR] = AUTHRES_TEMPERROR,
-		[DKIM_VERIFY_PERMERROR] = AUTHRES_PERMERROR,
-	};
-
-	out->result = map[sig->result];
-	snprintf(out->reason, sizeof(out->reason), "%s", sig->reason);
-	snprintf(out->domain, sizeof(out->domain), "%s", sig->domain);
-	snprintf(out->selector, sizeof(out->selector), "%s", sig->selector);
-	snprintf(out->b, sizeof(out->b), "%s", sig->b);
+	if (len == 1 && *w == '-')
+		len = 0;
+	snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), w);
 }
 
-/* The verification and the scan over the content, block by block. A
- * failed verification is reported as dkim=temperror, not a failed
- * delivery; a failed read is a deferral. */
+/* One dkim_N value: "RESULT D S B REASON"; -1 when malformed. */
+static int local_authres_sig(const char *value, struct authres_dkim *d)
+{
+	const char *p = value;
+	char result[16];
+	size_t len[4];
+	const char *w[4];
+
+	for (int i = 0; i < 4; i++) {
+		w[i] = p;
+		len[i] = strcspn(p, " ");
+		if (p[len[i]] != ' ')
+			return -1;
+		p += len[i] + 1;
+	}
+	copy_word(result, sizeof(result), w[0], len[0]);
+	if (authres_result_parse(result, &d->result) < 0)
+		return -1;
+	copy_word(d->domain, sizeof(d->domain), w[1], len[1]);
+	copy_word(d->selector, sizeof(d->selector), w[2], len[2]);
+	copy_word(d->b, sizeof(d->b), w[3], len[3]);
+	copy_word(d->reason, sizeof(d->reason), p, strlen(p));
+	return 0;
+}
+
+static void local_authres_dkim(const struct queue_envelope *env,
+			       struct authres *r)
+{
+	const char *count = queue_envelope_attr(env, "dkim");
+	uint64_t n;
+	char name[16];
+
+	if (count == NULL || str_to_u64(count, &n) < 0)
+		return;
+	r->dkim_checked = true;
+	for (uint64_t i = 1; i <= n && r->dkim_count < AUTHRES_DKIM_MAX;
+	     i++) {
+		snprintf(name, sizeof(name), "dkim_%llu",
+			 (unsigned long long)i);
+		const char *v = queue_envelope_attr(env, name);
+		if (v != NULL &&
+		    local_authres_sig(v, &r->dkim[r->dkim_count]) == 0)
+			r->dkim_count++;
+	}
+}
+
+static void local_authres_dmarc(const struct queue_envelope *env,
+				struct authres *r)
+{
+	const char *dmarc = queue_envelope_attr(env, "dmarc");
+
+	if (dmarc == NULL ||
+	    authres_result_parse(dmarc, &r->dmarc.result) < 0)
+		return;
+	r->dmarc.checked = true;
+	copy_str(r->dmarc.domain, sizeof(r->dmarc.domain),
+		 queue_envelope_attr(env, "dmarc_from"));
+	copy_str(r->dmarc.policy, sizeof(r->dmarc.policy),
+		 queue_envelope_attr(env, "dmarc_policy"));
+	copy_str(r->dmarc.disposition, sizeof(r->dmarc.disposition),
+		 queue_envelope_attr(env, "dmarc_dis"));
+	copy_str(r->dmarc.reason, sizeof(r->dmarc.reason),
+		 queue_envelope_attr(env, "dmarc_reason"));
+}
+
+/* The scan of the header section, block by block; a failed read is a
+ * deferral. */
 static int local_authres_pass(const struct deliver_request *req, int fd,
-			      struct authres *r, struct authres_scan *scan,
+			      struct authres_scan *scan,
 			      struct local_result *res)
 {
 	static char block[LOCAL_READ_BLOCK];
-	struct dkim_verify_sig sigs[DKIM_VERIFY_SIGS_MAX];
-	struct dkim_verifying *v = NULL;
-	const char *error = NULL;
-	size_t count = 0;
-	int vret = dkim_verifying_begin(local_verifier, req->queue_id, &v,
-					&error);
 
-	for (uint64_t pos = 0; pos < req->size;) {
+	for (uint64_t pos = 0; pos < req->size &&
+	     !authres_scan_headers_done(scan);) {
 		size_t n = req->size - pos < sizeof(block) ?
 			   (size_t)(req->size - pos) : sizeof(block);
 		if (fs_pread_all(fd, block, n, (off_t)(req->offset + pos)) !=
 		    (ssize_t)n) {
-			dkim_verifying_abort(&v);
 			local_result_set(res, DELIVER_TEMPFAIL, "4.3.0",
 					 "cannot read queue file %s",
 					 req->queue_file);
 			return -1;
 		}
 		authres_scan_feed(scan, block, n);
-		if (vret == 0)
-			vret = dkim_verifying_feed(v, block, n, &error);
 		pos += n;
 	}
 	authres_scan_end(scan);
-	if (vret == 0)
-		vret = dkim_verifying_end(&v, sigs, &count, &error);
-	dkim_verifying_abort(&v);
-	r->dkim_checked = true;
-	if (vret < 0) {
-		log_warn("%s: DKIM verification: %s", req->queue_id, error);
-		r->dkim_count = 1;
-		r->dkim[0].result = AUTHRES_TEMPERROR;
-		snprintf(r->dkim[0].reason, sizeof(r->dkim[0].reason),
-			 "verification failed");
-		return 0;
-	}
-	for (size_t i = 0; i < count && i < AUTHRES_DKIM_MAX; i++)
-		local_authres_dkim_copy(&sigs[i], &r->dkim[r->dkim_count++]);
 	return 0;
 }
 
@@ -176,9 +159,11 @@ int local_authres_make(const struct deliver_request *req, int fd,
 		return -1;
 	}
 	local_authres_spf(&env, &r);
+	local_authres_dkim(&env, &r);
+	local_authres_dmarc(&env, &r);
 	queue_envelope_free(&env);
 	authres_scan_init(&scan, local_config.hostname);
-	if (local_authres_pass(req, fd, &r, &scan, res) < 0) {
+	if (local_authres_pass(req, fd, &scan, res) < 0) {
 		authres_scan_deinit(&scan);
 		return -1;
 	}

@@ -40,7 +40,6 @@ static void local_pre_jail(void)
 	local_config.quota_default = conf_size("virtual_mailbox_quota");
 	local_config.overquota_bounce = conf_bool("virtual_overquota_bounce");
 	local_config.authres = conf_bool("local_authentication_results");
-	local_authres_init();
 	if (local_config.mailbox_base[0] != '/')
 		log_warn("virtual_mailbox_base is not an absolute path: every "
 			 "delivery will be deferred");

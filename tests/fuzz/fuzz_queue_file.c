@@ -31,7 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ASSERT(env.rcpt_count >= 1 && env.rcpt_count <= QUEUE_RCPT_MAX);
 	ASSERT(env.attr_count <= QUEUE_ATTR_MAX);
-	uint64_t end = (uint64_t)off + content_size + 2;
+	/* the late attributes (A lines) between the content and "E\n" */
+	uint64_t end = (uint64_t)off + content_size;
+	while (end + 2 <= size && memcmp(data + end, "A\t", 2) == 0) {
+		const uint8_t *nl = memchr(data + end, '\n', size - end);
+		ASSERT(nl != NULL && nl - (data + end) < QUEUE_LINE_MAX);
+		end = (uint64_t)(nl - data) + 1;
+	}
+	end += 2;
 	ASSERT(end <= size && memcmp(data + end - 2, "E\n", 2) == 0);
 	/* the status records end at an LF; only a torn one follows */
 	ASSERT((uint64_t)env.status_end >= end &&
@@ -42,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      size - (size_t)env.status_end) == NULL);
 	ASSERT(env.status_count <= QUEUE_STATUS_MAX);
 	(void)strlen(env.sender);
+	for (size_t i = 0; i < env.attr_count; i++)
+		for (size_t j = i + 1; j < env.attr_count; j++)
+			ASSERT(strcmp(env.attrs[i].name, env.attrs[j].name));
 	for (size_t i = 0; i < env.rcpt_count; i++) {
 		const struct queue_rcpt *r = &env.rcpts[i];
 		ASSERT(r->address[0] != '\0' && strchr(r->address, '\t') == NULL);

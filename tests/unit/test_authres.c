@@ -54,6 +54,31 @@ static void test_compose(void)
 	UNIT_CHECK(authres_field_is_ours(out.data, out.len, "MX.example.org"));
 	UNIT_CHECK(!authres_field_is_ours(out.data, out.len, "example.org"));
 
+	/* DMARC's policy and disposition, or the reason, as a comment */
+	memset(&r.spf, 0, sizeof(r.spf));
+	r.dkim_checked = false;
+	snprintf(r.dmarc.policy, sizeof(r.dmarc.policy), "reject");
+	buf_reset(&out);
+	UNIT_CHECK(authres_compose("mx", &r, &out, &error) == 0);
+	UNIT_STREQ(out.data, "Authentication-Results: mx;\n"
+		   "\tdmarc=fail (p=reject dis=none) header.from=example.com\n");
+	r.dmarc.policy[0] = '\0';
+	r.dmarc.result = AUTHRES_PERMERROR;
+	snprintf(r.dmarc.reason, sizeof(r.dmarc.reason),
+		 "several DMARC records");
+	buf_reset(&out);
+	UNIT_CHECK(authres_compose("mx", &r, &out, &error) == 0);
+	UNIT_STREQ(out.data, "Authentication-Results: mx;\n"
+		   "\tdmarc=permerror (several DMARC records) "
+		   "header.from=example.com\n");
+	r.dmarc.reason[0] = '\0';
+	r.dmarc.result = AUTHRES_FAIL;
+	r.spf.checked = true;
+	r.spf.result = AUTHRES_SOFTFAIL;
+	r.spf.helo = true;
+	snprintf(r.spf.domain, sizeof(r.spf.domain), "example.com");
+	r.dkim_checked = true;
+
 	buf_reset(&out);
 	UNIT_CHECK(authres_compose("", &r, &out, &error) == -1);
 	UNIT_CHECK(authres_compose("a\nb", &r, &out, &error) == -1);
