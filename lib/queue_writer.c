@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
+#include "log.h"
 #include "mem.h"
 #include "queue_impl.h"
 #include "queue_writer.h"
@@ -44,6 +45,9 @@ struct queue_writer {
 	uint64_t len_off;	/* offset of the length digits; 0: no envelope */
 	uint64_t content_size;
 	bool failed;
+	/* queue_writer_reserve_attr: the line and where its filler is. */
+	char *late_line;
+	uint64_t late_off;	/* 0: no filler written */
 };
 
 /* incoming/ stays open for the life of the process: a writer process
@@ -196,14 +200,15 @@ static const char *dash(const char *s)
 	return s == NULL || *s == '\0' ? "-" : s;
 }
 
-static int envelope_check(const struct queue_envelope *env,
+static int envelope_check(const struct queue_writer *w,
+			  const struct queue_envelope *env,
 			  const char **error_r)
 {
 	if (env->rcpt_count == 0 || env->rcpt_count > QUEUE_RCPT_MAX) {
 		*error_r = "bad recipient count";
 		return -1;
 	}
-	if (env->attr_count > QUEUE_ATTR_MAX) {
+	if (env->attr_count + (w->late_line != NULL) > QUEUE_ATTR_MAX) {
 		*error_r = "too many attributes";
 		return -1;
 	}
@@ -226,6 +231,54 @@ static int envelope_check(const struct queue_envelope *env,
 	return 0;
 }
 
+void queue_writer_reserve_attr(struct queue_writer *w, const char *name,
+			       const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 4;
+
+	if (w->late_line != NULL || w->len_off != 0 || len < 8 ||
+	    len > QUEUE_LINE_MAX || !queue_file_attr_name_ok(name) ||
+	    !field_ok(value, strlen(value)))
+		panic("queue_writer_reserve_attr: bad use");
+	w->late_line = xmalloc(len + 1);
+	snprintf(w->late_line, len + 1, "A\t%s\t%s\n", name, value);
+}
+
+/* "A\tpad\t---...\n" as long as the reserved line. */
+static int writer_put_filler(struct queue_writer *w)
+{
+	size_t len = strlen(w->late_line);
+	char filler[QUEUE_LINE_MAX + 1];
+
+	memcpy(filler, "A\tpad\t", 6);
+	memset(filler + 6, '-', len - 7);
+	filler[len - 1] = '\n';
+	w->late_off = w->file_off + w->wlen;
+	return writer_put(w, filler, len);
+}
+
+int queue_writer_fill_attr(struct queue_writer *w, const char **error_r)
+{
+	if (w->failed || w->late_off == 0) {
+		*error_r = w->failed ? "queue file write error"
+				     : "no attribute place reserved";
+		return -1;
+	}
+	size_t len = strlen(w->late_line);
+	if (w->late_off >= w->file_off) {
+		memcpy(w->wbuf + (w->late_off - w->file_off), w->late_line,
+		       len);
+		return 0;
+	}
+	if (pwrite(w->fd, w->late_line, len, (off_t)w->late_off) !=
+	    (ssize_t)len) {
+		w->failed = true;
+		*error_r = "queue file write error";
+		return -1;
+	}
+	return 0;
+}
+
 int queue_writer_envelope(struct queue_writer *w,
 			  const struct queue_envelope *env,
 			  const char **error_r)
@@ -236,7 +289,7 @@ int queue_writer_envelope(struct queue_writer *w,
 		*error_r = "queue file envelope written twice";
 		return -1;
 	}
-	if (envelope_check(env, error_r) < 0)
+	if (envelope_check(w, env, error_r) < 0)
 		return -1;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)w->arrival_us);
 	const char *t[] = { num };
@@ -249,6 +302,8 @@ int queue_writer_envelope(struct queue_writer *w,
 		if (line_emit(w, "A", a, 2) < 0)
 			goto fail;
 	}
+	if (w->late_line != NULL && writer_put_filler(w) < 0)
+		goto fail;
 	for (size_t i = 0; i < env->rcpt_count; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
 		const char *f[] = { "P", dash(r->notify), dash(r->orcpt),
@@ -310,6 +365,7 @@ static void writer_free(struct queue_writer **w)
 	if ((*w)->fd >= 0)
 		close((*w)->fd);
 	free((*w)->wbuf);
+	free((*w)->late_line);
 	xfree(w);
 }
 

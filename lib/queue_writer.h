@@ -20,6 +20,18 @@ int queue_writer_envelope(struct queue_writer *w,
 			  const struct queue_envelope *env,
 			  const char **error_r)
 	__attribute__((warn_unused_result));
+/* An attribute decided after the envelope is written (a HOLD that
+ * header_checks find in the content): queue_writer_reserve_attr(), before
+ * queue_writer_envelope(), keeps its place in the envelope as a filler
+ * attribute of the same size, "pad" with a value of '-' that readers
+ * ignore; queue_writer_fill_attr(), before the commit, turns the filler
+ * into name=value in place (the file is invisible to qmgr until the
+ * commit). One per file; name + value at least 4 octets; the strings are
+ * copied. */
+void queue_writer_reserve_attr(struct queue_writer *w, const char *name,
+			       const char *value);
+int queue_writer_fill_attr(struct queue_writer *w, const char **error_r)
+	__attribute__((warn_unused_result));
 /* Appends content bytes (buffered; written in large blocks). */
 int queue_writer_content(struct queue_writer *w, const void *data, size_t len,
 			 const char **error_r)
