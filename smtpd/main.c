@@ -92,6 +92,7 @@ static void smtpd_pre_jail(void)
 	open_relay_tables();
 	smtpd_policy_init();
 	smtpd_spf_init();
+	smtpd_checks_init();
 	smtpd_tls_init();
 }
 
