@@ -8,7 +8,10 @@
  *   S\t<envelope sender, empty for the null sender>\n
  *   A\t<name>\t<value>\n             0..n attributes (client_address,
  *                                    client_name, helo_name, protocol, envid,
- *                                    ret, body, smtputf8, ...)
+ *                                    ret, body, smtputf8, ...; "pad"
+ *                                    with a value of '-': a place kept
+ *                                    for a late attribute, see
+ *                                    queue_writer_reserve_attr)
  *   R\t<P|D>\t<notify>\t<orcpt>\t<orig_rcpt>\t<address>\n   1..n recipients
  *   C\t<content length, 20 digits>\n
  *   <content: the message, LF line endings, no dot-stuffing>
