@@ -54,7 +54,6 @@ struct content_check {
 	struct content_check_verdict verdict;
 	bool stopped;		/* REJECT, DISCARD, PASS, a failed table */
 	bool failed;		/* out() failed */
-	bool unsupported_seen;	/* reported once per message by the caller */
 
 	enum content_check_mode mode;
 	enum content_check_section section;

@@ -80,7 +80,9 @@ static void log_action(struct smtpd_session *s,
 	log_escape(line, sizeof(line), ev->line, n);
 	log_escape(text, sizeof(text), ev->text, CONTENT_CHECK_REPLY_MAX);
 	log_escape(from, sizeof(from), s->txn.env.sender, ADDR_PATH_MAX);
-	log_escape(to, sizeof(to), s->txn.first_rcpt, ADDR_PATH_MAX);
+	log_escape(to, sizeof(to),
+		   s->txn.first_rcpt != NULL ? s->txn.first_rcpt : "",
+		   ADDR_PATH_MAX);
 	log_escape(helo, sizeof(helo), s->helo != NULL ? s->helo : "",
 		   ADDR_DOMAIN_MAX);
 	log_info("%s: %s: %s %s from %s[%s]; from=<%s> to=<%s> proto=%s "
