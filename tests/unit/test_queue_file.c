@@ -417,6 +417,50 @@ static void cleanup(void)
 	rmdir(qdir);
 }
 
+/* An attribute decided after the envelope: its place is a "pad" filler
+ * until filled (in the buffer for small content, by pwrite when the
+ * envelope is on disk already). */
+static void test_late_attr(size_t content_len, bool fill)
+{
+	struct queue_envelope env = { .sender = strdup("s@example.org") };
+	struct queue_writer *w;
+	char id[QUEUE_ID_MAX], path[512];
+	const char *error;
+	char *content = calloc(1, content_len + 1);
+	off_t off;
+	uint64_t size;
+
+	memset(content, 'x', content_len);
+	queue_envelope_add_attr(&env, "helo_name", "h");
+	queue_envelope_add_rcpt(&env, "r@example.test", NULL, NULL, NULL);
+	UNIT_CHECK(queue_writer_open(qdir, &w, &error) == 0);
+	queue_writer_reserve_attr(w, "hold", "yes");
+	UNIT_CHECK(queue_writer_envelope(w, &env, &error) == 0);
+	UNIT_CHECK(queue_writer_content(w, content, content_len, &error) == 0);
+	if (fill)
+		UNIT_CHECK(queue_writer_fill_attr(w, &error) == 0);
+	snprintf(id, sizeof(id), "%s", queue_writer_id(w));
+	UNIT_CHECK(queue_writer_commit(&w, &error) == 0);
+	queue_envelope_free(&env);
+	path_of(path, sizeof(path), id);
+	int fd = open(path, O_RDONLY);
+	UNIT_CHECK(fd >= 0);
+	UNIT_CHECK(queue_file_read(fd, &env, &off, &size, &error) == 0);
+	UNIT_CHECK(size == content_len);
+	UNIT_STREQ(queue_envelope_attr(&env, "helo_name"), "h");
+	if (fill) {
+		UNIT_STREQ(queue_envelope_attr(&env, "hold"), "yes");
+		UNIT_CHECK(queue_envelope_attr(&env, "pad") == NULL);
+	} else {
+		UNIT_CHECK(queue_envelope_attr(&env, "hold") == NULL);
+		UNIT_STREQ(queue_envelope_attr(&env, "pad"), "----");
+	}
+	queue_envelope_free(&env);
+	close(fd);
+	unlink(path);
+	free(content);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -439,6 +483,9 @@ int main(void)
 	test_corruption();
 	test_limits();
 	test_read_fd();
+	test_late_attr(10, true);
+	test_late_attr(10, false);
+	test_late_attr(300000, true);
 	cleanup();
 	return unit_done();
 }
