@@ -215,37 +215,41 @@ static void section_end(struct content_check *cc)
 		.params_max = 16,
 		.param_len_max = 256,
 	};
-	struct buf field;
-	bool typed = cc->content_type.len > 0;
-
-	buf_init(&field, CONTENT_TYPE_MAX + 64);
-	if (buf_printf(&field, "Content-Type:%s\n\n",
-		       buf_cstr(&cc->content_type)) < 0)
-		panic("content_check: Content-Type buffer");
-	struct mime_message *msg = mime_parse(field.data, field.len, &limits);
-	const struct mime_part *part = msg->root;
-	const char *b = mime_param_get(part->params, part->param_count,
-				       "boundary");
+	bool nested = cc->part_in_digest;	/* without a Content-Type */
 
 	cc->mode = CONTENT_CHECK_IN_BODY;
 	cc->body_seen = 0;
-	if (typed && strcmp(part->type, "multipart") == 0 && b != NULL &&
-	    *b != '\0' && cc->frame_count < cc->cfg.depth_max) {
-		struct content_check_frame *f = &cc->frames[cc->frame_count++];
-		f->boundary = xstrdup(b);
-		f->len = strlen(b);
-		f->digest = strcmp(part->subtype, "digest") == 0;
-	} else if ((typed && strcmp(part->type, "message") == 0 &&
-		    (strcmp(part->subtype, "rfc822") == 0 ||
-		     strcmp(part->subtype, "global") == 0)) ||
-		   (!typed && cc->part_in_digest)) {
+	cc->part_in_digest = false;
+	if (cc->content_type.len > 0) {
+		struct buf field;
+		buf_init(&field, CONTENT_TYPE_MAX + 64);
+		if (buf_printf(&field, "Content-Type:%s\n\n",
+			       buf_cstr(&cc->content_type)) < 0)
+			panic("content_check: Content-Type buffer");
+		struct mime_message *msg =
+			mime_parse(field.data, field.len, &limits);
+		const struct mime_part *part = msg->root;
+		const char *b = mime_param_get(part->params, part->param_count,
+					       "boundary");
+		nested = strcmp(part->type, "message") == 0 &&
+			 (strcmp(part->subtype, "rfc822") == 0 ||
+			  strcmp(part->subtype, "global") == 0);
+		if (strcmp(part->type, "multipart") == 0 && b != NULL &&
+		    *b != '\0' && cc->frame_count < cc->cfg.depth_max) {
+			struct content_check_frame *f =
+				&cc->frames[cc->frame_count++];
+			f->boundary = xstrdup(b);
+			f->len = strlen(b);
+			f->digest = strcmp(part->subtype, "digest") == 0;
+		}
+		mime_message_free(&msg);
+		buf_deinit(&field);
+		buf_reset(&cc->content_type);
+	}
+	if (nested) {
 		cc->mode = CONTENT_CHECK_IN_HEADER;
 		cc->section = CONTENT_CHECK_SECTION_NESTED;
 	}
-	cc->part_in_digest = false;
-	buf_reset(&cc->content_type);
-	mime_message_free(&msg);
-	buf_deinit(&field);
 }
 
 /* A boundary of an open multipart (the innermost that matches; an outer
@@ -259,6 +263,8 @@ static bool boundary(struct content_check *cc, const char *p, size_t len)
 			continue;
 		cc->body_seen = 0;
 		if (r == 1) {
+			/* A new part's header section starts afresh. */
+			buf_reset(&cc->content_type);
 			cc->part_in_digest = f->digest;
 			frames_pop(cc, i + 1);
 			cc->mode = CONTENT_CHECK_IN_HEADER;
@@ -328,7 +334,10 @@ static void header_piece(struct content_check *cc, char *p, size_t len,
 		header_start(cc, p, len);
 	} else {
 		/* Not a header: the body starts here, without the empty
-		 * line (Postfix does the same). */
+		 * line (Postfix does the same); what this section said of
+		 * its content is not followed. */
+		buf_reset(&cc->content_type);
+		cc->part_in_digest = false;
 		cc->mode = CONTENT_CHECK_IN_BODY;
 		cc->body_seen = 0;
 		body_piece(cc, p, len, bol, eol);

@@ -331,6 +331,22 @@ static void test_mime_classes(void)
 	      "action b body warning [--b 1--] b\n"
 	      "action b body warning [epilogue] b\n",
 	      CONTENT_CHECK_ACCEPT);
+	/* A part's header section cut short by a non-header line does
+	 * not pass its Content-Type to the next part. */
+	check("Content-Type: multipart/mixed; boundary=z\n\n"
+	      "--z\nContent-Type: message/rfc822\nnot a header\n"
+	      "--z\nSubject: part\n\n--z--\n",
+	      "Content-Type: multipart/mixed; boundary=z\n\n"
+	      "--z\nContent-Type: message/rfc822\nnot a header\n"
+	      "--z\nSubject: part\n\n--z--\n",
+	      "action m header warning [Content-Type: multipart/mixed; "
+	      "boundary=z] m\n"
+	      "action b body warning [--z] b\n"
+	      "action m header warning [Content-Type: message/rfc822] m\n"
+	      "action b body warning [not a header] b\n"
+	      "action b body warning [--z] b\n"
+	      "action m header warning [Subject: part] m\n"
+	      "action b body warning [--z--] b\n", CONTENT_CHECK_ACCEPT);
 	/* A non-header line ends the header section. */
 	check("Subject: s\nnot a header\nX: y\n",
 	      "Subject: s\nnot a header\nX: y\n",
