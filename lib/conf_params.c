@@ -53,6 +53,15 @@ const struct conf_param conf_params[] = {
 	  "and btree:/path (Berkeley DB tables built by surelmap from "
 	  "lines \"user@domain {SCHEME}hash\"). Tables are read again "
 	  "when they change." },
+	{ "body_checks", CONF_STR, "",
+	  "Tables (type:name, pcre: as a rule) that smtpd looks every body "
+	  "line up in, MIME boundaries included, in pieces of at most "
+	  "line_length_limit octets: header_checks(5) actions, see "
+	  "surel-header_checks(5). Empty: no body checks." },
+	{ "body_checks_size_limit", CONF_SIZE, "51200",
+	  "Of each body part (MIME segment) only the lines that start "
+	  "within its first this many octets are looked up in "
+	  "body_checks." },
 	{ "bounce_queue_lifetime", CONF_TIME, "5d",
 	  "How long mail from the null sender (a notice) may stay in the "
 	  "queue: at its end the mail is dropped, never bounced." },
@@ -128,6 +137,13 @@ const struct conf_param conf_params[] = {
 	  "ADDRESS, ADDRESS:PORT, [IPV6] or [IPV6]:PORT, "
 	  "numeric only. Empty: the servers of /etc/resolv.conf. Point it at "
 	  "a local validating resolver." },
+	{ "header_checks", CONF_STR, "",
+	  "Tables (type:name, pcre: as a rule) that smtpd looks each "
+	  "header of a message up in, one logical header at a time, "
+	  "unfolded (its own Received: included): actions as "
+	  "surel-header_checks(5) describes (REJECT, DISCARD, HOLD, WARN, "
+	  "IGNORE, PREPEND, REPLACE, ...). A bad table stops smtpd at start "
+	  "with its file and line." },
 	{ "header_size_limit", CONF_SIZE, "102400",
 	  "The most bytes one message header may have, its continuation "
 	  "lines included." },
@@ -231,6 +247,10 @@ const struct conf_param conf_params[] = {
 	{ "message_size_limit", CONF_SIZE, "10240000",
 	  "The largest message smtpd accepts, in bytes, envelope excluded; "
 	  "a larger message is refused with 552." },
+	{ "mime_header_checks", CONF_STR, "$header_checks",
+	  "Tables for MIME headers (Content-*, MIME-Version) anywhere in "
+	  "a message and every header of a multipart part; see "
+	  "surel-header_checks(5)." },
 	{ "minimal_backoff_time", CONF_TIME, "300s",
 	  "The shortest time qmgr waits before it tries again to deliver a "
 	  "deferred message; the wait doubles with each attempt up to "
@@ -254,6 +274,10 @@ const struct conf_param conf_params[] = {
 	  "address without a prefix length is that host alone." },
 	{ "myorigin", CONF_STR, "$myhostname",
 	  "The domain that locally posted mail appears to come from." },
+	{ "nested_header_checks", CONF_STR, "$header_checks",
+	  "Tables for the headers of attached messages (message/rfc822, "
+	  "message/global), MIME headers excepted; see "
+	  "surel-header_checks(5)." },
 	{ "parent_domain_matches_subdomains", CONF_LIST, "",
 	  "The tables in which a parent domain's bare name matches its "
 	  "subdomains (Postfix's compatibility list). When transport_maps "

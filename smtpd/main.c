@@ -94,6 +94,7 @@ static void smtpd_pre_jail(void)
 	smtpd_spf_init();
 	smtpd_anvil_init();
 	smtpd_dmarc_init();
+	smtpd_checks_init();
 	smtpd_tls_init();
 }
 

@@ -100,6 +100,11 @@ struct smtpd_txn {
 	struct spf_check *spf;
 	/* DKIM verification and DMARC (smtpd_dmarc.c); NULL: none yet. */
 	struct smtpd_dmarc *dmarc;
+
+	/* header_checks, body_checks (smtpd_checks.c); NULL: none. */
+	struct content_check *checks;
+	const char *checks_error;	/* the queue writer's last error */
+	bool checks_discard;		/* DISCARD: accept, then drop */
 };
 
 /* Command counters for the disconnect line: one per parser verb, and
@@ -231,6 +236,26 @@ enum smtpd_result smtpd_cmd_data(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd);
 enum smtpd_result smtpd_cmd_bdat(struct smtpd_session *s,
 				 const struct smtp_cmd *cmd);
+
+/* smtpd_checks.c */
+/* Opens header_checks, mime_header_checks, nested_header_checks and
+ * body_checks (fatal on a bad table, with its file and line), before
+ * privileges are dropped. */
+void smtpd_checks_init(void);
+/* A new queue file, before its envelope: starts the checker (when any
+ * table is set) and keeps a place for a HOLD found in the content. */
+void smtpd_checks_start(struct smtpd_session *s);
+/* Content for the queue file (from our own headers on): through the
+ * checker, else straight in. 0, or -1 (*error_r: the write error). */
+int smtpd_checks_content(struct smtpd_session *s, const char *data,
+			 size_t len, const char **error_r);
+/* The end of the content: the rest goes out and the verdict is taken.
+ * 0: go on (s->txn.checks_discard says DISCARD; a HOLD is in the file);
+ * -1: refuse with the reply in reply (size >= 512): REJECT's 550 (logged
+ * already) or 451 (a write error or a failed table, logged). */
+int smtpd_checks_finish(struct smtpd_session *s, char *reply, size_t size);
+/* Frees the checker (end of the transaction). */
+void smtpd_checks_reset(struct smtpd_txn *t);
 
 /* smtpd_tls.c */
 /* Reads the TLS settings and builds the context (before privileges are

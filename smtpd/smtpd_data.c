@@ -27,7 +27,8 @@ static int output(void *ctx, const char *data, size_t len)
 
 	/* The content as received, for DKIM and DMARC. */
 	smtpd_dmarc_feed(s, data, len);
-	if (queue_writer_content(s->txn.writer, data, len, &error) < 0) {
+	/* header_checks and body_checks edit what reaches the file. */
+	if (smtpd_checks_content(s, data, len, &error) < 0) {
 		/* The decoder stops calling: this is logged once. */
 		log_warn("%s: %s", queue_writer_id(s->txn.writer), error);
 		return -1;
@@ -83,8 +84,8 @@ static int write_received(struct smtpd_session *s, const char **error_r)
 		ret = buf_printf(&b, "; %s\n", date);
 	if (ret < 0)
 		*error_r = "Received: header too long";
-	else
-		ret = queue_writer_content(t->writer, b.data, b.len, error_r);
+	else	/* Postfix's header_checks see smtpd's headers too. */
+		ret = smtpd_checks_content(s, b.data, b.len, error_r);
 	buf_deinit(&b);
 	return ret;
 }
@@ -164,6 +165,7 @@ static int open_message(struct smtpd_session *s, enum smtp_data_mode mode)
 		add_attributes(s);
 		smtpd_actions_envelope(s, queue_writer_id(t->writer));
 	}
+	smtpd_checks_start(s);
 	if (queue_writer_envelope(t->writer, &t->env, &error) < 0 ||
 	    write_received(s, &error) < 0) {
 		log_warn("%s: %s", queue_writer_id(t->writer), error);
@@ -262,7 +264,7 @@ static void wake_qmgr(const struct smtpd_session *s, const char *id)
 static enum smtpd_result finish_message(struct smtpd_session *s)
 {
 	struct smtpd_txn *t = &s->txn;
-	char id[QUEUE_ID_MAX];
+	char id[QUEUE_ID_MAX], checks_reply[512];
 	const char *reply, *error;
 
 	if (str_copy(id, sizeof(id), queue_writer_id(t->writer)) < 0)
@@ -270,6 +272,8 @@ static enum smtpd_result finish_message(struct smtpd_session *s)
 	reply = content_problem(smtp_data_flags(t->decoder));
 	if (reply != NULL)
 		smtpd_log_reject(s, id, reply, t->first_rcpt);
+	else if (smtpd_checks_finish(s, checks_reply, sizeof(checks_reply)) < 0)
+		reply = checks_reply;	/* logged as Postfix's cleanup does */
 	/* Postfix's stage name once the content is in: a client that drops
 	 * now is "lost connection after END-OF-MESSAGE", which log readers
 	 * tell apart from one lost in the middle of DATA or BDAT. */
@@ -279,10 +283,13 @@ static enum smtpd_result finish_message(struct smtpd_session *s)
 		smtpd_reply(s, "%s", reply);
 		return SMTPD_FAIL;
 	}
-	if (t->discard) {
-		/* DISCARD: the client is told it was delivered (access(5)). */
-		log_info("%s: discard: message from %s[%s] dropped by an "
-			 "access table", id, s->client_name, s->client_addr);
+	if (t->discard || t->checks_discard) {
+		/* DISCARD: the client is told it was delivered (access(5));
+		 * header/body_checks logged theirs already. */
+		if (t->discard)
+			log_info("%s: discard: message from %s[%s] dropped "
+				 "by an access table", id, s->client_name,
+				 s->client_addr);
 		smtpd_txn_reset(s);
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", id);
 		s->error_count = 0;

@@ -36,6 +36,7 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	/* An unfinished message is removed: only a 250 makes it real. */
 	queue_writer_abort(&t->writer);
 	smtp_data_free(&t->decoder);
+	smtpd_checks_reset(t);
 	queue_envelope_free(&t->env);
 	free(t->envid);
 	free(t->auth);
