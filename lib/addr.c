@@ -420,3 +420,31 @@ const char *addr_domain(const char *address)
 
 	return at == NULL ? "" : at + 1;
 }
+
+/* The state machine walks the field once; a quoted-pair is skipped
+ * whole so that "\\)" inside a comment does not close it. */
+void addr_drop_comments(char *s)
+{
+	int depth = 0;
+	bool quoted = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' && (quoted || depth > 0) && s[1] != '\0') {
+			if (depth > 0)
+				*s = s[1] = ' ';
+			s++;
+			continue;
+		}
+		if (*s == '"' && depth == 0)
+			quoted = !quoted;
+		else if (!quoted && *s == '(')
+			depth++;
+		else if (!quoted && *s == ')' && depth > 0) {
+			depth--;
+			*s = ' ';
+			continue;
+		}
+		if (depth > 0)
+			*s = ' ';
+	}
+}

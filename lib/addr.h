@@ -62,5 +62,9 @@ const char *addr_domain(const char *address);
 /* True if s (len octets) is valid UTF-8: shortest forms only, no
  * surrogates, nothing past U+10FFFF. */
 bool addr_utf8_valid(const char *s, size_t len);
+/* In the value of an RFC 5322 address header field (From:), turns every
+ * comment, nested ones and quoted-pairs in them included, into spaces;
+ * quoted strings are kept. In place, same length. */
+void addr_drop_comments(char *s);
 
 #endif

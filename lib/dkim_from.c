@@ -38,27 +38,6 @@ static bool from_value(const char *p, const char *end, char *out, size_t size)
 	return false;
 }
 
-/* Comments "( ... )" (not nested deeper than they open) become spaces. */
-static void drop_comments(char *s)
-{
-	int depth = 0;
-	bool quoted = false;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '"' && depth == 0)
-			quoted = !quoted;
-		else if (!quoted && *s == '(')
-			depth++;
-		else if (!quoted && *s == ')' && depth > 0) {
-			depth--;
-			*s = ' ';
-			continue;
-		}
-		if (depth > 0)
-			*s = ' ';
-	}
-}
-
 int dkim_from_domain(const char *headers, size_t len,
 		     char domain_r[DKIM_DOMAIN_MAX + 1])
 {
@@ -68,7 +47,7 @@ int dkim_from_domain(const char *headers, size_t len,
 
 	if (!from_value(headers, headers + len, value, sizeof(value)))
 		return -1;
-	drop_comments(value);
+	addr_drop_comments(value);
 	addr = strchr(value, '<');
 	if (addr != NULL) {
 		addr++;

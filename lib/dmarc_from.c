@@ -58,34 +58,6 @@ static int find_from(const char *p, const char *end, size_t *count_r,
 	return 0;
 }
 
-/* Comments (nested, with quoted-pairs) become spaces; quoted strings
- * are kept. */
-static void drop_comments(char *s)
-{
-	int depth = 0;
-	bool quoted = false;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' && (quoted || depth > 0) && s[1] != '\0') {
-			if (depth > 0)
-				*s = s[1] = ' ';
-			s++;
-			continue;
-		}
-		if (*s == '"' && depth == 0)
-			quoted = !quoted;
-		else if (!quoted && *s == '(')
-			depth++;
-		else if (!quoted && *s == ')' && depth > 0) {
-			depth--;
-			*s = ' ';
-			continue;
-		}
-		if (depth > 0)
-			*s = ' ';
-	}
-}
-
 /* The domain of one mailbox (a NUL-terminated piece of the list), into
  * domain (lower case): 1, 0 for an empty piece, -1 when not valid. */
 static int mailbox_domain(char *box, char domain[DMARC_DOMAIN_MAX + 1])
@@ -184,6 +156,6 @@ int dmarc_from_domain(const char *headers, size_t len,
 		*error_r = count == 0 ? DMARC_FROM_NONE : "several From: fields";
 		return -1;
 	}
-	drop_comments(value);
+	addr_drop_comments(value);
 	return split_mailboxes(value, domain_r, error_r);
 }
