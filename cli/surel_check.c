@@ -317,13 +317,17 @@ int surel_check_relay(const char *config_dir, surel_check_warn_fn *warn)
 	struct master_cf *cf;
 	const char *error;
 
-	if (relay_open_now(&w, NULL) == 1)
+	int main_open = relay_open_now(&w, NULL);
+
+	if (main_open == 1)
 		relay_report(&w, NULL);
 	if (master_cf_load(config_dir, &cf, &error) < 0) {
 		problem(&w, "master.cf", "%s", error);
 		return w.problems;
 	}
-	/* Each smtpd service with overrides is a configuration of its own. */
+	/* Each smtpd service with overrides is a configuration of its own;
+	 * one that is open only repeats main.cf's problem when main.cf's is
+	 * open too, so it is reported only when main.cf's is not. */
 	for (size_t i = 0; i < cf->count; i++) {
 		const struct master_cf_entry *e = &cf->entries[i];
 		char label[CHECK_MSG_MAX / 4];
@@ -343,7 +347,7 @@ int surel_check_relay(const char *config_dir, surel_check_warn_fn *warn)
 				bad = true;
 			}
 		}
-		if (!bad && relay_open_now(&w, label) == 1)
+		if (!bad && main_open == 0 && relay_open_now(&w, label) == 1)
 			relay_report(&w, label);
 		if (conf_load(config_dir, NULL, &error) < 0) {
 			problem(&w, "main.cf", "%s", error);
