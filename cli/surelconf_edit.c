@@ -43,8 +43,10 @@ static bool is_blank(char c)
 static int edit_parse(char *arg, char **name_r, char **value_r,
 		      const char **error_r)
 {
-	char *eq = strchr(arg, '=');
 	const char *error;
+
+	arg += strspn(arg, " \t");
+	char *eq = strchr(arg, '=');
 
 	if (eq == NULL)
 		return edit_fail(error_r, "%s: not name=value", arg);
@@ -127,7 +129,7 @@ static int edit_apply(struct buf *b, const char *name, const char *value,
 	size_t start, end;
 	int ret = 0;
 
-	buf_init(&out, EDIT_FILE_MAX);
+	buf_init(&out, b->max);
 	if (edit_find(b, name, &start, &end)) {
 		ret |= buf_append(&out, b->data, start);
 		ret |= buf_printf(&out, "%s = %s\n", name, value);
@@ -140,13 +142,23 @@ static int edit_apply(struct buf *b, const char *name, const char *value,
 	}
 	if (ret != 0) {
 		buf_deinit(&out);
-		return edit_fail(error_r, "main.cf would pass %u bytes",
-				 EDIT_FILE_MAX);
+		return edit_fail(error_r, "main.cf would pass %zu bytes",
+				 b->max);
 	}
 	buf_reset(b);
-	ret = buf_append(b, out.data, out.len);
+	ret = buf_append(b, out.data, out.len);	/* fits: same max */
 	buf_deinit(&out);
 	return ret;
+}
+
+int surelconf_edit_text(struct buf *text, char *assignment,
+			const char **error_r)
+{
+	char *name = NULL, *value = NULL;
+
+	if (edit_parse(assignment, &name, &value, error_r) < 0)
+		return -1;
+	return edit_apply(text, name, value, error_r);
 }
 
 /* Writes data as path's new contents: temp file, fsync, rename, fsync
@@ -192,7 +204,6 @@ int surelconf_edit(const char *config_dir, char **assignments, int count,
 {
 	struct buf path, data;
 	const char *error;
-	char *name = NULL, *value = NULL;
 	int ret = -1;
 
 	buf_init(&path, PATH_MAX);
@@ -206,8 +217,7 @@ int surelconf_edit(const char *config_dir, char **assignments, int count,
 		goto out;
 	}
 	for (int i = 0; i < count; i++)
-		if (edit_parse(assignments[i], &name, &value, error_r) < 0 ||
-		    edit_apply(&data, name, value, error_r) < 0)
+		if (surelconf_edit_text(&data, assignments[i], error_r) < 0)
 			goto out;
 	/* The whole file must load: a $name loop, say, is found here. */
 	if (conf_load_buffer(path.data, data.data, data.len, NULL,

@@ -16,4 +16,13 @@
 int surelconf_edit(const char *config_dir, char **assignments, int count,
 		   const char **error_r) __attribute__((warn_unused_result));
 
+struct buf;
+/* The edit in memory (tests, fuzzing): applies one assignment (changed
+ * in place while parsed) to the main.cf text in *text, as above, without
+ * the check of the whole file. text's max bounds the result. 0, or -1
+ * with *error_r (static storage) and *text unchanged. */
+int surelconf_edit_text(struct buf *text, char *assignment,
+			const char **error_r)
+	__attribute__((warn_unused_result));
+
 #endif
