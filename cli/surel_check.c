@@ -74,7 +74,6 @@ static void where_prefix(const char *config_dir, const char *name,
 				     "parameter");
 		while (conf_file_lines_next(&l, &line, &lineno, &error) == 1) {
 			if (strncmp(line, name, nlen) == 0 &&
-			    strspn(line + nlen, " \t") + nlen < strlen(line) &&
 			    line[nlen + strspn(line + nlen, " \t")] == '=')
 				found = lineno;	/* the last one counts */
 		}
