@@ -70,7 +70,9 @@ static int mailq_first_line(struct buf *b, const struct queue_list_entry *e)
 	if (localtime_r(&when, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a %b %e %H:%M:%S", &tm) == 0)
 		snprintf(date, sizeof(date), "%s", "?");
-	if (buf_printf(b, "%s%c%*s %8" PRIu64 " %-20s ", e->id,
+	/* Postfix's columns: the size right after the id and its mark, so
+	 * the sender lines up with the recipients at column 41. */
+	if (buf_printf(b, "%s%c%*s%8" PRIu64 " %-20s ", e->id,
 		       queues[e->queue].mark,
 		       idlen < MAILQ_ID_WIDTH ? (int)(MAILQ_ID_WIDTH - idlen) : 0,
 		       "", e->size, date) < 0 ||

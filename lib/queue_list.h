@@ -6,7 +6,7 @@
  * each):
  *
  *   -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
- *   <id><mark> <size, 8 wide> <arrival, "%a %b %e %H:%M:%S">  <sender>
+ *   <id><mark><size, 8 wide> <arrival, "%a %b %e %H:%M:%S">  <sender>
  *   (<delay reason>)                       once per run of recipients
  *                                          that share one reason
  *   <41 spaces><recipient>                 every pending recipient
@@ -14,7 +14,8 @@
  *   -- <kbytes> Kbytes in <n> Request[s].  (queue_list_mailq_footer)
  *
  * The id and its mark fill at least 11 columns (Postfix's short ids; ours
- * are longer, and a column is never cut). mark: '*' active, '!' hold,
+ * are longer, and a column is never cut): with a short id the sender
+ * starts at column 41 like the recipients, as in Postfix. mark: '*' active, '!' hold,
  * ' ' otherwise (Postfix's '#' forced expiry does not exist here). The
  * arrival time is local time. The sender is "MAILER-DAEMON" for the null
  * sender. A recipient's delay reason is the diagnostic of its latest L
