@@ -38,8 +38,13 @@
 
 enum queue_op { OP_LIST_MAILQ, OP_LIST_JSON, OP_SUMMARY };
 
-/* The operations, by option letter. Flush -f, -i id and -s site: rows
- * for qmgr requests (another handler: send, sum the reply). */
+/* The operations, by option letter. The flush operations are qmgr's
+ * (it alone moves files) and slot in here, one row each, with a new
+ * op that sends a private/qmgr-super request (lib/super_proto.h) as
+ * surelsuper does; -i and -s take an argument ("i:s:" in getopt):
+ *   -f       flush the deferred queue         OP_FLUSH (to come)
+ *   -i id    flush one message                OP_FLUSH_ID (to come)
+ *   -s site  flush mail for one destination   OP_FLUSH_SITE (to come) */
 static const struct queue_cmd {
 	char flag;
 	enum queue_op op;
@@ -95,10 +100,12 @@ static void list_one(struct listing *l, const struct queue_cli_file *f,
 				      .size = f->content_size, .env = &f->env };
 	int ret;
 
-	if (l->op == OP_LIST_MAILQ && l->count == 0 &&
-	    queue_list_mailq_header(&l->out) < 0)
-		abort();	/* the buffer's max is far above a header */
-	ret = l->op == OP_LIST_MAILQ ? queue_list_mailq(&l->out, &e)
+	if (l->op == OP_LIST_MAILQ && l->count == 0)
+		ret = queue_list_mailq_header(&l->out);
+	else
+		ret = 0;
+	if (ret == 0)
+		ret = l->op == OP_LIST_MAILQ ? queue_list_mailq(&l->out, &e)
 				     : queue_list_json(&l->out, &e);
 	if (ret < 0) {
 		buf_reset(&l->out);
@@ -202,8 +209,11 @@ int main(int argc, char **argv)
 	if ((l.op == OP_LIST_MAILQ &&
 	     queue_list_mailq_footer(&l.out, l.total, l.count) < 0) ||
 	    (l.op == OP_SUMMARY &&
-	     queue_summary_format(l.summary, l.now_us, &l.out) < 0))
-		abort();
+	     queue_summary_format(l.summary, l.now_us, &l.out) < 0)) {
+		/* ENTRY_MAX is far above a footer or a summary */
+		fprintf(stderr, PROG ": fatal: output too large\n");
+		return EX_SOFTWARE;
+	}
 	flush_out(&l);
 	queue_summary_free(&l.summary);
 	buf_deinit(&l.out);
