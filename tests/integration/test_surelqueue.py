@@ -359,3 +359,59 @@ class SurelQueue(RelayCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+CHILD_RSS = ("import resource, subprocess, sys\n"
+             "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+             "check=True)\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+class BigQueue(unittest.TestCase):
+    """Memory does not grow with the queue: the listing of 20000 deferred
+    messages takes no more than that of 200 (plus slack for allocator
+    noise). No instance: a main.cf naming a queue directory is enough."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="surel-bigq-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        os.mkdir(os.path.join(self.dir, "etc"))
+        with open(os.path.join(self.dir, "etc", "main.cf"), "w") as f:
+            f.write("queue_directory = %s/queue\n" % self.dir)
+        for h in "0123456789ABCDEF":
+            os.makedirs(os.path.join(self.dir, "queue", "deferred", h))
+        self.n = 0
+
+    def add(self, count):
+        body = b"Subject: x\n\nbody\n"
+        for _ in range(count):
+            qid = new_qid()
+            data = (b"SUREL-QUEUE 1\nT\t%d\nS\ts@x.test\n"
+                    b"R\tP\t-\t-\t-\tu%d@d%d.test\nC\t%020d\n%sE\n"
+                    b"L\t0\t4.4.1\tx-surel\t-\t-\tconnect refused\n"
+                    % (time.time_ns() // 1000, self.n, self.n % 3000,
+                       len(body), body))
+            with open(os.path.join(self.dir, "queue", "deferred", qid[14],
+                                   qid), "wb") as f:
+                f.write(data)
+            self.n += 1
+
+    def rss_kb(self, opt):
+        r = subprocess.run(
+            ["/usr/bin/python3", "-c", CHILD_RSS,
+             os.path.join(BIN_DIR, "surelqueue"), "-c",
+             os.path.join(self.dir, "etc"), opt],
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stdout)
+
+    def test_memory_is_flat(self):
+        self.add(200)
+        small = {o: self.rss_kb(o) for o in ("-p", "-j", "-S")}
+        self.add(19800)
+        for o in ("-p", "-j", "-S"):
+            self.assertLess(self.rss_kb(o), small[o] + 1024, o)
+        r = subprocess.run([os.path.join(BIN_DIR, "surelqueue"), "-c",
+                            os.path.join(self.dir, "etc"), "-p"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertTrue(r.stdout.endswith("in 20000 Requests.\n"))
