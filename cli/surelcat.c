@@ -7,7 +7,8 @@
  *
  * A corrupt file is an error naming what is wrong (exit 1); a bad id
  * EX_USAGE, an id in no queue EX_NOINPUT, a queue we may not read
- * EX_NOPERM. */
+ * EX_NOPERM, a file still being received (incoming/, mode 0600)
+ * EX_TEMPFAIL. */
 #include "config.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,12 +190,20 @@ static int cat_one(const char *queue_dir, const char *id, int show)
 			queue_dir);
 		return EX_NOINPUT;
 	}
-	if (ret < 0 && f.fd < 0 && f.mtime_us == 0) {
-		fprintf(stderr, PROG ": %s: %s (the queue is readable only by "
-			"root and mail_owner %s)\n", id, error,
-			conf_str("mail_owner"));
-		return strcmp(error, "permission denied") == 0 ? EX_NOPERM
-							       : EX_IOERR;
+	if (ret < 0 && f.mtime_us == 0) {
+		bool perm = strcmp(error, "permission denied") == 0;
+		fprintf(stderr, PROG ": %s: %s%s%s%s\n", id, error,
+			perm ? " (the queue is readable only by root and "
+			       "mail_owner " : "",
+			perm ? conf_str("mail_owner") : "", perm ? ")" : "");
+		return perm ? EX_NOPERM : EX_IOERR;
+	}
+	/* incoming/ files of mode 0600 are not committed yet (no 250). */
+	if (ret < 0 && f.queue == QUEUE_LIST_INCOMING &&
+	    (f.mode & S_IXUSR) == 0) {
+		fprintf(stderr, PROG ": %s/%s: still being received, not "
+			"queued yet\n", qname, id);
+		return EX_TEMPFAIL;
 	}
 	if (ret < 0) {
 		fprintf(stderr, PROG ": %s/%s: corrupt queue file: %s\n", qname,

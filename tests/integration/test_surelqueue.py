@@ -125,14 +125,14 @@ class SurelQueue(RelayCase):
             executable=exe, capture_output=True, timeout=60,
             env=self.inst.env(), preexec_fn=preexec)
 
-    def plant(self, queue, data, qid=None):
-        """A file in queue/ owned by mail_owner; its path (removed by
+    def plant(self, queue, data, qid=None, mode=0o700):
+        """A file in queue/ owned by mail_owner; its id (removed by
         cleanup)."""
         qid = qid or new_qid()
         p = self.path(queue, qid)
         with open(p, "wb") as f:
             f.write(data)
-        os.chmod(p, 0o700)
+        os.chmod(p, mode)
         if IS_ROOT:
             os.chown(p, self.inst.owner.pw_uid, self.inst.owner.pw_gid)
         self.addCleanup(lambda: os.path.exists(p) and os.unlink(p))
@@ -319,6 +319,16 @@ class SurelQueue(RelayCase):
         r = self.run_cmd("surelqueue", "-j")
         self.assertEqual(r.returncode, 0)
         self.assertEqual(len(r.stdout.decode().splitlines()), 3)
+        # being received (incoming/, mode 0600): not listed, not corrupt
+        os.unlink(self.path("deferred", qid))
+        qid = self.plant("incoming", data[:100], mode=0o600)
+        r = self.run_cmd("surelqueue", "-p")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertNotIn(qid.encode(), r.stdout)
+        r = self.run_cmd("surelcat", qid)
+        self.assertEqual(r.returncode, 75)
+        self.assertEqual(r.stderr.decode(), "surelcat: incoming/%s: still "
+                         "being received, not queued yet\n" % qid)
 
     def test_bad_ids(self):
         cases = {"": EX_USAGE, "../../etc/passwd": EX_USAGE,
