@@ -113,8 +113,9 @@ static int list_split(char *s, size_t len, header_rcpt_fn *fn, void *ctx,
 			start = i + 1;
 		}
 	}
-	if (quoted) {
-		*error_r = "unbalanced quote in an address list";
+	if (quoted || angle) {
+		*error_r = quoted ? "unbalanced quote in an address list"
+				  : "unbalanced \"<\" in an address";
 		return -1;
 	}
 	return 0;
