@@ -251,9 +251,12 @@ static int queue_it(int dir_fd, const char *name, int fd, uid_t uid,
 	else if (ret == 1)
 		log_info("%s: uid=%lu: maildrop/%s dropped by content "
 			 "checks", id, (unsigned long)uid, name);
-	else
+	else {
+		char from[ADDR_PATH_MAX * 4 + 1];
+		log_escape(from, sizeof(from), env->sender, ADDR_PATH_MAX);
 		log_info("%s: uid=%lu from=<%s>", id, (unsigned long)uid,
-			 env->sender);
+			 from);
+	}
 	if (ret == 0)
 		wake_qmgr(id);
 	/* After the commit: a crash before this unlink queues it twice. */

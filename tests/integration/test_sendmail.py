@@ -63,7 +63,9 @@ def as_user(name):
     return drop
 
 
-class SendmailCase(SharedInstanceCase):
+class SendmailBase(SharedInstanceCase):
+    """The instance (with pickup) and the helpers."""
+
     CONFIG = {"myorigin": "example.test", "setgid_group": DROP_GROUP}
 
     @classmethod
@@ -111,6 +113,8 @@ class SendmailCase(SharedInstanceCase):
         return (SUBMIT_USER if IS_ROOT
                 else pwd.getpwuid(os.getuid()).pw_name) + "@example.test"
 
+
+class SendmailCase(SendmailBase):
     # -- recipients and headers
 
     def test_command_line_recipient_gets_headers_added(self):
@@ -325,6 +329,50 @@ class SendmailCase(SharedInstanceCase):
             self.assertEqual(st.st_gid, grp.getgrnam(DROP_GROUP).gr_gid)
             pst = os.stat(os.path.join(self.inst.queue, "public"))
             self.assertEqual(pst.st_gid, grp.getgrnam(DROP_GROUP).gr_gid)
+
+    def test_mailq_name_runs_surelqueue(self):
+        """Invoked as mailq it is -bp: it runs surelqueue -p from its own
+        directory (an error naming it when that is not installed)."""
+        r = self.sendmail([], b"", name="mailq")
+        if os.path.exists(os.path.join(BIN_DIR, "surelqueue")):
+            self.assertEqual(r.returncode, EX_OK, r.stderr)
+        else:
+            self.assertEqual(r.returncode, EX_UNAVAILABLE)
+            self.assertIn(b"surelqueue", r.stderr)
+
+
+class SendmailChecksCase(SendmailBase):
+    """header_checks and body_checks apply to local mail (pickup), as
+    Postfix's cleanup applies them."""
+
+    @classmethod
+    def make_shared_instance(cls):
+        inst = super().make_shared_instance()
+        rules = os.path.join(inst.etc, "header_checks")
+        with open(rules, "w") as f:
+            f.write("/^Subject: .*hold-me/ HOLD\n"
+                    "/^Subject: .*drop-me/ REJECT no thanks\n"
+                    "/^X-Strip:/ IGNORE\n")
+        inst.set_main_cf(header_checks="pcre:" + rules)
+        return inst
+
+    def test_checks(self):
+        m = new_marker()
+        self.ok(["alice@example.test"],
+                "Subject: %s\nX-Strip: yes\n\nx\n" % m)
+        msg = self.inst.find_message("alice@example.test", m)
+        self.assertNotIn(b"X-Strip", msg)
+        held = new_marker()
+        self.ok(["alice@example.test"], "Subject: hold-me %s\n\nx\n" % held)
+        self.assertTrue(wait_until(lambda: self.inst.queue_files("hold"), 20),
+                        self.inst.diagnostics())
+        dropped = new_marker()
+        self.ok(["alice@example.test"],
+                "Subject: drop-me %s\n\nx\n" % dropped)
+        self.inst.wait_log(r"reject: header Subject: drop-me %s" % dropped)
+        time.sleep(1)
+        self.assertEqual(self.inst.count_marker(dropped), 0)
+        self.assertEqual(self.inst.count_marker(held), 0)
 
 
 if __name__ == "__main__":
