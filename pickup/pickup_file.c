@@ -192,7 +192,8 @@ static void wake_qmgr(const char *id)
 	close(fd);
 }
 
-/* The checks' verdict: 0 keep, 1 drop (logged), -1 temporary. */
+/* The checks' verdict: 0 keep (a REJECT is kept, marked for qmgr to
+ * bounce), 1 drop (DISCARD, logged), -1 temporary. */
 static int verdict(struct pickup_msg *m)
 {
 	const char *error;
@@ -203,9 +204,21 @@ static int verdict(struct pickup_msg *m)
 	if (content_check_finish(m->cc) < 0 ||
 	    v->final == CONTENT_CHECK_TEMPFAIL)
 		return -1;
-	if (v->final == CONTENT_CHECK_REJECT ||
-	    v->final == CONTENT_CHECK_DISCARD)
+	if (v->final == CONTENT_CHECK_DISCARD)
 		return 1;
+	if (v->final == CONTENT_CHECK_REJECT) {
+		/* "550 5.7.1 text": qmgr returns the message to its sender
+		 * with the text (Postfix's cleanup bounces pickup's mail). */
+		const char *text = v->reply;
+		for (int skip = 0; skip < 2 && strchr(text, ' ') != NULL;
+		     skip++)
+			text = strchr(text, ' ') + 1;
+		if (queue_writer_late_attr(m->w, "reject", text, &error) < 0) {
+			m->error = error;
+			return -1;
+		}
+		return 0;
+	}
 	if (v->hold &&
 	    queue_writer_late_attr(m->w, "hold", "yes", &error) < 0) {
 		m->error = error;
@@ -249,7 +262,7 @@ static int queue_it(int dir_fd, const char *name, int fd, uid_t uid,
 		log_warn("maildrop/%s: uid=%lu: message contains a NUL "
 			 "character: removed", name, (unsigned long)uid);
 	else if (ret == 1)
-		log_info("%s: uid=%lu: maildrop/%s dropped by content "
+		log_info("%s: uid=%lu: maildrop/%s discarded by content "
 			 "checks", id, (unsigned long)uid, name);
 	else {
 		char from[ADDR_PATH_MAX * 4 + 1];

@@ -352,6 +352,7 @@ class SendmailChecksCase(SendmailBase):
         with open(rules, "w") as f:
             f.write("/^Subject: .*hold-me/ HOLD\n"
                     "/^Subject: .*drop-me/ REJECT no thanks\n"
+                    "/^Subject: .*lose-me/ DISCARD\n"
                     "/^X-Strip:/ IGNORE\n")
         inst.set_main_cf(header_checks="pcre:" + rules)
         return inst
@@ -366,13 +367,23 @@ class SendmailChecksCase(SendmailBase):
         self.ok(["alice@example.test"], "Subject: hold-me %s\n\nx\n" % held)
         self.assertTrue(wait_until(lambda: self.inst.queue_files("hold"), 20),
                         self.inst.diagnostics())
+        # REJECT: nobody waits for a reply, so the sender gets it back
+        # (Postfix's cleanup bounces pickup's mail); alice gets nothing.
         dropped = new_marker()
-        self.ok(["alice@example.test"],
+        self.ok(["-f", "bob@example.test", "alice@example.test"],
                 "Subject: drop-me %s\n\nx\n" % dropped)
         self.inst.wait_log(r"reject: header Subject: drop-me %s" % dropped)
-        time.sleep(1)
-        self.assertEqual(self.inst.count_marker(dropped), 0)
+        bounce = self.inst.find_message("bob@example.test", dropped)
+        self.assertIn(b"no thanks", bounce)
+        self.assertIn(b"5.7.1", bounce)
+        self.assertEqual(self.inst.count_marker(dropped), 1)
         self.assertEqual(self.inst.count_marker(held), 0)
+        # DISCARD: dropped, logged.
+        gone = new_marker()
+        self.ok(["alice@example.test"], "Subject: lose-me %s\n\nx\n" % gone)
+        self.inst.wait_log(r"discard: header Subject: lose-me %s" % gone)
+        time.sleep(1)
+        self.assertEqual(self.inst.count_marker(gone), 0)
 
 
 if __name__ == "__main__":
