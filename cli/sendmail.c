@@ -76,14 +76,14 @@ static void __attribute__((noreturn))
 exec_tool(const char *name, const char *const *args, size_t n)
 {
 	char path[PATH_MAX];
-	const char *argv[16];
+	const char *argv[32];
 	size_t argc = 0;
 
 	sibling(path, sizeof(path), name);
 	argv[argc++] = path;
 	argv[argc++] = "-c";
 	argv[argc++] = config_dir;
-	for (size_t i = 0; i < n && argc < 15; i++)
+	for (size_t i = 0; i < n && argc < 31; i++)
 		argv[argc++] = args[i];
 	argv[argc] = NULL;
 	execv(path, (char *const *)argv);
@@ -315,6 +315,26 @@ static int deliver(struct sendmail_opts *o)
 	return drop_finish(&s);
 }
 
+/* newaliases: surelmap over alias_database, as Postfix's newaliases
+ * runs postalias over its alias_database. */
+static int newaliases(void)
+{
+	char **tables = conf_list("alias_database");
+	const char *args[12];
+	size_t n = 0;
+
+	for (; tables[n] != NULL && n < 12; n++)
+		args[n] = tables[n];
+	if (n == 0) {
+		fprintf(stderr, "newaliases: alias_database is empty: nothing "
+			"to rebuild (aliases are virtual_alias_maps)\n");
+		return EX_OK;
+	}
+	if (tables[n] != NULL)
+		die(EX_CONFIG, "alias_database: more than 12 tables");
+	exec_tool("surelmap", args, n);
+}
+
 static int unsupported(const char *what)
 {
 	die(EX_UNAVAILABLE, "%s is not supported yet", what);
@@ -345,9 +365,7 @@ int main(int argc, char **argv)
 		exec_tool("surel", flush, 1);
 	}
 	case SENDMAIL_NEWALIASES:
-		return unsupported("newaliases (aliases are "
-				   "virtual_alias_maps: rebuild them with "
-				   "surelmap)");
+		return newaliases();
 	case SENDMAIL_SMTP:
 		return unsupported("-bs");
 	case SENDMAIL_VERIFY:

@@ -8,6 +8,11 @@
 /* A NULL default means "computed when main.cf is loaded" (lib/conf.c);
  * the doc then says how. */
 const struct conf_param conf_params[] = {
+	{ "alias_database", CONF_LIST, "",
+	  "The tables that newaliases (sendmail.surel -bi) rebuilds with "
+	  "surelmap, e.g. hash:/etc/surel/virtual (Postfix's alias_database; "
+	  "surel's aliases are virtual_alias_maps). Empty: newaliases has "
+	  "nothing to rebuild and says so." },
 	{ "anvil_rate_time_unit", CONF_TIME, "60s",
 	  "The time unit of every rate limit: anvil counts a client's (or "
 	  "a user's) events in fixed windows this long, each opened by the "

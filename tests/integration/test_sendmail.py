@@ -340,6 +340,35 @@ class SendmailCase(SendmailBase):
             self.assertEqual(r.returncode, EX_UNAVAILABLE)
             self.assertIn(b"surelqueue", r.stderr)
 
+    def test_newaliases_rebuilds_alias_database(self):
+        """newaliases (the name, and -bi) runs surelmap over
+        alias_database; empty, it says there is nothing to do."""
+        env = self.inst.env()
+        env["SUREL_CONFIG_DIR"] = self.inst.etc
+        exe = os.path.join(BIN_DIR, "sendmail.surel")
+        r = subprocess.run(["newaliases"], executable=exe, env=env,
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        self.assertIn(b"nothing to rebuild", r.stderr)
+        src = os.path.join(self.inst.dir, "aliases")
+        with open(src, "w") as f:
+            f.write("staff@example.test alice@example.test\n")
+        conf = os.path.join(self.inst.dir, "aliasconf")
+        os.makedirs(conf, exist_ok=True)
+        with open(os.path.join(self.inst.etc, "main.cf")) as f:
+            text = f.read()
+        with open(os.path.join(conf, "main.cf"), "w") as f:
+            f.write(text + "alias_database = hash:%s\n" % src)
+        for argv in (["newaliases"], ["sendmail", "-bi"]):
+            if os.path.exists(src + ".db"):
+                os.unlink(src + ".db")
+            r = subprocess.run(argv + ["-C", conf] if argv[0] == "sendmail"
+                               else argv, executable=exe,
+                               env=dict(env, SUREL_CONFIG_DIR=conf),
+                               capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, EX_OK, r.stderr)
+            self.assertTrue(os.path.exists(src + ".db"), argv)
+
 
 class SendmailChecksCase(SendmailBase):
     """header_checks and body_checks apply to local mail (pickup), as
