@@ -1,6 +1,7 @@
 /* sendmail.surel: the Sendmail command line that programs use to send
  * mail (cron, mail(1), PHP, git send-email...), as Postfix's sendmail(1).
- * Also answers to the names mailq (= -bp) and newaliases (= -bi).
+ * Also answers to the names mailq (= -bp) and newaliases (= -bi); -bs
+ * is sendmail_smtp.c.
  *
  * Delivery mode reads the message on standard input and hands it to the
  * setgid sureldrop, which writes it into maildrop/ for the pickup
@@ -37,14 +38,12 @@
 #include "header_rcpt.h"
 #include "mem.h"
 #include "sendmail_opts.h"
+#include "sendmail.h"
 
-#define PIECE_MAX (64 * 1024)	/* a line longer than this goes in pieces */
-#define RCPT_MAX 10000		/* recipients of one submission */
 
-static const char *config_dir;
+const char *sendmail_config_dir;
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int status, const char *fmt, ...)
+void sendmail_die(int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,12 +62,12 @@ static void sibling(char *out, size_t size, const char *name)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n <= 0)
-		die(EX_OSERR, "cannot find my own path: %s", strerror(errno));
+		sendmail_die(EX_OSERR, "cannot find my own path: %s", strerror(errno));
 	self[n] = '\0';
 	char *slash = strrchr(self, '/');
 	*slash = '\0';
 	if (snprintf(out, size, "%s/%s", self, name) >= (int)size)
-		die(EX_SOFTWARE, "path too long");
+		sendmail_die(EX_SOFTWARE, "path too long");
 }
 
 /* Runs another surel command in our place (mailq, -q). */
@@ -82,35 +81,22 @@ exec_tool(const char *name, const char *const *args, size_t n)
 	sibling(path, sizeof(path), name);
 	argv[argc++] = path;
 	argv[argc++] = "-c";
-	argv[argc++] = config_dir;
+	argv[argc++] = sendmail_config_dir;
 	for (size_t i = 0; i < n && argc < 31; i++)
 		argv[argc++] = args[i];
 	argv[argc] = NULL;
 	execv(path, (char *const *)argv);
-	die(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "cannot run %s: %s",
+	sendmail_die(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR, "cannot run %s: %s",
 	    path, strerror(errno));
 }
 
 /* ---- delivery mode ---- */
 
-struct submit {
-	const struct sendmail_opts *o;
-	FILE *in;
-	char piece[PIECE_MAX + 1];
-	size_t len;		/* octets in piece */
-	bool bol;		/* piece starts a line */
-	bool eof;
-	uint64_t size, size_max;
-	char **rcpts;
-	size_t rcpt_count;
-	int drop_fd;		/* sureldrop's stdin */
-	pid_t drop_pid;
-};
 
 /* Reads the next piece: one line through its LF, or PIECE_MAX octets of
  * a longer one. CRLF becomes LF. Returns false at the end of the input
  * (EOF, or "." alone without -i). */
-static bool next_piece(struct submit *s)
+bool sendmail_next_piece(struct submit *s)
 {
 	int c = EOF;
 
@@ -119,14 +105,17 @@ static bool next_piece(struct submit *s)
 	s->bol = s->len == 0 || s->piece[s->len - 1] == '\n';
 	s->len = 0;
 	while (s->len < PIECE_MAX && (c = getc_unlocked(s->in)) != EOF) {
-		if (c == '\0')
-			die(EX_DATAERR, "message contains a NUL character");
+		if (c == '\0') {
+			sendmail_fail(s, EX_DATAERR, "message contains a NUL "
+				      "character");
+			continue;	/* -bs: the rest is read, not sent */
+		}
 		s->piece[s->len++] = (char)c;
 		if (c == '\n')
 			break;
 	}
 	if (c == EOF && ferror(s->in))
-		die(EX_IOERR, "read error on standard input: %s",
+		sendmail_die(EX_IOERR, "read error on standard input: %s",
 		    strerror(errno));
 	/* A CR at a piece's edge may start a CRLF: keep it for the next. */
 	if (c != '\n' && s->len > 1 && s->piece[s->len - 1] == '\r' &&
@@ -139,12 +128,15 @@ static bool next_piece(struct submit *s)
 		s->eof = true;
 		return false;
 	}
-	if (!s->o->dot_ok && s->bol &&
+	if (!s->dot_ok && s->bol &&
 	    ((s->len == 2 && memcmp(s->piece, ".\n", 2) == 0) ||
 	     (s->len == 1 && s->piece[0] == '.'))) {
 		s->eof = true;
 		return false;
 	}
+	/* -bs: RFC 5321 4.5.2 transparency. */
+	if (s->smtp && s->bol && s->piece[0] == '.')
+		memmove(s->piece, s->piece + 1, --s->len);
 	return true;
 }
 
@@ -155,39 +147,44 @@ static int drop_wait(struct submit *s)
 	close(s->drop_fd);
 	while (waitpid(s->drop_pid, &status, 0) < 0)
 		if (errno != EINTR)
-			die(EX_OSERR, "waitpid: %s", strerror(errno));
+			sendmail_die(EX_OSERR, "waitpid: %s", strerror(errno));
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	die(EX_SOFTWARE, "sureldrop died with signal %d", WTERMSIG(status));
+	sendmail_die(EX_SOFTWARE, "sureldrop died with signal %d", WTERMSIG(status));
 }
 
 /* sureldrop stopped reading: it said why on stderr, and its status is
  * ours. */
-static void __attribute__((noreturn)) drop_failed(struct submit *s)
+static void drop_failed(struct submit *s)
 {
 	int status = drop_wait(s);
 
-	exit(status != EX_OK ? status : EX_TEMPFAIL);
+	s->drop_fd = -1;
+	sendmail_fail(s, status != EX_OK ? status : EX_TEMPFAIL,
+		      "sureldrop failed");
 }
 
 /* Sends data to sureldrop in one chunk. */
-static void drop_write(struct submit *s, const char *data, size_t len)
+void sendmail_drop_write(struct submit *s, const char *data, size_t len)
 {
 	char head[17];
 
-	if (len == 0)
+	if (len == 0 || s->status != EX_OK)
 		return;
 	s->size += len;
-	if (s->size > s->size_max)
-		die(EX_DATAERR, "message file too big (message_size_limit "
-		    "is %llu octets)", (unsigned long long)s->size_max);
+	if (s->size > s->size_max) {
+		sendmail_fail(s, EX_DATAERR, "message file too big "
+			      "(message_size_limit is %llu octets)",
+			      (unsigned long long)s->size_max);
+		return;
+	}
 	snprintf(head, sizeof(head), "%08zx", len);
 	if (fs_write_all(s->drop_fd, head, 8) < 0 ||
 	    fs_write_all(s->drop_fd, data, len) < 0)
 		drop_failed(s);
 }
 
-static int add_rcpt(void *ctx, const char *address, const char **error_r)
+int sendmail_add_rcpt(void *ctx, const char *address, const char **error_r)
 {
 	struct submit *s = ctx;
 
@@ -205,11 +202,11 @@ static bool read_headers(struct submit *s, struct buf *hdr)
 {
 	bool first = true;
 
-	while (next_piece(s)) {
+	while (sendmail_next_piece(s)) {
 		bool from_ = first && strncmp(s->piece, "From ", 5) == 0;
 		first = false;
 		if (from_) {	/* the mbox separator, possibly long */
-			while (s->piece[s->len - 1] != '\n' && next_piece(s))
+			while (s->piece[s->len - 1] != '\n' && sendmail_next_piece(s))
 				;
 			continue;
 		}
@@ -224,7 +221,7 @@ static bool read_headers(struct submit *s, struct buf *hdr)
 	return false;
 }
 
-static void drop_start(struct submit *s)
+void sendmail_drop_start(struct submit *s)
 {
 	char path[PATH_MAX];
 	const char **argv = xcalloc(s->rcpt_count + 16, sizeof(*argv));
@@ -234,19 +231,19 @@ static void drop_start(struct submit *s)
 	sibling(path, sizeof(path), "sureldrop");
 	argv[n++] = path;
 	argv[n++] = "-c";
-	argv[n++] = config_dir;
-	if (s->o->full_name != NULL) {
+	argv[n++] = sendmail_config_dir;
+	if (s->full_name != NULL) {
 		argv[n++] = "-F";
-		argv[n++] = s->o->full_name;
+		argv[n++] = s->full_name;
 	}
 	argv[n++] = "-f";
-	argv[n++] = s->o->sender;
+	argv[n++] = s->sender;
 	argv[n++] = "--";
 	for (size_t i = 0; i < s->rcpt_count; i++)
 		argv[n++] = s->rcpts[i];
 	argv[n] = NULL;
 	if (pipe(fds) < 0 || (s->drop_pid = fork()) < 0)
-		die(EX_OSERR, "cannot start sureldrop: %s", strerror(errno));
+		sendmail_die(EX_OSERR, "cannot start sureldrop: %s", strerror(errno));
 	if (s->drop_pid == 0) {
 		dup2(fds[0], 0);
 		close(fds[0]);
@@ -262,57 +259,81 @@ static void drop_start(struct submit *s)
 }
 
 /* Ends the stream and returns sureldrop's exit status. */
-static int drop_finish(struct submit *s)
+int sendmail_drop_finish(struct submit *s)
 {
-	if (fs_write_all(s->drop_fd, "00000000", 8) < 0)
+	if (s->drop_fd < 0)
+		return s->status;
+	/* After a failure no end chunk: sureldrop removes its file. */
+	if (s->status == EX_OK &&
+	    fs_write_all(s->drop_fd, "00000000", 8) < 0) {
 		drop_failed(s);
-	return drop_wait(s);
+		return s->status;
+	}
+	int status = drop_wait(s);
+	s->drop_fd = -1;
+	return s->status != EX_OK ? s->status : status;
 }
 
-static const char *default_sender(void)
+void sendmail_fail(struct submit *s, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (s->status == EX_OK) {
+		s->status = status;
+		vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	}
+	va_end(ap);
+	if (!s->smtp)
+		sendmail_die(s->status, "%s", s->error);
+}
+
+const char *sendmail_default_sender(void)
 {
 	struct passwd *pw = getpwuid(getuid());
 
 	if (pw == NULL)
-		die(EX_NOUSER, "no user name for uid %ld", (long)getuid());
+		sendmail_die(EX_NOUSER, "no user name for uid %ld", (long)getuid());
 	return xstrdup(pw->pw_name);
 }
 
 static int deliver(struct sendmail_opts *o)
 {
-	struct submit s = { .o = o, .in = stdin, .drop_fd = -1 };
+	struct submit s = { .in = stdin, .drop_fd = -1, .dot_ok = o->dot_ok,
+			    .full_name = o->full_name };
 	struct buf hdr, kept;
 	const char *error;
 
 	if (o->sender == NULL)
-		o->sender = default_sender();
+		o->sender = sendmail_default_sender();
+	s.sender = o->sender;
 	s.size_max = conf_size("message_size_limit");
 	if (s.size_max == 0)
 		s.size_max = UINT64_MAX;
 	s.rcpts = xcalloc(RCPT_MAX, sizeof(*s.rcpts));
 	for (int i = 0; i < o->rcpt_count; i++)
-		if (add_rcpt(&s, o->rcpts[i], &error) < 0)
-			die(EX_USAGE, "%s", error);
+		if (sendmail_add_rcpt(&s, o->rcpts[i], &error) < 0)
+			sendmail_die(EX_USAGE, "%s", error);
 	buf_init(&hdr, conf_size("header_size_limit"));
 	bool more = read_headers(&s, &hdr);
 	buf_init(&kept, hdr.len + 1);
 	if (header_rcpt_extract(hdr.data, hdr.len, &kept,
-				o->extract ? add_rcpt : NULL, &s, &error) < 0)
-		die(EX_DATAERR, "recipient headers: %s", error);
+				o->extract ? sendmail_add_rcpt : NULL, &s, &error) < 0)
+		sendmail_die(EX_DATAERR, "recipient headers: %s", error);
 	if (s.rcpt_count == 0)
-		die(EX_USAGE, "no recipients specified");
+		sendmail_die(EX_USAGE, "no recipients specified");
 	signal(SIGPIPE, SIG_IGN);
-	drop_start(&s);
-	drop_write(&s, o->extract ? kept.data : hdr.data,
+	sendmail_drop_start(&s);
+	sendmail_drop_write(&s, o->extract ? kept.data : hdr.data,
 		   o->extract ? kept.len : hdr.len);
 	if (more) {
 		do
-			drop_write(&s, s.piece, s.len);
-		while (next_piece(&s));
+			sendmail_drop_write(&s, s.piece, s.len);
+		while (sendmail_next_piece(&s));
 	}
 	buf_deinit(&hdr);
 	buf_deinit(&kept);
-	return drop_finish(&s);
+	return sendmail_drop_finish(&s);
 }
 
 /* newaliases: surelmap over alias_database, as Postfix's newaliases
@@ -331,13 +352,13 @@ static int newaliases(void)
 		return EX_OK;
 	}
 	if (tables[n] != NULL)
-		die(EX_CONFIG, "alias_database: more than 12 tables");
+		sendmail_die(EX_CONFIG, "alias_database: more than 12 tables");
 	exec_tool("surelmap", args, n);
 }
 
 static int unsupported(const char *what)
 {
-	die(EX_UNAVAILABLE, "%s is not supported yet", what);
+	sendmail_die(EX_UNAVAILABLE, "%s is not supported yet", what);
 }
 
 int main(int argc, char **argv)
@@ -346,10 +367,10 @@ int main(int argc, char **argv)
 	const char *error;
 
 	if (sendmail_opts_parse(argc, argv, &o, &error) < 0)
-		die(EX_USAGE, "%s", error);
-	config_dir = conf_file_dir(o.config_dir);
-	if (conf_load(config_dir, NULL, &error) < 0)
-		die(EX_CONFIG, "%s", error);
+		sendmail_die(EX_USAGE, "%s", error);
+	sendmail_config_dir = conf_file_dir(o.config_dir);
+	if (conf_load(sendmail_config_dir, NULL, &error) < 0)
+		sendmail_die(EX_CONFIG, "%s", error);
 	switch (o.mode) {
 	case SENDMAIL_DELIVER:
 		return deliver(&o);
@@ -367,7 +388,7 @@ int main(int argc, char **argv)
 	case SENDMAIL_NEWALIASES:
 		return newaliases();
 	case SENDMAIL_SMTP:
-		return unsupported("-bs");
+		return sendmail_smtp(&o);
 	case SENDMAIL_VERIFY:
 		return unsupported("-bv");
 	}

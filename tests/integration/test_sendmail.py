@@ -211,7 +211,7 @@ class SendmailCase(SendmailBase):
         self.assertIn(b"no recipients", r.stderr)
         r = self.sendmail(["-bd"], "")
         self.assertEqual(r.returncode, EX_USAGE)
-        r = self.sendmail(["-bs"], "")
+        r = self.sendmail(["-bv", "a@example.test"], "")
         self.assertEqual(r.returncode, EX_UNAVAILABLE)
 
     # -- bad input (ISSUE7)
@@ -339,6 +339,34 @@ class SendmailCase(SendmailBase):
         else:
             self.assertEqual(r.returncode, EX_UNAVAILABLE)
             self.assertIn(b"surelqueue", r.stderr)
+
+    def test_bs_smtp_on_stdin(self):
+        """-bs: an SMTP session on stdin/stdout, two messages (one
+        dot-stuffed), a sequence error, a NUL refused, QUIT."""
+        m1, m2, m3 = new_marker(), new_marker(), new_marker()
+        session = ("EHLO client\r\nRCPT TO:<alice@example.test>\r\n"
+                   "MAIL FROM:<robot@example.test>\r\n"
+                   "RCPT TO:<alice@example.test>\r\nDATA\r\n"
+                   "Subject: %s\r\n\r\n..dot\r\n.\r\n"
+                   "MAIL FROM:<>\r\nRCPT TO:<bob@example.test>\r\n"
+                   "DATA\r\nSubject: %s\r\n\r\nx\r\n.\r\n"
+                   "MAIL FROM:<x@example.test>\r\n"
+                   "RCPT TO:<bob@example.test>\r\nDATA\r\n"
+                   "Subject: %s\r\n\r\na\0b\r\n.\r\n"
+                   "QUIT\r\n" % (m1, m2, m3)).encode()
+        r = self.ok(["-bs"], session)
+        codes = re.findall(rb"^(\d{3})[ -]", r.stdout, re.M)
+        self.assertEqual(codes, [b"220", b"250", b"250", b"250", b"503",
+                                 b"250", b"250", b"354", b"250",
+                                 b"250", b"250", b"354", b"250",
+                                 b"250", b"250", b"354", b"554", b"221"],
+                         r.stdout)
+        msg = self.inst.find_message("alice@example.test", m1)
+        self.assertTrue(msg.endswith(b"\n\n.dot\n"), msg)
+        self.assertIn(b"Return-Path: <robot@example.test>", msg)
+        self.inst.find_message("bob@example.test", m2)
+        time.sleep(1)
+        self.assertEqual(self.inst.count_marker(m3), 0)
 
     def test_newaliases_rebuilds_alias_database(self):
         """newaliases (the name, and -bi) runs surelmap over
