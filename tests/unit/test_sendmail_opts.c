@@ -6,15 +6,20 @@
 static struct sendmail_opts o;
 static const char *error;
 
-/* Parses a NULL-terminated list of words. */
+/* Parses a NULL-terminated list of words. They are kept here: o points
+ * into them after the caller's compound literal is gone. */
 static int parse(char **argv)
 {
+	static char *saved[64];
 	int argc = 0;
 
-	while (argv[argc] != NULL)
+	while (argv[argc] != NULL && argc < 63) {
+		saved[argc] = argv[argc];
 		argc++;
+	}
+	saved[argc] = NULL;
 	error = NULL;
-	return sendmail_opts_parse(argc, argv, &o, &error);
+	return sendmail_opts_parse(argc, saved, &o, &error);
 }
 
 #define P(...) parse((char *[]){ __VA_ARGS__, NULL })
