@@ -302,10 +302,10 @@ static int deliver(struct sendmail_opts *o)
 	struct submit s = { .in = stdin, .drop_fd = -1, .dot_ok = o->dot_ok,
 			    .full_name = o->full_name };
 	struct buf hdr, kept;
-	const char *error;
+	const char *error, *own_sender = NULL;
 
 	if (o->sender == NULL)
-		o->sender = sendmail_default_sender();
+		o->sender = own_sender = sendmail_default_sender();
 	s.sender = o->sender;
 	s.size_max = conf_size("message_size_limit");
 	if (s.size_max == 0)
@@ -333,7 +333,12 @@ static int deliver(struct sendmail_opts *o)
 	}
 	buf_deinit(&hdr);
 	buf_deinit(&kept);
-	return sendmail_drop_finish(&s);
+	int status = sendmail_drop_finish(&s);
+	for (size_t i = 0; i < s.rcpt_count; i++)
+		free(s.rcpts[i]);
+	free(s.rcpts);
+	free((char *)own_sender);
+	return status;
 }
 
 /* newaliases: surelmap over alias_database, as Postfix's newaliases
@@ -349,6 +354,7 @@ static int newaliases(void)
 	if (n == 0) {
 		fprintf(stderr, "newaliases: alias_database is empty: nothing "
 			"to rebuild (aliases are virtual_alias_maps)\n");
+		free(tables);
 		return EX_OK;
 	}
 	if (tables[n] != NULL)
