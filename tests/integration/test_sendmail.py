@@ -346,12 +346,22 @@ class SendmailCase(SendmailBase):
     def test_mailq_name_runs_surelqueue(self):
         """Invoked as mailq it is -bp: it runs surelqueue -p from its own
         directory (an error naming it when that is not installed)."""
-        r = self.sendmail([], b"", name="mailq")
-        if os.path.exists(os.path.join(BIN_DIR, "surelqueue")):
-            self.assertEqual(r.returncode, EX_OK, r.stderr)
-        else:
+        if not os.path.exists(os.path.join(BIN_DIR, "surelqueue")):
+            r = self.sendmail([], b"", name="mailq")
             self.assertEqual(r.returncode, EX_UNAVAILABLE)
             self.assertIn(b"surelqueue", r.stderr)
+            return
+        # The queue is readable by root and mail_owner only
+        # (surelqueue(1)): as the instance's owner it lists; a user who
+        # merely may submit is told no (EX_NOPERM), unlike Postfix.
+        r = self.sendmail([], b"", user=self.inst.owner.pw_name
+                          if IS_ROOT else None, name="mailq")
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        self.assertRegex(r.stdout, rb"Mail queue is empty|Requests\.")
+        if IS_ROOT:
+            r = self.sendmail([], b"", name="mailq")
+            self.assertEqual(r.returncode, 77, r.stderr)
+            self.assertIn(b"permission denied", r.stderr)
 
     def test_bs_smtp_on_stdin(self):
         """-bs: an SMTP session on stdin/stdout, two messages (one
