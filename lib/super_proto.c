@@ -1,6 +1,8 @@
 /* super_proto: surelsuper's request lines to qmgr and qmgr's replies (the
  * grammar is in super_proto.h). Pure parsing and formatting: no I/O. */
 #include "config.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -33,25 +35,21 @@ static bool site_char(char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/* "[" ["IPv6:"] digits, hex, '.', ':' "]": the literal's syntax only;
- * the match is textual, against the recipients' domains. */
+/* RFC 5321's address literal: "[" IPv4 "]" or "[IPv6:" IPv6 "]", checked
+ * by inet_pton (so never "..", never "/"). */
 static bool site_literal_valid(const char *s, size_t len)
 {
-	size_t i = 1;
+	char addr[INET6_ADDRSTRLEN + 8];
+	unsigned char bin[sizeof(struct in6_addr)];
+	bool v6;
 
-	if (len < 3 || s[len - 1] != ']')
+	if (len < 3 || s[len - 1] != ']' || len - 2 >= sizeof(addr))
 		return false;
-	if (len > 7 && strncasecmp(s + 1, "IPv6:", 5) == 0)
-		i += 5;
-	if (i >= len - 1)
-		return false;
-	for (; i < len - 1; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F') || s[i] == '.' ||
-		      s[i] == ':'))
-			return false;
-	return true;
+	v6 = len > 7 && strncasecmp(s + 1, "IPv6:", 5) == 0;
+	size_t skip = v6 ? 6 : 1;
+	memcpy(addr, s + skip, len - skip - 1);
+	addr[len - skip - 1] = '\0';
+	return inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) == 1;
 }
 
 bool super_proto_site_valid(const char *s)

@@ -59,9 +59,9 @@ struct super_reply {
 /* The op's word ("hold"), or NULL for a bad op. */
 const char *super_proto_op_name(enum super_op op);
 /* Whether s is a site for flush-site: a domain name (letters, digits,
- * '-', '_' and dots between non-empty labels, at most 253 octets) or an
- * address literal: "[" then digits, hex, '.', ':' (an "IPv6:" prefix
- * allowed) "]". Never "/" nor "..". */
+ * '-', '_' and dots between non-empty labels of at most 63, at most 253
+ * octets) or an RFC 5321 address literal: "[192.0.2.1]",
+ * "[IPv6:2001:db8::1]". Never "/" nor "..". */
 bool super_proto_site_valid(const char *s);
 /* Parses a request line (line[0..len), without its LF). 0, or -1 with
  * *error_r (static) for an unknown op, a missing or bad target (a queue

@@ -80,6 +80,8 @@ static void test_ops(void)
 		"flush-site ../../etc", "flush-site a b", "flush-site []",
 		"flush-site [1.2.3.4", "flush-site [1.2.3.4]x",
 		"flush-site [IPv6:]", "flush-site [g::1]", "flush-site a@b",
+		"flush-site [1..2.3.4]", "flush-site [1.2.3]",
+		"flush-site [2001:db8::1]", "flush-site [IPv6:1.2.3.4]",
 		"flush-site"
 	};
 	for (size_t i = 0; i < sizeof(bad_sites) / sizeof(bad_sites[0]); i++)
