@@ -270,12 +270,12 @@ unsigned long long qmgr_ops_requeue_all(void)
 /* Due now: the queue run takes a deferred file whose mtime has come. */
 static int flush_file(const char *path, const char *id)
 {
-	(void)id;
 	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT)
-			log_error("%s: cannot flush %s: %s", id, path,
-				  strerror(errno));
-		return errno == ENOENT ? 0 : -1;
+		if (errno == ENOENT)
+			return 0;
+		log_error("%s: cannot flush %s: %s", id, path,
+			  strerror(errno));
+		return -1;
 	}
 	return 1;
 }
