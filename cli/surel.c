@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,19 @@
 #include "master_cf.h"
 #include "super_client.h"
 #include "timeutil.h"
+#include "surel_check.h"
 #include "../master/master_queue.h"
 
 #define SUREL_STOP_WAIT_MS 30000	/* master itself gives up after 6 s */
 #define SUREL_PATH_MAX 4096
 
 static char config_dir[PATH_MAX];
+/* main.cf warnings (unknown names): problems for `surel check` only. */
+static int conf_warnings;
+/* `surel check` counts a repaired owner or mode as a problem; `surel
+ * start` only repairs. */
+static bool repairs_are_problems;
+static int repairs;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -42,11 +50,23 @@ static void say(const char *fmt, ...)
 static void conf_warned(const char *msg)
 {
 	say("warning: %s", msg);
+	conf_warnings++;
 }
 
+static void check_warned(const char *msg)
+{
+	say("warning: %s", msg);
+}
+
+/* "created PATH" is a fresh install; "fixed mode of PATH" a wrong one. */
 static void queue_noted(const char *msg)
 {
-	say("%s", msg);
+	if (repairs_are_problems && strncmp(msg, "fixed ", 6) == 0) {
+		say("warning: %s", msg);
+		repairs++;
+	} else {
+		say("%s", msg);
+	}
 }
 
 static void master_path(char *out, size_t outsize)
@@ -89,7 +109,8 @@ static int check_program(const char *path)
 	return 0;
 }
 
-static int cmd_check(void)
+/* What `surel start` needs: master.cf, the queue layout, the programs. */
+static int check_base(void)
 {
 	struct master_queue_owner owner;
 	struct master_cf *cf;
@@ -118,6 +139,18 @@ static int cmd_check(void)
 		problems += check_program(path) < 0;
 	}
 	master_cf_free(&cf);
+	return problems;
+}
+
+static int cmd_check(void)
+{
+	int problems;
+
+	repairs_are_problems = true;
+	problems = check_base() + repairs + conf_warnings;
+	problems += surel_check_tables(config_dir, check_warned);
+	problems += surel_check_tls(config_dir, check_warned);
+	problems += surel_check_relay(config_dir, check_warned);
 	return problems == 0 ? 0 : 1;
 }
 
@@ -127,7 +160,7 @@ static int cmd_start(void)
 	long pid;
 	int status;
 
-	if (cmd_check() != 0)
+	if (check_base() != 0)
 		die("configuration problems: not starting the mail system");
 	if (running(&pid))
 		die("the mail system is already running");
@@ -156,7 +189,7 @@ static int cmd_start_fg(void)
 	char path[SUREL_PATH_MAX];
 	long pid;
 
-	if (cmd_check() != 0)
+	if (check_base() != 0)
 		die("configuration problems: not starting the mail system");
 	if (running(&pid))
 		die("the mail system is already running");

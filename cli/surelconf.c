@@ -1,5 +1,5 @@
 /* surelconf: shows main.cf parameters (like Postfix's postconf), the
- * master.cf services (-M), and writes the parameter section of
+ * master.cf services (-M), edits main.cf (-e), and writes the parameter section of
  * surel.conf(5) from the parameter table (--man). */
 #include "config.h"
 #include <getopt.h>
@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "conf_file.h"
 #include "master_cf.h"
+#include "surelconf_edit.h"
 
 #define EXIT_USAGE 2
 
@@ -21,6 +22,7 @@ struct options {
 	bool expand;		/* -x */
 	bool master;		/* -M */
 	bool man;		/* --man */
+	bool edit;		/* -e */
 };
 
 static void usage(void)
@@ -28,6 +30,7 @@ static void usage(void)
 	fprintf(stderr, "usage: surelconf [-c dir] [-d | -n] [-h] [-x] "
 		"[name ...]\n"
 		"       surelconf [-c dir] -M [service[/type] ...]\n"
+		"       surelconf [-c dir] -e name=value ...\n"
 		"       surelconf --man\n");
 	exit(EXIT_USAGE);
 }
@@ -225,10 +228,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->dir = conf_file_dir(NULL);
-	while ((c = getopt_long(argc, argv, "c:dhnxM", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:dehnxM", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->dir = optarg; break;
 		case 'd': o->defaults = true; break;
+		case 'e': o->edit = true; break;
 		case 'h': o->values_only = true; break;
 		case 'n': o->only_set = true; break;
 		case 'x': o->expand = true; break;
@@ -237,7 +241,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: usage();
 		}
 	}
-	if (o->defaults && o->only_set)
+	if ((o->defaults && o->only_set) ||
+	    (o->edit && (o->defaults || o->only_set || o->master ||
+			 o->values_only || o->expand || o->man)))
 		usage();
 }
 
@@ -250,6 +256,15 @@ int main(int argc, char **argv)
 		if (optind != argc)
 			usage();
 		print_man();
+		return 0;
+	}
+	if (o.edit) {
+		const char *error;
+		if (surelconf_edit(o.dir, argv + optind, argc - optind,
+				   &error) < 0) {
+			fprintf(stderr, "surelconf: fatal: %s\n", error);
+			return 1;
+		}
 		return 0;
 	}
 	if (o.master)

@@ -8,6 +8,11 @@
 /* A NULL default means "computed when main.cf is loaded" (lib/conf.c);
  * the doc then says how. */
 const struct conf_param conf_params[] = {
+	{ "alias_database", CONF_LIST, "",
+	  "The tables that newaliases (sendmail.surel -bi) rebuilds with "
+	  "surelmap, e.g. hash:/etc/surel/virtual (Postfix's alias_database; "
+	  "surel's aliases are virtual_alias_maps). Empty: newaliases has "
+	  "nothing to rebuild and says so." },
 	{ "anvil_rate_time_unit", CONF_TIME, "60s",
 	  "The time unit of every rate limit: anvil counts a client's (or "
 	  "a user's) events in fixed windows this long, each opened by the "
@@ -329,6 +334,12 @@ const struct conf_param conf_params[] = {
 	{ "service_throttle_time", CONF_TIME, "60s",
 	  "How long master waits before it starts a service again after a "
 	  "process of it failed at once." },
+	{ "setgid_group", CONF_STR, "sureldrop",
+	  "The group that sureldrop is installed setgid to, and the group "
+	  "of queue_directory/maildrop and queue_directory/public: its "
+	  "members (and root and mail_owner) may submit mail with "
+	  "sendmail.surel. When it does not exist, only mail_owner's group "
+	  "may. See sendmail.surel(1)." },
 	{ "smtp_address_preference", CONF_STR, "any",
 	  "Which address family the SMTP client tries first among the "
 	  "addresses of equal MX preference: any (as they come), ipv4 or "

@@ -45,6 +45,9 @@ struct queue_writer {
 	uint64_t content_size;
 	bool failed;
 	bool late;		/* late attributes written: no more content */
+	bool own_dir;		/* dir_fd is ours (maildrop/), not the cache */
+	mode_t done_mode;	/* the mode that says "complete" */
+	bool sync_fs;		/* dir_fd is O_PATH: syncfs() at commit */
 	/* The attribute names written, envelope and late: the reader
 	 * refuses duplicates and more than QUEUE_ATTR_MAX. */
 	char *names[QUEUE_ATTR_MAX];
@@ -77,15 +80,10 @@ static int incoming_dir(const char *queue_dir)
 	return incoming_fd;
 }
 
-int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
-		      const char **error_r)
+/* Creates a file with a new id in dir_fd, mode 0600, locked. */
+static int writer_create(int dir_fd, struct queue_writer **w_r,
+			 const char **error_r)
 {
-	int dir_fd = incoming_dir(queue_dir);
-
-	if (dir_fd < 0) {
-		*error_r = "cannot open the incoming queue directory";
-		return -1;
-	}
 	struct queue_writer *w = xcalloc(1, sizeof(*w));
 	for (int i = 0; i < QUEUE_OPEN_TRIES; i++) {
 		queue_id_new(w->id, &w->arrival_us);
@@ -111,8 +109,67 @@ int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
 		return -1;
 	}
 	w->dir_fd = dir_fd;
+	w->done_mode = 0700;
 	w->wbuf = xmalloc(QUEUE_WRITE_BUF);
 	*w_r = w;
+	return 0;
+}
+
+int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
+		      const char **error_r)
+{
+	int dir_fd = incoming_dir(queue_dir);
+
+	if (dir_fd < 0) {
+		*error_r = "cannot open the incoming queue directory";
+		return -1;
+	}
+	return writer_create(dir_fd, w_r, error_r);
+}
+
+int queue_writer_open_maildrop(const char *queue_dir,
+			       struct queue_writer **w_r, const char **error_r)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/maildrop", queue_dir) >=
+	    (int)sizeof(path)) {
+		*error_r = "queue directory path too long";
+		return -1;
+	}
+	/* A member of setgid_group may create files in maildrop/ (-wx)
+	 * but not read it, so the directory cannot be opened for its
+	 * fsync: then commit uses syncfs(), which covers the new entry. */
+	bool path_only = false;
+	int dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0 && errno == EACCES) {
+		path_only = true;
+		dir_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dir_fd < 0) {
+		*error_r = errno == EACCES
+			? "no permission to write the maildrop directory"
+			: "cannot open the maildrop directory";
+		return -1;
+	}
+	if (writer_create(dir_fd, w_r, error_r) < 0) {
+		if (errno == EACCES)
+			*error_r = "no permission to write the maildrop "
+				   "directory";
+		close(dir_fd);
+		return -1;
+	}
+	/* pickup (mail_owner) reads what a user wrote: readable whatever
+	 * the user's umask; the owner's x bit is added at commit. */
+	if (fchmod((*w_r)->fd, 0644) < 0) {
+		*error_r = "cannot chmod the maildrop file";
+		(*w_r)->own_dir = true;
+		queue_writer_abort(w_r);
+		return -1;
+	}
+	(*w_r)->own_dir = true;
+	(*w_r)->sync_fs = path_only;
+	(*w_r)->done_mode = 0744;
 	return 0;
 }
 
@@ -355,6 +412,8 @@ static void writer_free(struct queue_writer **w)
 {
 	if ((*w)->fd >= 0)
 		close((*w)->fd);
+	if ((*w)->own_dir)
+		close((*w)->dir_fd);
 	for (size_t i = 0; i < (*w)->name_count; i++)
 		free((*w)->names[i]);
 	free((*w)->wbuf);
@@ -370,17 +429,19 @@ int queue_writer_commit(struct queue_writer **wp, const char **error_r)
 		queue_writer_abort(wp);
 		return -1;
 	}
-	/* Mode 0700 before the fsync, so the mode that says "complete" is
+	/* Mode 0700 (maildrop: 0744) before the fsync, so the mode that says "complete" is
 	 * durable together with the content it vouches for. */
 	if (writer_put(w, "E\n", 2) < 0 || writer_fix_length(w) < 0 ||
-	    fchmod(w->fd, 0700) < 0 || fsync(w->fd) < 0) {
+	    fchmod(w->fd, w->done_mode) < 0 || fsync(w->fd) < 0) {
 		*error_r = "queue file write or fsync error";
 		queue_writer_abort(wp);
 		return -1;
 	}
-	int ret = close(w->fd);
+	int ret = w->sync_fs ? syncfs(w->fd) : 0;
+	if (close(w->fd) < 0)
+		ret = -1;
 	w->fd = -1;
-	if (ret < 0 || fsync(w->dir_fd) < 0) {
+	if (ret < 0 || (!w->sync_fs && fsync(w->dir_fd) < 0)) {
 		*error_r = "queue file close or directory fsync error";
 		queue_writer_abort(wp);
 		return -1;

@@ -12,6 +12,15 @@ struct queue_writer;
 /* Creates incoming/<new id> under queue_dir (mode 0600, O_EXCL). */
 int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
 		      const char **error_r) __attribute__((warn_unused_result));
+/* The same in queue_dir/maildrop/ (sureldrop, for pickup): mode 0644
+ * while written (pickup runs as mail_owner and must read a file that a
+ * user owns), 0744 once committed (the owner's x bit says "complete", as
+ * 0700 does in incoming/). Commit syncs maildrop/ too: its fsync, or
+ * syncfs() for a caller who may write but not read it. A user
+ * not allowed to write there gets "no permission" in *error_r. */
+int queue_writer_open_maildrop(const char *queue_dir,
+			       struct queue_writer **w_r, const char **error_r)
+	__attribute__((warn_unused_result));
 const char *queue_writer_id(const struct queue_writer *w);
 uint64_t queue_writer_arrival_us(const struct queue_writer *w);
 /* Writes the envelope; call once, before any content. env->arrival_us is

@@ -3,6 +3,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 
 #define MASTER_QUEUE_PATH_MAX 4096
 
-enum queue_dir_owner { OWNER_MAIL, OWNER_ROOT };
+/* OWNER_DROP: mail_owner's, in setgid_group (the group sureldrop runs
+ * as), so that users reach maildrop/ and public/ through sureldrop. */
+enum queue_dir_owner { OWNER_MAIL, OWNER_ROOT, OWNER_DROP };
 
 struct queue_dir_spec {
 	const char *name;
@@ -26,8 +29,8 @@ struct queue_dir_spec {
 
 /* Mail is mail_owner's alone (0700). pid/ is root's so that mail_owner
  * cannot plant a pid that `surel stop` (run by root) would signal.
- * public/ is searchable by mail_owner's group: later, the setgid drop
- * program; its sockets are 0666 and the directory is the gate. */
+ * public/ is searchable by setgid_group (sureldrop); its sockets are
+ * 0666 and the directory is the gate. */
 static const struct queue_dir_spec queue_dirs[] = {
 	{ "incoming", 0700, OWNER_MAIL },
 	{ "active", 0700, OWNER_MAIL },
@@ -36,7 +39,10 @@ static const struct queue_dir_spec queue_dirs[] = {
 	{ "corrupt", 0700, OWNER_MAIL },
 	{ "pid", 0755, OWNER_ROOT },
 	{ "private", 0700, OWNER_MAIL },
-	{ "public", 0710, OWNER_MAIL },
+	{ "public", 0710, OWNER_DROP },
+	/* Postfix's maildrop: the group may create files (sticky: only
+	 * their owner and mail_owner remove them) but not list them. */
+	{ "maildrop", 01730, OWNER_DROP },
 };
 
 static char queue_error[MASTER_QUEUE_PATH_MAX + 256];
@@ -59,7 +65,7 @@ int master_queue_owner(struct master_queue_owner *owner_r,
 	owner_r->root = geteuid() == 0;
 	if (!owner_r->root) {
 		owner_r->uid = geteuid();
-		owner_r->gid = getegid();
+		owner_r->gid = owner_r->drop_gid = getegid();
 		return 0;
 	}
 	errno = 0;
@@ -79,6 +85,11 @@ int master_queue_owner(struct master_queue_owner *owner_r,
 	}
 	owner_r->uid = pw->pw_uid;
 	owner_r->gid = pw->pw_gid;
+	/* Without the group only mail_owner's group may submit: local
+	 * submission is then closed to users, not open to all. */
+	struct group *gr = getgrnam(conf_str("setgid_group"));
+	owner_r->drop_gid = gr != NULL && gr->gr_gid != 0 ? gr->gr_gid
+							  : pw->pw_gid;
 	return 0;
 }
 
@@ -163,11 +174,13 @@ static int queue_setup_dirs(const char *queue_dir,
 	for (size_t i = 0; i < sizeof(queue_dirs) / sizeof(queue_dirs[0]);
 	     i++) {
 		const struct queue_dir_spec *d = &queue_dirs[i];
-		bool mail = d->owner == OWNER_MAIL;
+		bool mail = d->owner != OWNER_ROOT;
+		gid_t gid = d->owner == OWNER_DROP ? o->drop_gid
+			  : mail		   ? o->gid
+						   : root_gid;
 		if (queue_path(path, queue_dir, d->name, "", error_r) < 0 ||
 		    queue_dir_fix(path, d->mode, mail ? o->uid : root_uid,
-				  mail ? o->gid : root_gid, o->root, false,
-				  note, error_r) < 0)
+				  gid, o->root, false, note, error_r) < 0)
 			return -1;
 	}
 	/* deferred/ is hashed by the id's last time digit (queue_id_hash). */

@@ -12,6 +12,8 @@ struct master_queue_owner {
 	bool root;
 	uid_t uid;		/* mail_owner, or getuid() */
 	gid_t gid;
+	gid_t drop_gid;		/* setgid_group's (maildrop/, public/);
+				 * mail_owner's gid when it does not exist */
 };
 
 /* Called once per repair made ("created ...", "fixed mode of ..."). */
@@ -23,7 +25,7 @@ int master_queue_owner(struct master_queue_owner *owner_r,
 		       const char **error_r)
 	__attribute__((warn_unused_result));
 /* Creates what is missing under queue_dir (incoming active deferred/0..F
- * hold corrupt pid private public) and data_dir, and fixes owners (when
+ * hold corrupt pid private public maildrop) and data_dir, and fixes owners (when
  * root) and modes. 0, or -1 with *error_r for what cannot be repaired. */
 int master_queue_setup(const char *queue_dir, const char *data_dir,
 		       const struct master_queue_owner *owner,

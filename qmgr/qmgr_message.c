@@ -340,9 +340,15 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 	qmgr.active_count++;
 	log_active(msg);
 	/* A loop fails every recipient before any is queued anywhere. */
+	/* Local mail that header/body_checks rejected (pickup): nobody is
+	 * waiting for a reply, so it is returned to the sender, as
+	 * Postfix's cleanup does for pickup's mail. */
+	const char *reject = queue_envelope_attr(&msg->env, "reject");
 	if (qmgr_hops_exceeded(msg))
 		msg_fail_all(msg, "5.4.6",
 			     "mail forwarding loop (too many hops)");
+	else if (reject != NULL)
+		msg_fail_all(msg, "5.7.1", reject);
 	else
 		msg_route(msg);
 	msg_check_finished(&msg);	/* nothing pending, or all answered */

@@ -1,0 +1,225 @@
+/* surelqueue: the queue listings, like Postfix's postqueue: -p (mailq
+ * format; also the default when run as "mailq"), -j (one JSON object per
+ * message), and -S, our own summary (counts and oldest message per queue,
+ * top destinations of the deferred queue).
+ *
+ * Read-only and lock-free: it reads the queue files directly (qmgr alone
+ * moves them; an open for reading never disturbs a delivery) one at a
+ * time, so memory is one message's however long the queue. A file that
+ * qmgr moves between the readdir and the open is looked for once more in
+ * the other queues (cli/queue_cli.c), else skipped; as with Postfix, a
+ * message moving during the listing may be shown twice or not at all.
+ *
+ * The queue is mode 0700 of mail_owner: only root and mail_owner can
+ * list it; anyone else gets "permission denied" (Postfix lets any user
+ * run mailq through its setgid postqueue and the showq daemon).
+ *
+ * Operations that ask qmgr to act are rows of ops[] below; flushing
+ * (-f, -i id, -s site) slots in there, sent over private/qmgr-super like
+ * surelsuper's requests. */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include "buf.h"
+#include "conf.h"
+#include "queue_cli.h"
+#include "queue_list.h"
+#include "queue_walk.h"
+#include "timeutil.h"
+
+#define PROG "surelqueue"
+/* One message's lines: bounded by the envelope's own limits. */
+#define ENTRY_MAX (1024u * 1024 * 1024)
+
+enum queue_op { OP_LIST_MAILQ, OP_LIST_JSON, OP_SUMMARY };
+
+/* The operations, by option letter. The flush operations are qmgr's
+ * (it alone moves files) and slot in here, one row each, with a new
+ * op that sends a private/qmgr-super request (lib/super_proto.h) as
+ * surelsuper does; -i and -s take an argument ("i:s:" in getopt):
+ *   -f       flush the deferred queue         OP_FLUSH (to come)
+ *   -i id    flush one message                OP_FLUSH_ID (to come)
+ *   -s site  flush mail for one destination   OP_FLUSH_SITE (to come) */
+static const struct queue_cmd {
+	char flag;
+	enum queue_op op;
+	const char *what;
+} ops[] = {
+	{ 'p', OP_LIST_MAILQ, "list the queue, mailq format" },
+	{ 'j', OP_LIST_JSON, "list the queue, one JSON object per message" },
+	{ 'S', OP_SUMMARY, "summary per queue, top deferred destinations" },
+};
+
+struct listing {
+	const char *queue_dir;
+	enum queue_op op;
+	struct buf out;
+	uint64_t count, total;
+	struct queue_summary *summary;
+	uint64_t now_us;
+	int warned;
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: " PROG " [-c config_dir] -p | -j | -S\n");
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		fprintf(stderr, "  -%c  %s\n", ops[i].flag, ops[i].what);
+	exit(EX_USAGE);
+}
+
+static void flush_out(struct listing *l)
+{
+	if (l->out.len > 0 &&
+	    fwrite(l->out.data, 1, l->out.len, stdout) != l->out.len) {
+		fprintf(stderr, PROG ": fatal: write error: %s\n",
+			strerror(errno));
+		exit(EX_IOERR);
+	}
+	buf_reset(&l->out);
+}
+
+static void warn_file(struct listing *l, enum queue_list_queue q,
+		      const char *id, const char *error)
+{
+	fprintf(stderr, PROG ": warning: %s/%s: %s\n", queue_list_name(q), id,
+		error);
+	l->warned = 1;
+}
+
+/* One message of a listing (-p, -j). */
+static void list_one(struct listing *l, const struct queue_cli_file *f,
+		     const char *id)
+{
+	struct queue_list_entry e = { .queue = f->queue, .id = id,
+				      .size = f->content_size, .env = &f->env };
+	int ret;
+
+	if (l->op == OP_LIST_MAILQ && l->count == 0)
+		ret = queue_list_mailq_header(&l->out);
+	else
+		ret = 0;
+	if (ret == 0)
+		ret = l->op == OP_LIST_MAILQ ? queue_list_mailq(&l->out, &e)
+				     : queue_list_json(&l->out, &e);
+	if (ret < 0) {
+		buf_reset(&l->out);
+		warn_file(l, f->queue, id, "entry too large to list");
+		return;
+	}
+	l->count++;
+	l->total += f->content_size;
+	flush_out(l);
+}
+
+static int visit(void *ctx, enum queue_list_queue q, const char *id)
+{
+	struct listing *l = ctx;
+	struct queue_cli_file f;
+	const char *error;
+	int ret = queue_cli_read(l->queue_dir, q, id, &f, &error);
+
+	if (ret == 1)
+		return 0;	/* gone: delivered or removed meanwhile */
+	if (ret < 0) {
+		/* incoming/ files of mode 0600 are still being written. */
+		if (f.queue == QUEUE_LIST_INCOMING && (f.mode & S_IXUSR) == 0)
+			return 0;
+		if (l->op == OP_SUMMARY && f.mtime_us != 0)
+			queue_summary_add(l->summary, f.queue, f.mtime_us, NULL);
+		else if (f.queue != QUEUE_LIST_CORRUPT)
+			warn_file(l, f.queue, id, error);
+		return 0;
+	}
+	if (l->op == OP_SUMMARY)
+		queue_summary_add(l->summary, f.queue, f.env.arrival_us,
+				  &f.env);
+	else if (f.queue != QUEUE_LIST_CORRUPT)
+		list_one(l, &f, id);
+	queue_cli_close(&f);
+	return 0;
+}
+
+static void walk_all(struct listing *l)
+{
+	for (int q = 0; q < QUEUE_LIST_COUNT; q++) {
+		const char *error;
+
+		if (q == QUEUE_LIST_CORRUPT && l->op != OP_SUMMARY)
+			break;
+		if (queue_walk(l->queue_dir, (enum queue_list_queue)q, visit, l,
+			       &error) >= 0)
+			continue;
+		if (errno == EACCES || errno == EPERM) {
+			fprintf(stderr, PROG ": fatal: %s/%s: permission denied"
+				" (the queue is readable only by root and "
+				"mail_owner %s)\n", l->queue_dir,
+				queue_list_name((enum queue_list_queue)q),
+				conf_str("mail_owner"));
+			exit(EX_NOPERM);
+		}
+		fprintf(stderr, PROG ": fatal: %s/%s: %s: %s\n", l->queue_dir,
+			queue_list_name((enum queue_list_queue)q), error,
+			strerror(errno));
+		exit(EX_IOERR);
+	}
+}
+
+static enum queue_op op_of(int flag)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].flag == flag)
+			return ops[i].op;
+	usage();
+	return OP_LIST_MAILQ;
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	const char *config_dir = NULL;
+	struct listing l = { .op = OP_LIST_MAILQ };
+	int nops = 0, c;
+
+	base = base != NULL ? base + 1 : argv[0];
+	/* "mailq" is Postfix's name for postqueue -p. */
+	if (strcmp(base, "mailq") == 0)
+		nops = -1;
+	while ((c = getopt(argc, argv, "c:pjS")) != -1) {
+		if (c == 'c') {
+			config_dir = optarg;
+			continue;
+		}
+		l.op = op_of(c);
+		nops = nops < 0 ? 1 : nops + 1;
+	}
+	if (optind < argc || nops == 0 || nops > 1)
+		usage();
+	l.queue_dir = queue_cli_init(PROG, config_dir);
+	buf_init(&l.out, ENTRY_MAX);
+	if (l.op == OP_SUMMARY)
+		l.summary = queue_summary_new();
+	l.now_us = time_wall_us();
+	walk_all(&l);
+	if ((l.op == OP_LIST_MAILQ &&
+	     queue_list_mailq_footer(&l.out, l.total, l.count) < 0) ||
+	    (l.op == OP_SUMMARY &&
+	     queue_summary_format(l.summary, l.now_us, &l.out) < 0)) {
+		/* ENTRY_MAX is far above a footer or a summary */
+		fprintf(stderr, PROG ": fatal: output too large\n");
+		return EX_SOFTWARE;
+	}
+	flush_out(&l);
+	queue_summary_free(&l.summary);
+	buf_deinit(&l.out);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": fatal: write error\n");
+		return EX_IOERR;
+	}
+	return 0;
+}

@@ -1,0 +1,168 @@
+"""surel check: clean on a sound instance; each planted problem (unknown
+parameter, bad value, wrong queue directory mode, expired certificate,
+key that does not match, missing or stale .db table, open relay) is one
+"surel: warning: ..." or "surel: fatal: ..." line naming the main.cf line,
+and the exit status is 1."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+from instance import BIN_DIR, Instance, test_certificate
+
+
+def run_check(inst):
+    p = subprocess.run([os.path.join(BIN_DIR, "surel"), "-c", inst.etc, "check"],
+                       capture_output=True, text=True, timeout=60,
+                       env=inst.env())
+    problems = [l for l in p.stderr.splitlines()
+                if l.startswith(("surel: warning:", "surel: fatal:"))]
+    return p.returncode, problems, p.stderr
+
+
+def line_of(inst, name):
+    """The main.cf line (1-based) that sets name."""
+    with open(os.path.join(inst.etc, "main.cf"), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.split("=")[0].strip() == name:
+                return n
+    raise AssertionError("%s not in main.cf" % name)
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, timeout=60,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class CheckTest(unittest.TestCase):
+
+    def setUp(self):
+        self.inst = Instance(access=True)
+        # As on a fresh install: surel check creates the queue and data
+        # directories (Instance made them for master, with other modes).
+        for d in (self.inst.queue, self.inst.data):
+            os.rmdir(d)
+        self.tmp = tempfile.mkdtemp(prefix="surel-check-")
+        os.chmod(self.tmp, 0o755)
+
+    def tearDown(self):
+        subprocess.run(["rm", "-rf", self.tmp], timeout=30)
+        self.inst.cleanup_or_fail()
+
+    def assert_clean(self):
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(problems, [], err)
+        self.assertEqual(rc, 0, err)
+
+    def assert_problem(self, name, *words):
+        """Exactly one problem, on name's main.cf line, with words in it."""
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(rc, 1, err)
+        where = "%s/main.cf, line %d: " % (self.inst.etc, line_of(self.inst, name))
+        self.assertEqual(len(problems), 1, err)
+        self.assertIn(where, problems[0])
+        for w in words:
+            self.assertIn(w, problems[0])
+        return problems[0]
+
+    def test_clean(self):
+        self.assert_clean()
+        # A second run finds the queue as the first left it.
+        self.assert_clean()
+
+    def test_unknown_parameter(self):
+        self.inst.set_main_cf(no_such_parameter="1")
+        self.assert_problem("no_such_parameter", "unknown parameter")
+
+    def test_bad_value(self):
+        self.inst.set_main_cf(smtpd_timeout="soon")
+        msg = self.assert_problem("smtpd_timeout", "fatal:", "soon")
+        self.assertIn("smtpd_timeout", msg)
+
+    def test_queue_directory_mode(self):
+        self.assert_clean()
+        incoming = os.path.join(self.inst.queue, "incoming")
+        os.chmod(incoming, 0o755)
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(problems, ["surel: warning: fixed mode of " + incoming], err)
+        self.assertEqual(os.stat(incoming).st_mode & 0o7777, 0o700)
+        self.assert_clean()
+
+    def test_data_directory_mode(self):
+        self.assert_clean()
+        os.chmod(self.inst.data, 0o777)
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(problems, ["surel: warning: fixed mode of " + self.inst.data], err)
+
+    def test_expired_certificate(self):
+        cert, key = test_certificate()
+        old = os.path.join(self.tmp, "old.pem")
+        openssl("x509", "-in", cert, "-signkey", key, "-days", "-1", "-out", old)
+        self.inst.set_main_cf(smtpd_tls_cert_file=old)
+        self.assert_problem("smtpd_tls_cert_file", old, "expired")
+
+    def test_unreadable_certificate(self):
+        missing = os.path.join(self.tmp, "nothere.pem")
+        self.inst.set_main_cf(smtpd_tls_cert_file=missing)
+        self.assert_problem("smtpd_tls_cert_file", missing, "No such file")
+
+    def test_key_mismatch(self):
+        other = os.path.join(self.tmp, "other.key")
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", other)
+        os.chmod(other, 0o644)
+        self.inst.set_main_cf(smtpd_tls_key_file=other)
+        self.assert_problem("smtpd_tls_key_file", other, "does not match")
+
+    def _hash_table(self):
+        src = os.path.join(self.inst.etc, "virtual")
+        self.inst.set_main_cf(virtual_alias_maps="hash:" + src)
+        return src
+
+    def test_missing_db(self):
+        src = self._hash_table()
+        self.assert_problem("virtual_alias_maps", src + ".db", "surelmap")
+
+    def test_stale_db(self):
+        src = self._hash_table()
+        subprocess.run([os.path.join(BIN_DIR, "surelmap"), "hash:" + src],
+                       check=True, timeout=60)
+        self.assert_clean()
+        st = os.stat(src + ".db")
+        os.utime(src, (st.st_atime + 10, st.st_mtime + 10))
+        self.assert_problem("virtual_alias_maps", "older than", src)
+
+    def test_missing_table_file(self):
+        missing = os.path.join(self.tmp, "nothere")
+        self.inst.set_main_cf(virtual_mailbox_maps="texthash:" + missing)
+        self.assert_problem("virtual_mailbox_maps", missing)
+
+    def test_missing_access_table(self):
+        missing = os.path.join(self.tmp, "access")
+        self.inst.set_main_cf(smtpd_client_restrictions="check_client_access texthash:" + missing)
+        self.assert_problem("smtpd_client_restrictions", missing)
+
+    def test_open_relay(self):
+        self.inst.set_main_cf(smtpd_relay_restrictions="permit")
+        self.assert_problem("smtpd_relay_restrictions", "open relay")
+        # Meant: no problem.
+        self.inst.set_main_cf(smtpd_allow_open_relay="yes")
+        self.assert_clean()
+
+    def test_open_relay_in_master_cf(self):
+        """A master.cf -o override makes one smtpd service open."""
+        with open(os.path.join(self.inst.etc, "master.cf"), "a") as f:
+            f.write("127.0.0.1:1 inet n - n - - smtpd\n"
+                    "  -o smtpd_relay_restrictions=permit\n")
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(len(problems), 1, err)
+        self.assertIn("service 127.0.0.1:1", problems[0])
+        self.assertIn("open relay", problems[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
