@@ -1,6 +1,6 @@
 """qmgr's operations asked over private/qmgr-super: surelsuper -d
-(delete), -r (requeue), -s (repair), and the flushes (surel flush, and
-the "flush ID" and "flush-site SITE" requests surelqueue -i/-s send).
+(delete), -r (requeue), -s (repair), and the flushes (surel flush,
+surelqueue -f, -i ID, -s SITE).
 
 A message in flight is never deleted from under its delivery agent: -d
 ALL while a slow peer holds deliveries leaves every file whole or gone,
@@ -318,11 +318,13 @@ class Flush(OpsCase):
         time.sleep(1.5)
         self.assertFalse(any(self.delivered(m) for m in marks.values()))
 
-        self.assertEqual(self.ask("flush-site A.test"), "ok 1\n")
+        r = self.surelqueue("-s", "A.test")	# flush-site
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
         self.assertTrue(wait_until(lambda: self.delivered(marks["a"]), 20),
                         self.inst.diagnostics())
         self.log_of(r"%s: removed" % ids["a"])
-        self.assertEqual(self.ask("flush " + ids["c"]), "ok 1\n")
+        r = self.surelqueue("-i", ids["c"])	# flush ID
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
         self.assertTrue(wait_until(lambda: self.delivered(marks["c"]), 20))
         self.log_of(r"%s: removed" % ids["c"])
         self.assertFalse(self.delivered(marks["b"]))
@@ -335,6 +337,19 @@ class Flush(OpsCase):
         self.assertTrue(wait_until(lambda: self.delivered(marks["b"]), 20))
         self.queue_empty()
         self.assertEqual(self.ask("flush ALL"), "ok 0\n")
+        self.assertEqual(self.ask("flush-site b.test"), "ok 0\n")
+        self.assertEqual(self.surelqueue("-f").returncode, 0)
+        r = self.surelqueue("-i", ids["b"])
+        self.assertEqual(r.returncode, 66)	# EX_NOINPUT: gone
+        self.assertIn("no such queue file", r.stderr)
+        for args in (["-i", "../x"], ["-s", "a/b"], ["-s", "a..b"]):
+            self.assertEqual(self.surelqueue(*args).returncode, 64, args)
+
+    def surelqueue(self, *args):
+        return subprocess.run(
+            [os.path.join(BIN_DIR, "surelqueue"), "-c", self.inst.etc]
+            + list(args), capture_output=True, text=True, timeout=60,
+            env=self.inst.env())
 
 
 class Repair(OpsCase):
