@@ -17,6 +17,7 @@
 #include "conf_file.h"
 #include "log.h"
 #include "master_cf.h"
+#include "super_client.h"
 #include "timeutil.h"
 #include "surel_check.h"
 #include "../master/master_queue.h"
@@ -259,11 +260,32 @@ static int cmd_status(void)
 	return 1;
 }
 
+/* Postfix's "postfix flush": every deferred message tried now (and dead
+ * destinations with it), asked of qmgr (lib/super_client.h). */
+static int cmd_flush(void)
+{
+	struct super_request req = { .op = SUPER_FLUSH, .all = true };
+	struct super_reply r;
+	const char *error;
+
+	errno = 0;
+	if (super_client_call(conf_str("queue_directory"), &req, &r,
+			      &error) < 0)
+		die("%s: %s (is the mail system running?)", error,
+		    errno != 0 ? strerror(errno) : "bad reply");
+	if (r.status != SUPER_OK)
+		die("flush: %s", r.status == SUPER_ERROR ? r.text : "refused");
+	log_info("flushing the queue: %llu deferred message%s", r.count,
+		 r.count == 1 ? "" : "s");
+	return 0;
+}
+
 static const struct surel_cmd {
 	const char *name;
 	int (*fn)(void);
 } surel_cmds[] = {
 	{ "check", cmd_check },
+	{ "flush", cmd_flush },
 	{ "reload", cmd_reload },
 	{ "start", cmd_start },
 	{ "start-fg", cmd_start_fg },
@@ -274,7 +296,7 @@ static const struct surel_cmd {
 static void usage(void)
 {
 	fprintf(stderr, "usage: surel [-c CONFIG_DIR] "
-		"start|stop|reload|status|check|start-fg\n");
+		"start|stop|reload|status|check|flush|start-fg\n");
 	exit(2);
 }
 

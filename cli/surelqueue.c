@@ -14,9 +14,10 @@
  * list it; anyone else gets "permission denied" (Postfix lets any user
  * run mailq through its setgid postqueue and the showq daemon).
  *
- * Operations that ask qmgr to act are rows of ops[] below; flushing
- * (-f, -i id, -s site) slots in there, sent over private/qmgr-super like
- * surelsuper's requests. */
+ * The flushes (-f all deferred mail, -i id, -s site) are qmgr's: one
+ * request over private/qmgr-super (lib/super_client.h), as surelsuper's;
+ * each sets the deferred files' retry time to now and revives dead
+ * destinations (doc/queue.md, F1). */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -30,21 +31,19 @@
 #include "queue_cli.h"
 #include "queue_list.h"
 #include "queue_walk.h"
+#include "super_client.h"
 #include "timeutil.h"
 
 #define PROG "surelqueue"
 /* One message's lines: bounded by the envelope's own limits. */
 #define ENTRY_MAX (1024u * 1024 * 1024)
 
-enum queue_op { OP_LIST_MAILQ, OP_LIST_JSON, OP_SUMMARY };
+enum queue_op {
+	OP_LIST_MAILQ, OP_LIST_JSON, OP_SUMMARY,
+	OP_FLUSH, OP_FLUSH_ID, OP_FLUSH_SITE,	/* qmgr's */
+};
 
-/* The operations, by option letter. The flush operations are qmgr's
- * (it alone moves files) and slot in here, one row each, with a new
- * op that sends a private/qmgr-super request (lib/super_proto.h) as
- * surelsuper does; -i and -s take an argument ("i:s:" in getopt):
- *   -f       flush the deferred queue         OP_FLUSH (to come)
- *   -i id    flush one message                OP_FLUSH_ID (to come)
- *   -s site  flush mail for one destination   OP_FLUSH_SITE (to come) */
+/* The operations, by option letter. */
 static const struct queue_cmd {
 	char flag;
 	enum queue_op op;
@@ -53,6 +52,9 @@ static const struct queue_cmd {
 	{ 'p', OP_LIST_MAILQ, "list the queue, mailq format" },
 	{ 'j', OP_LIST_JSON, "list the queue, one JSON object per message" },
 	{ 'S', OP_SUMMARY, "summary per queue, top deferred destinations" },
+	{ 'f', OP_FLUSH, "deliver all deferred mail now" },
+	{ 'i', OP_FLUSH_ID, "deliver the deferred message ID now" },
+	{ 's', OP_FLUSH_SITE, "deliver deferred mail for SITE now" },
 };
 
 struct listing {
@@ -67,7 +69,8 @@ struct listing {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: " PROG " [-c config_dir] -p | -j | -S\n");
+	fprintf(stderr, "usage: " PROG " [-c config_dir] -p | -j | -S | -f | "
+		"-i ID | -s SITE\n");
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		fprintf(stderr, "  -%c  %s\n", ops[i].flag, ops[i].what);
 	exit(EX_USAGE);
@@ -179,28 +182,73 @@ static enum queue_op op_of(int flag)
 	return OP_LIST_MAILQ;
 }
 
+/* -f, -i, -s: one request to qmgr. */
+static int flush_request(const char *queue_dir, enum queue_op op,
+			 const char *arg)
+{
+	struct super_request req = { .op = SUPER_FLUSH, .all = true };
+	struct super_reply r;
+	const char *error;
+
+	if (op == OP_FLUSH_SITE) {
+		req.op = SUPER_FLUSH_SITE;
+		req.all = false;
+		if (!super_proto_site_valid(arg)) {
+			fprintf(stderr, PROG ": fatal: invalid site\n");
+			return EX_USAGE;
+		}
+		snprintf(req.site, sizeof(req.site), "%s", arg);
+	} else if (op == OP_FLUSH_ID) {
+		req.all = false;
+		if (!queue_id_valid(arg)) {
+			fprintf(stderr, PROG ": fatal: invalid queue id\n");
+			return EX_USAGE;
+		}
+		snprintf(req.id, sizeof(req.id), "%s", arg);
+	}
+	errno = 0;
+	if (super_client_call(queue_dir, &req, &r, &error) < 0) {
+		fprintf(stderr, PROG ": fatal: %s: %s (is surel running?)\n",
+			error, errno != 0 ? strerror(errno) : "bad reply");
+		return EX_UNAVAILABLE;
+	}
+	if (r.status == SUPER_NONE) {
+		fprintf(stderr, PROG ": fatal: %s: no such queue file\n", arg);
+		return EX_NOINPUT;
+	}
+	if (r.status == SUPER_ERROR) {
+		fprintf(stderr, PROG ": fatal: %s\n", r.text);
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
 	const char *config_dir = NULL;
 	struct listing l = { .op = OP_LIST_MAILQ };
+	const char *arg = NULL;
 	int nops = 0, c;
 
 	base = base != NULL ? base + 1 : argv[0];
 	/* "mailq" is Postfix's name for postqueue -p. */
 	if (strcmp(base, "mailq") == 0)
 		nops = -1;
-	while ((c = getopt(argc, argv, "c:pjS")) != -1) {
+	while ((c = getopt(argc, argv, "c:pjSfi:s:")) != -1) {
 		if (c == 'c') {
 			config_dir = optarg;
 			continue;
 		}
 		l.op = op_of(c);
+		arg = optarg;
 		nops = nops < 0 ? 1 : nops + 1;
 	}
 	if (optind < argc || nops == 0 || nops > 1)
 		usage();
 	l.queue_dir = queue_cli_init(PROG, config_dir);
+	if (l.op >= OP_FLUSH)
+		return flush_request(l.queue_dir, l.op, arg);
 	buf_init(&l.out, ENTRY_MAX);
 	if (l.op == OP_SUMMARY)
 		l.summary = queue_summary_new();

@@ -1,30 +1,31 @@
 /* surelsuper: queue maintenance, like Postfix's postsuper: -h puts
- * messages on hold, -H releases them. Every option takes a queue id, ALL,
- * or "-" for ids on standard input, and may be repeated; they run in
- * command-line order. The moves are qmgr's (the only process that moves
- * queue files, so nothing is moved from under a delivery): surelsuper
- * sends each request over private/qmgr-super (lib/super_proto.h) and sums
- * the replies. Adding an operation (issue 7: -d, -r) is a row in ops[] and
- * one in qmgr's table. */
+ * messages on hold, -H releases them, -d deletes them, -r requeues them
+ * (back through incoming/, routed anew). Every such option takes a queue
+ * id, ALL, or "-" for ids on standard input, and may be repeated; they
+ * run in command-line order. The moves are qmgr's (the only process that
+ * moves queue files, so nothing is moved or deleted from under a
+ * delivery): surelsuper sends each request over private/qmgr-super
+ * (lib/super_client.h) and sums the replies.
+ *
+ * -s (first, as postsuper's) checks and repairs the queue's structure
+ * (lib/queue_repair.h): done by qmgr when it runs (the connection
+ * succeeds), else by surelsuper itself, active/ included, printing each
+ * fix. qmgr not running is told by the socket: missing, or nobody
+ * accepting on it. */
 #include "config.h"
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include "conf.h"
 #include "conf_file.h"
-#include "fsutil.h"
+#include "log.h"
 #include "mem.h"
-#include "super_proto.h"
-#include "timeutil.h"
-
-#define SUPER_REPLY_TIMEOUT_MS (3600 * 1000)	/* ALL on a huge queue */
+#include "queue_repair.h"
+#include "super_client.h"
 
 /* The operations, by option letter. */
 static const struct super_cmd {
@@ -34,6 +35,8 @@ static const struct super_cmd {
 } ops[] = {
 	{ 'h', SUPER_HOLD, "Placed on hold" },
 	{ 'H', SUPER_RELEASE, "Released from hold" },
+	{ 'd', SUPER_DELETE, "Deleted" },
+	{ 'r', SUPER_REQUEUE, "Requeued" },
 };
 #define OPS_COUNT (sizeof(ops) / sizeof(ops[0]))
 
@@ -44,16 +47,16 @@ struct super_arg {
 };
 
 struct super_run {
-	int fd;
-	char in[SUPER_LINE_MAX];	/* a reply being read */
+	struct super_client *client;
 	unsigned long long count[OPS_COUNT];
 	bool failed;
 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: surelsuper [-c config_dir] [-h queue_id] "
-		"[-H queue_id] ...\n"
+	fprintf(stderr, "usage: surelsuper [-c config_dir] [-s] "
+		"[-d queue_id] [-h queue_id] [-H queue_id] [-r queue_id] "
+		"...\n"
 		"       queue_id: a queue id, ALL, or - (ids on standard "
 		"input); repeat an option for more ids\n");
 	exit(2);
@@ -75,51 +78,19 @@ static const char *printable(const char *s, char *out, size_t size)
 	return out;
 }
 
-static int super_connect(void)
+static void connect_or_die(struct super_run *run)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *dir = conf_str("queue_directory");
-	int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
-			 SUPER_SOCKET);
-	int fd;
-
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "surelsuper: fatal: queue_directory %s: path "
-			"too long for a socket\n", dir);
-		exit(1);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "surelsuper: fatal: cannot reach qmgr at %s: "
-			"%s (is surel running? only root and mail_owner may "
-			"use surelsuper)\n", sun.sun_path, strerror(errno));
-		exit(1);
-	}
-	return fd;
-}
-
-/* Reads one reply line (lock step: nothing follows it). */
-static int reply_read(struct super_run *run, struct super_reply *r)
-{
-	uint64_t deadline = time_mono_ms() + SUPER_REPLY_TIMEOUT_MS;
-	size_t len = 0;
 	const char *error;
 
-	for (;;) {
-		char *nl = memchr(run->in, '\n', len);
-		if (nl != NULL)
-			return super_proto_parse_reply(
-				run->in, (size_t)(nl - run->in), r, &error);
-		if (len == sizeof(run->in) ||
-		    fs_wait_fd(run->fd, POLLIN, deadline) <= 0)
-			return -1;
-		ssize_t n = read(run->fd, run->in + len,
-				 sizeof(run->in) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
+	if (run->client != NULL)
+		return;
+	if (super_client_open(conf_str("queue_directory"), &run->client,
+			      &error) < 0) {
+		fprintf(stderr, "surelsuper: fatal: %s at %s/%s: %s (is surel "
+			"running? only root and mail_owner may use "
+			"surelsuper)\n", error, conf_str("queue_directory"),
+			SUPER_SOCKET, strerror(errno));
+		exit(1);
 	}
 }
 
@@ -130,7 +101,7 @@ static void request(struct super_run *run, const struct super_cmd *cmd,
 {
 	struct super_request req = { .op = cmd->op };
 	struct super_reply r;
-	char line[SUPER_LINE_MAX], esc[4 * SUPER_LINE_MAX];
+	char esc[4 * SUPER_LINE_MAX];
 
 	if (strcmp(target, SUPER_ALL) == 0) {
 		req.all = true;
@@ -142,10 +113,11 @@ static void request(struct super_run *run, const struct super_cmd *cmd,
 		run->failed = true;
 		return;
 	}
-	size_t len = super_proto_format_request(&req, line);
-	if (fs_write_all(run->fd, line, len) < 0 || reply_read(run, &r) < 0) {
-		fprintf(stderr, "surelsuper: fatal: lost the connection to "
-			"qmgr\n");
+	const char *error;
+	connect_or_die(run);
+	if (super_client_request(run->client, &req, &r,
+				 SUPER_CLIENT_TIMEOUT_MS, &error) < 0) {
+		fprintf(stderr, "surelsuper: fatal: %s\n", error);
 		exit(1);
 	}
 	if (r.status == SUPER_OK) {
@@ -204,39 +176,133 @@ static const struct super_cmd *cmd_of(int flag)
 	return NULL;
 }
 
+static void repair_print(void *ctx, bool fixed, const char *from,
+			 const char *to, const char *why)
+{
+	char esc[3][4 * 512];
+
+	(void)ctx;
+	printable(from, esc[0], sizeof(esc[0]));
+	printable(why, esc[1], sizeof(esc[1]));
+	if (!fixed) {
+		fprintf(stderr, "surelsuper: warning: %s: %s (left as it is)\n",
+			esc[0], esc[1]);
+		log_warn("queue repair: %s: %s (left as it is)", esc[0],
+			 esc[1]);
+	} else if (to == NULL) {
+		fprintf(stderr, "surelsuper: warning: %s: %s: removed\n",
+			esc[0], esc[1]);
+		log_warn("queue repair: %s: %s: removed", esc[0], esc[1]);
+	} else {
+		printable(to, esc[2], sizeof(esc[2]));
+		fprintf(stderr, "surelsuper: warning: %s: %s: moved to %s\n",
+			esc[0], esc[1], esc[2]);
+		log_warn("queue repair: %s: %s: moved to %s", esc[0], esc[1],
+			 esc[2]);
+	}
+}
+
+/* -s with qmgr stopped: the repair is ours, active/ included. */
+static void repair_here(struct super_run *run)
+{
+	const char *dir = conf_str("queue_directory");
+	struct queue_repair_counts n;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "surelsuper: fatal: %s: %s\n", dir,
+			strerror(errno));
+		exit(1);
+	}
+	log_init("surelsuper", conf_str("maillog_file"));
+	unsigned long long fixed = queue_repair_run(fd, true, repair_print,
+						    NULL, &n);
+	close(fd);
+	if (fixed > 0)
+		fprintf(stderr, "surelsuper: Repaired: %llu problem%s "
+			"(%llu renamed, %llu moved, %llu corrupt, %llu stale "
+			"removed, %llu directories created)\n", fixed,
+			fixed == 1 ? "" : "s", n.renamed, n.moved, n.corrupt,
+			n.removed, n.created);
+	if (n.left > 0) {
+		fprintf(stderr, "surelsuper: %llu problem%s left as %s\n",
+			n.left, n.left == 1 ? "" : "s",
+			n.left == 1 ? "it is" : "they are");
+		run->failed = true;
+	}
+}
+
+/* -s: qmgr repairs when it runs (it owns active/); else we do. */
+static void repair(struct super_run *run)
+{
+	struct super_request req = { .op = SUPER_REPAIR, .all = true };
+	struct super_reply r;
+	const char *error;
+
+	if (super_client_open(conf_str("queue_directory"), &run->client,
+			      &error) < 0) {
+		if (!super_client_qmgr_absent(errno)) {
+			fprintf(stderr, "surelsuper: fatal: %s: %s (only root "
+				"and mail_owner may use surelsuper)\n", error,
+				strerror(errno));
+			exit(1);
+		}
+		repair_here(run);
+		return;
+	}
+	if (super_client_request(run->client, &req, &r,
+				 SUPER_CLIENT_TIMEOUT_MS, &error) < 0) {
+		fprintf(stderr, "surelsuper: fatal: %s\n", error);
+		exit(1);
+	}
+	if (r.status != SUPER_OK) {
+		fprintf(stderr, "surelsuper: queue repair: %s\n",
+			r.status == SUPER_ERROR ? r.text : "refused");
+		run->failed = true;
+	} else if (r.count > 0) {
+		fprintf(stderr, "surelsuper: Repaired: %llu problem%s (done "
+			"by qmgr: the details are in the mail log)\n",
+			r.count, r.count == 1 ? "" : "s");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct super_arg *args = xcalloc((size_t)argc, sizeof(*args));
-	struct super_run run = { .fd = -1 };
+	struct super_run run = { .client = NULL };
 	const char *config_dir = NULL, *error;
+	bool repair_wanted = false;
 	size_t nargs = 0;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:h:H:")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:h:H:r:s")) != -1) {
 		const struct super_cmd *cmd = cmd_of(c);
 		if (c == 'c')
 			config_dir = optarg;
+		else if (c == 's')
+			repair_wanted = true;
 		else if (cmd != NULL)
 			args[nargs++] = (struct super_arg){ cmd, optarg };
 		else
 			usage();
 	}
-	if (optind < argc || nargs == 0)
+	if (optind < argc || (nargs == 0 && !repair_wanted))
 		usage();
 	if (conf_load(conf_file_dir(config_dir), NULL, &error) < 0) {
 		fprintf(stderr, "surelsuper: fatal: %s\n", error);
 		return 1;
 	}
-	/* qmgr gone mid-run: a write error, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
-	run.fd = super_connect();
+	if (repair_wanted)
+		repair(&run);
+	if (nargs > 0)
+		connect_or_die(&run);
 	for (size_t i = 0; i < nargs; i++) {
 		if (strcmp(args[i].target, "-") == 0)
 			request_stdin(&run, args[i].cmd);
 		else
 			request(&run, args[i].cmd, args[i].target);
 	}
-	close(run.fd);
+	super_client_close(&run.client);
 	for (size_t i = 0; i < OPS_COUNT; i++)
 		if (run.count[i] > 0)
 			fprintf(stderr, "surelsuper: %s: %llu message%s\n",

@@ -59,6 +59,10 @@ struct qmgr_message {
 				 * the file leaves active/ */
 	bool hold;		/* surelsuper -h: to hold/ once nothing of
 				 * it is in flight */
+	bool deleted;		/* surelsuper -d: removed once nothing of
+				 * it is in flight */
+	bool requeue;		/* surelsuper -r: to incoming/ once nothing
+				 * of it is in flight */
 	struct qmgr_message *all_prev, *all_next;	/* every message */
 };
 
@@ -123,6 +127,16 @@ struct qmgr_message *qmgr_message_find(const char *id);
  * flight an O record is synced first, so that a crash before they are
  * answered cannot undo the hold. msg may be freed. */
 void qmgr_message_hold(struct qmgr_message *msg);
+/* surelsuper -d on a message in memory: nothing more of it is
+ * dispatched; it is removed (no notices) once its recipients in flight
+ * are answered, at once if none is. Not recorded in the file: a crash
+ * before those answers brings the message back. msg may be freed. */
+void qmgr_message_delete(struct qmgr_message *msg);
+/* surelsuper -r on a message in memory: as the delete, but once nothing
+ * is in flight its done marks are synced and it is renamed back into
+ * incoming/ and activated again (routed anew). Cancels a pending hold
+ * (an H record after its O). msg may be freed. */
+void qmgr_message_requeue(struct qmgr_message *msg);
 /* Calls fn for every message in memory (fn may free the one it gets). */
 void qmgr_message_each(void (*fn)(struct qmgr_message *msg));
 
@@ -137,11 +151,28 @@ bool qmgr_hold_wanted(const struct queue_envelope *env);
  * syncs both directories and logs "ID: placed on hold". 0, or -1
  * (logged; the file is still in src). */
 int qmgr_hold_move(const char *src, const char *id);
-/* surelsuper's operations (enum super_op), for one id or ALL (id NULL):
+/* surelsuper's operations (enum super_op), for one id (a site for
+ * flush-site) or ALL (id NULL):
  * *count_r gets the messages moved. 1 done, 0 no such message, -1 with
  * *error_r. */
 int qmgr_hold_request(enum super_op op, const char *id, unsigned long long *count_r,
 		      const char **error_r);
+
+/* qmgr_ops.c: surelsuper -d, -r, -s and the flushes (surel flush,
+ * surelqueue -f/-i/-s), the rows of qmgr_hold.c's operation table.
+ * delete/requeue/flush_one: 1 done, 0 nothing to do, -1 with *error_r;
+ * the _all ones return the count. */
+int qmgr_ops_delete_one(const char *id, const char **error_r);
+unsigned long long qmgr_ops_delete_all(void);
+int qmgr_ops_requeue_one(const char *id, const char **error_r);
+unsigned long long qmgr_ops_requeue_all(void);
+int qmgr_ops_flush_one(const char *id, const char **error_r);
+unsigned long long qmgr_ops_flush_all(void);
+/* Ops whose target is not a message: 1 with *count_r, or -1. */
+int qmgr_ops_flush_site(const char *site, unsigned long long *count_r,
+			const char **error_r);
+int qmgr_ops_repair(const char *target, unsigned long long *count_r,
+		    const char **error_r);
 
 /* qmgr_super.c: the socket private/qmgr-super, reachable by root and
  * mail_owner only (the directory's mode, and the peer's uid checked). */
@@ -249,6 +280,9 @@ enum qmgr_feedback {
  * deferred now with dsn and reason. */
 void qmgr_dest_done(struct qmgr_dest *dest, enum qmgr_feedback fb,
 		    const char *dsn, const char *reason);
+/* A flush: every dead destination may be tried again now (with a window
+ * of one, as when its back-off ends). */
+void qmgr_dest_revive_all(void);
 /* Once a second: frees destinations nothing waits for (a dead one is kept
  * until it revives, so that new mail for it is deferred at once). */
 void qmgr_dest_tick(void);

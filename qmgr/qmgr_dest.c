@@ -328,6 +328,15 @@ void qmgr_dest_done(struct qmgr_dest *d, enum qmgr_feedback fb,
 	}
 }
 
+void qmgr_dest_revive_all(void)
+{
+	for (size_t i = 0; i < hash_size; i++)
+		for (struct qmgr_dest *d = hash[i]; d != NULL;
+		     d = d->hash_next)
+			if (d->dead_until_ms != 0)
+				d->dead_until_ms = 1;	/* past: revives */
+}
+
 /* ---- serving ---- */
 
 bool qmgr_dest_can_take(struct qmgr_dest *d)

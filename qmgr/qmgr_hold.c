@@ -273,15 +273,25 @@ static unsigned long long release_all(void)
 
 /* ---- the requests ---- */
 
-/* surelsuper's operations (enum super_op): one message, or ALL. issue 7
- * adds delete and requeue here. */
+/* surelsuper's operations (enum super_op): one message, or ALL; or
+ * (other) a target that is not a message: a site, the whole queue. The
+ * rest of them are qmgr_ops.c's. */
 static const struct {
 	/* 1 moved, 0 nothing to do, -1 with *error_r */
 	int (*one)(const char *id, const char **error_r);
 	unsigned long long (*all)(void);
+	/* 1 with *count_r, or -1 with *error_r */
+	int (*other)(const char *target, unsigned long long *count_r,
+		     const char **error_r);
 } ops[SUPER_OPS] = {
-	[SUPER_HOLD] = { hold_one, hold_all },
-	[SUPER_RELEASE] = { release_one, release_all },
+	[SUPER_HOLD] = { hold_one, hold_all, NULL },
+	[SUPER_RELEASE] = { release_one, release_all, NULL },
+	[SUPER_DELETE] = { qmgr_ops_delete_one, qmgr_ops_delete_all, NULL },
+	[SUPER_REQUEUE] = { qmgr_ops_requeue_one, qmgr_ops_requeue_all,
+			    NULL },
+	[SUPER_FLUSH] = { qmgr_ops_flush_one, qmgr_ops_flush_all, NULL },
+	[SUPER_FLUSH_SITE] = { NULL, NULL, qmgr_ops_flush_site },
+	[SUPER_REPAIR] = { NULL, NULL, qmgr_ops_repair },
 };
 
 int qmgr_hold_request(enum super_op op, const char *id,
@@ -294,7 +304,10 @@ int qmgr_hold_request(enum super_op op, const char *id,
 		*error_r = "unknown operation";
 		return -1;
 	}
-	if (id == NULL) {
+	if (ops[op].other != NULL) {
+		ret = ops[op].other(id != NULL ? id : SUPER_ALL, count_r,
+				    error_r);
+	} else if (id == NULL) {
 		*count_r = ops[op].all();
 	} else {
 		ret = ops[op].one(id, error_r);

@@ -181,6 +181,26 @@ static void msg_hold(struct qmgr_message **msgp)
 	msg_close(msgp);
 }
 
+/* surelsuper -r, now that nothing is in flight: the done marks synced
+ * (as 9b), then back into incoming/ and taken again from there, every
+ * pending recipient routed anew. */
+static void msg_requeue(struct qmgr_message **msgp)
+{
+	struct qmgr_message *msg = *msgp;
+	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX];
+
+	active_path(from, msg->id);
+	snprintf(to, sizeof(to), QMGR_INCOMING "/%s", msg->id);
+	if ((msg->marked && fsync(msg->fd) < 0) || rename(from, to) < 0) {
+		log_error("%s: cannot requeue: %s", msg->id, strerror(errno));
+		qmgr.active_orphans = true;
+	} else {
+		log_info("%s: requeued", msg->id);
+		qmgr_scan_queue_id(msg->id);
+	}
+	msg_close(msgp);
+}
+
 /* Called whenever a recipient's fate is known. */
 static void msg_check_finished(struct qmgr_message **msgp)
 {
@@ -189,7 +209,12 @@ static void msg_check_finished(struct qmgr_message **msgp)
 	if (msg->outstanding > 0 || qmgr_dest_msg_waiting(msg) ||
 	    qmgr.stopping)
 		return;
-	if (msg->hold && msg_pending(msg))
+	/* surelsuper -d: no notices, as Postfix's postsuper -d. */
+	if (msg->deleted)
+		msg_remove(msgp);
+	else if (msg->requeue)
+		msg_requeue(msgp);
+	else if (msg->hold && msg_pending(msg))
 		msg_hold(msgp);
 	else if (msg->deferred == 0 && qmgr_notice_done(msg) == 0)
 		msg_remove(msgp);
@@ -365,6 +390,30 @@ void qmgr_message_hold(struct qmgr_message *msg)
 	msg_check_finished(&msg);
 }
 
+void qmgr_message_delete(struct qmgr_message *msg)
+{
+	msg->deleted = true;
+	qmgr_dest_forget(msg);
+	msg_check_finished(&msg);
+}
+
+void qmgr_message_requeue(struct qmgr_message *msg)
+{
+	const char *error;
+
+	/* A hold recorded for in-flight deliveries (an O record) would hold
+	 * the message again at its activation: the requeue cancels it. */
+	if (msg->hold && msg->env.hold_mark == 'O' &&
+	    (queue_file_append_mark(msg->fd, &msg->env, 'H', &error) < 0 ||
+	     fsync(msg->fd) < 0))
+		log_error("%s: cannot record the release: %s", msg->id,
+			  strerror(errno));
+	msg->hold = false;
+	msg->requeue = true;
+	qmgr_dest_forget(msg);
+	msg_check_finished(&msg);
+}
+
 void qmgr_message_wakeup(const char *id)
 {
 	char path[QMGR_PATH_MAX];
@@ -510,8 +559,9 @@ void qmgr_message_lost(struct qmgr_message *msg, struct qmgr_dest *dest,
 	 * the agent closed as idle just as we sent must not cost the
 	 * recipient a back-off. Once only, so a message that kills the
 	 * agent is not fed to it forever. */
-	if (msg->hold) {
-		/* Held meanwhile: it stays pending, for after the release. */
+	if (msg->hold || msg->deleted || msg->requeue) {
+		/* Held (deleted, requeued) meanwhile: it stays pending, for
+		 * after the release (or the next activation). */
 		outstanding_dec(msg);
 		msg_check_finished(&msg);
 		return;

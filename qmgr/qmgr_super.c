@@ -87,8 +87,9 @@ static void request_run(const char *line, size_t len,
 		snprintf(r->text, sizeof(r->text), "qmgr is stopping");
 		return;
 	}
-	int ret = qmgr_hold_request(req.op, req.all ? NULL : req.id,
-				    &r->count, &error);
+	const char *target = req.op == SUPER_FLUSH_SITE ? req.site :
+			     req.all ? NULL : req.id;
+	int ret = qmgr_hold_request(req.op, target, &r->count, &error);
 	r->status = ret > 0 ? SUPER_OK : ret == 0 ? SUPER_NONE : SUPER_ERROR;
 	if (ret < 0)
 		snprintf(r->text, sizeof(r->text), "%s", error);

@@ -24,8 +24,12 @@ static void check_request(const char *s, size_t size)
 	ASSERT(len - 1 == size && memcmp(out, s, size) == 0);
 	ASSERT(super_proto_parse_request(out, len - 1, &again, &error) == 0);
 	ASSERT(again.op == req.op && again.all == req.all &&
-	       strcmp(again.id, req.id) == 0);
+	       strcmp(again.id, req.id) == 0 &&
+	       strcmp(again.site, req.site) == 0);
 	ASSERT(req.all || strchr(req.id, '/') == NULL);
+	/* a site never names a path */
+	ASSERT(strchr(req.site, '/') == NULL && strstr(req.site, "..") == NULL);
+	ASSERT(req.op != SUPER_FLUSH_SITE || super_proto_site_valid(req.site));
 }
 
 static void check_reply(const char *s, size_t size)

@@ -207,7 +207,7 @@ class Hold(HoldCase):
 
         # the socket itself: bad requests answered, never obeyed
         path = os.path.join(self.inst.queue, "private", "qmgr-super")
-        for req in (b"hold ../x\n", b"delete ALL\n", b"hold\n",
+        for req in (b"hold ../x\n", b"purge ALL\n", b"hold\n",
                     b"hold " + b"A" * 300 + b"\n", b"\x00\xff\n"):
             with socket.socket(socket.AF_UNIX) as s:
                 s.settimeout(10)

@@ -26,7 +26,7 @@ static void test_request(void)
 	UNIT_STREQ(out, "release ALL\n");
 
 	/* refused: unknown ops, no target, bad ids, ALL only in upper case */
-	UNIT_CHECK(parse_req("delete ALL", &req) < 0);
+	UNIT_CHECK(parse_req("purge ALL", &req) < 0);
 	UNIT_CHECK(parse_req("hold", &req) < 0);
 	UNIT_CHECK(parse_req("hold ", &req) < 0);
 	UNIT_CHECK(parse_req("hold all", &req) < 0);
@@ -43,6 +43,67 @@ static void test_request(void)
 	UNIT_CHECK(super_proto_parse_request(nul, sizeof(nul) - 1, &req,
 					     &error) < 0);
 	UNIT_CHECK(super_proto_op_name(SUPER_OPS) == NULL);
+}
+
+/* issue 7's operations and their targets */
+static void test_ops(void)
+{
+	struct super_request req;
+	char out[SUPER_LINE_MAX];
+
+	UNIT_CHECK(parse_req("delete ALL", &req) == 0);
+	UNIT_CHECK(req.op == SUPER_DELETE && req.all);
+	UNIT_CHECK(parse_req("requeue 6740A3B2F0A1B2C3F1E", &req) == 0);
+	UNIT_CHECK(req.op == SUPER_REQUEUE && !req.all);
+	UNIT_STREQ(req.id, "6740A3B2F0A1B2C3F1E");
+	UNIT_CHECK(parse_req("flush ALL", &req) == 0 && req.op == SUPER_FLUSH);
+	UNIT_CHECK(parse_req("flush 6740A3B2F0A1B2C3F1E", &req) == 0);
+	UNIT_CHECK(parse_req("repair ALL", &req) == 0 &&
+		   req.op == SUPER_REPAIR && req.all);
+	UNIT_CHECK(parse_req("repair 6740A3B2F0A1B2C3F1E", &req) < 0);
+	UNIT_CHECK(parse_req("delete ../x", &req) < 0);
+	UNIT_CHECK(parse_req("requeue 6740A3B2F0A1B2C3F1E6740A3B2F0A1B2C3F1E",
+			     &req) < 0);
+
+	UNIT_CHECK(parse_req("flush-site Example.COM", &req) == 0);
+	UNIT_CHECK(req.op == SUPER_FLUSH_SITE && !req.all);
+	UNIT_STREQ(req.site, "Example.COM");
+	super_proto_format_request(&req, out);
+	UNIT_STREQ(out, "flush-site Example.COM\n");
+	UNIT_CHECK(parse_req("flush-site [192.0.2.1]", &req) == 0);
+	UNIT_CHECK(parse_req("flush-site [IPv6:2001:db8::1]", &req) == 0);
+	UNIT_CHECK(parse_req("flush-site ALL", &req) == 0 && !req.all);
+	UNIT_STREQ(req.site, "ALL");	/* a site named ALL, not all sites */
+	static const char *const bad_sites[] = {
+		"flush-site ", "flush-site ..", "flush-site a..b",
+		"flush-site .a", "flush-site a.", "flush-site a/b",
+		"flush-site ../../etc", "flush-site a b", "flush-site []",
+		"flush-site [1.2.3.4", "flush-site [1.2.3.4]x",
+		"flush-site [IPv6:]", "flush-site [g::1]", "flush-site a@b",
+		"flush-site [1..2.3.4]", "flush-site [1.2.3]",
+		"flush-site [2001:db8::1]", "flush-site [IPv6:1.2.3.4]",
+		"flush-site"
+	};
+	for (size_t i = 0; i < sizeof(bad_sites) / sizeof(bad_sites[0]); i++)
+		UNIT_CHECK(parse_req(bad_sites[i], &req) < 0);
+	/* 253 octets is a domain; 254 is not; a 64-octet label is not */
+	char line[400];
+	strcpy(line, "flush-site ");
+	for (size_t i = 0; i < 253; i++)
+		line[11 + i] = i % 50 == 49 ? '.' : 'a';
+	line[11 + 253] = '\0';
+	UNIT_CHECK(parse_req(line, &req) == 0);
+	size_t n = super_proto_format_request(&req, out);
+	UNIT_CHECK(n == strlen(line) + 1 && memcmp(out, line, n - 1) == 0);
+	strcat(line, "a");
+	UNIT_CHECK(parse_req(line, &req) < 0);
+	memset(line + 11, 'a', 64);
+	line[11 + 64] = '\0';
+	UNIT_CHECK(parse_req(line, &req) < 0);
+	line[11 + 63] = '\0';
+	UNIT_CHECK(parse_req(line, &req) == 0);
+	UNIT_CHECK(super_proto_site_valid("mx-1.example_2.org"));
+	UNIT_CHECK(!super_proto_site_valid(""));
 }
 
 static int parse_rep(const char *line, struct super_reply *rep)
@@ -84,6 +145,7 @@ static void test_reply(void)
 int main(void)
 {
 	test_request();
+	test_ops();
 	test_reply();
 	return unit_done();
 }
