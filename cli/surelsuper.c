@@ -24,6 +24,7 @@
 #include "conf_file.h"
 #include "log.h"
 #include "mem.h"
+#include "queue_cli.h"
 #include "queue_repair.h"
 #include "super_client.h"
 
@@ -62,22 +63,6 @@ static void usage(void)
 	exit(2);
 }
 
-/* s made printable for a message (it may come from anywhere). */
-static const char *printable(const char *s, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (; *s != '\0' && n + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= ' ' && c <= '~')
-			out[n++] = (char)c;
-		else
-			n += (size_t)snprintf(out + n, size - n, "\\%03o", c);
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static void connect_or_die(struct super_run *run)
 {
 	const char *error;
@@ -109,7 +94,7 @@ static void request(struct super_run *run, const struct super_cmd *cmd,
 		snprintf(req.id, sizeof(req.id), "%s", target);
 	} else {
 		fprintf(stderr, "surelsuper: invalid queue id: \"%s\"\n",
-			printable(target, esc, sizeof(esc)));
+			queue_cli_printable(target, esc, sizeof(esc)));
 		run->failed = true;
 		return;
 	}
@@ -130,7 +115,7 @@ static void request(struct super_run *run, const struct super_cmd *cmd,
 			target);
 	else
 		fprintf(stderr, "surelsuper: %s: %s\n", target,
-			printable(r.text, esc, sizeof(esc)));
+			queue_cli_printable(r.text, esc, sizeof(esc)));
 }
 
 /* "-": one queue id a line on standard input (surrounding white space
@@ -182,8 +167,8 @@ static void repair_print(void *ctx, bool fixed, const char *from,
 	char esc[3][4 * 512];
 
 	(void)ctx;
-	printable(from, esc[0], sizeof(esc[0]));
-	printable(why, esc[1], sizeof(esc[1]));
+	queue_cli_printable(from, esc[0], sizeof(esc[0]));
+	queue_cli_printable(why, esc[1], sizeof(esc[1]));
 	if (!fixed) {
 		fprintf(stderr, "surelsuper: warning: %s: %s (left as it is)\n",
 			esc[0], esc[1]);
@@ -194,7 +179,7 @@ static void repair_print(void *ctx, bool fixed, const char *from,
 			esc[0], esc[1]);
 		log_warn("queue repair: %s: %s: removed", esc[0], esc[1]);
 	} else {
-		printable(to, esc[2], sizeof(esc[2]));
+		queue_cli_printable(to, esc[2], sizeof(esc[2]));
 		fprintf(stderr, "surelsuper: warning: %s: %s: moved to %s\n",
 			esc[0], esc[1], esc[2]);
 		log_warn("queue repair: %s: %s: moved to %s", esc[0], esc[1],
