@@ -138,6 +138,7 @@ struct smtpd_session {
 	char *helo;
 	bool esmtp;
 	bool loopback;			/* client on 127.0.0.0/8 or ::1 */
+	bool in_mynetworks;		/* client_addr in mynetworks (at connect) */
 	/* After a successful AUTH: the name authd returned (canonical) and
 	 * the mechanism; NULL when the client has not authenticated.
 	 * permit_sasl_authenticated (smtpd_policy.c) reads sasl_username. */
@@ -158,6 +159,9 @@ void smtpd_params_load(struct smtpd_params *p);
 void smtpd_session_run(int fd, const struct smtpd_params *p);
 /* Ends the transaction: aborts an unfinished queue file, frees state. */
 void smtpd_txn_reset(struct smtpd_session *s);
+/* Authenticated, or in mynetworks: mail from our own users, which SPF,
+ * DKIM verification and DMARC leave alone. */
+bool smtpd_client_is_ours(const struct smtpd_session *s);
 
 /* smtpd_cmd.c */
 /* Runs the handler of a parsed command. */

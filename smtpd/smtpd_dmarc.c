@@ -31,7 +31,6 @@
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
-#include "netmatch.h"
 #include "smtpd.h"
 
 #define DMARC_DNS_TIMEOUT_MS 5000
@@ -146,9 +145,7 @@ void smtpd_dmarc_init(void)
 
 static bool checked(const struct smtpd_session *s)
 {
-	return (mode != MODE_OFF || dkim_enabled) &&
-	       s->sasl_username == NULL &&
-	       !netmatch_has(smtpd_tables.mynetworks, s->client_addr);
+	return (mode != MODE_OFF || dkim_enabled) && !smtpd_client_is_ours(s);
 }
 
 static struct smtpd_dmarc *state(struct smtpd_session *s)

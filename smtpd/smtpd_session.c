@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mem.h"
 #include "netaddr.h"
+#include "netmatch.h"
 #include "smtpd.h"
 
 static void peer_address(struct smtpd_session *s, int fd)
@@ -21,12 +22,20 @@ static void peer_address(struct smtpd_session *s, int fd)
 	netaddr_peer(fd, &a);
 	memcpy(s->client_addr, a.text, sizeof(s->client_addr));
 	s->loopback = a.loopback;
+	/* The tables are fixed for the process: asked once, not per check. */
+	s->in_mynetworks = netmatch_has(smtpd_tables.mynetworks,
+					s->client_addr);
 	if (a.family == 0)
 		memcpy(s->client_rfc_addr, "unknown", 8);
 	else
 		snprintf(s->client_rfc_addr, sizeof(s->client_rfc_addr),
 			 "%s%s", a.family == AF_INET6 ? "IPv6:" : "",
 			 s->client_addr);
+}
+
+bool smtpd_client_is_ours(const struct smtpd_session *s)
+{
+	return s->sasl_username != NULL || s->in_mynetworks;
 }
 
 void smtpd_txn_reset(struct smtpd_session *s)

@@ -20,7 +20,6 @@
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
-#include "netmatch.h"
 #include "smtpd.h"
 #include "spf.h"
 
@@ -74,8 +73,7 @@ int smtpd_spf_mail(struct smtpd_session *s, char *reply, size_t size)
 	const char *error;
 	char from[ADDR_PATH_MAX * 4 + 1], domain[DNS_NAME_MAX * 4 + 1];
 
-	if (policy == SPF_POLICY_OFF || s->sasl_username != NULL ||
-	    netmatch_has(smtpd_tables.mynetworks, s->client_addr))
+	if (policy == SPF_POLICY_OFF || smtpd_client_is_ours(s))
 		return 0;
 	c = xcalloc(1, sizeof(*c));
 	if (spf_check(checker, s->client_addr, s->helo, t->env.sender, c,
