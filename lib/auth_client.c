@@ -12,6 +12,7 @@
 #include "auth_client.h"
 #include "base64.h"
 #include "ipc.h"
+#include "metrics.h"
 #include "str.h"
 #include "timeutil.h"
 
@@ -240,8 +241,15 @@ int auth_client_login(const char *socket_path, const char *service,
 		.secured = tls || loopback,
 	};
 
-	return auth_client_verify(socket_path, &req, reply,
-				  AUTH_CLIENT_TIMEOUT_MS, error_r);
+	if (auth_client_verify(socket_path, &req, reply,
+			       AUTH_CLIENT_TIMEOUT_MS, error_r) < 0)
+		return -1;
+	/* A temporary failure says nothing about the password. */
+	if (reply->status == AUTH_OK)
+		metrics_count(METRICS_AUTH_OK);
+	else if (reply->status == AUTH_FAIL)
+		metrics_count(METRICS_AUTH_FAIL);
+	return 0;
 }
 
 int auth_client_lookup(const char *socket_path, const struct auth_request *req,

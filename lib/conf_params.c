@@ -252,6 +252,10 @@ const struct conf_param conf_params[] = {
 	{ "message_size_limit", CONF_SIZE, "10240000",
 	  "The largest message smtpd accepts, in bytes, envelope excluded; "
 	  "a larger message is refused with 552." },
+	{ "metrics_listen", CONF_STR, "",
+	  "Where the metrics service answers HTTP scrapes (master.cf's "
+	  "$metrics_listen line): [host:]port, or an absolute path for a "
+	  "UNIX socket; empty turns it off. See surel-metrics(8)." },
 	{ "mime_header_checks", CONF_STR, "$header_checks",
 	  "Tables for MIME headers (Content-*, MIME-Version) anywhere in "
 	  "a message and every header of a multipart part; see "

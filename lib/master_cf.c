@@ -2,6 +2,7 @@
  * master_cf.h for the syntax and the limits). */
 #include "config.h"
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
@@ -306,8 +307,10 @@ static int check_names(const struct mcf_ctx *c, const struct tokens *t,
 {
 	char esc[4 * MCF_SHOW_MAX + 1];
 
-	if (t->braced[0] || !name_ok(t->v[0], e->type == MASTER_CF_INET ?
-				     INET_CHARS : FILE_CHARS))
+	bool param = e->type == MASTER_CF_INET && t->v[0][0] == '$';
+	if (t->braced[0] ||
+	    !name_ok(t->v[0] + param, param ? PARAM_CHARS :
+			   e->type == MASTER_CF_INET ? INET_CHARS : FILE_CHARS))
 		return mcf_fail(c, "bad service name '%s'",
 				show(esc, sizeof(esc), t->v[0]));
 	if (t->braced[7] || !name_ok(t->v[7], FILE_CHARS))
@@ -469,4 +472,24 @@ master_cf_find(const struct master_cf *cf, const char *service,
 			return &cf->entries[i];
 	}
 	return NULL;
+}
+
+int master_cf_service_address(const struct master_cf_entry *e,
+			      master_cf_lookup_fn *lookup,
+			      const char **address_r, const char **error_r)
+{
+	static char error[160];
+
+	*address_r = e->service;
+	if (e->type != MASTER_CF_INET || e->service[0] != '$')
+		return 1;
+	const char *value = lookup(e->service + 1);
+	if (value == NULL) {
+		snprintf(error, sizeof(error), "master.cf, line %u: unknown "
+			 "parameter %s", e->line, e->service);
+		*error_r = error;
+		return -1;
+	}
+	*address_r = value;
+	return value[0] != '\0';
 }

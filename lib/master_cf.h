@@ -77,6 +77,17 @@ void master_cf_free(struct master_cf **cf);
 const struct master_cf_entry *
 master_cf_find(const struct master_cf *cf, const char *service,
 	       enum master_cf_type type);
+/* An inet service may be named "$parameter": its address is that
+ * main.cf parameter's value, an absolute path meaning a UNIX socket there,
+ * and an empty value turning the service off (metrics_listen). lookup
+ * gives a parameter's value, NULL for an unknown name. Returns 1 with
+ * *address_r (e's own name when it is not "$..."), 0 when the value is
+ * empty, -1 with *error_r (static, naming the line) for an unknown
+ * parameter. */
+typedef const char *master_cf_lookup_fn(const char *name);
+int master_cf_service_address(const struct master_cf_entry *e,
+			      master_cf_lookup_fn *lookup,
+			      const char **address_r, const char **error_r);
 /* "inet" or "unix". */
 const char *master_cf_type_name(enum master_cf_type type);
 

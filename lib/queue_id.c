@@ -46,3 +46,20 @@ char queue_id_hash(const char *id)
 	/* The last microseconds digit: the fastest-changing one. */
 	return id[QUEUE_ID_TIME_LEN - 1];
 }
+
+uint64_t queue_id_seconds(const char *id)
+{
+	uint64_t s = 0;
+
+	/* The first 10 digits; valid ids have them all. */
+	for (size_t i = 0; i < 10; i++) {
+		char c = id[i];
+		if (c >= '0' && c <= '9')
+			s = s * 16 + (uint64_t)(c - '0');
+		else if (c >= 'A' && c <= 'F')
+			s = s * 16 + (uint64_t)(c - 'A' + 10);
+		else
+			return 0;
+	}
+	return s;
+}

@@ -19,5 +19,8 @@ bool queue_id_valid(const char *s);
 /* The deferred/ subdirectory (one hex digit, from the microseconds' last
  * digit so it spreads evenly) for an id. */
 char queue_id_hash(const char *id);
+/* The arrival time (Unix seconds) written in a queue_id_valid id: what
+ * needs only the age of a message reads the name, not the file. */
+uint64_t queue_id_seconds(const char *id);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "fsutil.h"
 #include "mem.h"
+#include "metrics.h"
 #include "queue_impl.h"
 #include "queue_writer.h"
 
@@ -447,6 +448,7 @@ int queue_writer_commit(struct queue_writer **wp, const char **error_r)
 		return -1;
 	}
 	writer_free(wp);
+	metrics_count(METRICS_RECEIVED);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "service.h"
 #include "str.h"
 #include "timeutil.h"
@@ -301,6 +302,7 @@ service_accept_loop(const struct service_def *def)
 			fatal("accept: %s", strerror(errno));
 		}
 		service_status(SERVICE_STATUS_BUSY);
+		metrics_count(METRICS_CONNECTIONS);
 		def->serve(fd);
 		close(fd);
 		served++;
@@ -319,6 +321,9 @@ void service_main(int argc, char **argv, const struct service_def *def)
 
 	ASSERT(def != NULL && def->name != NULL);
 	ASSERT((def->serve != NULL) != (def->loop != NULL));
+	/* First: master left the region on a fixed fd, which the first
+	 * open() would otherwise not land on but must not be confused by. */
+	metrics_attach();
 	service_signals();
 	/* Until main.cf says where the log goes, problems go to syslog and
 	 * to stderr (the operator's terminal with master -f). */

@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "mem.h"
+#include "metrics.h"
 #include "str.h"
 #include "timeutil.h"
 #include "tls.h"
@@ -505,6 +506,7 @@ void tls_conn_attach(struct tls_conn *c, struct stream *s)
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
 
 	c->protocol = SSL_get_version(c->ssl);
+	metrics_count_tls(c->protocol);
 	c->cipher = cipher != NULL ? SSL_CIPHER_get_name(cipher) : "unknown";
 	c->bits = cipher != NULL ? SSL_CIPHER_get_bits(cipher, &c->alg_bits)
 				 : 0;

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "master.h"
 #include "master_queue.h"
 
@@ -289,6 +290,12 @@ int main(int argc, char **argv)
 	if (master_load_conf(&error) < 0)
 		fatal("%s", error);
 	master_lock();
+	/* Before the services: each is given its slot as it is loaded. */
+	master.metrics_fd = -1;
+	if (metrics_region_create(&master.metrics_fd, &master.metrics,
+				  &error) < 0)
+		log_warn("%s: the metrics service has nothing to show",
+			 error);
 	if (master_services_load(&error) < 0)
 		fatal("%s", error);
 	if (!opts.foreground)

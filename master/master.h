@@ -55,6 +55,7 @@ struct master_service {
 	uint64_t throttle_ms;	/* next back-off */
 	uint64_t throttle_timer;
 	uint64_t wakeup_timer;
+	int metrics_slot;	/* its slot in master.metrics, or -1 */
 	struct master_service *next;
 };
 
@@ -70,6 +71,9 @@ struct master {
 	bool stopping;
 	struct master_service *services;
 	struct master_child *children;
+	/* The counters every child adds to (lib/metrics.h), or NULL. */
+	struct metrics_region *metrics;
+	int metrics_fd;
 };
 
 extern struct master master;
@@ -88,6 +92,8 @@ void master_service_update(struct master_service *svc);
 /* Timer callback: the back-off after a failure is over. */
 void master_service_unthrottle(void *ctx);
 void master_services_close_all(void);
+/* Sets every slot's process gauges from the services' counts. */
+void master_metrics_refresh(void);
 
 /* master_spawn.c */
 void master_spawn(struct master_service *svc);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "master_cf.h"
 #include "mem.h"
+#include "metrics.h"
 #include "str.h"
 #include "master.h"
 
@@ -260,7 +261,19 @@ static int service_from_entry(const struct master_cf_entry *e,
 	svc->always_on = (e->wakeup > 0 && !e->wakeup_if_used) ||
 			 strcmp(e->command, "qmgr") == 0;
 	svc->listen_fd = -1;
-	if (e->type == MASTER_CF_UNIX) {
+	svc->metrics_slot = master.metrics == NULL ? -1 :
+		metrics_slot_assign(master.metrics, svc->name, svc->type,
+				    e->command);
+	if (master.metrics != NULL && svc->metrics_slot < 0)
+		log_warn("master.cf, line %u: no metrics slot left for "
+			 "service %s: it goes uncounted", e->line, svc->name);
+	if (e->type == MASTER_CF_INET && svc->name[0] == '/') {
+		/* An inet service whose $parameter named a socket path
+		 * (metrics_listen = /run/surel/metrics): a UNIX socket
+		 * anyone may connect to, where the parameter says. */
+		svc->socket_path = xstrdup(svc->name);
+		svc->private_ = false;
+	} else if (e->type == MASTER_CF_UNIX) {
 		if (strchr(e->service, '/') != NULL || e->service[0] == '.') {
 			service_free(&svc);
 			return service_fail(error_r, "master.cf, line %u: bad "
@@ -351,6 +364,12 @@ static void service_list_free(struct master_service **list)
 	}
 }
 
+/* master.cf's "$name" service addresses: main.cf's expanded values. */
+static const char *service_param(const char *name)
+{
+	return conf_param_find(name) != NULL ? conf_str(name) : NULL;
+}
+
 /* Builds the new list, opening only the sockets not open yet. */
 static int service_build_list(const struct master_cf *cf,
 			      struct master_service **list_r,
@@ -360,7 +379,16 @@ static int service_build_list(const struct master_cf *cf,
 
 	for (size_t i = 0; i < cf->count; i++) {
 		struct master_service *svc = NULL;
-		if (service_from_entry(&cf->entries[i], &svc, error_r) < 0)
+		struct master_cf_entry e = cf->entries[i];
+		const char *address;
+		int ret = master_cf_service_address(&e, service_param,
+						    &address, error_r);
+		if (ret < 0)
+			goto fail;
+		if (ret == 0)
+			continue;	/* its parameter is empty: off */
+		e.service = (char *)address;
+		if (service_from_entry(&e, &svc, error_r) < 0)
 			goto fail;
 		*tail = svc;
 		tail = &svc->next;
@@ -402,7 +430,20 @@ int master_services_load(const char **error_r)
 		service_free(&o);
 	}
 	master.services = list;
+	master_metrics_refresh();
 	return 0;
+}
+
+void master_metrics_refresh(void)
+{
+	if (master.metrics == NULL)
+		return;
+	for (int i = 0; i < METRICS_SLOTS; i++)
+		metrics_slot_processes(master.metrics, i, 0, 0);
+	for (struct master_service *s = master.services; s != NULL;
+	     s = s->next)
+		metrics_slot_processes(master.metrics, s->metrics_slot,
+				       s->nchildren, s->nchildren - s->nidle);
 }
 
 /* --- running --- */

@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "timeutil.h"
 #include "service.h"
 #include "master.h"
@@ -40,6 +41,8 @@ static void master_child_count(struct master_child *child, int sign)
 			svc->nidle--;
 		}
 	}
+	metrics_slot_processes(master.metrics, svc->metrics_slot,
+			       svc->nchildren, svc->nchildren - svc->nidle);
 }
 
 static void master_child_set_state(struct master_child *child,
@@ -77,8 +80,11 @@ static void master_child_exec(struct master_service *svc, int status_w)
 	 * cannot clobber one of them. dup2 clears close-on-exec. */
 	int lfd = fcntl(svc->listen_fd, F_DUPFD_CLOEXEC, 10);
 	int sfd = fcntl(status_w, F_DUPFD_CLOEXEC, 10);
+	int mfd = master.metrics_fd >= 0 && svc->metrics_slot >= 0 ?
+		  fcntl(master.metrics_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	if (lfd < 0 || sfd < 0 || dup2(lfd, SERVICE_LISTEN_FD) < 0 ||
-	    dup2(sfd, SERVICE_STATUS_FD) < 0) {
+	    dup2(sfd, SERVICE_STATUS_FD) < 0 ||
+	    (mfd >= 0 && dup2(mfd, METRICS_FD) < 0)) {
 		log_init("master", conf_str("maillog_file"));
 		log_error("%s: cannot set up descriptors: %s", svc->path,
 			  strerror(errno));
@@ -86,6 +92,11 @@ static void master_child_exec(struct master_service *svc, int status_w)
 	}
 	snprintf(pid, sizeof(pid), "%ld", (long)getppid());
 	setenv("SUREL_MASTER_PID", pid, 1);
+	if (mfd >= 0) {
+		char slot[16];
+		snprintf(slot, sizeof(slot), "%d", svc->metrics_slot);
+		setenv(METRICS_SLOT_ENV, slot, 1);
+	}
 
 	argv[n++] = svc->path;
 	argv[n++] = (char *)"-c";

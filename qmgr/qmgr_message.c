@@ -15,6 +15,7 @@
 #include "deliver_proto.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "qmgr.h"
 #include "timeutil.h"
 
@@ -478,6 +479,7 @@ static void log_status(const struct qmgr_message *msg, size_t index,
 	log_info("%s: to=<%s>%s, relay=none, delay=%s, delays=%s/%s/0/0, "
 		 "dsn=%s, status=%s (%s)", msg->id, to, orig, delay, a, b,
 		 ans->dsn, status_name[ans->status], why);
+	metrics_count_delivery(ans->status, ans->dsn);
 }
 
 /* No fsync here: the mark is synced before the file leaves active/

@@ -14,6 +14,7 @@
 #include "ipc.h"
 #include "local.h"
 #include "log.h"
+#include "metrics.h"
 #include "service.h"
 #include "timeutil.h"
 
@@ -79,6 +80,7 @@ static void local_log(const struct deliver_request *req,
 	log_info("%s: to=<%s>,%s relay=local, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)", req->queue_id, to, orig_part, delay,
 		 a, b, c, d, res->dsn, status_words[res->status], reason);
+	metrics_count_delivery(res->status, res->dsn);
 }
 
 /* A time parameter as an ipc timeout in milliseconds. 0 is no limit (as

@@ -16,6 +16,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "service.h"
 #include "smtp.h"
 #include "str.h"
@@ -268,6 +269,7 @@ static void smtp_log(const struct smtp_delivery *d)
 			 "delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)",
 			 req->queue_id, to, relay, use, delay, a, b, c, e,
 			 r->dsn, status_words[r->status], reason);
+		metrics_count_delivery(r->status, r->dsn);
 	}
 }
 

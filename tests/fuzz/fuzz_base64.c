@@ -1,4 +1,4 @@
-// fuzz-sources: lib/base64.c lib/auth_client.c lib/ipc.c
+// fuzz-sources: lib/base64.c lib/auth_client.c lib/ipc.c lib/metrics.c
 /* libFuzzer target for the strict base64 decoder and the SASL PLAIN
  * decoder built on it. Checks the decoder's promise of one encoding per
  * byte string: whatever it accepts encodes back to exactly the input, and

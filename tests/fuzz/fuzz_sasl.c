@@ -1,4 +1,4 @@
-// fuzz-sources: lib/base64.c lib/auth_client.c lib/ipc.c
+// fuzz-sources: lib/base64.c lib/auth_client.c lib/ipc.c lib/metrics.c
 /* libFuzzer target for the decoded SASL responses smtpd parses: PLAIN
  * (authzid NUL authcid NUL password) and LOGIN (one user name or
  * password). A PLAIN result must be exactly the fields between the two

@@ -276,6 +276,54 @@ static void test_load(void)
 	rmdir(dir);
 }
 
+static const char *lookup(const char *name)
+{
+	if (strcmp(name, "metrics_listen") == 0)
+		return "127.0.0.1:9169";
+	if (strcmp(name, "empty") == 0)
+		return "";
+	return NULL;
+}
+
+/* "$parameter" inet service names: main.cf gives the address. */
+static void test_param_address(void)
+{
+	static const char text[] =
+		"$metrics_listen inet n - n - 1 metrics\n"
+		"$empty inet n - n - 1 metrics\n"
+		"$nosuch inet n - n - 1 metrics\n"
+		"smtp inet n - n - - smtpd\n";
+	struct master_cf *cf = NULL;
+	const char *error = NULL, *address;
+
+	UNIT_CHECK(master_cf_parse("m.cf", text, strlen(text), &cf,
+				   &error) == 0);
+	if (cf == NULL)
+		return;
+	UNIT_CHECK(master_cf_service_address(&cf->entries[0], lookup,
+					     &address, &error) == 1);
+	UNIT_STREQ(address, "127.0.0.1:9169");
+	UNIT_CHECK(master_cf_service_address(&cf->entries[1], lookup,
+					     &address, &error) == 0);
+	UNIT_CHECK(master_cf_service_address(&cf->entries[2], lookup,
+					     &address, &error) == -1);
+	UNIT_STREQ(error, "master.cf, line 3: unknown parameter $nosuch");
+	UNIT_CHECK(master_cf_service_address(&cf->entries[3], lookup,
+					     &address, &error) == 1);
+	UNIT_STREQ(address, "smtp");
+	master_cf_free(&cf);
+	/* only inet services, and only a parameter name after the $ */
+	static const char *const bad[] = {
+		"$x unix n - n - - y\n", "$ inet n - n - - y\n",
+		"$a:b inet n - n - - y\n", "a$b inet n - n - - y\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		UNIT_CHECK(master_cf_parse("m.cf", bad[i], strlen(bad[i]),
+					   &cf, &error) < 0);
+		master_cf_free(&cf);
+	}
+}
+
 /* The shipped master.cf parses and has the three services. */
 static void test_shipped(void)
 {
@@ -302,5 +350,6 @@ int main(void)
 	test_limits();
 	test_load();
 	test_shipped();
+	test_param_address();
 	return unit_done();
 }
