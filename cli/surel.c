@@ -131,6 +131,14 @@ static int check_base(void)
 	master_path(path, sizeof(path));
 	problems += check_program(path) < 0;
 	for (size_t i = 0; i < cf->count; i++) {
+		const char *address;
+		/* "$metrics_listen": a parameter master would not find
+		 * stops master at start. */
+		if (master_cf_service_address(&cf->entries[i], conf_find_str,
+					      &address, &error) < 0) {
+			say("warning: %s/%s", config_dir, error);
+			problems++;
+		}
 		int n = snprintf(path, sizeof(path), "%s/%s",
 				 conf_str("daemon_directory"),
 				 cf->entries[i].command);

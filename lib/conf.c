@@ -640,6 +640,11 @@ const char *conf_str(const char *name)
 	return value_of(name, CONF_STR, true)->expanded;
 }
 
+const char *conf_find_str(const char *name)
+{
+	return conf_param_find(name) != NULL ? conf_str(name) : NULL;
+}
+
 uint64_t conf_int(const char *name)
 {
 	return value_of(name, CONF_INT, false)->number;

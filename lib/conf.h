@@ -85,6 +85,9 @@ const char *conf_dir(void);
  * the table, or with the wrong type, is a programming error: panic().
  * conf_str serves every type (the expanded text). */
 const char *conf_str(const char *name);
+/* conf_str of a name that may not exist (one an operator wrote): NULL
+ * when the table has no such parameter. */
+const char *conf_find_str(const char *name);
 uint64_t conf_int(const char *name);
 uint64_t conf_time(const char *name);	/* seconds */
 uint64_t conf_size(const char *name);	/* bytes */

@@ -364,12 +364,6 @@ static void service_list_free(struct master_service **list)
 	}
 }
 
-/* master.cf's "$name" service addresses: main.cf's expanded values. */
-static const char *service_param(const char *name)
-{
-	return conf_param_find(name) != NULL ? conf_str(name) : NULL;
-}
-
 /* Builds the new list, opening only the sockets not open yet. */
 static int service_build_list(const struct master_cf *cf,
 			      struct master_service **list_r,
@@ -381,7 +375,7 @@ static int service_build_list(const struct master_cf *cf,
 		struct master_service *svc = NULL;
 		struct master_cf_entry e = cf->entries[i];
 		const char *address;
-		int ret = master_cf_service_address(&e, service_param,
+		int ret = master_cf_service_address(&e, conf_find_str,
 						    &address, error_r);
 		if (ret < 0)
 			goto fail;

@@ -163,6 +163,20 @@ class CheckTest(unittest.TestCase):
         self.assertIn("service 127.0.0.1:1", problems[0])
         self.assertIn("open relay", problems[0])
 
+    def test_master_cf_parameter_address(self):
+        """A "$name" service address: an unknown parameter is a problem
+        (master would not start); the shipped $metrics_listen, empty, is
+        fine."""
+        with open(os.path.join(self.inst.etc, "master.cf"), "a") as f:
+            f.write("$metrics_listen inet n - n - 1 metrics\n")
+        self.assert_clean()
+        with open(os.path.join(self.inst.etc, "master.cf"), "a") as f:
+            f.write("$metrics_listne inet n - n - 1 metrics\n")
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(len(problems), 1, err)
+        self.assertIn("unknown parameter $metrics_listne", problems[0])
+
 
 if __name__ == "__main__":
     unittest.main()
