@@ -159,6 +159,7 @@ static int cmd_check(void)
 	problems += surel_check_tables(config_dir, check_warned);
 	problems += surel_check_tls(config_dir, check_warned);
 	problems += surel_check_relay(config_dir, check_warned);
+	problems += surel_check_overrides(config_dir, check_warned);
 	return problems == 0 ? 0 : 1;
 }
 

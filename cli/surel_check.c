@@ -54,6 +54,9 @@ struct where {
 	const char *config_dir;
 	surel_check_warn_fn *warn;
 	int problems;
+	/* "master.cf, line N: service S": the problem is in an -o override
+	 * of that service, not in main.cf. */
+	const char *service;
 };
 
 /* "DIR/main.cf, line N: " for name, or "DIR/main.cf: default of ". */
@@ -97,7 +100,11 @@ static void problem(struct where *w, const char *name, const char *fmt, ...)
 	char msg[CHECK_MSG_MAX + 8];	/* head, ": ", tail */
 	va_list ap;
 
-	where_prefix(w->config_dir, name, head, sizeof(head));
+	if (w->service != NULL)
+		snprintf(head, sizeof(head), "%s/%s: -o %s", w->config_dir,
+			 w->service, name);
+	else
+		where_prefix(w->config_dir, name, head, sizeof(head));
 	va_start(ap, fmt);
 	vsnprintf(tail, sizeof(tail), fmt, ap);
 	va_end(ap);
@@ -180,7 +187,7 @@ static void check_table_value(struct where *w, const char *name,
 
 int surel_check_tables(const char *config_dir, surel_check_warn_fn *warn)
 {
-	struct where w = { config_dir, warn, 0 };
+	struct where w = { config_dir, warn, 0, NULL };
 
 	for (size_t i = 0; i < sizeof(table_params) / sizeof(*table_params);
 	     i++)
@@ -244,12 +251,18 @@ static void check_tls_pair(struct where *w, const char *cert_param,
 	X509_free(cert);
 }
 
+/* The certificate and key parameters, in pairs. */
+static const char *const tls_pairs[][2] = {
+	{ "smtpd_tls_cert_file", "smtpd_tls_key_file" },
+	{ "smtp_tls_cert_file", "smtp_tls_key_file" },
+};
+
 int surel_check_tls(const char *config_dir, surel_check_warn_fn *warn)
 {
-	struct where w = { config_dir, warn, 0 };
+	struct where w = { config_dir, warn, 0, NULL };
 
-	check_tls_pair(&w, "smtpd_tls_cert_file", "smtpd_tls_key_file");
-	check_tls_pair(&w, "smtp_tls_cert_file", "smtp_tls_key_file");
+	for (size_t i = 0; i < sizeof(tls_pairs) / sizeof(*tls_pairs); i++)
+		check_tls_pair(&w, tls_pairs[i][0], tls_pairs[i][1]);
 	return w.problems;
 }
 
@@ -312,7 +325,7 @@ static void relay_report(struct where *w, const char *service)
 
 int surel_check_relay(const char *config_dir, surel_check_warn_fn *warn)
 {
-	struct where w = { config_dir, warn, 0 };
+	struct where w = { config_dir, warn, 0, NULL };
 	struct master_cf *cf;
 	const char *error;
 
@@ -349,6 +362,67 @@ int surel_check_relay(const char *config_dir, surel_check_warn_fn *warn)
 		if (!bad && main_open == 0 && relay_open_now(&w, label) == 1)
 			relay_report(&w, label);
 		if (conf_load(config_dir, NULL, &error) < 0) {
+			problem(&w, "main.cf", "%s", error);
+			break;
+		}
+	}
+	master_cf_free(&cf);
+	return w.problems;
+}
+
+/* --- master.cf overrides -------------------------------------------------- */
+
+static bool overrides(const struct master_cf_entry *e, const char *name)
+{
+	for (size_t j = 0; j < e->override_count; j++)
+		if (strcmp(e->overrides[j].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* With e's overrides in force: its table parameters, and each TLS pair
+ * of which it sets a file, checked as main.cf's are. A parameter that
+ * only main.cf sets was checked there: not again. */
+static void check_entry(struct where *w, const struct master_cf_entry *e)
+{
+	for (size_t i = 0; i < sizeof(table_params) / sizeof(*table_params);
+	     i++)
+		if (overrides(e, table_params[i]))
+			check_table_value(w, table_params[i],
+					  conf_str(table_params[i]));
+	for (size_t i = 0; i < sizeof(tls_pairs) / sizeof(*tls_pairs); i++)
+		if (overrides(e, tls_pairs[i][0]) ||
+		    overrides(e, tls_pairs[i][1]))
+			check_tls_pair(w, tls_pairs[i][0], tls_pairs[i][1]);
+}
+
+int surel_check_overrides(const char *config_dir, surel_check_warn_fn *warn)
+{
+	struct where w = { config_dir, warn, 0, NULL };
+	struct master_cf *cf;
+	const char *error;
+
+	if (master_cf_load(config_dir, &cf, &error) < 0)
+		return 0;	/* surel_check_relay reports it */
+	for (size_t i = 0; i < cf->count; i++) {
+		const struct master_cf_entry *e = &cf->entries[i];
+		char label[CHECK_MSG_MAX / 4];
+		bool bad = false;
+
+		if (e->override_count == 0)
+			continue;
+		snprintf(label, sizeof(label), "master.cf, line %u: service %s",
+			 e->line, e->service);
+		w.service = label;
+		/* A value conf refuses is reported by surel_check_relay for
+		 * smtpd and by master at start for the others. */
+		for (size_t j = 0; j < e->override_count && !bad; j++)
+			bad = conf_set(e->overrides[j].name,
+				       e->overrides[j].value, &error) < 0;
+		if (!bad)
+			check_entry(&w, e);
+		if (conf_load(config_dir, NULL, &error) < 0) {
+			w.service = NULL;
 			problem(&w, "main.cf", "%s", error);
 			break;
 		}

@@ -8,7 +8,11 @@
  *   - smtpd's restriction lists, main.cf's and those of each smtpd
  *     service with its master.cf -o overrides, do not make an open relay
  *     (lib/restrict's test, which smtpd applies at start), unless
- *     smtpd_allow_open_relay = yes.
+ *     smtpd_allow_open_relay = yes;
+ *   - the table and TLS parameters that a master.cf service sets with
+ *     -o name=value, checked as above with that service's overrides in
+ *     force; the message starts "DIR/master.cf, line N: service S: -o
+ *     NAME: ..." (N: the line where the service's entry starts).
  * Each problem is one call of warn with "PATH, line N: parameter: ..."
  * (the main.cf line that sets the parameter; "PATH: default of NAME:"
  * for a default value). Reads main.cf again to restore the overrides:
@@ -22,5 +26,6 @@ typedef void surel_check_warn_fn(const char *msg);
 int surel_check_tables(const char *config_dir, surel_check_warn_fn *warn);
 int surel_check_tls(const char *config_dir, surel_check_warn_fn *warn);
 int surel_check_relay(const char *config_dir, surel_check_warn_fn *warn);
+int surel_check_overrides(const char *config_dir, surel_check_warn_fn *warn);
 
 #endif

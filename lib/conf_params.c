@@ -236,7 +236,10 @@ const struct conf_param conf_params[] = {
 	  "programs." },
 	{ "maillog_file", CONF_STR, "",
 	  "When not empty, the file that every program appends its log lines "
-	  "to, in syslog's format, instead of sending them to syslog." },
+	  "to, in syslog's format (\"Mon dd hh:mm:ss host "
+	  "surel/PROGRAM[pid]: text\"), instead of sending them to syslog. "
+	  "Either way the lines are Postfix's, so that pflogsumm reads "
+	  "them: pflogsumm --syslog-name=surel FILE." },
 	{ "max_idle", CONF_TIME, "100s",
 	  "How long a pre-forked daemon waits for a new client before it "
 	  "exits." },

@@ -44,10 +44,12 @@ void log_init(const char *progname, const char *maillog_file)
 
 void log_set_stderr(bool on) { log_to_stderr = on; }
 
-static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+static void log_emit_as(const char *prog, int prio, const char *label,
+			const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
-static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
+static void log_emit_as(const char *prog, int prio, const char *label,
+			const char *fmt, va_list ap)
 {
 	char text[LOG_LINE_MAX], line[LOG_LINE_MAX + 512];
 	int saved = errno;
@@ -58,7 +60,7 @@ static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	if (log_to_stderr)
-		fprintf(stderr, "%s: %s%s\n", log_prog, label, text);
+		fprintf(stderr, "%s: %s%s\n", prog, label, text);
 	if (log_fd >= 0) {
 		char stamp[32];
 		time_t now = time(NULL);
@@ -67,7 +69,7 @@ static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 		int n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n",
-				 stamp, log_host, log_prog, (long)getpid(),
+				 stamp, log_host, prog, (long)getpid(),
 				 label, text);
 		if (n > (int)sizeof(line) - 1)
 			n = (int)sizeof(line) - 1;
@@ -77,9 +79,35 @@ static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
 			/* nowhere left to report it */
 		}
 	} else if (!log_to_stderr || prio != LOG_INFO) {
+		/* syslog(3) takes its tag from openlog(): lend it ours for
+		 * this one line. */
+		if (prog != log_prog)
+			openlog(prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 		syslog(prio, "%s%s", label, text);
+		if (prog != log_prog)
+			openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 	}
 	errno = saved;
+}
+
+static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
+{
+	log_emit_as(log_prog, prio, label, fmt, ap);
+}
+
+void log_info_as(const char *service, const char *fmt, ...)
+{
+	/* static: openlog() keeps the pointer until the next openlog() */
+	static char prog[sizeof(log_prog)];
+	va_list ap;
+
+	snprintf(prog, sizeof(prog), "surel/%s", service);
+	va_start(ap, fmt);
+	log_emit_as(prog, LOG_INFO, "", fmt, ap);
+	va_end(ap);
 }
 
 #define LOG_FN(name, prio, label) \

@@ -14,6 +14,13 @@ void log_init(const char *progname, const char *maillog_file);
 /* Also copy every line to stderr (commands run by an operator). */
 void log_set_stderr(bool on);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An info line under another service's name, "surel/SERVICE[pid]" (our
+ * pid): for an event Postfix logs from a daemon whose work surel does in
+ * this process, so that log readers (pflogsumm, fail2ban) find it where
+ * they look. Used for header_checks and body_checks actions, which
+ * Postfix's cleanup logs and surel's smtpd and pickup apply. */
+void log_info_as(const char *service, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A broken environment: log and exit(75) so that mail stays queued. */

@@ -142,6 +142,27 @@ static const char *base_name(const char *path)
 	return slash != NULL ? slash + 1 : path;
 }
 
+/* The starting mode for the name we were invoked under: the plain
+ * names are what a system's links say (/usr/bin/mailq), the .surel ones
+ * what make install links beside sendmail.surel. */
+static enum sendmail_mode mode_of_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum sendmail_mode mode;
+	} names[] = {
+		{ "mailq", SENDMAIL_PRINT },
+		{ "mailq.surel", SENDMAIL_PRINT },
+		{ "newaliases", SENDMAIL_NEWALIASES },
+		{ "newaliases.surel", SENDMAIL_NEWALIASES },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return names[i].mode;
+	return SENDMAIL_DELIVER;
+}
+
 /* One word of grouped options "-tif sender": i is its index; may take
  * the next word as an argument (*i advances). */
 static int parse_word(int argc, char **argv, int *i, struct sendmail_opts *o,
@@ -194,10 +215,7 @@ int sendmail_opts_parse(int argc, char **argv, struct sendmail_opts *o_r,
 	int i;
 
 	memset(o_r, 0, sizeof(*o_r));
-	if (strcmp(name, "mailq") == 0)
-		o_r->mode = SENDMAIL_PRINT;
-	else if (strcmp(name, "newaliases") == 0)
-		o_r->mode = SENDMAIL_NEWALIASES;
+	o_r->mode = mode_of_name(name);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;

@@ -15,7 +15,8 @@
  * attached ("-fuser") or the next word; letters may be grouped
  * ("-ti"); "--" ends the options. What follows the options are
  * recipients (mailq and newaliases take none). The program name decides
- * the starting mode: "mailq" is -bp, "newaliases" is -bi. */
+ * the starting mode: "mailq" and "mailq.surel" are -bp, "newaliases" and
+ * "newaliases.surel" are -bi; any other name starts in -bm. */
 #ifndef SUREL_SENDMAIL_OPTS_H
 #define SUREL_SENDMAIL_OPTS_H
 #include <stdbool.h>

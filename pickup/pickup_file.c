@@ -27,6 +27,7 @@ struct pickup_msg {
 	struct queue_writer *w;
 	struct content_check *cc;
 	const char *error;
+	char *from, *to;	/* qualified sender, first recipient (log) */
 };
 
 static int write_out(void *ctx, const char *data, size_t len)
@@ -36,18 +37,25 @@ static int write_out(void *ctx, const char *data, size_t len)
 	return queue_writer_content(m->w, data, len, &m->error);
 }
 
+/* An action as Postfix's cleanup logs one for local mail, under its
+ * name: "ID: hold: header TEXT from local; from=<s> to=<r>: TEXT"
+ * (pflogsumm counts holds and discards by those lines). */
 static void event(void *ctx, const struct content_check_event *ev)
 {
 	struct pickup_msg *m = ctx;
 	char line[801], text[1025];
+	char from[ADDR_PATH_MAX * 4 + 1], to[ADDR_PATH_MAX * 4 + 1];
 
 	log_escape(line, sizeof(line), ev->line,
 		   ev->line_len < 200 ? ev->line_len : 200);
 	log_escape(text, sizeof(text), ev->text != NULL ? ev->text : "", 256);
+	log_escape(from, sizeof(from), m->from, ADDR_PATH_MAX);
+	log_escape(to, sizeof(to), m->to, ADDR_PATH_MAX);
 	if (ev->kind == CONTENT_CHECK_ACTION)
-		log_info("%s: %s: %s %s; from local%s%s",
-			 queue_writer_id(m->w), ev->action, ev->context, line,
-			 *text != '\0' ? ": " : "", text);
+		log_info_as("cleanup", "%s: %s: %s %s from local; from=<%s> "
+			    "to=<%s>%s%s", queue_writer_id(m->w), ev->action,
+			    ev->context, line, from, to,
+			    *text != '\0' ? ": " : "", text);
 	else
 		log_warn("%s: content check %s: %s", queue_writer_id(m->w),
 			 ev->map != NULL ? ev->map : "", text);
@@ -235,8 +243,13 @@ static int queue_it(int dir_fd, const char *name, int fd, uid_t uid,
 	struct pickup_msg m = { .error = "queue file write error" };
 	int ret;
 
+	m.from = qualify(env->sender);
+	m.to = qualify(env->rcpts[0].address);	/* envelope_problem: >= 1 */
+
 	if (queue_writer_open(pickup_config.queue_dir, &m.w, &m.error) < 0) {
 		log_warn("maildrop/%s: %s", name, m.error);
+		free(m.from);
+		free(m.to);
 		return -1;
 	}
 	if (pickup_config.checks)
@@ -250,6 +263,8 @@ static int queue_it(int dir_fd, const char *name, int fd, uid_t uid,
 	char id[QUEUE_ID_MAX];
 	snprintf(id, sizeof(id), "%s", queue_writer_id(m.w));
 	content_check_free(&m.cc);
+	free(m.from);
+	free(m.to);
 	if (ret == 0 && queue_writer_commit(&m.w, &m.error) < 0)
 		ret = -1;
 	if (ret != 0)
@@ -261,10 +276,9 @@ static int queue_it(int dir_fd, const char *name, int fd, uid_t uid,
 	if (ret == -2)
 		log_warn("maildrop/%s: uid=%lu: message contains a NUL "
 			 "character: removed", name, (unsigned long)uid);
-	else if (ret == 1)
-		log_info("%s: uid=%lu: maildrop/%s discarded by content "
-			 "checks", id, (unsigned long)uid, name);
 	else {
+		/* Discarded too: Postfix's pickup says uid and from for
+		 * every message it takes (cleanup's line says discard). */
 		char from[ADDR_PATH_MAX * 4 + 1];
 		log_escape(from, sizeof(from), env->sender, ADDR_PATH_MAX);
 		log_info("%s: uid=%lu from=<%s>", id, (unsigned long)uid,

@@ -67,7 +67,9 @@ static int queue_write(void *ctx, const char *data, size_t len)
 }
 
 /* "ACTION: header TEXT from host[addr]; from=<s> to=<r> proto=P
- * helo=<h>: TEXT" as Postfix's cleanup logs an action. */
+ * helo=<h>: TEXT" as Postfix's cleanup logs an action, and under its
+ * name: pflogsumm reads header and body actions from cleanup's lines
+ * only (from smtpd's it counts them but cannot tell what matched). */
 static void log_action(struct smtpd_session *s,
 		       const struct content_check_event *ev)
 {
@@ -85,12 +87,12 @@ static void log_action(struct smtpd_session *s,
 		   ADDR_PATH_MAX);
 	log_escape(helo, sizeof(helo), s->helo != NULL ? s->helo : "",
 		   ADDR_DOMAIN_MAX);
-	log_info("%s: %s: %s %s from %s[%s]; from=<%s> to=<%s> proto=%s "
-		 "helo=<%s>%s%s",
-		 queue_writer_id(s->txn.writer), ev->action, ev->context, line,
-		 s->client_name, s->client_addr, from, to,
-		 s->esmtp ? "ESMTP" : "SMTP", helo, *text != '\0' ? ": " : "",
-		 text);
+	log_info_as("cleanup", "%s: %s: %s %s from %s[%s]; from=<%s> "
+		    "to=<%s> proto=%s helo=<%s>%s%s",
+		    queue_writer_id(s->txn.writer), ev->action, ev->context,
+		    line, s->client_name, s->client_addr, from, to,
+		    s->esmtp ? "ESMTP" : "SMTP", helo,
+		    *text != '\0' ? ": " : "", text);
 }
 
 /* FILTER, REDIRECT and BCC would change the envelope, which is on disk

@@ -1,8 +1,9 @@
 """surel check: clean on a sound instance; each planted problem (unknown
 parameter, bad value, wrong queue directory mode, expired certificate,
 key that does not match, missing or stale .db table, open relay) is one
-"surel: warning: ..." or "surel: fatal: ..." line naming the main.cf line,
-and the exit status is 1."""
+"surel: warning: ..." or "surel: fatal: ..." line naming the main.cf line
+(the master.cf service's line for a table or certificate given by a -o
+override), and the exit status is 1."""
 
 import os
 import subprocess
@@ -176,6 +177,84 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(rc, 1, err)
         self.assertEqual(len(problems), 1, err)
         self.assertIn("unknown parameter $metrics_listne", problems[0])
+
+    def add_service(self, *overrides):
+        """Appends an smtpd service with overrides to master.cf; returns
+        the label its problems carry ("DIR/master.cf, line N: service
+        S: -o ")."""
+        path = os.path.join(self.inst.etc, "master.cf")
+        with open(path) as f:
+            line = len(f.read().splitlines()) + 1
+        with open(path, "a") as f:
+            f.write("127.0.0.1:1 inet n - n - - smtpd\n")
+            for o in overrides:
+                f.write("  -o %s\n" % o)
+        return "%s/master.cf, line %d: service 127.0.0.1:1: -o " % (
+            self.inst.etc, line)
+
+    def assert_service_problem(self, label, name, *words):
+        rc, problems, err = run_check(self.inst)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(len(problems), 1, err)
+        self.assertIn(label + name + ": ", problems[0])
+        for w in words:
+            self.assertIn(w, problems[0])
+
+    def test_override_missing_table(self):
+        """A table given only by a master.cf -o override is checked, and
+        the message names the service's line."""
+        missing = os.path.join(self.tmp, "hc.pcre")
+        label = self.add_service("header_checks=pcre:" + missing)
+        self.assert_service_problem(label, "header_checks", missing,
+                                    "No such file")
+        with open(missing, "w") as f:
+            f.write("/^X-Test:/ WARN x\n")
+        self.assert_clean()
+
+    def test_override_stale_db(self):
+        src = os.path.join(self.tmp, "access")
+        with open(src, "w") as f:
+            f.write("192.0.2.1 REJECT\n")
+        label = self.add_service("smtpd_client_restrictions=hash:" + src)
+        self.assert_service_problem(label, "smtpd_client_restrictions",
+                                    src + ".db", "surelmap")
+        subprocess.run([os.path.join(BIN_DIR, "surelmap"), "hash:" + src],
+                       check=True, timeout=60)
+        self.assert_clean()
+        st = os.stat(src + ".db")
+        os.utime(src, (st.st_atime + 10, st.st_mtime + 10))
+        self.assert_service_problem(label, "smtpd_client_restrictions",
+                                    "older than")
+
+    def test_override_expired_certificate(self):
+        cert, key = test_certificate()
+        old = os.path.join(self.tmp, "old.pem")
+        openssl("x509", "-in", cert, "-signkey", key, "-days", "-1",
+                "-out", old)
+        label = self.add_service("smtpd_tls_cert_file=" + old)
+        self.assert_service_problem(label, "smtpd_tls_cert_file", old,
+                                    "expired")
+
+    def test_override_key_mismatch(self):
+        other = os.path.join(self.tmp, "other.key")
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", other)
+        os.chmod(other, 0o644)
+        label = self.add_service("smtpd_tls_key_file=" + other)
+        self.assert_service_problem(label, "smtpd_tls_key_file", other,
+                                    "does not match")
+
+    def test_override_sound_is_clean(self):
+        """Overrides that name good files add no problem (and main.cf's
+        own are not reported twice)."""
+        cert, key = test_certificate()
+        rules = os.path.join(self.tmp, "hc.pcre")
+        with open(rules, "w") as f:
+            f.write("/^X-Test:/ WARN x\n")
+        self.add_service("smtpd_tls_cert_file=" + cert,
+                         "smtpd_tls_key_file=" + key,
+                         "header_checks=pcre:" + rules)
+        self.assert_clean()
 
 
 if __name__ == "__main__":

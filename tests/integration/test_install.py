@@ -1,6 +1,7 @@
 """make install DESTDIR=...: programs, daemons, configuration, man pages
 and the systemd unit in their FHS places under the prefix; an existing
-main.cf and master.cf are not overwritten by a second install; the unit
+main.cf and master.cf are not overwritten by a second install; mailq.surel
+and newaliases.surel link to sendmail.surel (uninstall removes them); the unit
 passes systemd-analyze verify (when the machine has it) and holds its
 hardening; `surel check` over the installed tree and a configuration made
 with `surelconf -e` from the installed main.cf reports a clean state.
@@ -76,6 +77,25 @@ class InstallTest(unittest.TestCase):
         # Nothing outside the prefix.
         for top in os.listdir(self.dest):
             self.assertEqual("/" + top, "/" + self.prefix.split("/")[1])
+
+    def test_mailq_newaliases_links(self):
+        """mailq.surel and newaliases.surel: relative symbolic links to
+        sendmail.surel beside it (so the DESTDIR tree is right wherever it
+        lands), made again by a second install, removed by uninstall."""
+        for _ in range(2):
+            self.install()
+            for n in ("mailq.surel", "newaliases.surel"):
+                link = self.path("bin/" + n)
+                self.assertTrue(os.path.islink(link), n)
+                self.assertEqual(os.readlink(link), "sendmail.surel", n)
+                self.assertTrue(os.path.samefile(
+                    link, self.path("bin/sendmail.surel")), n)
+        p = subprocess.run(["make", "-C", BUILD, "uninstall",
+                            "DESTDIR=" + self.dest],
+                           capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
+        for n in ("mailq.surel", "newaliases.surel", "sendmail.surel"):
+            self.assertFalse(os.path.lexists(self.path("bin/" + n)), n)
 
     def test_config_not_overwritten(self):
         self.install()

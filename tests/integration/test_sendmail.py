@@ -465,6 +465,58 @@ class SendmailChecksCase(SendmailBase):
         time.sleep(1)
         self.assertEqual(self.inst.count_marker(gone), 0)
 
+    def run_link(self, link, args=(), user=None, conf=None):
+        """Runs the symbolic link itself (argv[0] is its path, as a shell
+        would run /usr/bin/mailq)."""
+        env = self.inst.env()
+        env["SUREL_CONFIG_DIR"] = conf or self.inst.etc
+        return subprocess.run([link] + list(args), env=env,
+                              capture_output=True, timeout=60,
+                              preexec_fn=as_user(user) if user else None)
+
+    def test_surel_names_through_links(self):
+        """The names make install links beside sendmail.surel, here as
+        links in a directory of their own: mailq.surel prints what -bp
+        prints (a held message among it), newaliases.surel rebuilds
+        alias_database."""
+        links = os.path.join(self.inst.dir, "links")
+        os.makedirs(links, exist_ok=True)
+        os.chmod(links, 0o755)
+        for n in ("mailq.surel", "newaliases.surel"):
+            if not os.path.lexists(os.path.join(links, n)):
+                os.symlink(os.path.join(BIN_DIR, "sendmail.surel"),
+                           os.path.join(links, n))
+        if os.path.exists(os.path.join(BIN_DIR, "surelqueue")):
+            before = set(map(os.path.basename, self.inst.queue_files("hold")))
+            self.ok(["alice@example.test"],
+                    "Subject: hold-me %s\n\nx\n" % new_marker())
+
+            def held():
+                return set(map(os.path.basename,
+                               self.inst.queue_files("hold"))) - before
+            self.assertTrue(wait_until(held, 20), self.inst.diagnostics())
+            qid = held().pop()
+            owner = self.inst.owner.pw_name if IS_ROOT else None
+            r = self.run_link(os.path.join(links, "mailq.surel"), user=owner)
+            self.assertEqual(r.returncode, EX_OK, r.stderr)
+            bp = self.sendmail(["-bp"], b"", user=owner)
+            self.assertEqual(bp.returncode, EX_OK, bp.stderr)
+            self.assertEqual(r.stdout, bp.stdout)
+            self.assertRegex(r.stdout, rb"(?m)^%s!" % qid.encode())
+        src = os.path.join(self.inst.dir, "aliases2")
+        with open(src, "w") as f:
+            f.write("staff@example.test alice@example.test\n")
+        conf = os.path.join(self.inst.dir, "aliasconf2")
+        os.makedirs(conf, exist_ok=True)
+        with open(os.path.join(self.inst.etc, "main.cf")) as f:
+            text = f.read()
+        with open(os.path.join(conf, "main.cf"), "w") as f:
+            f.write(text + "alias_database = hash:%s\n" % src)
+        r = self.run_link(os.path.join(links, "newaliases.surel"), conf=conf)
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        self.assertTrue(os.path.exists(src + ".db"))
+        self.assertNotIn(b"nothing to rebuild", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

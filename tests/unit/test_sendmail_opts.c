@@ -61,6 +61,15 @@ static void test_modes(void)
 	UNIT_CHECK(P("sendmail", "-bp") == 0 && o.mode == SENDMAIL_PRINT);
 	UNIT_CHECK(P("/usr/bin/mailq") == 0 && o.mode == SENDMAIL_PRINT);
 	UNIT_CHECK(P("newaliases") == 0 && o.mode == SENDMAIL_NEWALIASES);
+	/* the names make install links beside sendmail.surel */
+	UNIT_CHECK(P("/usr/sbin/mailq.surel") == 0 &&
+		   o.mode == SENDMAIL_PRINT);
+	UNIT_CHECK(P("newaliases.surel") == 0 &&
+		   o.mode == SENDMAIL_NEWALIASES);
+	/* only whole names: a prefix or a suffix is sendmail */
+	UNIT_CHECK(P("mailq.surelx") == 0 && o.mode == SENDMAIL_DELIVER);
+	UNIT_CHECK(P("xmailq") == 0 && o.mode == SENDMAIL_DELIVER);
+	UNIT_CHECK(P("sendmail.surel") == 0 && o.mode == SENDMAIL_DELIVER);
 	UNIT_CHECK(P("sendmail", "-I") == 0 && o.mode == SENDMAIL_NEWALIASES);
 	UNIT_CHECK(P("sendmail", "-bs") == 0 && o.mode == SENDMAIL_SMTP);
 	UNIT_CHECK(P("sendmail", "-bv", "a") == 0 && o.mode == SENDMAIL_VERIFY);
