@@ -17,7 +17,14 @@
  * NUL byte is refused (EX_DATAERR) as smtpd refuses one; the content is
  * bounded by message_size_limit (EX_DATAERR). With -t the header section
  * is held in memory (at most header_size_limit octets: what does not fit
- * is body, as in Postfix) to take the recipients and drop Bcc:. */
+ * is body, as in Postfix) to take the recipients and drop Bcc:.
+ *
+ * -bv (address verification, as Postfix's): no message is collected.
+ * sureldrop queues the recipients (with -t: those of the header section
+ * read on standard input, whose body is read and dropped) with a short
+ * probe header and the envelope attribute verify=yes; qmgr then asks the
+ * delivery agents what they would do with each recipient, delivers
+ * nothing, and mails the sender one report. Exit 0 once it is queued. */
 #include "config.h"
 #include <errno.h>
 #include <limits.h>
@@ -236,6 +243,8 @@ void sendmail_drop_start(struct submit *s)
 		argv[n++] = "-F";
 		argv[n++] = s->full_name;
 	}
+	if (s->verify)
+		argv[n++] = "-V";
 	argv[n++] = "-f";
 	argv[n++] = s->sender;
 	argv[n++] = "--";
@@ -297,10 +306,25 @@ const char *sendmail_default_sender(void)
 	return xstrdup(pw->pw_name);
 }
 
+/* The content of a -bv request: pickup adds the Received:, Date:,
+ * Message-Id: and From: fields; the report returns this header. */
+#define VERIFY_PROBE "Subject: address verification request (sendmail -bv)\n"
+
+/* -bv -t: the recipients are in the header section; the body is read to
+ * its end (so that the writer of our input sees no broken pipe) and
+ * dropped. */
+static void drain_input(struct submit *s, bool more)
+{
+	if (more)
+		while (sendmail_next_piece(s))
+			;
+}
+
 static int deliver(struct sendmail_opts *o)
 {
+	bool verify = o->mode == SENDMAIL_VERIFY;
 	struct submit s = { .in = stdin, .drop_fd = -1, .dot_ok = o->dot_ok,
-			    .full_name = o->full_name };
+			    .full_name = o->full_name, .verify = verify };
 	struct buf hdr, kept;
 	const char *error, *own_sender = NULL;
 
@@ -315,18 +339,24 @@ static int deliver(struct sendmail_opts *o)
 		if (sendmail_add_rcpt(&s, o->rcpts[i], &error) < 0)
 			sendmail_die(EX_USAGE, "%s", error);
 	buf_init(&hdr, conf_size("header_size_limit"));
-	bool more = read_headers(&s, &hdr);
+	/* -bv without -t reads nothing: there is no message. */
+	bool more = verify && !o->extract ? false : read_headers(&s, &hdr);
 	buf_init(&kept, hdr.len + 1);
 	if (header_rcpt_extract(hdr.data, hdr.len, &kept,
 				o->extract ? sendmail_add_rcpt : NULL, &s, &error) < 0)
 		sendmail_die(EX_DATAERR, "recipient headers: %s", error);
 	if (s.rcpt_count == 0)
 		sendmail_die(EX_USAGE, "no recipients specified");
+	if (verify)
+		drain_input(&s, more);
 	signal(SIGPIPE, SIG_IGN);
 	sendmail_drop_start(&s);
-	sendmail_drop_write(&s, o->extract ? kept.data : hdr.data,
-		   o->extract ? kept.len : hdr.len);
-	if (more) {
+	if (verify)
+		sendmail_drop_write(&s, VERIFY_PROBE, strlen(VERIFY_PROBE));
+	else
+		sendmail_drop_write(&s, o->extract ? kept.data : hdr.data,
+				    o->extract ? kept.len : hdr.len);
+	if (more && !verify) {
 		do
 			sendmail_drop_write(&s, s.piece, s.len);
 		while (sendmail_next_piece(&s));
@@ -362,11 +392,6 @@ static int newaliases(void)
 	exec_tool("surelmap", args, n);
 }
 
-static int unsupported(const char *what)
-{
-	sendmail_die(EX_UNAVAILABLE, "%s is not supported yet", what);
-}
-
 int main(int argc, char **argv)
 {
 	struct sendmail_opts o;
@@ -379,6 +404,7 @@ int main(int argc, char **argv)
 		sendmail_die(EX_CONFIG, "%s", error);
 	switch (o.mode) {
 	case SENDMAIL_DELIVER:
+	case SENDMAIL_VERIFY:
 		return deliver(&o);
 	case SENDMAIL_PRINT: {
 		const char *args[] = { "-p" };
@@ -395,8 +421,6 @@ int main(int argc, char **argv)
 		return newaliases();
 	case SENDMAIL_SMTP:
 		return sendmail_smtp(&o);
-	case SENDMAIL_VERIFY:
-		return unsupported("-bv");
 	}
 	return EX_SOFTWARE;
 }

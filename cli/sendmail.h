@@ -19,6 +19,7 @@ struct submit {
 	bool smtp;		/* -bs: dot-stuffed; errors do not exit */
 	const char *sender;
 	const char *full_name;
+	bool verify;		/* -bv: sureldrop -V */
 	char piece[PIECE_MAX + 1];
 	size_t len;		/* octets in piece */
 	bool bol;		/* piece starts a line */

@@ -4,7 +4,11 @@
  * and searchable by that group only, so this is the one door from users
  * into the queue.
  *
- *   sureldrop [-c config_dir] [-F full_name] -f sender -- recipient...
+ *   sureldrop [-c config_dir] [-F full_name] [-V] -f sender -- recipient...
+ *
+ * -V marks the message as an address verification request (sendmail -bv:
+ * the envelope attribute verify=yes): qmgr then delivers nothing and
+ * mails the sender a report.
  *
  * The content comes on standard input in chunks: 8 hex digits of length,
  * then that many octets; a zero length ends it (sendmail writes this).
@@ -61,7 +65,7 @@ die(int status, const char *fmt, ...)
 
 static void usage(void)
 {
-	die(EX_USAGE, "usage: sureldrop [-c config_dir] [-F full_name] "
+	die(EX_USAGE, "usage: sureldrop [-c config_dir] [-F full_name] [-V] "
 	    "-f sender -- recipient...");
 }
 
@@ -128,7 +132,7 @@ static void check_field(const char *what, const char *s, size_t max)
 }
 
 static void write_envelope(const char *sender, const char *full_name,
-			   char **rcpts, int count)
+			   bool verify, char **rcpts, int count)
 {
 	struct queue_envelope env = { 0 };
 	const char *error;
@@ -136,6 +140,8 @@ static void write_envelope(const char *sender, const char *full_name,
 	env.sender = xstrdup(sender);
 	if (full_name != NULL)
 		queue_envelope_add_attr(&env, "full_name", full_name);
+	if (verify)
+		queue_envelope_add_attr(&env, "verify", "yes");
 	for (int i = 0; i < count; i++)
 		queue_envelope_add_rcpt(&env, rcpts[i], NULL, NULL, NULL);
 	if (queue_writer_envelope(writer, &env, &error) < 0)
@@ -203,6 +209,7 @@ static void wake_pickup(const char *queue_dir)
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *sender = NULL, *full_name = NULL, *error;
+	bool verify = false;
 	int c;
 
 	/* A ^C at the terminal reaches sendmail too; it stops writing and
@@ -210,13 +217,15 @@ int main(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	while ((c = getopt(argc, argv, "c:f:F:")) != -1) {
+	while ((c = getopt(argc, argv, "c:f:F:V")) != -1) {
 		if (c == 'c')
 			dir = optarg;
 		else if (c == 'f')
 			sender = optarg;
 		else if (c == 'F')
 			full_name = optarg;
+		else if (c == 'V')
+			verify = true;
 		else
 			usage();
 	}
@@ -235,7 +244,8 @@ int main(int argc, char **argv)
 		check_field("a recipient", argv[i], ADDR_PATH_MAX);
 	if (queue_writer_open_maildrop(queue_dir, &writer, &error) < 0)
 		die(errno == EACCES ? EX_NOPERM : EX_TEMPFAIL, "%s", error);
-	write_envelope(sender, full_name, argv + optind, argc - optind);
+	write_envelope(sender, full_name, verify, argv + optind,
+		       argc - optind);
 	copy_content(conf_size("message_size_limit"));
 	if (queue_writer_commit(&writer, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);

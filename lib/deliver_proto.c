@@ -18,11 +18,12 @@ static const struct ipc_attr hello_attrs[] = {
 };
 #define HELLO_COUNT (sizeof(hello_names) / sizeof(hello_names[0]))
 
+/* The last one, trace, is optional: present only in a trace request. */
 static const char *const request_names[] = {
 	"queue_id", "queue_file", "offset", "size", "sender", "recipient",
-	"orig_recipient", "arrival", "active",
+	"orig_recipient", "arrival", "active", DELIVER_TRACE_ATTR,
 };
-#define REQUEST_COUNT (sizeof(request_names) / sizeof(request_names[0]))
+#define REQUEST_COUNT (sizeof(request_names) / sizeof(request_names[0]) - 1)
 
 static const char *const answer_names[] = { "status", "dsn", "reason" };
 #define ANSWER_COUNT (sizeof(answer_names) / sizeof(answer_names[0]))
@@ -91,16 +92,17 @@ int deliver_request_encode(struct buf *out, const struct deliver_request *req)
 	snprintf(size, sizeof(size), "%" PRIu64, req->size);
 	snprintf(arrival, sizeof(arrival), "%" PRIu64, req->arrival_us);
 	snprintf(active, sizeof(active), "%" PRIu64, req->active_us);
-	const char *values[REQUEST_COUNT] = {
+	const char *values[REQUEST_COUNT + 1] = {
 		req->queue_id, req->queue_file, offset, size, req->sender,
-		req->recipient, req->orig_recipient, arrival, active,
+		req->recipient, req->orig_recipient, arrival, active, "1",
 	};
-	struct ipc_attr attrs[REQUEST_COUNT];
-	for (size_t i = 0; i < REQUEST_COUNT; i++) {
+	size_t count = REQUEST_COUNT + (req->trace ? 1 : 0);
+	struct ipc_attr attrs[REQUEST_COUNT + 1];
+	for (size_t i = 0; i < count; i++) {
 		attrs[i].name = request_names[i];
 		attrs[i].value = values[i] != NULL ? values[i] : "";
 	}
-	return ipc_encode(out, attrs, REQUEST_COUNT);
+	return ipc_encode(out, attrs, count);
 }
 
 /* A queue file the agent may open: exactly "active/<queue_id>". qmgr
@@ -117,14 +119,22 @@ bool deliver_proto_queue_file_ok(const char *queue_file, const char *queue_id)
 int deliver_request_decode(const struct ipc_msg *msg,
 			   struct deliver_request *req_r, const char **error_r)
 {
-	const char *v[REQUEST_COUNT];
+	const char *v[REQUEST_COUNT + 1];
 	uint64_t end;
+	/* With one attribute more, it must be trace. */
+	bool trace = msg->count == REQUEST_COUNT + 1;
 
-	if (ipc_msg_get_exact(msg, request_names, v, REQUEST_COUNT) < 0) {
+	if (ipc_msg_get_exact(msg, request_names, v,
+			      REQUEST_COUNT + (trace ? 1 : 0)) < 0) {
 		*error_r = "request: wrong attribute set";
 		return -1;
 	}
 	memset(req_r, 0, sizeof(*req_r));
+	if (trace && strcmp(v[REQUEST_COUNT], "1") != 0) {
+		*error_r = "request: bad trace";
+		return -1;
+	}
+	req_r->trace = trace;
 	if (!queue_id_valid(v[0]) || !deliver_proto_queue_file_ok(v[1], v[0])) {
 		*error_r = "request: bad queue_id or queue_file";
 		return -1;

@@ -16,7 +16,10 @@
  * request: queue_id, queue_file (relative to queue_directory, "active/ID"),
  *          offset, size (of the content), sender, recipient, orig_recipient
  *          ("" if none), arrival (microseconds), active (microseconds,
- *          when qmgr took the message: the a/b split of delays=a/b/c/d)
+ *          when qmgr took the message: the a/b split of delays=a/b/c/d);
+ *          optional: trace ("1", only present when set): trace only
+ *          (sendmail -bv): resolve the recipient as for a delivery, write
+ *          nothing, answer what a delivery would do (see below)
  * answer:  status (0 delivered, 4 try later, 5 failed), dsn (x.y.z), reason
  *          (text for the log "status=sent (reason)") */
 #ifndef SUREL_DELIVER_PROTO_H
@@ -42,7 +45,19 @@ struct deliver_request {
 	const char *orig_recipient;
 	uint64_t arrival_us;
 	uint64_t active_us;
+	bool trace;		/* trace only: nothing delivered */
 };
+
+/* Trace only (sendmail -bv, both versions): the request is a question,
+ * "what would you do with these recipients?". The agent resolves each
+ * one exactly as for a delivery but delivers nothing (local: no Maildir
+ * is written; smtp: MAIL and RCPT, never DATA) and answers as it would
+ * have: 0 deliverable (reason says how: "delivers to maildir", the RCPT
+ * reply), 4 would be deferred, 5 undeliverable. The attribute is sent
+ * only when set, so that an ordinary request is what it always was; an
+ * agent older than it refuses a request that has it (the decoders take
+ * no unknown attribute) rather than deliver a verification probe. */
+#define DELIVER_TRACE_ATTR "trace"
 
 struct deliver_answer {
 	enum deliver_status status;
@@ -97,7 +112,7 @@ int deliver_answer_decode(const struct ipc_msg *msg,
  *          present, no gap): rcpt_N (the address, not empty), orcpt_N
  *          (RFC 3461 ORCPT value as stored, "addr-type;xtext", or ""),
  *          notify_N ("" for none, "NEVER", or a comma list of SUCCESS,
- *          FAILURE, DELAY).
+ *          FAILURE, DELAY); optional: trace ("1", as version 1's).
  * answer:  status_N, dsn_N, reason_N for each recipient of the request
  *          (as version 1's status, dsn and reason); optional per
  *          recipient: mta_N (the remote MTA's host name, printable ASCII
@@ -114,7 +129,7 @@ int deliver_answer_decode(const struct ipc_msg *msg,
 #define DELIVER_RCPT_MAX 1000
 /* Attributes of a request with DELIVER_RCPT_MAX recipients: a reader's
  * max_attrs. */
-#define DELIVER_REQUEST2_ATTRS_MAX (12 + 3 * DELIVER_RCPT_MAX)
+#define DELIVER_REQUEST2_ATTRS_MAX (14 + 3 * DELIVER_RCPT_MAX)
 #define DELIVER_ENVID_MAX 100
 #define DELIVER_MTA_MAX 255
 #define DELIVER_DIAG_MAX 1000
@@ -142,6 +157,7 @@ struct deliver_request2 {
 	bool dkim_sign;		/* sign: the sender is ours (authenticated or
 				 * in mynetworks): sign per
 				 * dkim_signing_table */
+	bool trace;		/* trace only (see DELIVER_TRACE_ATTR) */
 	struct deliver_rcpt *rcpts;	/* owned (heap array), strings in msg */
 	size_t rcpt_count;
 };

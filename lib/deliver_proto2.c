@@ -18,11 +18,13 @@
 enum req_field {
 	F_QUEUE_ID, F_QUEUE_FILE, F_OFFSET, F_SIZE, F_SENDER, F_ARRIVAL,
 	F_ACTIVE, F_RET, F_ENVID, F_SMTPUTF8, F_BODY, F_NEXTHOP, F_SIGN,
-	F_COUNT
+	F_COUNT,
+	F_TRACE = F_COUNT	/* optional: only in a trace request */
 };
-static const char *const req_names[F_COUNT] = {
+static const char *const req_names[F_COUNT + 1] = {
 	"queue_id", "queue_file", "offset", "size", "sender", "arrival",
 	"active", "ret", "envid", "smtputf8", "body", "nexthop", "sign",
+	DELIVER_TRACE_ATTR,
 };
 
 /* Per-recipient attribute families, in the order they are encoded. */
@@ -52,7 +54,8 @@ static int put(struct ipc_attr *attrs, size_t *n, char (*names)[NAME_SIZE],
 int deliver_request2_encode(struct buf *out, const struct deliver_request2 *req)
 {
 	char num[4][24];
-	size_t total = F_COUNT + 3 * req->rcpt_count, n = 0;
+	size_t fixed_count = F_COUNT + (req->trace ? 1 : 0);
+	size_t total = fixed_count + 3 * req->rcpt_count, n = 0;
 
 	if (req->rcpt_count == 0 || req->rcpt_count > DELIVER_RCPT_MAX)
 		return -1;
@@ -60,15 +63,15 @@ int deliver_request2_encode(struct buf *out, const struct deliver_request2 *req)
 	snprintf(num[1], sizeof(num[1]), "%" PRIu64, req->size);
 	snprintf(num[2], sizeof(num[2]), "%" PRIu64, req->arrival_us);
 	snprintf(num[3], sizeof(num[3]), "%" PRIu64, req->active_us);
-	const char *fixed[F_COUNT] = {
+	const char *fixed[F_COUNT + 1] = {
 		req->queue_id, req->queue_file, num[0], num[1], req->sender,
 		num[2], num[3], req->ret, req->envid,
 		req->smtputf8 ? "1" : "0", req->body_8bit ? "8bitmime" : "7bit",
-		req->nexthop, req->dkim_sign ? "1" : "0",
+		req->nexthop, req->dkim_sign ? "1" : "0", "1",
 	};
 	struct ipc_attr *attrs = xcalloc(total, sizeof(*attrs));
 	char (*names)[NAME_SIZE] = xcalloc(total, NAME_SIZE);
-	for (size_t i = 0; i < F_COUNT; i++) {
+	for (size_t i = 0; i < fixed_count; i++) {
 		attrs[n].name = req_names[i];
 		attrs[n++].value = fixed[i] != NULL ? fixed[i] : "";
 	}
@@ -244,6 +247,10 @@ static int request2_values(const char **v, struct deliver_request2 *req,
 		*error_r = "request: bad sign";
 		return -1;
 	}
+	if (v[F_TRACE] != NULL && strcmp(v[F_TRACE], "1") != 0) {
+		*error_r = "request: bad trace";
+		return -1;
+	}
 	if (transport_parse_nexthop(TRANSPORT_SMTP, v[F_NEXTHOP], &nh,
 				    &nh_error) < 0 ||
 	    nh.kind == TRANSPORT_HOST_NONE) {
@@ -259,6 +266,7 @@ static int request2_values(const char **v, struct deliver_request2 *req,
 	req->body_8bit = v[F_BODY][0] == '8';
 	req->nexthop = v[F_NEXTHOP];
 	req->dkim_sign = v[F_SIGN][0] == '1';
+	req->trace = v[F_TRACE] != NULL;
 	return 0;
 }
 
@@ -266,18 +274,22 @@ int deliver_request2_decode(const struct ipc_msg *msg,
 			    struct deliver_request2 *req_r,
 			    const char **error_r)
 {
-	const char *v[F_COUNT] = { NULL };
+	const char *v[F_COUNT + 1] = { NULL };
 	size_t count;
+	/* The optional trace counts as a fixed attribute when present (a
+	 * repeated one is refused by split_attrs). */
+	size_t nfixed = F_COUNT +
+		(ipc_msg_get(msg, DELIVER_TRACE_ATTR) != NULL ? 1 : 0);
 
 	memset(req_r, 0, sizeof(*req_r));
-	if (msg->count <= F_COUNT || (msg->count - F_COUNT) % 3 != 0 ||
-	    (count = (msg->count - F_COUNT) / 3) > DELIVER_RCPT_MAX) {
+	if (msg->count <= nfixed || (msg->count - nfixed) % 3 != 0 ||
+	    (count = (msg->count - nfixed) / 3) > DELIVER_RCPT_MAX) {
 		*error_r = "request: wrong attribute set";
 		return -1;
 	}
 	const char *(*per)[FAMILIES_MAX] = xcalloc(count, sizeof(*per));
-	if (msg->count != F_COUNT + 3 * count ||
-	    split_attrs(msg, req_names, F_COUNT, v, rcpt_prefix, count,
+	if (msg->count != nfixed + 3 * count ||
+	    split_attrs(msg, req_names, nfixed, v, rcpt_prefix, count,
 			per) < 0) {
 		free(per);
 		*error_r = "request: wrong attribute set";

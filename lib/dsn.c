@@ -49,6 +49,12 @@ static const struct {
 		"recipients listed below. Where it was relayed, the next\n"
 		"system does not send such reports, so none may follow.\n\n",
 		"Delivered Message Headers" },
+	[DSN_KIND_VERIFY] = {
+		"Mail Delivery Status Report",
+		"Here is the address verification report you asked for (with\n"
+		"sendmail -bv). Nothing was delivered: each recipient is listed\n"
+		"with what a delivery to it would do.\n\n",
+		"Message Headers" },
 };
 
 static const char *const diag_names[] = {
@@ -323,6 +329,11 @@ static void text_rcpt(struct ctx *c, const struct dsn_rcpt *r)
 	if (r->orig_rcpt != NULL && strcmp(r->orig_rcpt, r->address) != 0)
 		putf(c, s, " (expanded from <%s>)", r->orig_rcpt);
 	put(c, s, ": ", 2);
+	/* The verify report says what happened before why. */
+	if (r->action == DSN_ACTION_DELIVERABLE && r->via != NULL)
+		putf(c, s, "delivery via %s: ", r->via);
+	else if (r->action == DSN_ACTION_UNDELIVERABLE)
+		putf(c, s, "undeliverable: ");
 	if (r->diag == NULL || r->diag_type == DSN_DIAG_NONE)
 		putf(c, s, "%s", dsn_actions[r->action].reason);
 	else {

@@ -4,7 +4,8 @@
  * success notices. Pure: no I/O, no clock, no globals. qmgr gathers the
  * per-recipient results, asks dsn_notify_allows() whether a notice may go
  * at all, and queues what dsn_compose() writes as a new message from the
- * null sender to the original sender.
+ * null sender to the original sender. The same format carries the
+ * report that sendmail -bv asks for (DSN_KIND_VERIFY).
  *
  * The notice is a complete RFC 5322 message with LF line endings (the
  * queue stores content with LF; the SMTP client turns it into CRLF):
@@ -54,7 +55,16 @@
  *   it occurs nowhere in the parts (a bounded search: it always ends).
  * - A failed action may carry a 4.x.x status (mail that expired after
  *   temporary errors), as Postfix writes it; delayed needs 4, and
- *   delivered/relayed/expanded need 2. */
+ *   delivered/relayed/expanded need 2.
+ * - The address verification report (sendmail -bv, DSN_KIND_VERIFY)
+ *   uses Postfix's actions "deliverable" (2.x.x) and "undeliverable"
+ *   (4.x.x: it would have been deferred, or 5.x.x), which RFC 3464's list
+ *   lacks (its actions describe deliveries that happened; nothing was
+ *   delivered here). Its text part names the transport of a deliverable
+ *   recipient ("<a@b>: delivery via local: delivers to maildir") and
+ *   says "undeliverable: " before the reason of the others; the message
+ *   (a probe without content) is returned as its headers. It is sent
+ *   whatever NOTIFY says (the sender asked for it), never to <>. */
 #ifndef SUREL_DSN_H
 #define SUREL_DSN_H
 #include <stdbool.h>
@@ -73,6 +83,7 @@ enum dsn_kind {
 	DSN_KIND_FAILURE = 0,	/* bounce: actions "failed" */
 	DSN_KIND_DELAY,		/* delay warning: actions "delayed" */
 	DSN_KIND_SUCCESS,	/* delivered / relayed / expanded */
+	DSN_KIND_VERIFY,	/* sendmail -bv: deliverable / undeliverable */
 	DSN_KIND_COUNT
 };
 
@@ -82,6 +93,8 @@ enum dsn_action {
 	DSN_ACTION_DELIVERED,
 	DSN_ACTION_RELAYED,	/* passed to an MTA that does not do DSN */
 	DSN_ACTION_EXPANDED,	/* alias or list expansion */
+	DSN_ACTION_DELIVERABLE,	/* verify: a delivery would succeed */
+	DSN_ACTION_UNDELIVERABLE, /* verify: it would fail or be deferred */
 	DSN_ACTION_COUNT
 };
 
@@ -104,6 +117,8 @@ struct dsn_rcpt {
 	size_t diag_len;
 	time_t last_attempt;	/* 0: not reported */
 	time_t retry_until;	/* delayed only; 0: not reported */
+	const char *via;	/* deliverable only: the transport ("local",
+				 * "smtp": 1..32 of [a-z0-9_-]), or NULL */
 };
 
 struct dsn_notice {
@@ -144,9 +159,10 @@ int dsn_notify_parse(const char *s, unsigned *notify_r, const char **error_r)
 	__attribute__((warn_unused_result));
 
 /* Whether a notice of this kind may be sent for a recipient with these
- * NOTIFY bits: never to the null sender ("" or "<>"), never for NEVER;
- * with NOTIFY absent (0) failure and delay notices yes, success no
- * (RFC 3461 4.1); otherwise only when the kind's bit is set. */
+ * NOTIFY bits: never to the null sender ("" or "<>"); a verify report
+ * always otherwise; never for NEVER; with NOTIFY absent (0) failure and
+ * delay notices yes, success no (RFC 3461 4.1); otherwise only when the
+ * kind's bit is set. */
 bool dsn_notify_allows(enum dsn_kind kind, const char *sender,
 		       unsigned notify);
 

@@ -26,6 +26,10 @@ const struct dsn_action_info dsn_actions[DSN_ACTION_COUNT] = {
 	[DSN_ACTION_EXPANDED] = { "expanded", DSN_KIND_SUCCESS, "2",
 				  "expanded to the members of an alias or "
 				  "list" },
+	[DSN_ACTION_DELIVERABLE] = { "deliverable", DSN_KIND_VERIFY, "2",
+				     "deliverable" },
+	[DSN_ACTION_UNDELIVERABLE] = { "undeliverable", DSN_KIND_VERIFY,
+				       "45", "no reason given" },
 };
 
 static const struct {
@@ -89,6 +93,9 @@ bool dsn_notify_allows(enum dsn_kind kind, const char *sender,
 	if ((unsigned)kind >= DSN_KIND_COUNT || sender == NULL ||
 	    *sender == '\0' || strcmp(sender, "<>") == 0)
 		return false;
+	/* Asked for by the sender (sendmail -bv), not a notification. */
+	if (kind == DSN_KIND_VERIFY)
+		return true;
 	if ((notify & SMTP_NOTIFY_NEVER) != 0)
 		return false;
 	if (notify == 0)	/* RFC 3461 4.1: as if FAILURE,DELAY */
@@ -193,6 +200,9 @@ const char *dsn_check_rcpt(const struct dsn_notice *n,
 		return "bad in_reply_to command";
 	if ((unsigned)r->diag_type > DSN_DIAG_LOCAL)
 		return "bad diagnostic type";
+	if (r->via != NULL && (r->action != DSN_ACTION_DELIVERABLE ||
+			       !dsn_all_of(r->via, 32, "_-")))
+		return "bad transport name";
 	*wide = *wide || a == 1 ||
 		(r->orig_rcpt != NULL && dsn_addr_check(r->orig_rcpt) == 1);
 	return NULL;

@@ -46,6 +46,11 @@ static void pickup_pre_jail(void)
 	c->header_max = conf_size("header_size_limit");
 	if (c->header_max < 1024)
 		c->header_max = 1024;
+	c->delimiter = conf_str("recipient_delimiter");
+	if (*conf_str("virtual_alias_maps") != '\0' &&
+	    maps_open(conf_str("virtual_alias_maps"), 0, &c->alias_maps,
+		      &error) < 0)
+		fatal("virtual_alias_maps: %s", error);
 	/* Postfix's cleanup runs the same tables for local mail. */
 	for (int i = 0; i < CONTENT_CHECK_CLASS_COUNT; i++) {
 		const char *spec = conf_str(check_param[i]);

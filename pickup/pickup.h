@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include "buf.h"
 #include "content_check.h"
+#include "maps.h"
+#include "queue_file.h"
 
 struct pickup_config {
 	const char *queue_dir;
@@ -24,6 +26,8 @@ struct pickup_config {
 	uint64_t size_max;		/* message_size_limit; 0: none */
 	size_t header_max;		/* header_size_limit */
 	bool checks;			/* any content check table */
+	struct maps *alias_maps;	/* virtual_alias_maps, or NULL */
+	const char *delimiter;		/* recipient_delimiter */
 	struct content_check_config check;
 };
 
@@ -53,6 +57,14 @@ int pickup_header_missing(struct buf *out, const struct pickup_header *h,
 			  const char *id, const char *sender,
 			  const char *full_name, time_t now)
 	__attribute__((warn_unused_result));
+
+/* Adds address to env as virtual_alias_maps expands it, each final
+ * address with address as its original recipient (pickup_alias.c). An
+ * alias that loops, has too many members or gives a malformed address
+ * is logged and address is added as it is. 0, or -1 with *error_r on a
+ * failed look-up (try again later). */
+int pickup_alias_add(struct queue_envelope *env, const char *address,
+		     const char **error_r) __attribute__((warn_unused_result));
 
 /* Queues maildrop/name (pickup_file.c). Returns 0 when the maildrop file
  * is dealt with (queued, or refused and removed: logged), -1 when it must

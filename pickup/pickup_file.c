@@ -122,12 +122,19 @@ static int write_envelope(struct pickup_msg *m,
 	snprintf(uidtext, sizeof(uidtext), "%lu", (unsigned long)uid);
 	queue_envelope_add_attr(&env, "uid", uidtext);
 	queue_envelope_add_attr(&env, "protocol", "local");
-	for (size_t i = 0; i < in->rcpt_count; i++) {
+	/* sendmail -bv: the one attribute besides full_name taken from
+	 * the user's file, and only as this exact value. */
+	const char *verify = queue_envelope_attr(in, "verify");
+	if (verify != NULL && strcmp(verify, "yes") == 0)
+		queue_envelope_add_attr(&env, "verify", "yes");
+	ret = 0;
+	for (size_t i = 0; i < in->rcpt_count && ret == 0; i++) {
 		char *r = qualify(in->rcpts[i].address);
-		queue_envelope_add_rcpt(&env, r, NULL, NULL, NULL);
+		ret = pickup_alias_add(&env, r, &m->error);
 		free(r);
 	}
-	ret = queue_writer_envelope(m->w, &env, &m->error);
+	if (ret == 0)
+		ret = queue_writer_envelope(m->w, &env, &m->error);
 	queue_envelope_free(&env);
 	return ret;
 }

@@ -4,7 +4,8 @@
  * deferral, routing each recipient to a transport), qmgr_deliver.c (a
  * connection pool per delivery agent), qmgr_request.c (what each
  * agent's protocol version says), qmgr_hold.c (the hold/ queue: moves in
- * and out of it) and qmgr_super.c (surelsuper's requests on
+ * and out of it), qmgr_verify.c (sendmail -bv: trace-only messages and
+ * their report) and qmgr_super.c (surelsuper's requests on
  * private/qmgr-super). One process, one event loop, no threads: nothing here locks. */
 #ifndef SUREL_QMGR_H
 #define SUREL_QMGR_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "dsn.h"
 #include "event.h"
 #include "local_domains.h"
 #include "netmatch.h"
@@ -63,6 +65,10 @@ struct qmgr_message {
 				 * it is in flight */
 	bool requeue;		/* surelsuper -r: to incoming/ once nothing
 				 * of it is in flight */
+	bool verify;		/* verify=yes (sendmail -bv): agents trace
+				 * only, one report, never a retry */
+	struct qmgr_verify_rcpt *vrcpts;	/* verify: per recipient,
+						 * its answer */
 	struct qmgr_message *all_prev, *all_next;	/* every message */
 };
 
@@ -206,6 +212,36 @@ int qmgr_notice_expire(struct qmgr_message *msg);
 /* The message is deferred: the notices for this attempt's failures (then
  * marked notified) and, once, the delay warning at delay_warning_time. */
 void qmgr_notice_defer(struct qmgr_message *msg);
+
+/* qmgr_notice.c, also for qmgr_verify.c: composes the notices of this
+ * kind for rcpts[0..count) (in pieces of DSN_RCPT_MAX) from <> to msg's
+ * sender and queues them. 0, or -1 when one could not be queued. */
+int qmgr_notice_send(const struct qmgr_message *msg, enum dsn_kind kind,
+		     const struct dsn_rcpt *rcpts, size_t count);
+
+/* qmgr_verify.c: sendmail -bv. A message whose envelope says verify=yes
+ * is routed as any other, but its requests are trace only (the agents
+ * resolve, deliver nothing and answer what they would do); each answer,
+ * whatever its status, is the recipient's final word for this message:
+ * nothing is retried, no done mark is written, no notice is sent. When
+ * every recipient has one, the sender gets one report (a
+ * multipart/report with Postfix's actions deliverable/undeliverable,
+ * lib/dsn's DSN_KIND_VERIFY) and the message is removed; to <> nothing is
+ * sent. A report that cannot be queued defers the message: the next
+ * attempt asks again, so nothing is lost. */
+/* Sets msg->verify from the envelope (at activation). */
+void qmgr_verify_init(struct qmgr_message *msg);
+/* Keeps recipient index's answer (copied). */
+void qmgr_verify_record(struct qmgr_message *msg, size_t index,
+			const struct deliver_answer *ans);
+/* The status word of a trace-only result for the log lines qmgr writes:
+ * "deliverable" or "undeliverable" (Postfix's). */
+const char *qmgr_verify_status_word(int status);
+/* Every recipient answered: the report. 0 sent (or not to be sent: <>),
+ * -1 it could not be queued (logged). */
+int qmgr_verify_report(struct qmgr_message *msg);
+/* Frees msg's answers (the message is being freed). */
+void qmgr_verify_free(struct qmgr_message *msg);
 
 /* qmgr_hops.c: the mail loop check at activation. */
 /* Reads hopcount_limit. */

@@ -60,6 +60,7 @@ static void msg_free(struct qmgr_message **msgp)
 	if (msg->fd >= 0)
 		close(msg->fd);
 	qmgr_dest_forget(msg);
+	qmgr_verify_free(msg);
 	queue_envelope_free(&msg->env);
 	free(msg->retried);
 	free(msg->route);
@@ -127,13 +128,16 @@ static void msg_defer(struct qmgr_message **msgp)
 	if (msg->env.arrival_us / 1000000 + qmgr_notice_lifetime(msg) <=
 	    now_s) {
 		escape(sender, msg->env.sender);
-		log_info("%s: from=<%s>, status=expired, returned to sender",
-			 msg->id, sender);
-		if (qmgr_notice_expire(msg) == 0) {
+		/* A verification whose report never got out: a question
+		 * nobody waits for, not mail to return. */
+		log_info("%s: from=<%s>, status=expired, %s", msg->id, sender,
+			 msg->verify ? "address verification dropped"
+				     : "returned to sender");
+		if (msg->verify || qmgr_notice_expire(msg) == 0) {
 			msg_remove(msgp);
 			return;
 		}
-	} else {
+	} else if (!msg->verify) {
 		qmgr_notice_defer(msg);
 	}
 	struct timespec times[2];
@@ -217,6 +221,10 @@ static void msg_check_finished(struct qmgr_message **msgp)
 		msg_requeue(msgp);
 	else if (msg->hold && msg_pending(msg))
 		msg_hold(msgp);
+	else if (msg->verify && qmgr_verify_report(msg) == 0)
+		msg_remove(msgp);
+	else if (msg->verify)
+		msg_defer(msgp);	/* asked again at the next attempt */
 	else if (msg->deferred == 0 && qmgr_notice_done(msg) == 0)
 		msg_remove(msgp);
 	else
@@ -339,6 +347,7 @@ int qmgr_message_activate(const char *src, const char *id, bool check_mode)
 		qmgr.all_head->all_prev = msg;
 	qmgr.all_head = msg;
 	qmgr.active_count++;
+	qmgr_verify_init(msg);
 	log_active(msg);
 	/* A loop fails every recipient before any is queued anywhere. */
 	/* Local mail that header/body_checks rejected (pickup): nobody is
@@ -478,8 +487,10 @@ static void log_status(const struct qmgr_message *msg, size_t index,
 		  now > msg->active_us ? now - msg->active_us : 0);
 	log_info("%s: to=<%s>%s, relay=none, delay=%s, delays=%s/%s/0/0, "
 		 "dsn=%s, status=%s (%s)", msg->id, to, orig, delay, a, b,
-		 ans->dsn, status_name[ans->status], why);
-	metrics_count_delivery(ans->status, ans->dsn);
+		 ans->dsn, msg->verify ? qmgr_verify_status_word(ans->status)
+				       : status_name[ans->status], why);
+	if (!msg->verify)
+		metrics_count_delivery(ans->status, ans->dsn);
 }
 
 /* No fsync here: the mark is synced before the file leaves active/
@@ -503,6 +514,11 @@ static void result_record(struct qmgr_message *msg, size_t index,
 {
 	if (!logged)
 		log_status(msg, index, ans);
+	/* sendmail -bv: the answer is all there is to do (qmgr_verify.c). */
+	if (msg->verify) {
+		qmgr_verify_record(msg, index, ans);
+		return;
+	}
 	/* The notice's record before the done mark: -1 keeps a failed
 	 * recipient pending rather than lose its bounce. */
 	bool keep = qmgr_notice_result(msg, index, ans) < 0;

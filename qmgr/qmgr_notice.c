@@ -124,6 +124,8 @@ static const char *const kind_log[DSN_KIND_COUNT] = {
 	[DSN_KIND_FAILURE] = "sender non-delivery notification",
 	[DSN_KIND_DELAY] = "sender delay notification",
 	[DSN_KIND_SUCCESS] = "sender delivery status notification",
+	/* Postfix logs its -bv report with the success notices' words. */
+	[DSN_KIND_VERIFY] = "sender delivery status notification",
 };
 
 /* The original's first octets: enough for dsn to return it whole (up to
@@ -233,10 +235,8 @@ static int notice_send_one(const struct qmgr_message *msg,
 	return 0;
 }
 
-/* Composes and queues the notices of this kind for rcpts[0..count), in
- * pieces of at most DSN_RCPT_MAX recipients. */
-static int notice_send(const struct qmgr_message *msg, enum dsn_kind kind,
-		       const struct dsn_rcpt *rcpts, size_t count)
+int qmgr_notice_send(const struct qmgr_message *msg, enum dsn_kind kind,
+		     const struct dsn_rcpt *rcpts, size_t count)
 {
 	struct dsn_notice n;
 	size_t len;
@@ -354,7 +354,7 @@ static int notices_flush(struct qmgr_message *msg, bool expire, bool mark)
 		enum dsn_kind kind = k == 0 ? DSN_KIND_FAILURE
 					    : DSN_KIND_SUCCESS;
 		size_t n = collect(msg, kind, expire && k == 0, rcpts);
-		ret = notice_send(msg, kind, rcpts, n);
+		ret = qmgr_notice_send(msg, kind, rcpts, n);
 		sent += ret == 0 ? n : 0;
 	}
 	free(rcpts);
@@ -414,7 +414,7 @@ static void delay_warning(struct qmgr_message *msg)
 			rcpt_fill(msg, r, r->delayed, DSN_ACTION_DELAYED,
 				  &rcpts[n++]);
 	}
-	if (n > 0 && notice_send(msg, DSN_KIND_DELAY, rcpts, n) == 0 &&
+	if (n > 0 && qmgr_notice_send(msg, DSN_KIND_DELAY, rcpts, n) == 0 &&
 	    (queue_file_append_mark(msg->fd, &msg->env, 'W', &error) < 0 ||
 	     sync_record(msg) < 0))
 		log_error("%s: cannot mark the delay warning sent: %s",

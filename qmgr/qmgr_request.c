@@ -36,6 +36,7 @@ static void encode_local(const struct qmgr_message *msg, size_t index,
 		.recipient = rcpt->address,
 		.orig_recipient = rcpt->orig_rcpt != NULL ? rcpt->orig_rcpt : "",
 		.arrival_us = msg->env.arrival_us, .active_us = msg->active_us,
+		.trace = msg->verify,
 	};
 
 	if (deliver_request_encode(out, &req) < 0) {
@@ -88,7 +89,7 @@ static void encode_smtp(const struct qmgr_message *msg, const size_t *rcpts,
 		.smtputf8 = queue_envelope_attr(&msg->env, "smtputf8") != NULL,
 		.body_8bit = body != NULL && strcasecmp(body, "8BITMIME") == 0,
 		.nexthop = nexthop, .rcpts = list, .rcpt_count = count,
-		.dkim_sign = sign_wanted(msg),
+		.dkim_sign = sign_wanted(msg), .trace = msg->verify,
 	};
 
 	if (deliver_request2_encode(out, &req) < 0)

@@ -81,6 +81,10 @@ void local_authres_free(struct local_authres *ar);
 /* Delivers req's content to req->recipient's Maildir. Never fails
  * silently: every path fills res. */
 void local_deliver(const struct deliver_request *req, struct local_result *res);
+/* A trace-only request (sendmail -bv): resolves req->recipient's
+ * mailbox as local_deliver does and writes nothing; res says
+ * "delivers to maildir" (2.0.0), or why a delivery would fail. */
+void local_trace(const struct deliver_request *req, struct local_result *res);
 /* Closes the queue file kept open between requests for the same message. */
 void local_deliver_reset(void);
 

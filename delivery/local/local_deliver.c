@@ -155,6 +155,22 @@ static int local_prefix(const struct deliver_request *req, int fd,
 	return 0;
 }
 
+/* Trace only (sendmail -bv): the same mailbox resolution as a delivery,
+ * nothing opened or written. The answer does not name the Maildir's
+ * path: the report goes to whichever local user asked, and the layout of
+ * the mail store is not theirs to learn. Whether the mailbox could take
+ * the message (quota, disk) is not known before the attempt, as Postfix
+ * does not check it either. */
+void local_trace(const struct deliver_request *req, struct local_result *res)
+{
+	char path[PATH_MAX];
+
+	res->setup_done_us = 0;
+	if (local_mailbox(req, path, sizeof(path), res) < 0)
+		return;
+	local_result_set(res, DELIVER_OK, "2.0.0", "delivers to maildir");
+}
+
 void local_deliver(const struct deliver_request *req, struct local_result *res)
 {
 	char path[PATH_MAX];

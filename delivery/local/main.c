@@ -18,7 +18,8 @@
 #include "service.h"
 #include "timeutil.h"
 
-/* A request: nine attributes, each line at most an envelope line. */
+/* A request: nine or ten attributes, each line at most an envelope
+ * line. */
 #define LOCAL_REQUEST_LINE_MAX 8192
 #define LOCAL_REQUEST_ATTRS 16
 
@@ -54,9 +55,13 @@ static uint64_t local_span(uint64_t from, uint64_t to)
 static void local_log(const struct deliver_request *req,
 		      const struct local_result *res, uint64_t start_us)
 {
-	static const char *const status_words[] = {
-		[DELIVER_OK] = "sent", [DELIVER_TEMPFAIL] = "deferred",
-		[DELIVER_PERMFAIL] = "bounced",
+	static const char *const status_words[2][DELIVER_PERMFAIL + 1] = {
+		{ [DELIVER_OK] = "sent", [DELIVER_TEMPFAIL] = "deferred",
+		  [DELIVER_PERMFAIL] = "bounced" },
+		/* Trace only (sendmail -bv): Postfix's words. */
+		{ [DELIVER_OK] = "deliverable",
+		  [DELIVER_TEMPFAIL] = "undeliverable",
+		  [DELIVER_PERMFAIL] = "undeliverable" },
 	};
 	char to[1024], orig[1024], reason[1024], orig_part[1100];
 	char delay[24], a[24], b[24], c[24], d[24];
@@ -79,8 +84,10 @@ static void local_log(const struct deliver_request *req,
 	time_format_delay(d, sizeof(d), local_span(setup, now));
 	log_info("%s: to=<%s>,%s relay=local, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)", req->queue_id, to, orig_part, delay,
-		 a, b, c, d, res->dsn, status_words[res->status], reason);
-	metrics_count_delivery(res->status, res->dsn);
+		 a, b, c, d, res->dsn, status_words[req->trace][res->status],
+		 reason);
+	if (!req->trace)
+		metrics_count_delivery(res->status, res->dsn);
 }
 
 /* A time parameter as an ipc timeout in milliseconds. 0 is no limit (as
@@ -148,7 +155,10 @@ static void local_serve(int fd)
 			ipc_msg_clear(&msg);
 			break;
 		}
-		local_deliver(&req, &res);
+		if (req.trace)
+			local_trace(&req, &res);
+		else
+			local_deliver(&req, &res);
 		local_log(&req, &res, start);
 		ipc_msg_clear(&msg);
 		if (local_answer(fd, &res) < 0)

@@ -3,7 +3,9 @@
  * in smtp_downgrade.c, SIZE), MAIL FROM and the
  * RCPTs with the parameters the server offers, pipelined in one write when
  * it offers PIPELINING, DATA with the content dot-stuffed (or one BDAT
- * LAST with CHUNKING), and the per-recipient results. */
+ * LAST with CHUNKING), and the per-recipient results. A trace-only
+ * request (sendmail -bv) stops after the RCPTs: each RCPT reply is its
+ * recipient's result, and RSET ends the transaction without DATA. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +125,28 @@ static void write_commands(struct smtp_delivery *d, struct smtp_session *sess,
 		(void)stream_write(sess->s, "DATA\r\n", 6);
 }
 
+/* Trace only: an accepted RCPT is the answer (deliverable), with the
+ * server's reply for the report. */
+static void trace_accepted(struct smtp_delivery *d, size_t i,
+			   const struct smtp_session *sess,
+			   const struct smtp_reply *reply)
+{
+	struct smtp_reply_result rr;
+	struct smtp_fail f;
+
+	smtp_reply_classify(reply, SMTP_REPLY_FLAG_RCPT, &rr);
+	smtp_fail_set(&f, DELIVER_OK, rr.status, false, "%s", reply->text);
+	smtp_result_reply(&d->res[i], sess, reply, "RCPT TO", &f);
+}
+
+/* Trace only, after the RCPTs: no DATA. RSET leaves the session clean
+ * for the cache (and QUIT follows when it is not kept); a server that
+ * refuses it is hung up on. The results are set already. */
+static int trace_end(struct smtp_session *sess)
+{
+	return smtp_session_rset(sess);
+}
+
 /* A lost session: every recipient without a result gets fail's. */
 static int trans_lost(struct smtp_delivery *d, const struct smtp_fail *f)
 {
@@ -138,12 +162,14 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 {
 	bool pipe = (sess->ehlo.ext & SMTP_EXT_PIPELINING) != 0;
 	bool chunking = (sess->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
+	bool trace = d->req->trace;
 	size_t n = d->req->rcpt_count, ok = 0;
 	const struct smtp_reply *reply;
 	struct smtp_fail f;
 	bool mail_ok;
 
-	write_commands(d, sess, 0, pipe ? n : 0, true, pipe && !chunking);
+	write_commands(d, sess, 0, pipe ? n : 0, true,
+		       pipe && !chunking && !trace);
 	if (smtp_session_flush(sess, smtp_config.mail_ms, "sending MAIL FROM",
 			       &f) < 0 ||
 	    smtp_session_read(sess, smtp_config.mail_ms, "sending MAIL FROM",
@@ -171,12 +197,16 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 		if (reply->code / 100 == 2) {
 			accepted[i] = true;
 			ok++;
+			if (trace)
+				trace_accepted(d, i, sess, reply);
 			continue;
 		}
 		smtp_session_reply_fail(sess, reply, SMTP_REPLY_FLAG_RCPT,
 					"RCPT TO", &f);
 		smtp_result_reply(&d->res[i], sess, reply, "RCPT TO", &f);
 	}
+	if (trace)
+		return trace_end(sess);
 	/* CHUNKING: BDAT follows once a recipient is accepted; it has no
 	 * 354 to wait for. */
 	if (chunking)
@@ -401,7 +431,9 @@ int smtp_trans_run(struct smtp_delivery *d, struct smtp_session *sess)
 
 	if (fd < 0)
 		return 0;
-	if (trans_precheck(d, sess, fd) < 0) {
+	/* Trace only: nothing of the content is sent, so nothing about it
+	 * (8BITMIME, SIZE, DKIM) can fail. */
+	if (!d->req->trace && trans_precheck(d, sess, fd) < 0) {
 		mime_downgrade_free(&d->downgrade);
 		close(fd);
 		return 0;

@@ -32,7 +32,8 @@ static void check_request(const struct ipc_msg *msg)
 	ASSERT(ipc_reader_feed(r, b.data, b.len, &used, &msg2, &error) == 1);
 	ASSERT(used == b.len);
 	ASSERT(deliver_request2_decode(&msg2, &back, &error) == 0);
-	ASSERT(back.rcpt_count == req.rcpt_count && back.size == req.size);
+	ASSERT(back.rcpt_count == req.rcpt_count && back.size == req.size &&
+	       back.trace == req.trace);
 	for (size_t i = 0; i < req.rcpt_count; i++)
 		ASSERT(strcmp(back.rcpts[i].address, req.rcpts[i].address) ==
 		       0 && strcmp(back.rcpts[i].notify,

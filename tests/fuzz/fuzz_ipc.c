@@ -38,7 +38,8 @@ static void check_request(const struct ipc_msg *msg)
 	ASSERT(used == b.len);
 	ASSERT(deliver_request_decode(&msg2, &back, &error) == 0);
 	ASSERT(strcmp(back.recipient, req.recipient) == 0 &&
-	       back.offset == req.offset && back.size == req.size);
+	       back.offset == req.offset && back.size == req.size &&
+	       back.trace == req.trace);
 	ipc_msg_clear(&msg2);
 	ipc_reader_free(&r);
 	buf_deinit(&b);

@@ -2,7 +2,8 @@
  * hello, the request with many recipients and its answer; round trips
  * whole and one byte at a time, every attribute's checks, the numbering
  * rules (from 0, no gap, no leading zero, no repeat), the recipient limit
- * at limit and limit + 1. Version 1 is tested in test_ipc.c. */
+ * at limit and limit + 1; the optional trace flag (sendmail -bv) in both
+ * versions. Version 1 is otherwise tested in test_ipc.c. */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,92 @@ static void test_answer_extra(void)
 	UNIT_CHECK(try_answer(longer, 1, &dead) == 0);
 }
 
+/* trace: absent in an ordinary request (the text is what it always
+ * was), "1" when set, anything else or a repeat refused. */
+static void test_request_trace(void)
+{
+	struct deliver_rcpt rcpts[1] = { { "a@example.test", "", "" } };
+	struct deliver_request2 req = {
+		.queue_id = QID, .queue_file = "active/" QID, .size = 9,
+		.sender = "s@x.test", .ret = "", .envid = "",
+		.nexthop = "example.test", .rcpts = rcpts, .rcpt_count = 1,
+	}, back;
+	struct ipc_msg msg;
+	struct buf b;
+	const char *error;
+
+	buf_init(&b, 1 << 16);
+	UNIT_CHECK(deliver_request2_encode(&b, &req) == 0);
+	UNIT_CHECK(strstr(buf_cstr(&b), "trace") == NULL);
+	UNIT_CHECK(feed(b.data, b.len, false, &msg) == 1);
+	UNIT_CHECK(deliver_request2_decode(&msg, &back, &error) == 0);
+	UNIT_CHECK(!back.trace);
+	deliver_request2_deinit(&back);
+	ipc_msg_clear(&msg);
+	buf_reset(&b);
+	req.trace = true;
+	UNIT_CHECK(deliver_request2_encode(&b, &req) == 0);
+	UNIT_CHECK(strstr(buf_cstr(&b), "\ntrace=1\n") != NULL);
+	for (int bytewise = 0; bytewise <= 1; bytewise++) {
+		UNIT_CHECK(feed(b.data, b.len, bytewise, &msg) == 1);
+		UNIT_CHECK(deliver_request2_decode(&msg, &back, &error) == 0);
+		UNIT_CHECK(back.trace && back.rcpt_count == 1);
+		deliver_request2_deinit(&back);
+		ipc_msg_clear(&msg);
+	}
+	buf_deinit(&b);
+	UNIT_CHECK(try_request(NULL, NULL, "trace", "1") == 0);
+	UNIT_CHECK(try_request(NULL, NULL, "trace", "0") == -1);
+	UNIT_CHECK(try_request(NULL, NULL, "trace", "") == -1);
+	UNIT_CHECK(try_request(NULL, NULL, "trace", "yes") == -1);
+	/* Trace in place of a required attribute does not stand in for it. */
+	UNIT_CHECK(try_request("sign", NULL, "trace", "1") == -1);
+}
+
+/* Version 1: the same rules, and a version 1 decoder of an older agent
+ * would see one attribute too many: the count decides. */
+static void test_request1_trace(void)
+{
+	struct deliver_request req = {
+		.queue_id = QID, .queue_file = "active/" QID, .size = 9,
+		.sender = "s@x.test", .recipient = "u@example.test",
+		.orig_recipient = "", .trace = true,
+	}, back;
+	struct ipc_msg msg;
+	struct buf b;
+	const char *error;
+
+	buf_init(&b, 1 << 16);
+	UNIT_CHECK(deliver_request_encode(&b, &req) == 0);
+	UNIT_CHECK(strstr(buf_cstr(&b), "\ntrace=1\n") != NULL);
+	UNIT_CHECK(feed(b.data, b.len, true, &msg) == 1);
+	UNIT_CHECK(deliver_request_decode(&msg, &back, &error) == 0);
+	UNIT_CHECK(back.trace);
+	UNIT_STREQ(back.recipient, "u@example.test");
+	ipc_msg_clear(&msg);
+	req.trace = false;
+	buf_reset(&b);
+	UNIT_CHECK(deliver_request_encode(&b, &req) == 0);
+	UNIT_CHECK(strstr(buf_cstr(&b), "trace") == NULL);
+	UNIT_CHECK(feed(b.data, b.len, false, &msg) == 1);
+	UNIT_CHECK(deliver_request_decode(&msg, &back, &error) == 0);
+	UNIT_CHECK(!back.trace);
+	ipc_msg_clear(&msg);
+	/* trace=0, and another tenth attribute in its place: refused. */
+	const char *bad[] = { "trace=0\n\n", "extra=1\n\n", "trace=\n\n" };
+	for (size_t i = 0; i < 3; i++) {
+		b.len--;	/* the final empty line */
+		size_t keep = b.len;
+		UNIT_CHECK(buf_printf(&b, "%s", bad[i]) == 0);
+		UNIT_CHECK(feed(b.data, b.len, false, &msg) == 1);
+		UNIT_CHECK(deliver_request_decode(&msg, &back, &error) == -1);
+		ipc_msg_clear(&msg);
+		b.len = keep;
+		UNIT_CHECK(buf_append_char(&b, '\n') == 0);
+	}
+	buf_deinit(&b);
+}
+
 static void test_hello2(void)
 {
 	struct ipc_msg msg;
@@ -418,6 +505,8 @@ int main(void)
 	test_request_roundtrip();
 	test_request_bad();
 	test_request_limit();
+	test_request_trace();
+	test_request1_trace();
 	test_answer();
 	test_answer_extra();
 	test_hello2();

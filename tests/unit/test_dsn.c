@@ -1,6 +1,6 @@
 /* Unit tests of lib/dsn: each kind of notice, RET and the size limit,
  * ENVID/ORCPT, hostile diagnostics, boundary collisions, the NOTIFY and
- * null-sender rules, input checks; every notice is checked for MIME
+ * null-sender rules, input checks, the sendmail -bv report; every notice is checked for MIME
  * structure here and parsed by Python's email package. */
 #include "config.h"
 #include <fcntl.h>
@@ -38,7 +38,7 @@ static const char *const py_check =
 	"assert len(blocks) == 1 + int(want[2]), len(blocks)\n"
 	"for b in blocks[1:]:\n"
 	"    assert want[3] == '*' or b['Action'] == want[3], b['Action']\n"
-	"    assert b['Status'] == want[4], b['Status']\n"
+	"    assert want[4] == '*' or b['Status'] == want[4], b['Status']\n"
 	"    assert b['Final-Recipient'].startswith('rfc822; ') or"
 	" b['Final-Recipient'].startswith('utf-8; ')\n"
 	"if len(parts) == 3:\n"
@@ -526,6 +526,79 @@ static void test_notify(void)
 	UNIT_CHECK(dsn_ret_parse("HEADERS", &ret) == -1);
 }
 
+/* sendmail -bv: deliverable and undeliverable (4 and 5) recipients,
+ * the transport named, Postfix's actions, headers returned; the actions
+ * belong to this kind only, and via only to deliverable. */
+static void test_verify(void)
+{
+	static const char ok_diag[] = "250 2.1.5 Ok";
+	struct dsn_rcpt r[3] = {
+		{ .address = "ann@example.org", .orig_rcpt = "team@example.org",
+		  .action = DSN_ACTION_DELIVERABLE, .status = "2.0.0",
+		  .diag_type = DSN_DIAG_LOCAL, .diag = "delivers to maildir",
+		  .diag_len = 19, .via = "local" },
+		{ .address = "x@remote.test", .action = DSN_ACTION_DELIVERABLE,
+		  .status = "2.1.5", .remote_mta = "mx.remote.test",
+		  .in_reply_to = "RCPT TO", .diag_type = DSN_DIAG_SMTP,
+		  .diag = ok_diag, .diag_len = sizeof(ok_diag) - 1,
+		  .via = "smtp" },
+		rcpt_failed(),
+	};
+	r[2].action = DSN_ACTION_UNDELIVERABLE;
+	struct dsn_notice n = notice(DSN_KIND_VERIFY, r, 3);
+	struct buf b;
+	const char *error;
+
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == 0);
+	HAS(b, "\nSubject: Mail Delivery Status Report\n");
+	HASU(b, "<ann@example.org> (expanded from <team@example.org>): "
+		"delivery via local: delivers to maildir\n");
+	HASU(b, "<x@remote.test>: delivery via smtp: host mx.remote.test "
+		"said: 250 2.1.5 Ok (in reply to RCPT TO command)\n");
+	HASU(b, "<bob@example.com>: undeliverable: host mx.example.com said: "
+		"550 5.1.1");
+	HAS(b, "\nAction: deliverable\nStatus: 2.0.0\n");
+	HAS(b, "\nAction: undeliverable\nStatus: 5.1.1\n");
+	HAS(b, "Content-Type: text/rfc822-headers\n");
+	HASNT(b, "body line 1");
+	UNIT_CHECK(python_check(&b, (const char *[]){ "delivery-status", "3",
+			"3", "*", "*", "text/rfc822-headers", NULL }) == 0);
+	buf_deinit(&b);
+	/* 4.x.x: would be deferred, still undeliverable. */
+	r[2].status = "4.4.1";
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == 0);
+	HAS(b, "\nAction: undeliverable\nStatus: 4.4.1\n");
+	buf_deinit(&b);
+	/* Refused: 2.x.x undeliverable, 5.x.x deliverable, via on another
+	 * action, a bad transport name, a verify action in a bounce. */
+	r[2].status = "2.0.0";
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == -1);
+	buf_deinit(&b);
+	r[2].status = "5.1.1";
+	r[0].status = "5.0.0";
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == -1);
+	buf_deinit(&b);
+	r[0].status = "2.0.0";
+	r[2].via = "smtp";
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == -1);
+	buf_deinit(&b);
+	r[2].via = NULL;
+	r[0].via = "lo cal";
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == -1);
+	buf_deinit(&b);
+	r[0].via = "local";
+	n.kind = DSN_KIND_FAILURE;
+	UNIT_CHECK(compose(&n, &b, NULL, &error) == -1);
+	buf_deinit(&b);
+	/* Whatever NOTIFY says, never to <>. */
+	UNIT_CHECK(dsn_notify_allows(DSN_KIND_VERIFY, "a@example.org",
+				     SMTP_NOTIFY_NEVER));
+	UNIT_CHECK(dsn_notify_allows(DSN_KIND_VERIFY, "a@example.org", 0));
+	UNIT_CHECK(!dsn_notify_allows(DSN_KIND_VERIFY, "", 0));
+	UNIT_CHECK(!dsn_notify_allows(DSN_KIND_VERIFY, "<>", 0));
+	UNIT_STREQ(dsn_action_name(DSN_ACTION_UNDELIVERABLE), "undeliverable");
+}
+
 static void test_refusals(void)
 {
 	struct dsn_rcpt r = rcpt_failed(), many[DSN_RCPT_MAX + 1];
@@ -669,6 +742,7 @@ int main(void)
 	test_boundary();
 	test_notify();
 	test_refusals();
+	test_verify();
 	test_utf8_sender();
 	test_random();
 	return unit_done();
