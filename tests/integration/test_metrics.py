@@ -223,7 +223,9 @@ class MetricsTraffic(unittest.TestCase):
                 # a walk after the held message came
                 return all(got[k] == v for k, v in want.items()) and \
                     select(samples, "surel_queue_messages",
-                           queue="hold") == 1
+                           queue="hold") == 1 and \
+                    select(samples, "surel_queue_messages",
+                           queue="deferred") == 0
             wait_until(settled, TIMEOUT, 0.2)
             samples = got.pop("_samples")
             self.assertEqual(got.pop("_status"), 200)
