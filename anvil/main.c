@@ -3,10 +3,8 @@
  * idle keys, and the statistics lines every anvil_status_update_time. */
 #include "config.h"
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include "anvil.h"
 #include "conf.h"
@@ -92,24 +90,6 @@ static void on_stop(int signo, void *ctx)
 	event_loop_stop(loop);
 }
 
-/* master closed its end of the status pipe (a reload, or it is gone):
- * a new anvil takes the listening socket over. */
-static void on_status_hangup(int fd, unsigned events, void *ctx)
-{
-	event_fd_clear(loop, fd);
-	event_loop_stop(loop);
-}
-
-static void watch_status_pipe(void)
-{
-	struct stat st;
-
-	if (fstat(SERVICE_STATUS_FD, &st) == 0 && S_ISFIFO(st.st_mode) &&
-	    event_fd_set(loop, SERVICE_STATUS_FD, EVENT_READ,
-			 on_status_hangup, NULL) < 0)
-		log_warn("cannot watch the status pipe: %s", strerror(errno));
-}
-
 /* Every client holds a descriptor: makes room for ANVIL_CONN_MAX. A
  * lower hard limit only means refused clients, which go without
  * limits. */
@@ -140,13 +120,10 @@ static void anvil_loop(int listen_fd)
 	loop = event_loop_new();
 	table = anvil_table_new(unit_s * 1000, max_keys);
 	raise_fd_limit();
-	if (event_signal_set(loop, SIGTERM, on_stop, NULL) < 0 ||
-	    event_signal_set(loop, SIGINT, on_stop, NULL) < 0)
-		fatal("cannot watch signals: %s", strerror(errno));
+	service_loop_stop_on(loop, on_stop, NULL);
 	if (fs_set_nonblock(listen_fd) < 0)
 		fatal("fcntl O_NONBLOCK: %s", strerror(errno));
 	anvil_conn_start(loop, listen_fd, table);
-	watch_status_pipe();
 	log_info("starting: rate time unit %llus, at most %llu keys",
 		 (unsigned long long)unit_s, (unsigned long long)max_keys);
 	event_timer_add(loop, ANVIL_TICK_MS, on_tick, NULL);

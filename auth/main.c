@@ -5,11 +5,9 @@
  * once-a-second tick, and stopping. See authd.h for the rest. */
 #include "config.h"
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include "authd.h"
 #include "conf.h"
 #include "fsutil.h"
@@ -57,24 +55,6 @@ static void on_stop(int signo, void *ctx)
 	stop_deadline_ms = now + delay_max_ms + AUTHD_STOP_GRACE_MS;
 	if (authd_conn_busy() == 0)
 		event_loop_stop(authd.loop);
-}
-
-/* master closed its end of the status pipe (a reload, or it is gone): a
- * new authd takes the listening socket over. */
-static void on_status_hangup(int fd, unsigned events, void *ctx)
-{
-	event_fd_clear(authd.loop, fd);
-	on_stop(SIGTERM, ctx);
-}
-
-static void watch_status_pipe(void)
-{
-	struct stat st;
-
-	if (fstat(SERVICE_STATUS_FD, &st) == 0 && S_ISFIFO(st.st_mode) &&
-	    event_fd_set(authd.loop, SERVICE_STATUS_FD, EVENT_READ,
-			 on_status_hangup, NULL) < 0)
-		log_warn("cannot watch the status pipe: %s", strerror(errno));
 }
 
 /* Every client holds a descriptor: makes room for AUTHD_CONN_MAX, and
@@ -137,13 +117,10 @@ static void authd_loop(int listen_fd)
 	authd.loop = event_loop_new();
 	max_conns = raise_fd_limit();
 	authd_configure();
-	if (event_signal_set(authd.loop, SIGTERM, on_stop, NULL) < 0 ||
-	    event_signal_set(authd.loop, SIGINT, on_stop, NULL) < 0)
-		fatal("cannot watch signals: %s", strerror(errno));
+	service_loop_stop_on(authd.loop, on_stop, NULL);
 	if (fs_set_nonblock(listen_fd) < 0)
 		fatal("fcntl O_NONBLOCK: %s", strerror(errno));
 	authd_conn_start(listen_fd, max_conns);
-	watch_status_pipe();
 	event_timer_add(authd.loop, AUTHD_TICK_MS, on_tick, NULL);
 	event_loop_run(authd.loop);
 

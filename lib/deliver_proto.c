@@ -230,3 +230,11 @@ int deliver_answer_decode(const struct ipc_msg *msg,
 	ans_r->reason = v[2];
 	return 0;
 }
+
+const char *deliver_status_word(enum deliver_status status, bool trace)
+{
+	if (trace)
+		return status == DELIVER_OK ? "deliverable" : "undeliverable";
+	return status == DELIVER_OK ? "sent" :
+	       status == DELIVER_TEMPFAIL ? "deferred" : "bounced";
+}

@@ -75,6 +75,11 @@ struct deliver_answer {
 #define DELIVER_PROTO_VERSION "1"
 
 /* Appends the hello to out; -1 if out is full. */
+/* The status= word of a delivery log line: sent, deferred, bounced; for a
+ * trace-only request (sendmail -bv), Postfix's deliverable and
+ * undeliverable. */
+const char *deliver_status_word(enum deliver_status status, bool trace);
+
 int deliver_hello_encode(struct buf *out) __attribute__((warn_unused_result));
 /* Writes the hello on fd within timeout_ms (ipc_write_msg). 0 or -1. */
 int deliver_hello_write(int fd, int timeout_ms, const char **error_r)

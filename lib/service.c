@@ -352,3 +352,30 @@ void service_main(int argc, char **argv, const struct service_def *def)
 	}
 	service_accept_loop(def);
 }
+
+static event_signal_fn *loop_stop;
+static void *loop_stop_ctx;
+
+static void service_loop_hangup(int fd, unsigned events, void *ctx)
+{
+	struct event_loop *loop = ctx;
+
+	event_fd_clear(loop, fd);
+	loop_stop(SIGTERM, loop_stop_ctx);
+}
+
+void service_loop_stop_on(struct event_loop *loop, event_signal_fn *stop,
+			  void *ctx)
+{
+	struct stat st;
+
+	loop_stop = stop;
+	loop_stop_ctx = ctx;
+	if (event_signal_set(loop, SIGTERM, stop, ctx) < 0 ||
+	    event_signal_set(loop, SIGINT, stop, ctx) < 0)
+		fatal("cannot watch signals: %s", strerror(errno));
+	if (fstat(SERVICE_STATUS_FD, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    event_fd_set(loop, SERVICE_STATUS_FD, EVENT_READ,
+			 service_loop_hangup, loop) < 0)
+		log_warn("cannot watch the status pipe: %s", strerror(errno));
+}

@@ -24,6 +24,7 @@
 #ifndef SUREL_SERVICE_H
 #define SUREL_SERVICE_H
 #include <stdbool.h>
+#include "event.h"
 
 #define SERVICE_LISTEN_FD 3
 #define SERVICE_STATUS_FD 4
@@ -55,5 +56,12 @@ int service_argc(void);
 char **service_argv(void);
 /* True once SIGTERM asked the process to stop (for long loops). */
 bool service_stopping(void);
+
+/* For event daemons (loop): calls stop(signo, ctx) through loop on SIGTERM
+ * and SIGINT, and once with SIGTERM when master closes its end of the
+ * status pipe (a reload: a new process takes the listener over; or
+ * master is gone). fatal() when the signals cannot be watched. */
+void service_loop_stop_on(struct event_loop *loop, event_signal_fn *stop,
+			  void *ctx);
 
 #endif

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "conf.h"
 #include "fsutil.h"
@@ -257,24 +256,6 @@ static void on_stop(int signo, void *ctx)
 		event_loop_stop(qmgr.loop);
 }
 
-/* master closed its end of the status pipe (reload, or it is gone):
- * a new qmgr takes over, so stop like on SIGTERM. */
-static void on_status_hangup(int fd, unsigned events, void *ctx)
-{
-	event_fd_clear(qmgr.loop, fd);
-	on_stop(SIGTERM, ctx);
-}
-
-static void watch_status_pipe(void)
-{
-	struct stat st;
-
-	if (fstat(SERVICE_STATUS_FD, &st) == 0 && S_ISFIFO(st.st_mode) &&
-	    event_fd_set(qmgr.loop, SERVICE_STATUS_FD, EVENT_READ,
-			 on_status_hangup, NULL) < 0)
-		log_warn("cannot watch the status pipe: %s", strerror(errno));
-}
-
 /* ---- start ---- */
 
 /* Every active message holds its file open: the active limit may not
@@ -369,13 +350,10 @@ static void qmgr_loop(int fd)
 	qmgr.loop = event_loop_new();
 	qmgr_configure();
 	qmgr_deliver_init();
-	if (event_signal_set(qmgr.loop, SIGTERM, on_stop, NULL) < 0 ||
-	    event_signal_set(qmgr.loop, SIGINT, on_stop, NULL) < 0)
-		fatal("cannot watch signals: %s", strerror(errno));
+	service_loop_stop_on(qmgr.loop, on_stop, NULL);
 	if (fs_set_nonblock(listen_fd) < 0 ||
 	    event_fd_set(qmgr.loop, listen_fd, EVENT_READ, on_accept, NULL) < 0)
 		fatal("cannot watch the wakeup socket: %s", strerror(errno));
-	watch_status_pipe();
 	qmgr_super_init();
 
 	/* A crash left these mid-delivery: deliver again what is pending. */

@@ -234,9 +234,6 @@ void qmgr_verify_init(struct qmgr_message *msg);
 /* Keeps recipient index's answer (copied). */
 void qmgr_verify_record(struct qmgr_message *msg, size_t index,
 			const struct deliver_answer *ans);
-/* The status word of a trace-only result for the log lines qmgr writes:
- * "deliverable" or "undeliverable" (Postfix's). */
-const char *qmgr_verify_status_word(int status);
 /* Every recipient answered: the report. 0 sent (or not to be sent: <>),
  * -1 it could not be queued (logged). */
 int qmgr_verify_report(struct qmgr_message *msg);

@@ -455,12 +455,6 @@ static void outstanding_dec(struct qmgr_message *msg)
 		event_loop_stop(qmgr.loop);
 }
 
-static const char *const status_name[] = {
-	[DELIVER_OK] = "sent",
-	[DELIVER_TEMPFAIL] = "deferred",
-	[DELIVER_PERMFAIL] = "bounced",
-};
-
 /* The status line for a result qmgr decided itself (the agents log
  * theirs), in the agents' format; relay=none as in Postfix: no agent
  * reached a server for it. */
@@ -487,8 +481,7 @@ static void log_status(const struct qmgr_message *msg, size_t index,
 		  now > msg->active_us ? now - msg->active_us : 0);
 	log_info("%s: to=<%s>%s, relay=none, delay=%s, delays=%s/%s/0/0, "
 		 "dsn=%s, status=%s (%s)", msg->id, to, orig, delay, a, b,
-		 ans->dsn, msg->verify ? qmgr_verify_status_word(ans->status)
-				       : status_name[ans->status], why);
+		 ans->dsn, deliver_status_word(ans->status, msg->verify), why);
 	if (!msg->verify)
 		metrics_count_delivery(ans->status, ans->dsn);
 }

@@ -61,11 +61,6 @@ void qmgr_verify_record(struct qmgr_message *msg, size_t index,
 	r->in_reply_to = dup_or_null(ans->in_reply_to);
 }
 
-const char *qmgr_verify_status_word(int status)
-{
-	return status == DELIVER_OK ? "deliverable" : "undeliverable";
-}
-
 void qmgr_verify_free(struct qmgr_message *msg)
 {
 	if (msg->vrcpts == NULL)

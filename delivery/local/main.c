@@ -55,14 +55,6 @@ static uint64_t local_span(uint64_t from, uint64_t to)
 static void local_log(const struct deliver_request *req,
 		      const struct local_result *res, uint64_t start_us)
 {
-	static const char *const status_words[2][DELIVER_PERMFAIL + 1] = {
-		{ [DELIVER_OK] = "sent", [DELIVER_TEMPFAIL] = "deferred",
-		  [DELIVER_PERMFAIL] = "bounced" },
-		/* Trace only (sendmail -bv): Postfix's words. */
-		{ [DELIVER_OK] = "deliverable",
-		  [DELIVER_TEMPFAIL] = "undeliverable",
-		  [DELIVER_PERMFAIL] = "undeliverable" },
-	};
 	char to[1024], orig[1024], reason[1024], orig_part[1100];
 	char delay[24], a[24], b[24], c[24], d[24];
 	uint64_t now = time_wall_us();
@@ -84,8 +76,8 @@ static void local_log(const struct deliver_request *req,
 	time_format_delay(d, sizeof(d), local_span(setup, now));
 	log_info("%s: to=<%s>,%s relay=local, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)", req->queue_id, to, orig_part, delay,
-		 a, b, c, d, res->dsn, status_words[req->trace][res->status],
-		 reason);
+		 a, b, c, d, res->dsn,
+		 deliver_status_word(res->status, req->trace), reason);
 	if (!req->trace)
 		metrics_count_delivery(res->status, res->dsn);
 }

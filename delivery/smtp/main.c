@@ -241,14 +241,6 @@ static uint64_t smtp_span(uint64_t from, uint64_t to)
 
 static void smtp_log(const struct smtp_delivery *d)
 {
-	static const char *const status_words[2][DELIVER_PERMFAIL + 1] = {
-		{ [DELIVER_OK] = "sent", [DELIVER_TEMPFAIL] = "deferred",
-		  [DELIVER_PERMFAIL] = "bounced" },
-		/* Trace only (sendmail -bv): Postfix's words. */
-		{ [DELIVER_OK] = "deliverable",
-		  [DELIVER_TEMPFAIL] = "undeliverable",
-		  [DELIVER_PERMFAIL] = "undeliverable" },
-	};
 	const struct deliver_request2 *req = d->req;
 	char to[1024], reason[2 * SMTP_REASON_MAX], relay[sizeof(d->relay)];
 	char delay[24], a[24], b[24], c[24], e[24], use[32] = "";
@@ -272,7 +264,8 @@ static void smtp_log(const struct smtp_delivery *d)
 		log_info("%s: to=<%s>, relay=%s,%s delay=%s, "
 			 "delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)",
 			 req->queue_id, to, relay, use, delay, a, b, c, e,
-			 r->dsn, status_words[req->trace][r->status], reason);
+			 r->dsn, deliver_status_word(r->status, req->trace),
+			 reason);
 		if (!req->trace)
 			metrics_count_delivery(r->status, r->dsn);
 	}
