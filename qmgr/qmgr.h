@@ -293,6 +293,11 @@ bool qmgr_dest_msg_waiting(const struct qmgr_message *msg);
  * round-robin; NULL when none. Defers the recipients of dead ones it
  * passes. */
 struct qmgr_dest *qmgr_dest_next(enum qmgr_transport t);
+/* Defers the waiting recipients of every dead destination of t, as
+ * qmgr_dest_next does for those it passes: mail for a dead destination
+ * goes to deferred/ at once even when no connection is idle to ask for
+ * work (Postfix defers it the moment it is queued). */
+void qmgr_dest_defer_dead(enum qmgr_transport t);
 /* Whether some destination of t may take a request now (without the
  * rotation or the deferrals of qmgr_dest_next). */
 bool qmgr_dest_ready(enum qmgr_transport t);

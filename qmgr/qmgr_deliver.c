@@ -461,6 +461,7 @@ static struct qmgr_conn *pool_pick(struct qmgr_pool *p, struct qmgr_dest *dest)
 
 static void pool_kick(struct qmgr_pool *p)
 {
+	qmgr_dest_defer_dead(p->transport);
 	/* Each turn sends a request on an idle connection, or stops. */
 	while (p->counts[CONN_IDLE] > 0) {
 		struct qmgr_dest *dest = qmgr_dest_next(p->transport);

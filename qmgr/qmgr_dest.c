@@ -53,12 +53,16 @@ struct qmgr_dest {
 	struct qmgr_job *jobs_head, *jobs_tail;
 	struct qmgr_dest *ring_prev, *ring_next;	/* waiting > 0 */
 	bool in_ring;
+	unsigned long visited;		/* qmgr_dest_defer_dead's pass */
 	struct qmgr_dest *hash_next;
 };
 
 static struct qmgr_dest **hash;
 static size_t hash_size, dest_count;
 static struct qmgr_dest *ring[QMGR_TRANSPORTS];	/* the next to serve */
+/* A recipient was added to a destination marked dead: the next
+ * qmgr_dest_defer_dead has work (else it costs nothing per kick). */
+static bool dead_added[QMGR_TRANSPORTS];
 
 static size_t hash_of(enum qmgr_transport t, const char *nexthop)
 {
@@ -228,6 +232,8 @@ void qmgr_dest_add(struct qmgr_dest *dest, struct qmgr_message *msg,
 	j->rcpts[j->count++] = index;
 	dest->waiting++;
 	ring_add(dest);
+	if (dest->dead_until_ms != 0)
+		dead_added[dest->transport] = true;
 }
 
 void qmgr_dest_forget(struct qmgr_message *msg)
@@ -379,6 +385,32 @@ struct qmgr_dest *qmgr_dest_next(enum qmgr_transport t)
 			return NULL;
 	}
 	return NULL;
+}
+
+void qmgr_dest_defer_dead(enum qmgr_transport t)
+{
+	static unsigned long pass;
+	uint64_t now = time_mono_ms();
+
+	if (!dead_added[t])
+		return;
+	dead_added[t] = false;
+	/* Once round the ring: a dead destination's recipients are deferred
+	 * (it leaves the ring; deferring may free messages, whose jobs leave
+	 * other destinations too, hence the marks rather than a count), a
+	 * live one is stepped past. The rotation ends where it began. */
+	pass++;
+	for (size_t n = 2 * dest_count + 1; n > 0 && ring[t] != NULL; n--) {
+		struct qmgr_dest *d = ring[t];
+		if (d->visited == pass)
+			break;
+		if (dest_dead(d, now)) {
+			dest_defer_waiting(d);
+			continue;
+		}
+		d->visited = pass;
+		ring[t] = d->ring_next;
+	}
 }
 
 struct qmgr_message *qmgr_dest_take(struct qmgr_dest *d, size_t max,

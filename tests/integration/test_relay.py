@@ -10,6 +10,7 @@ every wait is bounded; what a test starts it stops."""
 
 import os
 import re
+import time
 import unittest
 
 from instance import (DAEMON_DIR, Instance, free_port, new_marker, parse,
@@ -246,7 +247,11 @@ class PeerDown(RelayCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.inst = sender_instance(free_port(), mynetworks="192.0.2.0/24")
+        # A dead destination stays dead for minimal_backoff_time: long
+        # enough for test_dead_destination_defers_new_mail_at_once.
+        cls.inst = sender_instance(free_port(), mynetworks="192.0.2.0/24",
+                                   minimal_backoff_time="60s",
+                                   maximal_backoff_time="120s")
 
     def test_outside_mynetworks_refused_554(self):
         self.assert_relay_refused(self.inst, "me@local.test")
@@ -270,6 +275,28 @@ class PeerDown(RelayCase):
                         "not in deferred/\n" + self.inst.diagnostics())
         self.assertNotRegex(self.inst.log(), r"%s: to=<someone@remote\.test>"
                             r".*status=(sent|bounced)" % qid)
+
+    def test_dead_destination_defers_new_mail_at_once(self):
+        """Mail that arrives for a destination marked dead goes to
+        deferred/ at once ("delivery temporarily suspended"), also once
+        qmgr's connections to smtp closed for lack of work: it must not
+        sit in active/ until the destination revives."""
+        qid1 = self.inst.send("fwd@local.test", sender=SENDER)[2]
+        self.log_of(r"%s: to=<someone@remote\.test>, .*status=deferred"
+                    % qid1)
+        # qmgr closes an idle connection after 5 s: wait past that
+        time.sleep(6.5)
+        code, text, qid2 = self.inst.send("fwd@local.test", sender=SENDER)
+        self.assertEqual(code, 250, text)
+        self.log_of(r"%s: to=<someone@remote\.test>, .*relay=none, .*"
+                    r"status=deferred \(delivery temporarily suspended"
+                    % qid2, timeout=5)
+
+        def deferred():
+            return any(os.path.basename(p) == qid2
+                       for p in self.inst.queue_files("deferred"))
+        self.assertTrue(wait_until(deferred, 5),
+                        "not in deferred/\n" + self.inst.diagnostics())
 
 
 if __name__ == "__main__":
