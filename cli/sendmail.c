@@ -42,6 +42,7 @@
 #include "conf.h"
 #include "conf_file.h"
 #include "fsutil.h"
+#include "full_name.h"
 #include "header_rcpt.h"
 #include "mem.h"
 #include "sendmail_opts.h"
@@ -306,6 +307,31 @@ const char *sendmail_default_sender(void)
 	return xstrdup(pw->pw_name);
 }
 
+/* Without -F, as Postfix's sendmail: NAME from the environment, else the
+ * GECOS field of the password file (lib/full_name.h). A default that
+ * sureldrop would refuse (too long, control characters) is not used:
+ * only a name the user gave explicitly is worth an error. NULL: none. */
+static const char *sendmail_default_full_name(void)
+{
+	static char name[FULL_NAME_MAX + 1];
+	const char *env = getenv("NAME");
+	struct passwd *pw;
+
+	if (env != NULL && *env != '\0') {
+		if (strlen(env) >= sizeof(name))
+			return NULL;
+		memcpy(name, env, strlen(env) + 1);
+	} else if ((pw = getpwuid(getuid())) == NULL || pw->pw_gecos == NULL ||
+		   full_name_from_gecos(pw->pw_gecos, pw->pw_name, name,
+					sizeof(name)) < 0) {
+		return NULL;
+	}
+	for (const char *p = name; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 127)
+			return NULL;
+	return name;
+}
+
 /* The content of a -bv request: pickup adds the Received:, Date:,
  * Message-Id: and From: fields; the report returns this header. */
 #define VERIFY_PROBE "Subject: address verification request (sendmail -bv)\n"
@@ -324,7 +350,9 @@ static int deliver(struct sendmail_opts *o)
 {
 	bool verify = o->mode == SENDMAIL_VERIFY;
 	struct submit s = { .in = stdin, .drop_fd = -1, .dot_ok = o->dot_ok,
-			    .full_name = o->full_name, .verify = verify };
+			    .full_name = o->full_name != NULL ? o->full_name :
+					 sendmail_default_full_name(),
+			    .verify = verify };
 	struct buf hdr, kept;
 	const char *error, *own_sender = NULL;
 

@@ -41,11 +41,11 @@
 #include "conf.h"
 #include "conf_file.h"
 #include "fsutil.h"
+#include "full_name.h"
 #include "mem.h"
 #include "queue_writer.h"
 
 #define DROP_CHUNK_MAX (1024 * 1024)
-#define FULL_NAME_MAX 256
 
 static struct queue_writer *writer;
 

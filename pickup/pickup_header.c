@@ -3,6 +3,7 @@
 #include "config.h"
 #include <string.h>
 #include <time.h>
+#include "full_name.h"
 #include "header_rcpt.h"
 #include "str.h"
 #include "timeutil.h"
@@ -64,25 +65,6 @@ int pickup_header_received(struct buf *out, const char *id, uid_t uid,
 			  date);
 }
 
-/* RFC 5322 3.2.3: a display name of atoms and spaces goes as it is;
- * anything else as a quoted-string. */
-static int put_name(struct buf *out, const char *name)
-{
-	static const char specials[] = "()<>[]:;@\\,.\"";
-	bool quote = strpbrk(name, specials) != NULL;
-	int ret = quote ? buf_append_char(out, '"') : 0;
-
-	for (; ret == 0 && *name != '\0'; name++) {
-		if (quote && (*name == '"' || *name == '\\'))
-			ret = buf_append_char(out, '\\');
-		if (ret == 0)
-			ret = buf_append_char(out, *name);
-	}
-	if (ret == 0 && quote)
-		ret = buf_append_char(out, '"');
-	return ret;
-}
-
 int pickup_header_missing(struct buf *out, const struct pickup_header *h,
 			  const char *id, const char *sender,
 			  const char *full_name, time_t now)
@@ -106,7 +88,7 @@ int pickup_header_missing(struct buf *out, const struct pickup_header *h,
 		const char *addr = *sender != '\0' ? sender : "MAILER-DAEMON";
 		ret = buf_append_str(out, "From: ");
 		if (ret == 0 && full_name != NULL && *full_name != '\0') {
-			ret = put_name(out, full_name);
+			ret = full_name_phrase(out, full_name);
 			if (ret == 0)
 				ret = buf_printf(out, " <%s>\n", addr);
 		} else if (ret == 0) {

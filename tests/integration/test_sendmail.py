@@ -11,6 +11,9 @@ user made for it), a forged maildrop file that pickup must remove
 without queueing. As root sendmail runs as ordinary users (the setgid
 sureldrop); as an ordinary user, as that user (a private instance)."""
 
+import email
+import email.policy
+import email.utils
 import grp
 import os
 import pwd
@@ -26,6 +29,7 @@ EX_OK, EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_NOPERM = 0, 64, 65, 69, 77
 DROP_GROUP = "surel-testdrop"
 SUBMIT_USER = "surel-submit"      # in DROP_GROUP
 OUTSIDER = "surel-outsider"       # not in it
+SUBMIT_GECOS = "& Tester,Room 1,,"
 
 
 def ensure_group_and_users():
@@ -37,10 +41,16 @@ def ensure_group_and_users():
                        timeout=30)
     for user, groups in ((SUBMIT_USER, [DROP_GROUP]), (OUTSIDER, [])):
         try:
-            pwd.getpwnam(user)
+            if pwd.getpwnam(user).pw_gecos != SUBMIT_GECOS:
+                # made by an older test run: the GECOS these tests expect
+                subprocess.run(["usermod", "--comment", SUBMIT_GECOS, user],
+                               check=True, timeout=30)
         except KeyError:
+            # A GECOS field with "&" (the login, capitalized) and
+            # office fields: the default full name is "Surel-submit Tester"
             subprocess.run(["useradd", "--system", "--no-create-home",
-                            "--shell", "/usr/sbin/nologin"]
+                            "--shell", "/usr/sbin/nologin",
+                            "--comment", SUBMIT_GECOS]
                            + (["-G", ",".join(groups)] if groups else [])
                            + [user], check=True, timeout=30)
 
@@ -89,13 +99,17 @@ class SendmailBase(SharedInstanceCase):
         """The environment for sendmail/sureldrop run as another user."""
         return self.inst.env()
 
-    def sendmail(self, args, data, user=None, name="sendmail.surel"):
+    def sendmail(self, args, data, user=None, name="sendmail.surel",
+                 extra_env=None):
         """Runs sendmail as user (root: SUBMIT_USER by default; else
         ourselves). Returns the CompletedProcess (bytes)."""
         if user is None and IS_ROOT:
             user = SUBMIT_USER
         env = self.user_env() if user else self.inst.env()
         env["SUREL_CONFIG_DIR"] = self.inst.etc
+        # Only the tests that mean it set NAME (the default full name).
+        env.pop("NAME", None)
+        env.update(extra_env or {})
         argv0 = os.path.join(BIN_DIR, "sendmail.surel")
         if isinstance(data, str):
             data = data.encode()
@@ -120,6 +134,18 @@ class SendmailBase(SharedInstanceCase):
     def expected_uid(self):
         return pwd.getpwnam(SUBMIT_USER).pw_uid if IS_ROOT else os.getuid()
 
+    def expected_name(self):
+        """The default full name: the submitter's GECOS name, as Postfix's
+        sendmail takes it (first field, "&" = the login capitalized)."""
+        login = SUBMIT_USER if IS_ROOT else pwd.getpwuid(os.getuid()).pw_name
+        gecos = pwd.getpwnam(login).pw_gecos.split(",")[0]
+        return gecos.replace("&", login[:1].upper() + login[1:]).strip()
+
+    def from_of(self, msg):
+        """(display name decoded, address) of a delivered message."""
+        parsed = email.message_from_bytes(msg, policy=email.policy.default)
+        return email.utils.parseaddr(str(parsed["From"]))
+
     def expected_sender(self):
         return (SUBMIT_USER if IS_ROOT
                 else pwd.getpwuid(os.getuid()).pw_name) + "@example.test"
@@ -138,7 +164,8 @@ class SendmailCase(SendmailBase):
                          % self.expected_uid())
         self.assertRegex(h, rb"\nDate: ")
         self.assertRegex(h, rb"\nMessage-Id: <\d{14}\.\w+@mx\.example\.test>")
-        self.assertIn(b"\nFrom: " + self.expected_sender().encode(), h)
+        self.assertEqual(self.from_of(msg),
+                         (self.expected_name(), self.expected_sender()))
         self.assertEqual(self.body(msg), b"hello\n")
         self.assertRegex(self.inst.log(), r"pickup\[\d+\]: \w+: uid=%d "
                          r"from=<" % self.expected_uid())
@@ -190,6 +217,40 @@ class SendmailCase(SendmailBase):
         msg = self.inst.find_message("alice@example.test", m)
         self.assertIn(b"From: Cron Daemon <robot@example.test>\n", msg)
         self.assertIn(b"Return-Path: <robot@example.test>", msg)
+
+    def test_F_utf8_is_rfc2047_encoded(self):
+        """A full name that is not ASCII becomes RFC 2047 encoded words
+        in UTF-8 (Postfix's full_name_encoding_charset), decoded by any
+        mail reader to the name given."""
+        m = new_marker()
+        name = "Jos\u00e9 M\u00fcller \u65e5\u672c"
+        self.ok(["-F", name, "alice@example.test"], "Subject: %s\n\nx\n" % m)
+        msg = self.inst.find_message("alice@example.test", m)
+        self.assertIn(b"From: =?utf-8?q?Jos=C3=A9_M=C3=BCller_", msg)
+        self.assertTrue(all(b < 0x80 for b in self.headers(msg)))
+        self.assertEqual(self.from_of(msg),
+                         (name, self.expected_sender()))
+
+    def test_default_full_name_from_NAME_then_gecos(self):
+        m = new_marker()
+        self.ok(["alice@example.test"], "Subject: %s\n\nx\n" % m,
+                extra_env={"NAME": "From The Environment"})
+        msg = self.inst.find_message("alice@example.test", m)
+        self.assertEqual(self.from_of(msg), ("From The Environment",
+                                             self.expected_sender()))
+        # -F wins over NAME
+        m2 = new_marker()
+        self.ok(["-F", "Given", "alice@example.test"],
+                "Subject: %s\n\nx\n" % m2, extra_env={"NAME": "Not me"})
+        msg = self.inst.find_message("alice@example.test", m2)
+        self.assertEqual(self.from_of(msg)[0], "Given")
+        # neither: the password file's
+        m3 = new_marker()
+        self.ok(["alice@example.test"], "Subject: %s\n\nx\n" % m3)
+        msg = self.inst.find_message("alice@example.test", m3)
+        self.assertEqual(self.from_of(msg)[0], self.expected_name())
+        if IS_ROOT:
+            self.assertEqual(self.expected_name(), "Surel-submit Tester")
 
     def test_F_with_specials_is_quoted_and_from_kept(self):
         m = new_marker()
