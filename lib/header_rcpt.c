@@ -24,7 +24,16 @@ bool header_rcpt_is_field(const char *line, size_t len)
 
 /* Hands one list element s[0..len) (comments already blanked) to fn:
  * the inside of its angle brackets if it has them, else all of it. */
-static int list_element(char *s, size_t len, header_rcpt_fn *fn, void *ctx,
+/* Where list_element's addresses go: a plain or a positioned callback,
+ * and the start of the (blanked, same length) copy for the offsets. */
+struct emit {
+	header_rcpt_fn *fn;
+	header_rcpt_at_fn *at;
+	void *ctx;
+	const char *base;
+};
+
+static int list_element(char *s, size_t len, const struct emit *e,
 			const char **error_r)
 {
 	char *lt = NULL, *gt = NULL;
@@ -76,12 +85,14 @@ static int list_element(char *s, size_t len, header_rcpt_fn *fn, void *ctx,
 	char addr[ADDR_PATH_MAX + 1];
 	memcpy(addr, s, len);
 	addr[len] = '\0';
-	return fn(ctx, addr, error_r);
+	if (e->at != NULL)
+		return e->at(e->ctx, addr, (size_t)(s - e->base), len, error_r);
+	return e->fn(e->ctx, addr, error_r);
 }
 
 /* Splits the blanked value s[0..len) at "," and ";" outside quotes and
  * brackets; a ":" outside them ends a group's display name. */
-static int list_split(char *s, size_t len, header_rcpt_fn *fn, void *ctx,
+static int list_split(char *s, size_t len, const struct emit *e,
 		      const char **error_r)
 {
 	bool quoted = false, angle = false;
@@ -107,7 +118,7 @@ static int list_split(char *s, size_t len, header_rcpt_fn *fn, void *ctx,
 		else if (c == ':')
 			start = i + 1;
 		else if (c == ',' || c == ';') {
-			if (list_element(s + start, i - start, fn, ctx,
+			if (list_element(s + start, i - start, e,
 					 error_r) < 0)
 				return -1;
 			start = i + 1;
@@ -121,12 +132,13 @@ static int list_split(char *s, size_t len, header_rcpt_fn *fn, void *ctx,
 	return 0;
 }
 
-int header_rcpt_list(const char *value, size_t len, header_rcpt_fn *fn,
-		     void *ctx, const char **error_r)
+static int list_walk(const char *value, size_t len, struct emit *e,
+		     const char **error_r)
 {
 	char *copy = xmalloc(len + 1);
 
-	/* Unfolded: folding is white space (RFC 5322 2.2.3). */
+	/* Unfolded: folding is white space (RFC 5322 2.2.3). Every step
+	 * keeps the length, so offsets in copy are offsets in value. */
 	for (size_t i = 0; i < len; i++)
 		copy[i] = value[i] == '\r' || value[i] == '\n' ||
 				  value[i] == '\0'
@@ -134,9 +146,26 @@ int header_rcpt_list(const char *value, size_t len, header_rcpt_fn *fn,
 			: value[i];
 	copy[len] = '\0';
 	addr_drop_comments(copy);
-	int ret = list_split(copy, len, fn, ctx, error_r);
+	e->base = copy;
+	int ret = list_split(copy, len, e, error_r);
 	free(copy);
 	return ret;
+}
+
+int header_rcpt_list(const char *value, size_t len, header_rcpt_fn *fn,
+		     void *ctx, const char **error_r)
+{
+	struct emit e = { .fn = fn, .ctx = ctx };
+
+	return list_walk(value, len, &e, error_r);
+}
+
+int header_rcpt_list_at(const char *value, size_t len, header_rcpt_at_fn *fn,
+			void *ctx, const char **error_r)
+{
+	struct emit e = { .at = fn, .ctx = ctx };
+
+	return list_walk(value, len, &e, error_r);
 }
 
 /* The fields this module cares about, by name. */

@@ -28,6 +28,12 @@
 typedef int header_rcpt_fn(void *ctx, const char *address,
 			   const char **error_r);
 
+/* The same with where the address is written in the value: value[offset,
+ * offset + len) holds exactly the address passed (comments, brackets
+ * and white space around it excluded). */
+typedef int header_rcpt_at_fn(void *ctx, const char *address, size_t offset,
+			      size_t len, const char **error_r);
+
 /* Is line[0..len) (without its LF) the first line of a header field:
  * one or more printable non-space characters other than ":", then
  * optional spaces/tabs, then ":"? */
@@ -37,6 +43,11 @@ bool header_rcpt_is_field(const char *line, size_t len);
  * not). 0, or -1 with *error_r (static text, or the callback's). */
 int header_rcpt_list(const char *value, size_t len, header_rcpt_fn *fn,
 		     void *ctx, const char **error_r)
+	__attribute__((warn_unused_result));
+
+/* header_rcpt_list with positions (header_qualify.c rewrites in place). */
+int header_rcpt_list_at(const char *value, size_t len, header_rcpt_at_fn *fn,
+			void *ctx, const char **error_r)
 	__attribute__((warn_unused_result));
 
 /* hdr[0..len): a whole header section, LF line ends (a last line without

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "addr.h"
 #include "fsutil.h"
+#include "header_qualify.h"
 #include "log.h"
 #include "mem.h"
 #include "queue_file.h"
@@ -67,6 +68,9 @@ static int sink(struct pickup_msg *m, const char *data, size_t len)
 	return m->cc != NULL ? content_check_feed(m->cc, data, len)
 			     : write_out(m, data, len);
 }
+
+/* How much the completion of unqualified header addresses may add. */
+#define PICKUP_QUALIFY_ROOM 65536
 
 /* An address without "@" gets "@$myorigin" (Postfix's
  * append_at_myorigin); the null sender stays null. */
@@ -153,7 +157,7 @@ static int write_content(struct pickup_msg *m, int fd, off_t off,
 	char *sender = qualify(env->sender);
 	int ret = fs_pread_all(fd, data, hlen, off) == (ssize_t)hlen ? 0 : -1;
 
-	buf_init(&b, hlen + 16384);
+	buf_init(&b, hlen + PICKUP_QUALIFY_ROOM + 16384);
 	if (ret == 0 && memchr(data, '\0', hlen) != NULL)
 		ret = -2;
 	if (ret == 0) {
@@ -161,9 +165,22 @@ static int write_content(struct pickup_msg *m, int fd, off_t off,
 		ret = pickup_header_received(&b, queue_writer_id(m->w), uid,
 					     now);
 	}
+	if (ret == 0) {
+		/* Completions past PICKUP_QUALIFY_ROOM: the header as it was
+		 * written rather than no message. */
+		struct buf q;
+		buf_init(&q, h.end + PICKUP_QUALIFY_ROOM);
+		if (header_qualify(&q, data, h.end,
+				   pickup_config.myorigin) < 0) {
+			buf_reset(&q);
+			ret = buf_append(&q, data, h.end);
+		}
+		if (ret == 0)
+			ret = buf_append(&b, q.data, q.len);
+		buf_deinit(&q);
+	}
 	if (ret == 0)
-		ret = buf_append(&b, data, h.end) == 0 &&
-				      pickup_header_missing(
+		ret = pickup_header_missing(
 					      &b, &h, queue_writer_id(m->w),
 					      sender,
 					      queue_envelope_attr(env,

@@ -175,6 +175,24 @@ class SendmailCase(SendmailBase):
         self.ok(["carol"], "Subject: %s\n\nx\n" % m)
         self.inst.find_message("carol@example.test", m)
 
+    def test_unqualified_header_addresses_completed(self):
+        """As Postfix's cleanup for local mail: an address without a
+        domain in an address field gets @myorigin; names, comments and
+        other fields stay as written."""
+        m = new_marker()
+        self.ok(["-t"], "From: \"Cron, the\" <root> (daemon)\n"
+                "To: carol, \"Bob B\" <bob>\nCc: team: dave@example.org;\n"
+                "X-Note: carol\nSubject: %s\n\nx\n" % m)
+        msg = self.inst.find_message("carol@example.test", m)
+        h = self.headers(msg)
+        self.assertIn(b"\nFrom: \"Cron, the\" <root@example.test> "
+                      b"(daemon)\n", h)
+        self.assertIn(b"\nTo: carol@example.test, \"Bob B\" "
+                      b"<bob@example.test>\n", h)
+        self.assertIn(b"\nCc: team: dave@example.org;\n", h)
+        self.assertIn(b"\nX-Note: carol\n", h)
+        self.inst.find_message("bob@example.test", m)
+
     def test_t_takes_to_cc_bcc_and_removes_bcc(self):
         m = new_marker()
         self.ok(["-t"], "To: Alice <alice@example.test>\n"
