@@ -172,11 +172,26 @@ static void drop_failed(struct submit *s)
 		      "sureldrop failed");
 }
 
-/* Sends data to sureldrop in one chunk. */
-void sendmail_drop_write(struct submit *s, const char *data, size_t len)
+/* One chunk to sureldrop: its length in 8 hex digits, then the data. */
+static void drop_chunk(struct submit *s, const char *data, size_t len)
 {
 	char head[17];
 
+	snprintf(head, sizeof(head), "%08zx", len);
+	if (fs_write_all(s->drop_fd, head, 8) < 0 ||
+	    fs_write_all(s->drop_fd, data, len) < 0)
+		drop_failed(s);
+}
+
+static void drop_flush(struct submit *s)
+{
+	if (s->staged > 0 && s->status == EX_OK)
+		drop_chunk(s, s->stage, s->staged);
+	s->staged = 0;
+}
+
+void sendmail_drop_write(struct submit *s, const char *data, size_t len)
+{
 	if (len == 0 || s->status != EX_OK)
 		return;
 	s->size += len;
@@ -186,10 +201,14 @@ void sendmail_drop_write(struct submit *s, const char *data, size_t len)
 			      (unsigned long long)s->size_max);
 		return;
 	}
-	snprintf(head, sizeof(head), "%08zx", len);
-	if (fs_write_all(s->drop_fd, head, 8) < 0 ||
-	    fs_write_all(s->drop_fd, data, len) < 0)
-		drop_failed(s);
+	if (s->staged + len > sizeof(s->stage))
+		drop_flush(s);
+	if (len >= sizeof(s->stage)) {
+		drop_chunk(s, data, len);
+		return;
+	}
+	memcpy(s->stage + s->staged, data, len);
+	s->staged += len;
 }
 
 int sendmail_add_rcpt(void *ctx, const char *address, const char **error_r)
@@ -236,6 +255,7 @@ void sendmail_drop_start(struct submit *s)
 	size_t n = 0;
 	int fds[2];
 
+	s->staged = 0;
 	sibling(path, sizeof(path), "sureldrop");
 	argv[n++] = path;
 	argv[n++] = "-c";
@@ -273,6 +293,7 @@ int sendmail_drop_finish(struct submit *s)
 {
 	if (s->drop_fd < 0)
 		return s->status;
+	drop_flush(s);
 	/* After a failure no end chunk: sureldrop removes its file. */
 	if (s->status == EX_OK &&
 	    fs_write_all(s->drop_fd, "00000000", 8) < 0) {
@@ -369,9 +390,11 @@ static int deliver(struct sendmail_opts *o)
 	buf_init(&hdr, conf_size("header_size_limit"));
 	/* -bv without -t reads nothing: there is no message. */
 	bool more = verify && !o->extract ? false : read_headers(&s, &hdr);
+	/* -t: the recipients, and the header without its Bcc: fields. */
 	buf_init(&kept, hdr.len + 1);
-	if (header_rcpt_extract(hdr.data, hdr.len, &kept,
-				o->extract ? sendmail_add_rcpt : NULL, &s, &error) < 0)
+	if (o->extract && header_rcpt_extract(hdr.data, hdr.len, &kept,
+					      sendmail_add_rcpt, &s,
+					      &error) < 0)
 		sendmail_die(EX_DATAERR, "recipient headers: %s", error);
 	if (s.rcpt_count == 0)
 		sendmail_die(EX_USAGE, "no recipients specified");

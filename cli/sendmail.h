@@ -11,6 +11,7 @@
 
 #define PIECE_MAX (64 * 1024)	/* a line longer than this goes in pieces */
 #define RCPT_MAX 10000		/* recipients of one submission */
+#define DROP_STAGE_MAX (64 * 1024)	/* sureldrop takes chunks to 1 MiB */
 
 /* One message on its way to sureldrop. */
 struct submit {
@@ -27,6 +28,11 @@ struct submit {
 	uint64_t size, size_max;
 	char **rcpts;		/* RCPT_MAX slots */
 	size_t rcpt_count;
+	/* What goes to sureldrop is gathered into chunks of up to
+	 * DROP_STAGE_MAX octets: one pair of writes per chunk, not per
+	 * line. */
+	char stage[DROP_STAGE_MAX];
+	size_t staged;
 	int drop_fd;		/* sureldrop's stdin, or -1 */
 	pid_t drop_pid;
 	int status;		/* the first failure (sysexits), EX_OK */
@@ -46,6 +52,8 @@ void sendmail_fail(struct submit *s, int status, const char *fmt, ...)
 bool sendmail_next_piece(struct submit *s);
 int sendmail_add_rcpt(void *ctx, const char *address, const char **error_r);
 void sendmail_drop_start(struct submit *s);
+/* Adds data to the message (message_size_limit checked here); it goes
+ * to sureldrop a staged chunk at a time. */
 void sendmail_drop_write(struct submit *s, const char *data, size_t len);
 /* Ends the stream (without its end after a failure, so that sureldrop
  * removes the file) and returns the outcome: EX_OK when queued. */

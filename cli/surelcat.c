@@ -182,7 +182,7 @@ static int cat_one(const char *queue_dir, const char *id, int show)
 	const char *qname;
 	int ret;
 
-	queue_cli_check_id(PROG, id);
+	/* id was checked (queue_cli_check_id) before anything was read. */
 	ret = queue_cli_read(queue_dir, QUEUE_LIST_INCOMING, id, &f, &error);
 	qname = queue_list_name(f.queue);
 	if (ret == 1) {

@@ -99,7 +99,6 @@ static void request(struct super_run *run, const struct super_cmd *cmd,
 		return;
 	}
 	const char *error;
-	connect_or_die(run);
 	if (super_client_request(run->client, &req, &r,
 				 SUPER_CLIENT_TIMEOUT_MS, &error) < 0) {
 		fprintf(stderr, "surelsuper: fatal: %s\n", error);

@@ -102,6 +102,17 @@ struct content_check_verdict {
 
 struct content_check;
 
+/* content_check_conf.c: fills c from main.cf (header_checks,
+ * mime_header_checks, nested_header_checks, body_checks, their limits)
+ * for smtpd and pickup alike; *any_r tells whether any table is set. A
+ * table that does not open (a bad regex: its file and line) is -1 with
+ * *error_r naming the parameter. */
+int content_check_config_load(struct content_check_config *c, bool *any_r,
+			      const char **error_r)
+	__attribute__((warn_unused_result));
+/* The parameter of a class ("header_checks"), for logs. */
+const char *content_check_param(enum content_check_class class);
+
 /* Returns a new checker; cfg is copied. */
 struct content_check *content_check_new(const struct content_check_config *cfg,
 					content_check_output_fn *out,

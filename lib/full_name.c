@@ -20,15 +20,13 @@ int full_name_from_gecos(const char *gecos, const char *login, char *out,
 	for (const char *p = gecos; *p != '\0' && *p != ','; p++) {
 		const char *add = p;
 		size_t len = 1;
-		char first[2] = { 0, 0 };
 		if (*p == '&') {
 			/* The login with its first letter in upper case. */
 			if (*login == '\0')
 				continue;
-			first[0] = (char)toupper((unsigned char)login[0]);
 			if (n + 1 >= size)
 				return -1;
-			out[n++] = first[0];
+			out[n++] = (char)toupper((unsigned char)login[0]);
 			add = login + 1;
 			len = strlen(add);
 		}

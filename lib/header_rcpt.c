@@ -22,8 +22,6 @@ bool header_rcpt_is_field(const char *line, size_t len)
 	return i < len && line[i] == ':';
 }
 
-/* Hands one list element s[0..len) (comments already blanked) to fn:
- * the inside of its angle brackets if it has them, else all of it. */
 /* Where list_element's addresses go: a plain or a positioned callback,
  * and the start of the (blanked, same length) copy for the offsets. */
 struct emit {
@@ -33,6 +31,8 @@ struct emit {
 	const char *base;
 };
 
+/* Hands one list element s[0..len) (comments already blanked) to e: the
+ * inside of its angle brackets if it has them, else all of it. */
 static int list_element(char *s, size_t len, const struct emit *e,
 			const char **error_r)
 {

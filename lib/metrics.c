@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "metrics.h"
+#include "str.h"
 
 static struct metrics_region *attached;
 static struct metrics_slot *own;
@@ -55,9 +56,6 @@ int metrics_slot_assign(struct metrics_region *r, const char *name,
 {
 	int free_slot = -1;
 
-	if (strlen(name) >= sizeof(r->slot[0].name) ||
-	    strlen(type) >= sizeof(r->slot[0].type))
-		return -1;
 	for (int i = 0; i < METRICS_SLOTS; i++) {
 		struct metrics_slot *s = &r->slot[i];
 		if (!s->in_use) {
@@ -70,8 +68,10 @@ int metrics_slot_assign(struct metrics_region *r, const char *name,
 	if (free_slot < 0)
 		return -1;
 	struct metrics_slot *s = &r->slot[free_slot];
-	strcpy(s->name, name);
-	strcpy(s->type, type);
+	/* A name that does not fit leaves the slot free. */
+	if (str_copy(s->name, sizeof(s->name), name) < 0 ||
+	    str_copy(s->type, sizeof(s->type), type) < 0)
+		return -1;
 	/* A long program name is cut: it is a label, not a key. */
 	snprintf(s->program, sizeof(s->program), "%s", program);
 	/* Readers look at in_use first: the names are there before it. */
@@ -89,25 +89,22 @@ void metrics_slot_processes(struct metrics_region *r, int slot,
 	__atomic_store_n(&r->slot[slot].busy, busy, __ATOMIC_RELAXED);
 }
 
-/* The region on fd, if it is one: right size, right magic. */
-static struct metrics_region *map_fd(int fd, int prot, const char **error_r)
+/* The region on fd, mapped for writing, if it is one: right size, right
+ * magic. NULL otherwise (the caller counts nothing, quietly). */
+static struct metrics_region *map_fd(int fd)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != sizeof(struct metrics_region)) {
-		*error_r = "not a metrics region";
+	    (size_t)st.st_size != sizeof(struct metrics_region))
 		return NULL;
-	}
-	struct metrics_region *r = mmap(NULL, sizeof(*r), prot, MAP_SHARED,
+	struct metrics_region *r = mmap(NULL, sizeof(*r),
+					PROT_READ | PROT_WRITE, MAP_SHARED,
 					fd, 0);
-	if (r == MAP_FAILED) {
-		*error_r = "cannot map the metrics region";
+	if (r == MAP_FAILED)
 		return NULL;
-	}
 	if (__atomic_load_n(&r->magic, __ATOMIC_ACQUIRE) != METRICS_MAGIC) {
 		munmap(r, sizeof(*r));
-		*error_r = "not a metrics region";
 		return NULL;
 	}
 	return r;
@@ -115,7 +112,7 @@ static struct metrics_region *map_fd(int fd, int prot, const char **error_r)
 
 void metrics_attach(void)
 {
-	const char *env = getenv(METRICS_SLOT_ENV), *error;
+	const char *env = getenv(METRICS_SLOT_ENV);
 	char *end;
 
 	if (env == NULL)
@@ -126,7 +123,7 @@ void metrics_attach(void)
 	if (errno != 0 || *end != '\0' || end == env || slot < 0 ||
 	    slot >= METRICS_SLOTS)
 		return;
-	attached = map_fd(METRICS_FD, PROT_READ | PROT_WRITE, &error);
+	attached = map_fd(METRICS_FD);
 	close(METRICS_FD);
 	if (attached != NULL)
 		own = &attached->slot[slot];
@@ -155,10 +152,8 @@ void metrics_count_tls(const char *protocol)
 
 unsigned metrics_dsn_subject(const char *dsn)
 {
-	/* X.Y.Z: X one digit, Y the subject; only its first digit matters
-	 * once the rest checks out as digits. */
-	if (dsn == NULL || dsn[0] < '2' || dsn[0] > '5' || dsn[1] != '.' ||
-	    dsn[2] < '0' || dsn[2] > '9')
+	/* X.Y.Z: X a class digit, Y the subject (one digit), Z digits. */
+	if (dsn == NULL || dsn[0] < '2' || dsn[0] > '5' || dsn[1] != '.')
 		return 0;
 	const char *p = dsn + 2;
 	size_t ylen = strspn(p, "0123456789");

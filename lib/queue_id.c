@@ -20,11 +20,17 @@ void queue_id_new(char out[QUEUE_ID_MAX], uint64_t *arrival_us_r)
 	if (now <= last_us)
 		now = last_us + 1;
 	last_us = now;
-	snprintf(out, QUEUE_ID_MAX, "%010llX%05llX%lX",
-		 (unsigned long long)(now / 1000000),
-		 (unsigned long long)(now % 1000000),
-		 (unsigned long)getpid());
+	queue_id_time(out, now);
+	snprintf(out + QUEUE_ID_TIME_LEN, QUEUE_ID_MAX - QUEUE_ID_TIME_LEN,
+		 "%lX", (unsigned long)getpid());
 	*arrival_us_r = now;
+}
+
+void queue_id_time(char out[QUEUE_ID_MAX], uint64_t arrival_us)
+{
+	snprintf(out, QUEUE_ID_MAX, "%010llX%05llX",
+		 (unsigned long long)(arrival_us / 1000000),
+		 (unsigned long long)(arrival_us % 1000000));
 }
 
 bool queue_id_valid(const char *s)

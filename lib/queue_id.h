@@ -14,6 +14,9 @@
 
 /* Makes a new id into out[QUEUE_ID_MAX]; *arrival_us_r gets its time. */
 void queue_id_new(char out[QUEUE_ID_MAX], uint64_t *arrival_us_r);
+/* The time part of an id (its first 15 digits) for arrival_us, into
+ * out: what a file of that arrival must be named by (surelsuper -s). */
+void queue_id_time(char out[QUEUE_ID_MAX], uint64_t arrival_us);
 /* True if s looks like a queue id (safe to use as a file name). */
 bool queue_id_valid(const char *s);
 /* The deferred/ subdirectory (one hex digit, from the microseconds' last

@@ -122,23 +122,29 @@ static void to_corrupt(struct repair *r, const char *path, const char *name,
 	left(r, path, msg);
 }
 
-/* A 0600 file: removed only once its writer is gone (the flock it holds
- * until commit is free) and it is old; otherwise it is being written. */
-static void stale_check(struct repair *r, const char *path)
+int queue_repair_remove_stale(int dir_fd, const char *name, time_t now)
 {
 	struct stat st;
-	int fd = openat(r->qfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	int removed = 0;
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 			O_CLOEXEC);
 
 	if (fd < 0)
-		return;
+		return 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
 	    S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) == 0 &&
-	    st.st_mtime + QUEUE_REPAIR_STALE_S < r->now &&
-	    unlinkat(r->qfd, path, 0) == 0)
+	    st.st_mtime + QUEUE_REPAIR_STALE_S < now &&
+	    unlinkat(dir_fd, name, 0) == 0)
+		removed = 1;
+	close(fd);
+	return removed;
+}
+
+static void stale_check(struct repair *r, const char *path)
+{
+	if (queue_repair_remove_stale(r->qfd, path, r->now) == 1)
 		fixed(r, &r->n->removed, path, NULL,
 		      "incomplete queue file, its writer gone");
-	close(fd);
 }
 
 /* Renames dir/name to its id (built from the arrival time) in the
@@ -146,12 +152,10 @@ static void stale_check(struct repair *r, const char *path)
 static void place(struct repair *r, const char *dir, const char *name,
 		  uint64_t arrival_us, bool deferred)
 {
-	char prefix[32], id[QUEUE_ID_MAX + 16], from[REPAIR_PATH_MAX];
-	char to[REPAIR_PATH_MAX], why[REPAIR_WHY_MAX];
+	char prefix[QUEUE_ID_MAX], id[QUEUE_ID_MAX + 16];
+	char from[REPAIR_PATH_MAX], to[REPAIR_PATH_MAX], why[REPAIR_WHY_MAX];
 
-	snprintf(prefix, sizeof(prefix), "%010llX%05llX",
-		 (unsigned long long)(arrival_us / 1000000),
-		 (unsigned long long)(arrival_us % 1000000));
+	queue_id_time(prefix, arrival_us);
 	size_t plen = strlen(prefix);
 	bool name_ok = queue_id_valid(name) && strncmp(name, prefix, plen) == 0;
 	snprintf(from, sizeof(from), "%s/%s", dir, name);

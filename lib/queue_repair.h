@@ -29,8 +29,9 @@
 #ifndef SUREL_QUEUE_REPAIR_H
 #define SUREL_QUEUE_REPAIR_H
 #include <stdbool.h>
+#include <time.h>
 
-#define QUEUE_REPAIR_STALE_S 3600	/* as qmgr's own incoming/ scan */
+#define QUEUE_REPAIR_STALE_S 3600	/* a 0600 file this old is stale */
 #define QUEUE_REPAIR_FILES_MAX 10000000	/* entries looked at, in all */
 
 /* One fix (fixed) or one problem left (!fixed). from: the path relative
@@ -53,5 +54,12 @@ struct queue_repair_counts {
 unsigned long long queue_repair_run(int qdir_fd, bool include_active,
 				    queue_repair_report_fn *report, void *ctx,
 				    struct queue_repair_counts *counts_r);
+
+/* The stale-file rule that qmgr's incoming/ scan and the repair share:
+ * dir_fd/name is removed when it is a regular file still without the
+ * owner's x bit (never committed), its writer is gone (its flock is
+ * free) and it is older than QUEUE_REPAIR_STALE_S at now. Returns 1 when
+ * it was removed, else 0 (nobody was promised its mail). */
+int queue_repair_remove_stale(int dir_fd, const char *name, time_t now);
 
 #endif

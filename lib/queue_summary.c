@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addr.h"
 #include "mem.h"
 #include "queue_list.h"
+#include "str.h"
 
 #define SUMMARY_BUCKETS 16384	/* power of two */
 #define SUMMARY_OTHER "(other domains)"
@@ -64,17 +66,12 @@ static size_t domain_hash(const char *s, size_t len)
 
 static void count_domain(struct queue_summary *s, const char *address)
 {
-	const char *at = strrchr(address, '@');
-	const char *dom = at != NULL ? at + 1 : "";
 	char lower[QUEUE_LINE_MAX];
-	size_t len = strlen(dom);
 
-	if (len >= sizeof(lower))
-		len = sizeof(lower) - 1;
-	for (size_t i = 0; i < len; i++)
-		lower[i] = (char)(dom[i] >= 'A' && dom[i] <= 'Z' ? dom[i] + 32
-								 : dom[i]);
-	lower[len] = '\0';
+	/* Cut to the buffer: a domain that long is counted by its start. */
+	snprintf(lower, sizeof(lower), "%s", addr_domain(address));
+	str_lower(lower);
+	size_t len = strlen(lower);
 	size_t h = domain_hash(lower, len);
 	for (struct summary_domain *d = s->buckets[h]; d != NULL; d = d->next)
 		if (strcmp(d->name, lower) == 0) {

@@ -160,15 +160,14 @@ int queue_writer_open_maildrop(const char *queue_dir,
 		close(dir_fd);
 		return -1;
 	}
+	(*w_r)->own_dir = true;
 	/* pickup (mail_owner) reads what a user wrote: readable whatever
 	 * the user's umask; the owner's x bit is added at commit. */
 	if (fchmod((*w_r)->fd, 0644) < 0) {
 		*error_r = "cannot chmod the maildrop file";
-		(*w_r)->own_dir = true;
 		queue_writer_abort(w_r);
 		return -1;
 	}
-	(*w_r)->own_dir = true;
 	(*w_r)->sync_fs = path_only;
 	(*w_r)->done_mode = 0744;
 	return 0;

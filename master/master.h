@@ -92,8 +92,6 @@ void master_service_update(struct master_service *svc);
 /* Timer callback: the back-off after a failure is over. */
 void master_service_unthrottle(void *ctx);
 void master_services_close_all(void);
-/* Sets every slot's process gauges from the services' counts. */
-void master_metrics_refresh(void);
 
 /* master_spawn.c */
 void master_spawn(struct master_service *svc);

@@ -261,12 +261,6 @@ static int service_from_entry(const struct master_cf_entry *e,
 	svc->always_on = (e->wakeup > 0 && !e->wakeup_if_used) ||
 			 strcmp(e->command, "qmgr") == 0;
 	svc->listen_fd = -1;
-	svc->metrics_slot = master.metrics == NULL ? -1 :
-		metrics_slot_assign(master.metrics, svc->name, svc->type,
-				    e->command);
-	if (master.metrics != NULL && svc->metrics_slot < 0)
-		log_warn("master.cf, line %u: no metrics slot left for "
-			 "service %s: it goes uncounted", e->line, svc->name);
 	if (e->type == MASTER_CF_INET && svc->name[0] == '/') {
 		/* An inet service whose $parameter named a socket path
 		 * (metrics_listen = /run/surel/metrics): a UNIX socket
@@ -284,6 +278,13 @@ static int service_from_entry(const struct master_cf_entry *e,
 		snprintf(svc->socket_path, len, "%s/%s/%s", master.queue_dir,
 			 e->private ? "private" : "public", e->service);
 	}
+	/* Last: an entry refused above takes no slot. */
+	svc->metrics_slot = master.metrics == NULL ? -1 :
+		metrics_slot_assign(master.metrics, svc->name, svc->type,
+				    e->command);
+	if (master.metrics != NULL && svc->metrics_slot < 0)
+		log_warn("master.cf, line %u: no metrics slot left for "
+			 "service %s: it goes uncounted", e->line, svc->name);
 	*svc_r = svc;
 	return 0;
 }
@@ -397,6 +398,19 @@ fail:
 	return -1;
 }
 
+/* Sets every slot's process gauges from the services' counts. */
+static void master_metrics_refresh(void)
+{
+	if (master.metrics == NULL)
+		return;
+	for (int i = 0; i < METRICS_SLOTS; i++)
+		metrics_slot_processes(master.metrics, i, 0, 0);
+	for (struct master_service *s = master.services; s != NULL;
+	     s = s->next)
+		metrics_slot_processes(master.metrics, s->metrics_slot,
+				       s->nchildren, s->nchildren - s->nidle);
+}
+
 int master_services_load(const char **error_r)
 {
 	struct master_cf *cf;
@@ -426,18 +440,6 @@ int master_services_load(const char **error_r)
 	master.services = list;
 	master_metrics_refresh();
 	return 0;
-}
-
-void master_metrics_refresh(void)
-{
-	if (master.metrics == NULL)
-		return;
-	for (int i = 0; i < METRICS_SLOTS; i++)
-		metrics_slot_processes(master.metrics, i, 0, 0);
-	for (struct master_service *s = master.services; s != NULL;
-	     s = s->next)
-		metrics_slot_processes(master.metrics, s->metrics_slot,
-				       s->nchildren, s->nchildren - s->nidle);
 }
 
 /* --- running --- */

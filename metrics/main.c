@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "metricsd.h"
 #include "service.h"
 
 static struct event_loop *loop;
@@ -25,10 +26,10 @@ static void metrics_loop(int listen_fd)
 	service_loop_stop_on(loop, on_stop, NULL);
 	if (fs_set_nonblock(listen_fd) < 0)
 		fatal("fcntl O_NONBLOCK: %s", strerror(errno));
-	metrics_conn_start(loop, listen_fd);
+	metricsd_conn_start(loop, listen_fd);
 	log_info("starting: serving %s", service_name());
 	event_loop_run(loop);
-	metrics_conn_close_all();
+	metricsd_conn_close_all();
 	event_loop_free(&loop);
 }
 

@@ -1,9 +1,9 @@
 /* metrics_conn: the scrapers' connections. Each one sends a request head
  * (lib/http_request.c), gets one answer and is closed: no keep-alive, so a
- * connection's life is bounded by METRICS_CONN_TIMEOUT_MS and its memory
+ * connection's life is bounded by METRICSD_CONN_TIMEOUT_MS and its memory
  * by HTTP_HEAD_MAX plus one answer. After the answer the connection is
  * half-closed and what the client still sends is read and dropped for
- * METRICS_LINGER_MS: closing with unread input would reset the
+ * METRICSD_LINGER_MS: closing with unread input would reset the
  * connection and could destroy the answer in flight. */
 #include "config.h"
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "metricsd.h"
 #include "timeutil.h"
 
 enum conn_state { CONN_READ, CONN_WRITE, CONN_LINGER };
@@ -42,6 +43,15 @@ static bool accept_paused;
 static void conn_event(int fd, unsigned events, void *ctx);
 static void on_accept(int fd, unsigned events, void *ctx);
 
+/* Listens again after a pause (a client left, or a second passed). */
+static void accept_resume(void *ctx)
+{
+	(void)ctx;
+	if (accept_paused && listen_fd >= 0 &&
+	    event_fd_set(loop, listen_fd, EVENT_READ, on_accept, NULL) == 0)
+		accept_paused = false;
+}
+
 static void conn_close(struct conn *c)
 {
 	event_fd_clear(loop, c->fd);
@@ -57,9 +67,7 @@ static void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	free(c);
 	conn_total--;
-	if (accept_paused && listen_fd >= 0 &&
-	    event_fd_set(loop, listen_fd, EVENT_READ, on_accept, NULL) == 0)
-		accept_paused = false;
+	accept_resume(NULL);
 }
 
 static void conn_timeout(void *ctx)
@@ -127,14 +135,14 @@ static void conn_request(struct conn *c, const struct http_request *req)
 		conn_error(c, 404);
 		return;
 	}
-	buf_init(&body, METRICS_BODY_MAX);
+	buf_init(&body, METRICSD_BODY_MAX);
 	const struct metrics_region *r = metrics_region();
-	if (r == NULL || metrics_text_format(r, metrics_queue_get(),
+	if (r == NULL || metrics_text_format(r, metricsd_queue_get(),
 					     (uint64_t)time(NULL),
 					     req->openmetrics, &body) < 0) {
 		log_warn(r == NULL ? "no metrics region: was this process "
 			 "started by master?" : "the exposition is larger "
-			 "than %u octets", METRICS_BODY_MAX);
+			 "than %u octets", METRICSD_BODY_MAX);
 		buf_deinit(&body);
 		conn_error(c, 500);
 		return;
@@ -177,7 +185,7 @@ static int conn_write(struct conn *c)
 	shutdown(c->fd, SHUT_WR);
 	c->state = CONN_LINGER;
 	event_timer_cancel(loop, c->timer);
-	c->timer = event_timer_add(loop, METRICS_LINGER_MS, conn_timeout, c);
+	c->timer = event_timer_add(loop, METRICSD_LINGER_MS, conn_timeout, c);
 	return 0;
 }
 
@@ -217,13 +225,13 @@ static void conn_new(int fd)
 
 	c->fd = fd;
 	c->state = CONN_READ;
-	buf_init(&c->out, METRICS_BODY_MAX + 1024);
+	buf_init(&c->out, METRICSD_BODY_MAX + 1024);
 	c->next = conns;
 	if (conns != NULL)
 		conns->prev = c;
 	conns = c;
 	conn_total++;
-	c->timer = event_timer_add(loop, METRICS_CONN_TIMEOUT_MS,
+	c->timer = event_timer_add(loop, METRICSD_CONN_TIMEOUT_MS,
 				   conn_timeout, c);
 	if (event_fd_set(loop, fd, EVENT_READ, conn_event, c) < 0)
 		conn_close(c);
@@ -233,19 +241,22 @@ static void on_accept(int fd, unsigned events, void *ctx)
 {
 	/* A few per wake-up: the clients already there get their turn. */
 	for (int i = 0; i < 16; i++) {
-		if (conn_total >= METRICS_CONN_MAX) {
+		if (conn_total >= METRICSD_CONN_MAX) {
 			event_fd_clear(loop, fd);
 			accept_paused = true;
 			return;
 		}
 		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd < 0) {
-			if ((errno == EMFILE || errno == ENFILE) &&
-			    conn_total > 0) {
-				/* Out of descriptors: wait for a close
-				 * instead of spinning on the listener. */
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Out of descriptors: wait for a close (or
+				 * a second, when none is open) instead of
+				 * spinning on the listener. */
 				event_fd_clear(loop, fd);
 				accept_paused = true;
+				if (conn_total == 0)
+					event_timer_add(loop, 1000,
+							accept_resume, NULL);
 			} else if (errno != EAGAIN && errno != EINTR &&
 				   errno != ECONNABORTED) {
 				log_warn("accept: %s", strerror(errno));
@@ -256,7 +267,7 @@ static void on_accept(int fd, unsigned events, void *ctx)
 	}
 }
 
-void metrics_conn_start(struct event_loop *l, int fd)
+void metricsd_conn_start(struct event_loop *l, int fd)
 {
 	loop = l;
 	listen_fd = fd;
@@ -265,7 +276,7 @@ void metrics_conn_start(struct event_loop *l, int fd)
 		      strerror(errno));
 }
 
-void metrics_conn_close_all(void)
+void metricsd_conn_close_all(void)
 {
 	if (listen_fd >= 0)
 		event_fd_clear(loop, listen_fd);

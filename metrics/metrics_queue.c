@@ -5,7 +5,7 @@
 #include "config.h"
 #include <string.h>
 #include "log.h"
-#include "metrics.h"
+#include "metricsd.h"
 #include "queue_id.h"
 #include "queue_walk.h"
 #include "timeutil.h"
@@ -43,11 +43,11 @@ static void walk_all(struct metrics_queues *m)
 		}
 }
 
-const struct metrics_queues *metrics_queue_get(void)
+const struct metrics_queues *metricsd_queue_get(void)
 {
 	uint64_t now = time_mono_ms();
 
-	if (!cached || now - cached_at_ms >= METRICS_QUEUE_CACHE_MS) {
+	if (!cached || now - cached_at_ms >= METRICSD_QUEUE_CACHE_MS) {
 		walk_all(&cache);
 		cached = true;
 		cached_at_ms = now;

@@ -22,16 +22,8 @@
 /* Files queued per scan: the rest waits for the next wakeup, so a flood
  * of submissions cannot keep the process from master's signals. */
 #define PICKUP_SCAN_MAX 10000
-#define PICKUP_DEPTH_MAX 20	/* as smtpd_checks */
 
 struct pickup_config pickup_config;
-
-static const char *const check_param[CONTENT_CHECK_CLASS_COUNT] = {
-	[CONTENT_CHECK_HEADER] = "header_checks",
-	[CONTENT_CHECK_MIME_HEADER] = "mime_header_checks",
-	[CONTENT_CHECK_NESTED_HEADER] = "nested_header_checks",
-	[CONTENT_CHECK_BODY] = "body_checks",
-};
 
 static void pickup_pre_jail(void)
 {
@@ -43,29 +35,15 @@ static void pickup_pre_jail(void)
 	c->myorigin = conf_str("myorigin");
 	c->mail_name = conf_str("mail_name");
 	c->size_max = conf_size("message_size_limit");
-	c->header_max = conf_size("header_size_limit");
-	if (c->header_max < 1024)
-		c->header_max = 1024;
 	c->delimiter = conf_str("recipient_delimiter");
 	if (*conf_str("virtual_alias_maps") != '\0' &&
 	    maps_open(conf_str("virtual_alias_maps"), 0, &c->alias_maps,
 		      &error) < 0)
 		fatal("virtual_alias_maps: %s", error);
 	/* Postfix's cleanup runs the same tables for local mail. */
-	for (int i = 0; i < CONTENT_CHECK_CLASS_COUNT; i++) {
-		const char *spec = conf_str(check_param[i]);
-		if (*spec == '\0')
-			continue;
-		if (maps_open(spec, 0, &c->check.maps[i], &error) < 0)
-			fatal("%s: %s", check_param[i], error);
-		c->checks = true;
-	}
-	c->check.header_max = c->header_max;
-	c->check.line_max = conf_int("line_length_limit");
-	if (c->check.line_max < 512)
-		c->check.line_max = 512;
-	c->check.body_size_max = conf_size("body_checks_size_limit");
-	c->check.depth_max = PICKUP_DEPTH_MAX;
+	if (content_check_config_load(&c->check, &c->checks, &error) < 0)
+		fatal("%s", error);
+	c->header_max = c->check.header_max;
 }
 
 static void scan(void)

@@ -122,7 +122,7 @@ static int write_envelope(struct pickup_msg *m,
 	char uidtext[32];
 	int ret;
 
-	env.sender = qualify(in->sender);
+	env.sender = xstrdup(m->from);
 	snprintf(uidtext, sizeof(uidtext), "%lu", (unsigned long)uid);
 	queue_envelope_add_attr(&env, "uid", uidtext);
 	queue_envelope_add_attr(&env, "protocol", "local");
@@ -154,7 +154,6 @@ static int write_content(struct pickup_msg *m, int fd, off_t off,
 	struct pickup_header h;
 	struct buf b;
 	time_t now = time(NULL);
-	char *sender = qualify(env->sender);
 	int ret = fs_pread_all(fd, data, hlen, off) == (ssize_t)hlen ? 0 : -1;
 
 	buf_init(&b, hlen + PICKUP_QUALIFY_ROOM + 16384);
@@ -180,15 +179,15 @@ static int write_content(struct pickup_msg *m, int fd, off_t off,
 		buf_deinit(&q);
 	}
 	if (ret == 0)
-		ret = pickup_header_missing(
-					      &b, &h, queue_writer_id(m->w),
-					      sender,
-					      queue_envelope_attr(env,
-								  "full_name"),
-					      now) == 0 &&
-				      buf_append_char(&b, '\n') == 0
-			      ? sink(m, b.data, b.len)
-			      : -1;
+		ret = pickup_header_missing(&b, &h, queue_writer_id(m->w),
+					    m->from,
+					    queue_envelope_attr(env,
+								"full_name"),
+					    now);
+	if (ret == 0)
+		ret = buf_append_char(&b, '\n');
+	if (ret == 0)
+		ret = sink(m, b.data, b.len);
 	for (uint64_t pos = ret == 0 ? h.body : size; ret == 0 && pos < size;) {
 		size_t n = size - pos < PICKUP_BLOCK ? (size_t)(size - pos)
 						     : PICKUP_BLOCK;
@@ -202,7 +201,6 @@ static int write_content(struct pickup_msg *m, int fd, off_t off,
 	}
 	buf_deinit(&b);
 	free(data);
-	free(sender);
 	return ret;
 }
 
@@ -336,16 +334,21 @@ int pickup_file(int dir_fd, const char *name)
 	int fd = openat(dir_fd, name,
 			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		int err = errno;	/* drop() may change errno */
+		if (err == ENOENT)
 			return 0;
-		if (errno == ELOOP)
+		if (err == ELOOP)
 			drop(dir_fd, name, 0, "a symbolic link");
 		else
-			log_warn("open maildrop/%s: %s", name,
-				 strerror(errno));
-		return errno == ELOOP ? 0 : -1;
+			log_warn("open maildrop/%s: %s", name, strerror(err));
+		return err == ELOOP ? 0 : -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+	if (fstat(fd, &st) < 0) {
+		log_warn("fstat maildrop/%s: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		drop(dir_fd, name, st.st_uid, "not a regular file with one "
 		     "link");
 	} else if ((st.st_mode & S_IXUSR) == 0) {

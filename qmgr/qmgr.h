@@ -146,6 +146,24 @@ void qmgr_message_requeue(struct qmgr_message *msg);
 /* Calls fn for every message in memory (fn may free the one it gets). */
 void qmgr_message_each(void (*fn)(struct qmgr_message *msg));
 
+/* qmgr_qfile.c: queue files outside memory, for the operator's requests.
+ * exists: lstat finds path. committed: a regular file with the owner's x
+ * bit (a 0600 one in incoming/ is still being written, and nobody has
+ * been promised it). locate: id's file in active/, incoming/, hold/ or
+ * deferred/H/, in that order: true with the directory that holds it
+ * ("deferred/3"), else false.
+ * each: fn(dir, id) for every queue id in dir (QMGR_DEFERRED: in each of
+ * its subdirectories, given as dir); the count of fn's results above 0.
+ * move_synced: rename, then both directories synced; -1 with errno
+ * (after a failed sync the rename happened but may not survive a
+ * crash). */
+typedef int qmgr_qfile_fn(const char *dir, const char *id);
+bool qmgr_qfile_exists(const char *path);
+bool qmgr_qfile_committed(const char *path);
+bool qmgr_qfile_locate(const char *id, char dir[QMGR_PATH_MAX]);
+unsigned long long qmgr_qfile_each(const char *dir, qmgr_qfile_fn *fn);
+int qmgr_qfile_move_synced(const char *from, const char *to);
+
 /* qmgr_hold.c: the hold/ queue. hold/ is never scanned for delivery;
  * a file enters it only here, by rename, and the directories are synced
  * so that neither a hold nor a release is lost in a crash. */
@@ -157,6 +175,11 @@ bool qmgr_hold_wanted(const struct queue_envelope *env);
  * syncs both directories and logs "ID: placed on hold". 0, or -1
  * (logged; the file is still in src). */
 int qmgr_hold_move(const char *src, const char *id);
+/* Before a message leaves hold/ by the operator's hand: when activation
+ * would hold it again (qmgr_hold_wanted), an H record, synced. 0, or -1
+ * with errno (the message must stay where it is). */
+int qmgr_hold_cancel(int fd, struct queue_envelope *env,
+		     const char **error_r);
 /* surelsuper's operations (enum super_op), for one id (a site for
  * flush-site) or ALL (id NULL):
  * *count_r gets the messages moved. 1 done, 0 no such message, -1 with

@@ -10,7 +10,6 @@
  * a release that was answered "done" is not undone by a crash (a lost
  * rename into hold/ would put a held message back into delivery). */
 #include "config.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "fsutil.h"
 #include "log.h"
 #include "qmgr.h"
 #include "timeutil.h"
@@ -32,28 +30,13 @@ bool qmgr_hold_wanted(const struct queue_envelope *env)
 	return v != NULL && strcmp(v, "yes") == 0;
 }
 
-/* The directory part of a queue path ("deferred/3" of "deferred/3/ID"). */
-static void dir_of(char out[QMGR_PATH_MAX], const char *path)
+int qmgr_hold_cancel(int fd, struct queue_envelope *env,
+		     const char **error_r)
 {
-	const char *slash = strrchr(path, '/');
-	size_t len = slash != NULL ? (size_t)(slash - path) : 0;
-
-	snprintf(out, QMGR_PATH_MAX, "%.*s", (int)len, path);
-}
-
-/* rename from -> to, then both directories synced. -1 with errno; after
- * a failed sync the rename happened but may not survive a crash. */
-static int move_synced(const char *from, const char *to)
-{
-	char dir[QMGR_PATH_MAX];
-
-	if (rename(from, to) < 0)
-		return -1;
-	dir_of(dir, to);
-	if (fs_fsync_dir(dir) < 0)
-		return -1;
-	dir_of(dir, from);
-	return fs_fsync_dir(dir);
+	if (!qmgr_hold_wanted(env))
+		return 0;
+	return queue_file_append_mark(fd, env, 'H', error_r) < 0 ||
+	       fsync(fd) < 0 ? -1 : 0;
 }
 
 int qmgr_hold_move(const char *src, const char *id)
@@ -61,7 +44,7 @@ int qmgr_hold_move(const char *src, const char *id)
 	char to[QMGR_PATH_MAX];
 
 	snprintf(to, sizeof(to), QMGR_HOLD "/%s", id);
-	if (move_synced(src, to) < 0) {
+	if (qmgr_qfile_move_synced(src, to) < 0) {
 		if (errno != ENOENT)
 			log_error("%s: cannot move %s to %s: %s", id, src, to,
 				  strerror(errno));
@@ -73,23 +56,6 @@ int qmgr_hold_move(const char *src, const char *id)
 
 /* ---- hold ---- */
 
-/* A committed file in incoming/ (mode 0700); a 0600 one is still being
- * written and nobody has been promised it yet. */
-static bool incoming_committed(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       (st.st_mode & S_IXUSR) != 0;
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
 /* Holds one message wherever it is: 1 moved (or moving: in memory, it
  * goes once its deliveries in flight are answered), 0 nothing to do
  * (already held, still being written, or nowhere). */
@@ -100,7 +66,7 @@ static int hold_one(const char *id, const char **error_r)
 
 	(void)error_r;
 	snprintf(path, sizeof(path), QMGR_ACTIVE "/%s", id);
-	if (exists(path)) {
+	if (qmgr_qfile_exists(path)) {
 		msg = qmgr_message_find(id);
 		if (msg != NULL) {
 			if (msg->hold)
@@ -112,51 +78,13 @@ static int hold_one(const char *id, const char **error_r)
 		return qmgr_hold_move(path, id) == 0;
 	}
 	snprintf(path, sizeof(path), QMGR_INCOMING "/%s", id);
-	if (exists(path))
-		return incoming_committed(path) && qmgr_hold_move(path, id) == 0;
+	if (qmgr_qfile_exists(path))
+		return qmgr_qfile_committed(path) && qmgr_hold_move(path, id) == 0;
 	snprintf(path, sizeof(path), QMGR_DEFERRED "/%c/%s",
 		 queue_id_hash(id), id);
-	if (exists(path))
+	if (qmgr_qfile_exists(path))
 		return qmgr_hold_move(path, id) == 0;
 	return 0;
-}
-
-/* Whether id is a file in some queue directory. */
-static bool in_queue(const char *id)
-{
-	static const char *const dirs[] = {
-		QMGR_INCOMING, QMGR_ACTIVE, QMGR_HOLD,
-	};
-	char path[QMGR_PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
-		if (exists(path))
-			return true;
-	}
-	snprintf(path, sizeof(path), QMGR_DEFERRED "/%c/%s",
-		 queue_id_hash(id), id);
-	return exists(path);
-}
-
-/* Calls fn for each queue file name in dir; the count of its 1s. */
-static unsigned long long each_in_dir(const char *dir,
-				      int (*fn)(const char *dir,
-						const char *id))
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	unsigned long long n = 0;
-
-	if (d == NULL) {
-		log_error("opendir %s: %s", dir, strerror(errno));
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (queue_id_valid(de->d_name) && fn(dir, de->d_name) > 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static unsigned long long held_in_memory;
@@ -174,7 +102,7 @@ static int hold_file(const char *dir, const char *id)
 	char path[QMGR_PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, id);
-	if (strcmp(dir, QMGR_INCOMING) == 0 && !incoming_committed(path))
+	if (strcmp(dir, QMGR_INCOMING) == 0 && !qmgr_qfile_committed(path))
 		return 0;
 	if (strcmp(dir, QMGR_ACTIVE) == 0 && qmgr_message_find(id) != NULL)
 		return 0;
@@ -183,7 +111,6 @@ static int hold_file(const char *dir, const char *id)
 
 static unsigned long long hold_all(void)
 {
-	char dir[QMGR_PATH_MAX];
 	unsigned long long n;
 
 	held_in_memory = 0;
@@ -191,13 +118,9 @@ static unsigned long long hold_all(void)
 	n = held_in_memory;
 	/* Orphans only: the rest of active/ is in memory, held above. */
 	if (qmgr.active_orphans)
-		n += each_in_dir(QMGR_ACTIVE, hold_file);
-	n += each_in_dir(QMGR_INCOMING, hold_file);
-	for (int h = 0; h < 16; h++) {
-		snprintf(dir, sizeof(dir), QMGR_DEFERRED "/%X", h);
-		n += each_in_dir(dir, hold_file);
-	}
-	return n;
+		n += qmgr_qfile_each(QMGR_ACTIVE, hold_file);
+	n += qmgr_qfile_each(QMGR_INCOMING, hold_file);
+	return n + qmgr_qfile_each(QMGR_DEFERRED, hold_file);
 }
 
 /* ---- release ---- */
@@ -234,11 +157,9 @@ static int release_one(const char *id, const char **error_r)
 	}
 	snprintf(to, sizeof(to), QMGR_DEFERRED "/%c/%s", queue_id_hash(id),
 		 id);
-	if (qmgr_hold_wanted(&env) &&
-	    (queue_file_append_mark(fd, &env, 'H', error_r) < 0 ||
-	     fsync(fd) < 0))
+	if (qmgr_hold_cancel(fd, &env, error_r) < 0)
 		*error_r = "cannot record the release";
-	else if (futimens(fd, NULL) < 0 || move_synced(from, to) < 0)
+	else if (futimens(fd, NULL) < 0 || qmgr_qfile_move_synced(from, to) < 0)
 		*error_r = "cannot move the queue file";
 	else
 		ret = 1;
@@ -268,7 +189,7 @@ static int release_file(const char *dir, const char *id)
 
 static unsigned long long release_all(void)
 {
-	return each_in_dir(QMGR_HOLD, release_file);
+	return qmgr_qfile_each(QMGR_HOLD, release_file);
 }
 
 /* ---- the requests ---- */
@@ -313,8 +234,11 @@ int qmgr_hold_request(enum super_op op, const char *id,
 		ret = ops[op].one(id, error_r);
 		if (ret > 0)
 			*count_r = 1;
-		else if (ret == 0)	/* held already, or not held: found */
-			ret = in_queue(id) ? 1 : 0;
+		else if (ret == 0) {
+			/* held already, or not held: found */
+			char dir[QMGR_PATH_MAX];
+			ret = qmgr_qfile_locate(id, dir) ? 1 : 0;
+		}
 	}
 	qmgr_deliver_kick();
 	return ret;

@@ -8,7 +8,6 @@
  * one unlink or rename: at every instant a file is whole in one place or
  * gone, whatever moment an operator or a crash picks. */
 #include "config.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,90 +16,25 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "fsutil.h"
+#include "addr.h"
 #include "log.h"
 #include "qmgr.h"
 #include "queue_repair.h"
 
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
-/* A file in incoming/ still being written (mode 0600) is its writer's:
- * removing it would let smtpd answer 250 for a file that is gone. */
-static bool committed(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       (st.st_mode & S_IXUSR) != 0;
-}
-
-/* Where id's file is, outside memory: its path and its directory's name
- * (QMGR_ACTIVE for an orphan nobody delivers), or NULL. */
-static const char *locate(const char *id, char path[QMGR_PATH_MAX])
-{
-	static const char *const dirs[] = {
-		QMGR_ACTIVE, QMGR_INCOMING, QMGR_HOLD,
-	};
-
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, QMGR_PATH_MAX, "%s/%s", dirs[i], id);
-		if (exists(path))
-			return dirs[i];
-	}
-	snprintf(path, QMGR_PATH_MAX, QMGR_DEFERRED "/%c/%s",
-		 queue_id_hash(id), id);
-	return exists(path) ? QMGR_DEFERRED : NULL;
-}
-
-/* Calls fn(dir, id) for each queue file in dir (deferred: each of its
- * subdirectories); the count of its 1s. */
-static unsigned long long each_file(const char *dir,
-				    int (*fn)(const char *path,
-					      const char *id))
-{
-	char path[QMGR_PATH_MAX], sub[QMGR_PATH_MAX];
-	unsigned long long n = 0;
-
-	if (strcmp(dir, QMGR_DEFERRED) == 0) {
-		for (int h = 0; h < 16; h++) {
-			snprintf(sub, sizeof(sub), QMGR_DEFERRED "/%X", h);
-			n += each_file(sub, fn);
-		}
-		return n;
-	}
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (d == NULL) {
-		log_error("opendir %s: %s", dir, strerror(errno));
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!queue_id_valid(de->d_name))
-			continue;
-		/* valid: shorter than QUEUE_ID_MAX */
-		snprintf(path, sizeof(path), "%s/%.31s", dir, de->d_name);
-		if (fn(path, de->d_name) > 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* ---- delete ---- */
 
-/* A file nobody has in memory. 1 removed, 0 gone meanwhile, -1. */
-static int delete_file(const char *path, const char *id)
+/* dir/id, a file nobody has in memory. 1 removed, 0 gone meanwhile,
+ * -1. A file in incoming/ still being written (mode 0600) is its
+ * writer's: removing it would let smtpd answer 250 for a file that is
+ * gone. */
+static int delete_file(const char *dir, const char *id)
 {
-	if (strncmp(path, QMGR_INCOMING "/", sizeof(QMGR_INCOMING)) == 0 &&
-	    !committed(path))
+	char path[QMGR_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	if (strcmp(dir, QMGR_INCOMING) == 0 && !qmgr_qfile_committed(path))
 		return 0;
-	if (strncmp(path, QMGR_ACTIVE "/", sizeof(QMGR_ACTIVE)) == 0 &&
-	    qmgr_message_find(id) != NULL)
+	if (strcmp(dir, QMGR_ACTIVE) == 0 && qmgr_message_find(id) != NULL)
 		return 0;		/* in memory: see delete_in_memory */
 	if (unlink(path) < 0) {
 		if (errno == ENOENT)
@@ -115,7 +49,7 @@ static int delete_file(const char *path, const char *id)
 
 int qmgr_ops_delete_one(const char *id, const char **error_r)
 {
-	char path[QMGR_PATH_MAX];
+	char dir[QMGR_PATH_MAX];
 	struct qmgr_message *msg = qmgr_message_find(id);
 
 	if (msg != NULL) {
@@ -124,9 +58,9 @@ int qmgr_ops_delete_one(const char *id, const char **error_r)
 		qmgr_message_delete(msg);	/* now, or once answered */
 		return 1;
 	}
-	if (locate(id, path) == NULL)
+	if (!qmgr_qfile_locate(id, dir))
 		return 0;
-	int ret = delete_file(path, id);
+	int ret = delete_file(dir, id);
 	if (ret < 0)
 		*error_r = "cannot remove the queue file";
 	return ret;
@@ -153,7 +87,7 @@ unsigned long long qmgr_ops_delete_all(void)
 	qmgr_message_each(delete_in_memory);
 	n = in_memory_count;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		n += each_file(dirs[i], delete_file);
+		n += qmgr_qfile_each(dirs[i], delete_file);
 	return n;
 }
 
@@ -179,9 +113,7 @@ static int unhold(const char *path, const char *id)
 		close(fd);
 		return -1;
 	}
-	if (!qmgr_hold_wanted(&env) ||
-	    (queue_file_append_mark(fd, &env, 'H', &error) == 0 &&
-	     fsync(fd) == 0))
+	if (qmgr_hold_cancel(fd, &env, &error) == 0)
 		ret = 0;
 	else
 		log_error("%s: cannot record the release: %s", id,
@@ -195,22 +127,21 @@ static int unhold(const char *path, const char *id)
  * the move is synced (a lost one would leave the message held after it
  * was reported requeued) and a hold that activation would redo is
  * cancelled first by an H record, as surelsuper -H does. */
-static int requeue_file(const char *path, const char *id)
+static int requeue_file(const char *dir, const char *id)
 {
-	char to[QMGR_PATH_MAX];
-	bool from_hold = strncmp(path, QMGR_HOLD "/", sizeof(QMGR_HOLD)) == 0;
+	char path[QMGR_PATH_MAX], to[QMGR_PATH_MAX];
+	bool from_hold = strcmp(dir, QMGR_HOLD) == 0;
 
-	if (strncmp(path, QMGR_INCOMING "/", sizeof(QMGR_INCOMING)) == 0)
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	if (strcmp(dir, QMGR_INCOMING) == 0)
 		return 0;		/* there already */
-	if (strncmp(path, QMGR_ACTIVE "/", sizeof(QMGR_ACTIVE)) == 0 &&
-	    qmgr_message_find(id) != NULL)
+	if (strcmp(dir, QMGR_ACTIVE) == 0 && qmgr_message_find(id) != NULL)
 		return 0;		/* in memory: see requeue_in_memory */
 	if (from_hold && unhold(path, id) < 0)
 		return -1;
 	snprintf(to, sizeof(to), QMGR_INCOMING "/%s", id);
-	if (rename(path, to) < 0 ||
-	    (from_hold && (fs_fsync_dir(QMGR_INCOMING) < 0 ||
-			   fs_fsync_dir(QMGR_HOLD) < 0))) {
+	if ((from_hold ? qmgr_qfile_move_synced(path, to)
+		       : rename(path, to)) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		log_error("%s: cannot requeue %s: %s", id, path,
@@ -225,7 +156,7 @@ static int requeue_file(const char *path, const char *id)
 
 int qmgr_ops_requeue_one(const char *id, const char **error_r)
 {
-	char path[QMGR_PATH_MAX];
+	char dir[QMGR_PATH_MAX];
 	struct qmgr_message *msg = qmgr_message_find(id);
 
 	if (msg != NULL) {
@@ -234,9 +165,9 @@ int qmgr_ops_requeue_one(const char *id, const char **error_r)
 		qmgr_message_requeue(msg);
 		return 1;
 	}
-	if (locate(id, path) == NULL)
+	if (!qmgr_qfile_locate(id, dir))
 		return 0;
-	int ret = requeue_file(path, id);
+	int ret = requeue_file(dir, id);
 	if (ret < 0)
 		*error_r = "cannot requeue the queue file";
 	return ret;
@@ -261,15 +192,18 @@ unsigned long long qmgr_ops_requeue_all(void)
 	qmgr_message_each(requeue_in_memory);
 	n = in_memory_count;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		n += each_file(dirs[i], requeue_file);
+		n += qmgr_qfile_each(dirs[i], requeue_file);
 	return n;
 }
 
 /* ---- flush ---- */
 
 /* Due now: the queue run takes a deferred file whose mtime has come. */
-static int flush_file(const char *path, const char *id)
+static int flush_file(const char *dir, const char *id)
 {
+	char path[QMGR_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
 	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -290,11 +224,10 @@ static void flush_run(void)
 
 int qmgr_ops_flush_one(const char *id, const char **error_r)
 {
-	char path[QMGR_PATH_MAX];
+	char dir[QMGR_PATH_MAX];
 
-	snprintf(path, sizeof(path), QMGR_DEFERRED "/%c/%s",
-		 queue_id_hash(id), id);
-	int ret = flush_file(path, id);
+	snprintf(dir, sizeof(dir), QMGR_DEFERRED "/%c", queue_id_hash(id));
+	int ret = flush_file(dir, id);
 	if (ret < 0)
 		*error_r = "cannot flush the queue file";
 	if (ret > 0)
@@ -304,7 +237,7 @@ int qmgr_ops_flush_one(const char *id, const char **error_r)
 
 unsigned long long qmgr_ops_flush_all(void)
 {
-	unsigned long long n = each_file(QMGR_DEFERRED, flush_file);
+	unsigned long long n = qmgr_qfile_each(QMGR_DEFERRED, flush_file);
 
 	flush_run();
 	return n;
@@ -327,9 +260,9 @@ static bool for_site(const char *path, const char *site)
 		return false;
 	if (queue_file_read(fd, &env, &off, &size, &error) == 0) {
 		for (size_t i = 0; i < env.rcpt_count && !found; i++) {
-			const char *at = strrchr(env.rcpts[i].address, '@');
-			found = !env.rcpts[i].done && at != NULL &&
-				strcasecmp(at + 1, site) == 0;
+			found = !env.rcpts[i].done &&
+				strcasecmp(addr_domain(env.rcpts[i].address),
+					   site) == 0;
 		}
 		queue_envelope_free(&env);
 	}
@@ -337,9 +270,12 @@ static bool for_site(const char *path, const char *site)
 	return found;
 }
 
-static int flush_site_file(const char *path, const char *id)
+static int flush_site_file(const char *dir, const char *id)
 {
-	return for_site(path, flush_site_name) ? flush_file(path, id) : 0;
+	char path[QMGR_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	return for_site(path, flush_site_name) ? flush_file(dir, id) : 0;
 }
 
 int qmgr_ops_flush_site(const char *site, unsigned long long *count_r,
@@ -347,7 +283,7 @@ int qmgr_ops_flush_site(const char *site, unsigned long long *count_r,
 {
 	(void)error_r;
 	flush_site_name = site;
-	*count_r = each_file(QMGR_DEFERRED, flush_site_file);
+	*count_r = qmgr_qfile_each(QMGR_DEFERRED, flush_site_file);
 	flush_run();
 	return 1;
 }

@@ -10,15 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
 #include "mem.h"
 #include "qmgr.h"
+#include "queue_repair.h"
 
-#define QMGR_STALE_INCOMING 3600	/* seconds a 0600 file may sit */
 #define QMGR_WAIT_IDS 10000		/* wakeup ids kept while full */
 
 /* A FIFO ring of ids; when it overflows incoming/ is rescanned instead. */
@@ -94,23 +93,8 @@ void qmgr_scan_recover_active(void)
  * 250: nobody was promised this message. The writer holds an flock on it
  * from creation to commit, and commit makes it 0700 before letting go, so
  * the lock and then the mode decide (an old mtime alone does not: a slow
- * client's content waits in the writer's buffer). */
-static void remove_stale(int dir_fd, const char *dir, const char *id)
-{
-	struct stat st;
-	int fd = openat(dir_fd, id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-			O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
-	    S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) == 0 &&
-	    unlinkat(dir_fd, id, 0) == 0)
-		log_warn("%s: removed incomplete queue file left in %s", id,
-			 dir);
-	close(fd);
-}
-
+ * client's content waits in the writer's buffer). The rule is shared with
+ * surelsuper -s (queue_repair_remove_stale). */
 static bool incoming_one(int dir_fd, const char *dir, const char *id,
 			 time_t now)
 {
@@ -122,8 +106,10 @@ static bool incoming_one(int dir_fd, const char *dir, const char *id,
 		return true;
 	snprintf(path, sizeof(path), "%s/%s", dir, id);
 	if ((st.st_mode & S_IXUSR) == 0) {
-		if (st.st_mtime + QMGR_STALE_INCOMING < now)
-			remove_stale(dir_fd, dir, id);
+		if (st.st_mtime + QUEUE_REPAIR_STALE_S < now &&
+		    queue_repair_remove_stale(dir_fd, id, now) == 1)
+			log_warn("%s: removed incomplete queue file left in "
+				 "%s", id, dir);
 		return true;
 	}
 	if (!qmgr_message_room()) {

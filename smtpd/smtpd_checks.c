@@ -15,17 +15,8 @@
 #include "smtpd.h"
 #include "str.h"
 
-/* Postfix's mime_nesting_limit is 100; 20 levels is beyond real mail. */
-#define CHECKS_DEPTH_MAX 20
 /* Of the matched line, as much as Postfix logs. */
 #define CHECKS_LOG_LINE 200
-
-static const char *const param[CONTENT_CHECK_CLASS_COUNT] = {
-	[CONTENT_CHECK_HEADER] = "header_checks",
-	[CONTENT_CHECK_MIME_HEADER] = "mime_header_checks",
-	[CONTENT_CHECK_NESTED_HEADER] = "nested_header_checks",
-	[CONTENT_CHECK_BODY] = "body_checks",
-};
 
 static struct content_check_config config;
 static bool enabled;
@@ -34,27 +25,10 @@ void smtpd_checks_init(void)
 {
 	const char *error;
 
-	for (int i = 0; i < CONTENT_CHECK_CLASS_COUNT; i++) {
-		const char *spec = conf_str(param[i]);
-		if (*spec == '\0')
-			continue;
-		/* A bad table (a bad regex) stops smtpd here, with its
-		 * file and line, never at run time. */
-		if (maps_open(spec, 0, &config.maps[i], &error) < 0)
-			fatal("%s: %s", param[i], error);
-		enabled = true;
-	}
-	/* A logical header is at most header_size_limit octets (the
-	 * decoder refuses more in the message's header; a MIME part's
-	 * longer header is judged by that much, as Postfix truncates). */
-	config.header_max = conf_size("header_size_limit");
-	if (config.header_max < 1024)
-		config.header_max = 1024;
-	config.line_max = conf_int("line_length_limit");
-	if (config.line_max < 512)
-		config.line_max = 512;	/* as smtpd_params_load */
-	config.body_size_max = conf_size("body_checks_size_limit");
-	config.depth_max = CHECKS_DEPTH_MAX;
+	/* A bad table (a bad regex) stops smtpd here, with its file and
+	 * line, never at run time. */
+	if (content_check_config_load(&config, &enabled, &error) < 0)
+		fatal("%s", error);
 }
 
 /* The queue file end of the checker (and of the decoder without it). */
@@ -107,7 +81,7 @@ static void log_unsupported(const struct content_check_event *ev)
 			if (!said[i])
 				log_warn("%s map %s: action %s is not "
 					 "supported; ignored (logged once)",
-					 param[ev->class], ev->map, names[i]);
+					 content_check_param(ev->class), ev->map, names[i]);
 			said[i] = true;
 		}
 }
@@ -129,18 +103,18 @@ static void event(void *ctx, const struct content_check_event *ev)
 	case CONTENT_CHECK_BAD_ACTION:
 		if (ev->action != NULL)
 			log_warn("%s: %s action in %s map %s: %s; ignored",
-				 id, ev->action, param[ev->class], ev->map,
+				 id, ev->action, content_check_param(ev->class), ev->map,
 				 text);
 		else
 			log_warn("%s: unknown command in %s map %s: %s", id,
-				 param[ev->class], ev->map, text);
+				 content_check_param(ev->class), ev->map, text);
 		break;
 	case CONTENT_CHECK_MAP_WARNING:
-		log_warn("%s: %s: %s", id, param[ev->class], text);
+		log_warn("%s: %s: %s", id, content_check_param(ev->class), text);
 		break;
 	case CONTENT_CHECK_MAP_ERROR:
 		log_warn("%s: %s map lookup problem -- message not accepted, "
-			 "try again later: %s", id, param[ev->class], text);
+			 "try again later: %s", id, content_check_param(ev->class), text);
 		break;
 	}
 }

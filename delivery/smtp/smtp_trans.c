@@ -139,14 +139,6 @@ static void trace_accepted(struct smtp_delivery *d, size_t i,
 	smtp_result_reply(&d->res[i], sess, reply, "RCPT TO", &f);
 }
 
-/* Trace only, after the RCPTs: no DATA. RSET leaves the session clean
- * for the cache (and QUIT follows when it is not kept); a server that
- * refuses it is hung up on. The results are set already. */
-static int trace_end(struct smtp_session *sess)
-{
-	return smtp_session_rset(sess);
-}
-
 /* A lost session: every recipient without a result gets fail's. */
 static int trans_lost(struct smtp_delivery *d, const struct smtp_fail *f)
 {
@@ -205,8 +197,11 @@ static int trans_envelope(struct smtp_delivery *d, struct smtp_session *sess,
 					"RCPT TO", &f);
 		smtp_result_reply(&d->res[i], sess, reply, "RCPT TO", &f);
 	}
+	/* Trace only, after the RCPTs: no DATA. RSET leaves the session
+	 * clean for the cache (and QUIT follows when it is not kept); a
+	 * server that refuses it is hung up on. The results are set. */
 	if (trace)
-		return trace_end(sess);
+		return smtp_session_rset(sess);
 	/* CHUNKING: BDAT follows once a recipient is accepted; it has no
 	 * 354 to wait for. */
 	if (chunking)

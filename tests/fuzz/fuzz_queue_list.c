@@ -1,4 +1,4 @@
-// fuzz-sources: lib/queue_file.c lib/queue_status.c lib/queue_id.c lib/json_out.c lib/queue_list.c lib/queue_summary.c
+// fuzz-sources: lib/queue_file.c lib/queue_status.c lib/queue_id.c lib/json_out.c lib/queue_list.c lib/queue_summary.c lib/addr.c
 /* libFuzzer target for the queue listings (queue_list.h) and JSON strings
  * (json_out.h): the input is a queue file image; when it parses, its mailq
  * entry, JSON object and summary are made for every queue. Whatever the

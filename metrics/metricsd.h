@@ -4,26 +4,26 @@
  * (lib/metrics.h), counts the queue directories, and answers GET /metrics
  * with Prometheus or OpenMetrics text (lib/metrics_text.h). It writes
  * nothing and changes nothing. */
-#ifndef SUREL_METRICS_DAEMON_H
-#define SUREL_METRICS_DAEMON_H
+#ifndef SUREL_METRICSD_H
+#define SUREL_METRICSD_H
 #include "event.h"
 #include "metrics_text.h"
 
-#define METRICS_CONN_MAX 64		/* clients at once */
-#define METRICS_CONN_TIMEOUT_MS 10000	/* to send a request and read the
+#define METRICSD_CONN_MAX 64		/* clients at once */
+#define METRICSD_CONN_TIMEOUT_MS 10000	/* to send a request and read the
 					 * answer */
-#define METRICS_LINGER_MS 2000		/* reading what follows the request
+#define METRICSD_LINGER_MS 2000		/* reading what follows the request
 					 * after the answer, before close */
-#define METRICS_BODY_MAX (8u << 20)
-#define METRICS_QUEUE_CACHE_MS 1000	/* a burst of scrapes walks the
+#define METRICSD_BODY_MAX (8u << 20)
+#define METRICSD_QUEUE_CACHE_MS 1000	/* a burst of scrapes walks the
 					 * queue once */
 
 /* metrics_conn.c: the HTTP side. */
-void metrics_conn_start(struct event_loop *loop, int listen_fd);
-void metrics_conn_close_all(void);
+void metricsd_conn_start(struct event_loop *loop, int listen_fd);
+void metricsd_conn_close_all(void);
 
 /* metrics_queue.c: the queue's sizes, walked at most once per
- * METRICS_QUEUE_CACHE_MS. */
-const struct metrics_queues *metrics_queue_get(void);
+ * METRICSD_QUEUE_CACHE_MS. */
+const struct metrics_queues *metricsd_queue_get(void);
 
 #endif
